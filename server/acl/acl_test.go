@@ -1,0 +1,61 @@
+package acl
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+func TestDigestMatchesApache(t *testing.T) {
+	// Example from Apache's zookeeperProgrammers.md / zookeeperAdmin.md.
+	if got, want := Digest("user1:12345"), "user1:+owfoSBn/am19roBPzR1/MfCblE="; got != want {
+		t.Fatalf("Digest = %q, want %q", got, want)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	digest := wire.ID{Scheme: "digest", ID: Digest("u:p")}
+	acl := []wire.ACL{{Perms: wire.PermRead, ID: digest}, {Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "10.0.0.0/8"}}}
+	tests := []struct {
+		name string
+		perm int32
+		ids  []wire.ID
+		want bool
+	}{
+		{"digest read", wire.PermRead, []wire.ID{digest}, true},
+		{"digest write denied", wire.PermWrite, []wire.ID{digest}, false},
+		{"ip in range", wire.PermWrite, []wire.ID{{Scheme: "ip", ID: "10.1.2.3"}}, true},
+		{"ip out of range", wire.PermWrite, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}, false},
+		{"super", wire.PermAdmin, []wire.ID{Super}, true},
+		{"nobody", wire.PermRead, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Check(acl, tc.perm, tc.ids); got != tc.want {
+				t.Fatalf("Check = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFixup(t *testing.T) {
+	digest := wire.ID{Scheme: "digest", ID: Digest("u:p")}
+	if _, err := Fixup(nil, nil); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("empty acl: %v", err)
+	}
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("auth without digest: %v", err)
+	}
+	got, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, digest})
+	if err != nil || len(got) != 1 || got[0].ID != digest {
+		t.Fatalf("auth expansion = %v, %v", got, err)
+	}
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("unknown scheme: %v", err)
+	}
+	if _, err := Authenticate("foo", []byte("x"), netip.Addr{}, ""); !errors.Is(err, wire.ErrAuthFailed) {
+		t.Fatalf("unknown auth scheme: %v", err)
+	}
+}

@@ -1,0 +1,370 @@
+package tree
+
+import (
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Special ephemeralOwner encodings (EphemeralType.java).
+const (
+	ContainerOwner int64 = math.MinInt64
+	ttlMask        int64 = -0x100000000000000 // 0xFF00000000000000
+	// MaxTTL is the largest TTL in ms: 40 bits.
+	MaxTTL int64 = 0xFFFFFFFFFF
+)
+
+// TTLOwner encodes a TTL (ms) as an ephemeralOwner value.
+func TTLOwner(ttl int64) int64 { return ttlMask | ttl }
+
+// IsTTL reports whether owner marks a TTL node, and its TTL.
+func IsTTL(owner int64) (int64, bool) {
+	if owner != ContainerOwner && owner&ttlMask == ttlMask {
+		return owner &^ ttlMask & 0xFFFFFFFFFF, true
+	}
+	return 0, false
+}
+
+// IsEphemeral reports whether owner is a session id (a normal ephemeral).
+func IsEphemeral(owner int64) bool {
+	if owner == 0 || owner == ContainerOwner {
+		return false
+	}
+	_, ttl := IsTTL(owner)
+	return !ttl
+}
+
+// Node is one znode. Fields are read under the tree's read lock.
+type Node struct {
+	Data     []byte
+	ACL      []wire.ACL
+	Czxid    int64
+	Mzxid    int64
+	Pzxid    int64
+	Ctime    int64
+	Mtime    int64
+	Version  int32
+	Cversion int32 // stored counter: child creations only
+	Aversion int32
+	Owner    int64 // raw ephemeralOwner: session, container or TTL marker
+	children map[string]struct{}
+}
+
+// NumChildren returns the number of children.
+func (n *Node) NumChildren() int { return len(n.children) }
+
+// Stat returns the client-visible Stat, as DataNode.copyStat does.
+func (n *Node) Stat() wire.Stat {
+	s := wire.Stat{
+		Czxid:       n.Czxid,
+		Mzxid:       n.Mzxid,
+		Ctime:       n.Ctime,
+		Mtime:       n.Mtime,
+		Version:     n.Version,
+		Aversion:    n.Aversion,
+		DataLength:  int32(len(n.Data)),
+		NumChildren: int32(len(n.children)),
+		Pzxid:       n.Pzxid,
+	}
+	// "v3 semantics": clients see creates + deletes.
+	s.Cversion = n.Cversion*2 - int32(len(n.children))
+	if IsEphemeral(n.Owner) {
+		s.EphemeralOwner = n.Owner
+	}
+	return s
+}
+
+// Children returns the child names, sorted.
+func (n *Node) Children() []string {
+	out := make([]string, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Tree is the data tree.
+type Tree struct {
+	sync.RWMutex
+	nodes      map[string]*Node
+	ephemerals map[int64]map[string]struct{}
+	containers map[string]struct{}
+	ttls       map[string]struct{}
+	aclCache   map[string][]wire.ACL
+	dataSize   int64
+}
+
+// OpenACL is world:anyone with all permissions.
+var OpenACL = []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}
+
+// ReadACL is world:anyone with read permission, as on /zookeeper/config.
+var ReadACL = []wire.ACL{{Perms: wire.PermRead, ID: wire.ID{Scheme: "world", ID: "anyone"}}}
+
+// New returns a tree with the nodes every ZooKeeper server has: /,
+// /zookeeper, /zookeeper/quota and /zookeeper/config.
+func New() *Tree {
+	t := &Tree{
+		nodes:      make(map[string]*Node),
+		ephemerals: make(map[int64]map[string]struct{}),
+		containers: make(map[string]struct{}),
+		ttls:       make(map[string]struct{}),
+		aclCache:   make(map[string][]wire.ACL),
+	}
+	t.nodes["/"] = &Node{ACL: t.intern(OpenACL), children: map[string]struct{}{}}
+	t.addSystemNode("/zookeeper", OpenACL)
+	t.addSystemNode("/zookeeper/quota", OpenACL)
+	t.addSystemNode("/zookeeper/config", ReadACL)
+	return t
+}
+
+func (t *Tree) addSystemNode(path string, acl []wire.ACL) {
+	t.nodes[path] = &Node{ACL: t.intern(acl), children: map[string]struct{}{}}
+	t.nodes[wire.Parent(path)].children[wire.Base(path)] = struct{}{}
+}
+
+// IsSystemPath reports whether path is one of the nodes that cannot be deleted.
+func IsSystemPath(path string) bool {
+	return path == "/" || path == "/zookeeper" || path == "/zookeeper/quota" || path == "/zookeeper/config"
+}
+
+// intern returns a shared copy of acl so that identical ACLs cost one slice.
+func (t *Tree) intern(acl []wire.ACL) []wire.ACL {
+	var b strings.Builder
+	for _, a := range acl {
+		b.WriteString(a.ID.Scheme)
+		b.WriteByte(0)
+		b.WriteString(a.ID.ID)
+		b.WriteByte(0)
+		b.WriteByte(byte(a.Perms))
+	}
+	k := b.String()
+	if c, ok := t.aclCache[k]; ok {
+		return c
+	}
+	c := append([]wire.ACL(nil), acl...)
+	t.aclCache[k] = c
+	return c
+}
+
+// Get returns the node at path or nil.
+func (t *Tree) Get(path string) *Node { return t.nodes[path] }
+
+// NodeCount returns the number of znodes, counting the root once more as
+// Apache's DataTree does (it is keyed both as "" and "/").
+func (t *Tree) NodeCount() int { return len(t.nodes) + 1 }
+
+// DataSize approximates the bytes of data and paths held (zk_approximate_data_size).
+func (t *Tree) DataSize() int64 { return t.dataSize }
+
+// Ephemerals returns the paths of a session's ephemerals, sorted.
+func (t *Tree) Ephemerals(session int64) []string {
+	out := make([]string, 0, len(t.ephemerals[session]))
+	for p := range t.ephemerals[session] {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EphemeralSessions returns every session that owns ephemerals.
+func (t *Tree) EphemeralSessions() []int64 {
+	out := make([]int64, 0, len(t.ephemerals))
+	for s := range t.ephemerals {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// EphemeralCount returns the number of ephemeral nodes.
+func (t *Tree) EphemeralCount() int {
+	n := 0
+	for _, m := range t.ephemerals {
+		n += len(m)
+	}
+	return n
+}
+
+// Containers returns the container paths; TTLs the TTL node paths.
+func (t *Tree) Containers() []string { return keys(t.containers) }
+
+// TTLs returns the TTL node paths.
+func (t *Tree) TTLs() []string { return keys(t.ttls) }
+
+func keys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CountDescendants returns the number of nodes below path (getAllChildrenNumber).
+func (t *Tree) CountDescendants(path string) int {
+	n := t.nodes[path]
+	if n == nil {
+		return 0
+	}
+	total := 0
+	for c := range n.children {
+		total += 1 + t.CountDescendants(wire.Join(path, c))
+	}
+	return total
+}
+
+// Walk calls fn for every node, parents before children.
+func (t *Tree) Walk(fn func(path string, n *Node) error) error {
+	return t.walk("/", fn)
+}
+
+func (t *Tree) walk(path string, fn func(string, *Node) error) error {
+	n := t.nodes[path]
+	if n == nil {
+		return nil
+	}
+	if err := fn(path, n); err != nil {
+		return err
+	}
+	for c := range n.children {
+		if err := t.walk(wire.Join(path, c), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create adds a node; the caller (the prep step) has checked that the
+// parent exists and the node does not. parentCVersion is the parent's new
+// stored cversion.
+func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, parentCVersion int32, zxid, time int64) *Node {
+	parent := t.nodes[wire.Parent(path)]
+	if parent == nil || t.nodes[path] != nil {
+		return nil
+	}
+	n := &Node{
+		Data: data, ACL: t.intern(acl), Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
+		Ctime: time, Mtime: time, Owner: owner,
+	}
+	t.nodes[path] = n
+	if parent.children == nil {
+		parent.children = make(map[string]struct{})
+	}
+	parent.children[wire.Base(path)] = struct{}{}
+	if parentCVersion > parent.Cversion || parentCVersion < 0 && parent.Cversion >= 0 {
+		parent.Cversion = parentCVersion
+	}
+	if zxid > parent.Pzxid {
+		parent.Pzxid = zxid
+	}
+	t.dataSize += int64(len(path) + len(data))
+	switch {
+	case owner == ContainerOwner:
+		t.containers[path] = struct{}{}
+	case IsEphemeral(owner):
+		m := t.ephemerals[owner]
+		if m == nil {
+			m = make(map[string]struct{})
+			t.ephemerals[owner] = m
+		}
+		m[path] = struct{}{}
+	default:
+		if _, ok := IsTTL(owner); ok {
+			t.ttls[path] = struct{}{}
+		}
+	}
+	return n
+}
+
+// Delete removes a node without children.
+func (t *Tree) Delete(path string, zxid int64) bool {
+	n := t.nodes[path]
+	if n == nil || len(n.children) > 0 || IsSystemPath(path) {
+		return false
+	}
+	delete(t.nodes, path)
+	parent := t.nodes[wire.Parent(path)]
+	if parent != nil {
+		delete(parent.children, wire.Base(path))
+		if zxid > parent.Pzxid {
+			parent.Pzxid = zxid
+		}
+	}
+	t.dataSize -= int64(len(path) + len(n.Data))
+	switch {
+	case n.Owner == ContainerOwner:
+		delete(t.containers, path)
+	case IsEphemeral(n.Owner):
+		if m := t.ephemerals[n.Owner]; m != nil {
+			delete(m, path)
+			if len(m) == 0 {
+				delete(t.ephemerals, n.Owner)
+			}
+		}
+	default:
+		delete(t.ttls, path)
+	}
+	return true
+}
+
+// SetData replaces a node's data.
+func (t *Tree) SetData(path string, data []byte, version int32, zxid, time int64) *Node {
+	n := t.nodes[path]
+	if n == nil {
+		return nil
+	}
+	t.dataSize += int64(len(data) - len(n.Data))
+	n.Data = data
+	n.Version = version
+	n.Mzxid = zxid
+	n.Mtime = time
+	return n
+}
+
+// SetACL replaces a node's ACL.
+func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
+	n := t.nodes[path]
+	if n == nil {
+		return nil
+	}
+	n.ACL = t.intern(acl)
+	n.Aversion = aversion
+	return n
+}
+
+// Restore inserts a node read from a snapshot; parents come first.
+func (t *Tree) Restore(path string, n *Node) {
+	n.ACL = t.intern(n.ACL)
+	if old := t.nodes[path]; old != nil {
+		n.children = old.children
+	}
+	if n.children == nil {
+		n.children = make(map[string]struct{})
+	}
+	t.nodes[path] = n
+	if path != "/" {
+		if p := t.nodes[wire.Parent(path)]; p != nil {
+			p.children[wire.Base(path)] = struct{}{}
+		}
+	}
+	t.dataSize += int64(len(path) + len(n.Data))
+	switch {
+	case n.Owner == ContainerOwner:
+		t.containers[path] = struct{}{}
+	case IsEphemeral(n.Owner):
+		m := t.ephemerals[n.Owner]
+		if m == nil {
+			m = make(map[string]struct{})
+			t.ephemerals[n.Owner] = m
+		}
+		m[path] = struct{}{}
+	default:
+		if _, ok := IsTTL(n.Owner); ok {
+			t.ttls[path] = struct{}{}
+		}
+	}
+}

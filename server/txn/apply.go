@@ -1,0 +1,104 @@
+package txn
+
+import (
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Event is a change that may fire watches.
+type Event struct {
+	Type int32 // wire.EventNodeCreated ... wire.EventNodeChildrenChanged
+	Path string
+}
+
+// Result is what applying a txn produced, for the reply.
+type Result struct {
+	Type int32 // txn type (TypeError for a failed request)
+	Err  wire.Code
+	Path string    // create: the created path
+	Stat wire.Stat // create, setData, setACL: the node's Stat after the change
+	Ops  []Result  // multi
+}
+
+// Apply applies a committed txn to t (whose write lock the caller holds)
+// and returns the result and the watch events, in the order Apache's
+// DataTree.processTxn fires them.
+func Apply(t *tree.Tree, x *Txn) (Result, []Event) {
+	var events []Event
+	res := apply(t, x, &events)
+	return res, events
+}
+
+func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
+	res := Result{Type: x.Type}
+	switch x.Type {
+	case TypeCreate, TypeCreateContainer, TypeCreateTTL:
+		n := t.Create(x.Path, x.Data, x.ACL, x.EphemeralOwner, x.ParentCVersion, x.Zxid, x.Time)
+		if n == nil {
+			// Replaying a txn the snapshot already holds: Apache ignores NODEEXISTS here.
+			if n = t.Get(x.Path); n == nil {
+				res.Err = wire.CodeNoNode
+				return res
+			}
+			res.Err = wire.CodeNodeExists
+		}
+		res.Path = x.Path
+		res.Stat = n.Stat()
+		*events = append(*events, Event{wire.EventNodeCreated, x.Path}, Event{wire.EventNodeChildrenChanged, parentOf(x.Path)})
+	case TypeDelete, TypeDeleteContainer:
+		if !t.Delete(x.Path, x.Zxid) {
+			res.Err = wire.CodeNoNode
+			return res
+		}
+		*events = append(*events, Event{wire.EventNodeDeleted, x.Path}, Event{wire.EventNodeChildrenChanged, parentOf(x.Path)})
+	case TypeSetData:
+		n := t.SetData(x.Path, x.Data, x.Version, x.Zxid, x.Time)
+		if n == nil {
+			res.Err = wire.CodeNoNode
+			return res
+		}
+		res.Stat = n.Stat()
+		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path})
+	case TypeSetACL:
+		n := t.SetACL(x.Path, x.ACL, x.Version)
+		if n == nil {
+			res.Err = wire.CodeNoNode
+			return res
+		}
+		res.Stat = n.Stat()
+	case TypeCheck, TypeCreateSession:
+	case TypeCloseSession:
+		for _, p := range t.Ephemerals(x.SessionID) {
+			if t.Delete(p, x.Zxid) {
+				*events = append(*events, Event{wire.EventNodeDeleted, p}, Event{wire.EventNodeChildrenChanged, parentOf(p)})
+			}
+		}
+	case TypeError:
+		res.Err = x.Err
+	case TypeMulti:
+		failed := false
+		for i := range x.Ops {
+			if x.Ops[i].Type == TypeError {
+				failed = true
+			}
+		}
+		res.Ops = make([]Result, len(x.Ops))
+		for i := range x.Ops {
+			op := &x.Ops[i]
+			if failed {
+				res.Ops[i] = Result{Type: TypeError, Err: op.Err}
+				continue
+			}
+			op.Header = Header{SessionID: x.SessionID, Cxid: x.Cxid, Zxid: x.Zxid, Time: x.Time, Type: op.Type}
+			res.Ops[i] = apply(t, op, events)
+		}
+	}
+	return res
+}
+
+func parentOf(p string) string {
+	if q := wire.Parent(p); q != "" {
+		return q
+	}
+	return "/"
+}

@@ -1,0 +1,456 @@
+package txn
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/zkgo/zkgo/server/acl"
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Request is a client write as the prep step sees it.
+type Request struct {
+	SessionID int64
+	Cxid      int32
+	Type      int32
+	Body      wire.Record
+	Auth      []wire.ID
+}
+
+// Options are the prep step's settings.
+type Options struct {
+	ExtendedTypes bool // TTL nodes allowed
+	SkipACL       bool
+}
+
+// nodeState is what prep knows of a node: the committed node or an
+// in-flight change to it. exists=false records a pending delete.
+type nodeState struct {
+	exists      bool
+	acl         []wire.ACL
+	owner       int64
+	version     int32
+	cversion    int32
+	aversion    int32
+	numChildren int
+	zxid        int64
+}
+
+type pendingRef struct {
+	zxid int64
+	path string
+}
+
+// Prep is the prep step.
+type Prep struct {
+	mu      sync.Mutex
+	tree    *tree.Tree
+	opts    Options
+	pending map[string]*nodeState
+	order   []pendingRef // pending changes in zxid order, to clear on apply
+}
+
+// NewPrep returns a prep step over t.
+func NewPrep(t *tree.Tree, opts Options) *Prep {
+	return &Prep{tree: t, opts: opts, pending: make(map[string]*nodeState)}
+}
+
+// Applied drops the in-flight changes made by txns up to zxid: the tree has them now.
+func (p *Prep) Applied(zxid int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := 0
+	for ; i < len(p.order) && p.order[i].zxid <= zxid; i++ {
+		r := p.order[i]
+		if s := p.pending[r.path]; s != nil && s.zxid <= zxid {
+			delete(p.pending, r.path)
+		}
+	}
+	p.order = p.order[i:]
+	if len(p.order) == 0 && cap(p.order) > 1024 {
+		p.order = nil
+	}
+}
+
+// Reset forgets every in-flight change (after a leader change or a restore).
+func (p *Prep) Reset() {
+	p.mu.Lock()
+	p.pending = make(map[string]*nodeState)
+	p.order = nil
+	p.mu.Unlock()
+}
+
+// overlay collects the changes of one request; they reach Prep.pending only
+// when the whole request (a multi's every op) succeeded.
+type overlay struct {
+	p       *Prep
+	changes map[string]*nodeState
+	paths   []string
+}
+
+func (o *overlay) get(path string) *nodeState {
+	if path == "" {
+		path = "/"
+	}
+	if s, ok := o.changes[path]; ok {
+		return s
+	}
+	if s, ok := o.p.pending[path]; ok {
+		c := *s
+		return &c
+	}
+	n := o.p.tree.Get(path)
+	if n == nil {
+		return &nodeState{}
+	}
+	return &nodeState{exists: true, acl: n.ACL, owner: n.Owner, version: n.Version,
+		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren()}
+}
+
+func (o *overlay) set(path string, s *nodeState) {
+	if _, ok := o.changes[path]; !ok {
+		o.paths = append(o.paths, path)
+	}
+	o.changes[path] = s
+}
+
+func (o *overlay) commit(zxid int64) {
+	for _, path := range o.paths {
+		s := o.changes[path]
+		s.zxid = zxid
+		o.p.pending[path] = s
+		o.p.order = append(o.p.order, pendingRef{zxid: zxid, path: path})
+	}
+}
+
+// Prep turns req into a txn with the given header fields. A request that
+// fails its checks becomes an error txn, as in Apache: it still takes a zxid.
+func (p *Prep) Prep(req *Request, zxid, now int64) *Txn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tree.RLock()
+	defer p.tree.RUnlock()
+
+	t := &Txn{Header: Header{SessionID: req.SessionID, Cxid: req.Cxid, Zxid: zxid, Time: now, Type: req.Type}}
+	o := &overlay{p: p, changes: make(map[string]*nodeState)}
+	switch req.Type {
+	case wire.OpMulti:
+		mr, _ := req.Body.(*wire.MultiRequest)
+		if mr == nil {
+			return errorTxn(t, wire.CodeMarshallingError)
+		}
+		t.Ops = make([]Txn, 0, len(mr.Ops))
+		failed := -1
+		for i, op := range mr.Ops {
+			sub, err := p.prepOp(o, req, op.Type, op.Req)
+			if err != nil {
+				failed = i
+				t.Ops = t.Ops[:0]
+				for j := range mr.Ops {
+					code := wire.CodeOK
+					switch {
+					case j == i:
+						code = wire.CodeOf(err)
+					case j > i:
+						code = wire.CodeRuntimeInconsistency
+					}
+					t.Ops = append(t.Ops, Txn{Header: Header{Type: TypeError}, Err: code})
+				}
+				break
+			}
+			t.Ops = append(t.Ops, *sub)
+		}
+		if failed < 0 {
+			o.commit(zxid)
+		}
+		return t
+	case wire.OpCreateSession:
+		return t
+	case wire.OpCloseSession:
+		for _, path := range p.tree.Ephemerals(req.SessionID) {
+			o.set(path, &nodeState{})
+			parent := o.get(wire.Parent(path))
+			parent.numChildren--
+			o.set(wire.Parent(path), parent)
+		}
+		for path, s := range p.pending {
+			if s.exists && s.owner == req.SessionID {
+				o.set(path, &nodeState{})
+			}
+		}
+		o.commit(zxid)
+		return t
+	}
+	sub, err := p.prepOp(o, req, req.Type, req.Body)
+	if err != nil {
+		return errorTxn(t, wire.CodeOf(err))
+	}
+	o.commit(zxid)
+	sub.Header = t.Header
+	sub.Header.Type = sub.Type
+	return sub
+}
+
+func errorTxn(t *Txn, code wire.Code) *Txn {
+	t.Type = TypeError
+	t.Err = code
+	return t
+}
+
+func (p *Prep) checkACL(s *nodeState, perm int32, req *Request) error {
+	if p.opts.SkipACL || acl.Check(s.acl, perm, req.Auth) {
+		return nil
+	}
+	return wire.ErrNoAuth
+}
+
+func checkVersion(current, expected int32) (int32, error) {
+	if expected != -1 && current != expected {
+		return 0, wire.ErrBadVersion
+	}
+	return current + 1, nil
+}
+
+// prepOp checks one operation and returns its txn body, recording its
+// changes in o. Check order follows PrepRequestProcessor.pRequest2Txn.
+func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Txn, error) {
+	switch op {
+	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+		var cr wire.CreateRequest
+		ttl := int64(-1)
+		switch r := body.(type) {
+		case *wire.CreateRequest:
+			cr = *r
+		case *wire.CreateTTLRequest:
+			cr = wire.CreateRequest{Path: r.Path, Data: r.Data, ACL: r.ACL, Flags: r.Flags}
+			ttl = r.TTL
+		default:
+			return nil, wire.ErrMarshallingError
+		}
+		return p.prepCreate(o, req, op, &cr, ttl)
+	case wire.OpDelete:
+		r, ok := body.(*wire.PathVersionRequest)
+		if !ok {
+			return nil, wire.ErrMarshallingError
+		}
+		if r.Path == "" || r.Path[0] != '/' || tree.IsSystemPath(r.Path) || hasNUL(r.Path) {
+			return nil, wire.ErrBadArguments
+		}
+		parentPath := wire.Parent(r.Path)
+		parent := o.get(parentPath)
+		if !parent.exists {
+			return nil, wire.ErrNoNode
+		}
+		if err := p.checkACL(parent, wire.PermDelete, req); err != nil {
+			return nil, err
+		}
+		node := o.get(r.Path)
+		if !node.exists {
+			return nil, wire.ErrNoNode
+		}
+		if _, err := checkVersion(node.version, r.Version); err != nil {
+			return nil, err
+		}
+		if node.numChildren > 0 {
+			return nil, wire.ErrNotEmpty
+		}
+		o.set(r.Path, &nodeState{})
+		parent.numChildren--
+		o.set(parentPath, parent)
+		return &Txn{Header: Header{Type: TypeDelete}, Path: r.Path}, nil
+	case wire.OpSetData:
+		r, ok := body.(*wire.SetDataRequest)
+		if !ok {
+			return nil, wire.ErrMarshallingError
+		}
+		if wire.ValidatePath(r.Path) != nil {
+			return nil, wire.ErrBadArguments
+		}
+		node := o.get(r.Path)
+		if !node.exists {
+			return nil, wire.ErrNoNode
+		}
+		if err := p.checkACL(node, wire.PermWrite, req); err != nil {
+			return nil, err
+		}
+		v, err := checkVersion(node.version, r.Version)
+		if err != nil {
+			return nil, err
+		}
+		node.version = v
+		o.set(r.Path, node)
+		return &Txn{Header: Header{Type: TypeSetData}, Path: r.Path, Data: r.Data, Version: v}, nil
+	case wire.OpSetACL:
+		r, ok := body.(*wire.SetACLRequest)
+		if !ok {
+			return nil, wire.ErrMarshallingError
+		}
+		if wire.ValidatePath(r.Path) != nil {
+			return nil, wire.ErrBadArguments
+		}
+		list, err := acl.Fixup(r.ACL, req.Auth)
+		if err != nil {
+			return nil, err
+		}
+		node := o.get(r.Path)
+		if !node.exists {
+			return nil, wire.ErrNoNode
+		}
+		if err := p.checkACL(node, wire.PermAdmin, req); err != nil {
+			return nil, err
+		}
+		v, err := checkVersion(node.aversion, r.Version)
+		if err != nil {
+			return nil, err
+		}
+		node.aversion = v
+		node.acl = list
+		o.set(r.Path, node)
+		return &Txn{Header: Header{Type: TypeSetACL}, Path: r.Path, ACL: list, Version: v}, nil
+	case wire.OpCheck:
+		r, ok := body.(*wire.PathVersionRequest)
+		if !ok {
+			return nil, wire.ErrMarshallingError
+		}
+		if wire.ValidatePath(r.Path) != nil {
+			return nil, wire.ErrBadArguments
+		}
+		node := o.get(r.Path)
+		if !node.exists {
+			return nil, wire.ErrNoNode
+		}
+		if err := p.checkACL(node, wire.PermRead, req); err != nil {
+			return nil, err
+		}
+		if _, err := checkVersion(node.version, r.Version); err != nil {
+			return nil, err
+		}
+		return &Txn{Header: Header{Type: TypeCheck}, Path: r.Path, Version: node.version}, nil
+	case wire.OpDeleteContainer:
+		r, ok := body.(*wire.PathRequest)
+		if !ok {
+			return nil, wire.ErrMarshallingError
+		}
+		node := o.get(r.Path)
+		if !node.exists {
+			return nil, wire.ErrNoNode
+		}
+		_, isTTL := tree.IsTTL(node.owner)
+		if node.owner != tree.ContainerOwner && !isTTL {
+			return nil, wire.ErrBadArguments
+		}
+		if node.numChildren > 0 {
+			return nil, wire.ErrNotEmpty
+		}
+		parentPath := wire.Parent(r.Path)
+		parent := o.get(parentPath)
+		o.set(r.Path, &nodeState{})
+		parent.numChildren--
+		o.set(parentPath, parent)
+		return &Txn{Header: Header{Type: TypeDeleteContainer}, Path: r.Path}, nil
+	}
+	return nil, wire.ErrUnimplemented
+}
+
+func hasNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateRequest, ttl int64) (*Txn, error) {
+	mode := cr.Flags
+	if mode < wire.ModePersistent || mode > wire.ModePersistentSequentialWithTTL {
+		return nil, wire.ErrBadArguments
+	}
+	isTTL := mode == wire.ModePersistentWithTTL || mode == wire.ModePersistentSequentialWithTTL
+	isContainer := mode == wire.ModeContainer
+	sequential := mode == wire.ModePersistentSequential || mode == wire.ModeEphemeralSequential || mode == wire.ModePersistentSequentialWithTTL
+	ephemeral := mode == wire.ModeEphemeral || mode == wire.ModeEphemeralSequential
+	// validateCreateRequest: TTL rules.
+	if isTTL && !p.opts.ExtendedTypes {
+		return nil, wire.ErrUnimplemented
+	}
+	if op == wire.OpCreateTTL {
+		if !isTTL || ttl <= 0 || ttl > tree.MaxTTL {
+			return nil, wire.ErrBadArguments
+		}
+	} else if isTTL {
+		return nil, wire.ErrBadArguments
+	}
+	if op == wire.OpCreateContainer && !isContainer {
+		return nil, wire.ErrBadArguments
+	}
+	// validatePathForCreate
+	path := cr.Path
+	if len(path) == 0 || path[0] != '/' || hasNUL(path) {
+		return nil, wire.ErrBadArguments
+	}
+	list, err := acl.Fixup(cr.ACL, req.Auth)
+	if err != nil {
+		return nil, err
+	}
+	parentPath := wire.Parent(path)
+	if parentPath == "" {
+		parentPath = "/"
+	}
+	if lastSlash := lastIndexSlash(path); lastSlash > 0 {
+		parentPath = path[:lastSlash]
+	} else {
+		parentPath = "/"
+	}
+	parent := o.get(parentPath)
+	if !parent.exists {
+		return nil, wire.ErrNoNode
+	}
+	if err := p.checkACL(parent, wire.PermCreate, req); err != nil {
+		return nil, err
+	}
+	if sequential {
+		path = fmt.Sprintf("%s%010d", path, parent.cversion)
+	}
+	if wire.ValidatePath(path) != nil {
+		return nil, wire.ErrBadArguments
+	}
+	if o.get(path).exists {
+		return nil, wire.ErrNodeExists
+	}
+	if tree.IsEphemeral(parent.owner) {
+		return nil, wire.ErrNoChildrenForEphemerals
+	}
+	parent.cversion++
+	parent.numChildren++
+	o.set(parentPath, parent)
+	owner := int64(0)
+	switch {
+	case ephemeral:
+		owner = req.SessionID
+	case isContainer:
+		owner = tree.ContainerOwner
+	case isTTL:
+		owner = tree.TTLOwner(ttl)
+	}
+	o.set(path, &nodeState{exists: true, acl: list, owner: owner})
+	typ := TypeCreate
+	switch {
+	case isContainer:
+		typ = TypeCreateContainer
+	case isTTL:
+		typ = TypeCreateTTL
+	}
+	return &Txn{Header: Header{Type: typ}, Path: path, Data: cr.Data, ACL: list,
+		EphemeralOwner: owner, ParentCVersion: parent.cversion}, nil
+}
+
+func lastIndexSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}

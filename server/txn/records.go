@@ -1,0 +1,160 @@
+package txn
+
+import (
+	"fmt"
+
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Txn types. They reuse the client opcodes, as Apache's TxnHeader.type does.
+const (
+	TypeCreate          = wire.OpCreate
+	TypeDelete          = wire.OpDelete
+	TypeSetData         = wire.OpSetData
+	TypeSetACL          = wire.OpSetACL
+	TypeCheck           = wire.OpCheck
+	TypeMulti           = wire.OpMulti
+	TypeCreateContainer = wire.OpCreateContainer
+	TypeDeleteContainer = wire.OpDeleteContainer
+	TypeCreateTTL       = wire.OpCreateTTL
+	TypeCreateSession   = wire.OpCreateSession
+	TypeCloseSession    = wire.OpCloseSession
+	TypeError           = wire.OpError
+)
+
+// Header identifies a txn: who asked (session, cxid), when (the leader's
+// clock) and its place in history (zxid).
+type Header struct {
+	SessionID int64
+	Cxid      int32
+	Zxid      int64
+	Time      int64 // ms since the epoch
+	Type      int32
+}
+
+// Txn is one committed state change. Exactly one body field matches Type;
+// a multi holds its ops in Ops, each an own Txn without header fields.
+type Txn struct {
+	Header
+	Path           string
+	Data           []byte
+	ACL            []wire.ACL
+	Version        int32 // setData: new version; setACL: new aversion; check: expected
+	EphemeralOwner int64 // create: raw owner (session id, container or TTL marker)
+	ParentCVersion int32 // create: parent's stored cversion after this create
+	Timeout        int32 // createSession
+	Err            wire.Code
+	Ops            []Txn // multi
+}
+
+// Encode appends the txn (header and body) to e.
+func (t *Txn) Encode(e *wire.Encoder) {
+	e.Long(t.SessionID)
+	e.Int(t.Cxid)
+	e.Long(t.Zxid)
+	e.Long(t.Time)
+	t.encodeBody(e)
+}
+
+func (t *Txn) encodeBody(e *wire.Encoder) {
+	e.Int(t.Type)
+	switch t.Type {
+	case TypeCreate, TypeCreateContainer, TypeCreateTTL:
+		e.String(t.Path)
+		e.Buffer(t.Data)
+		wire.EncodeACLs(e, t.ACL)
+		e.Long(t.EphemeralOwner)
+		e.Int(t.ParentCVersion)
+	case TypeDelete, TypeDeleteContainer:
+		e.String(t.Path)
+	case TypeSetData:
+		e.String(t.Path)
+		e.Buffer(t.Data)
+		e.Int(t.Version)
+	case TypeSetACL:
+		e.String(t.Path)
+		wire.EncodeACLs(e, t.ACL)
+		e.Int(t.Version)
+	case TypeCheck:
+		e.String(t.Path)
+		e.Int(t.Version)
+	case TypeCreateSession:
+		e.Int(t.Timeout)
+	case TypeCloseSession:
+	case TypeError:
+		e.Int(int32(t.Err))
+	case TypeMulti:
+		e.Int(int32(len(t.Ops)))
+		for i := range t.Ops {
+			t.Ops[i].encodeBody(e)
+		}
+	}
+}
+
+// Decode reads a txn written by Encode.
+func (t *Txn) Decode(d *wire.Decoder) {
+	t.SessionID = d.Long()
+	t.Cxid = d.Int()
+	t.Zxid = d.Long()
+	t.Time = d.Long()
+	t.decodeBody(d, 0)
+}
+
+func (t *Txn) decodeBody(d *wire.Decoder, depth int) {
+	t.Type = d.Int()
+	switch t.Type {
+	case TypeCreate, TypeCreateContainer, TypeCreateTTL:
+		t.Path = d.String()
+		t.Data = d.Buffer()
+		t.ACL = wire.DecodeACLs(d)
+		t.EphemeralOwner = d.Long()
+		t.ParentCVersion = d.Int()
+	case TypeDelete, TypeDeleteContainer:
+		t.Path = d.String()
+	case TypeSetData:
+		t.Path = d.String()
+		t.Data = d.Buffer()
+		t.Version = d.Int()
+	case TypeSetACL:
+		t.Path = d.String()
+		t.ACL = wire.DecodeACLs(d)
+		t.Version = d.Int()
+	case TypeCheck:
+		t.Path = d.String()
+		t.Version = d.Int()
+	case TypeCreateSession:
+		t.Timeout = d.Int()
+	case TypeCloseSession:
+	case TypeError:
+		t.Err = wire.Code(d.Int())
+	case TypeMulti:
+		if depth > 0 {
+			d.Int()
+			return
+		}
+		n := d.VectorLen(4)
+		for i := 0; i < n && d.Err() == nil; i++ {
+			var op Txn
+			op.decodeBody(d, depth+1)
+			t.Ops = append(t.Ops, op)
+		}
+	}
+}
+
+// Marshal encodes t into a new slice.
+func (t *Txn) Marshal() []byte {
+	e := wire.NewEncoder(make([]byte, 0, 64+len(t.Data)+len(t.Path)))
+	t.Encode(e)
+	return e.Bytes()
+}
+
+// Unmarshal decodes a txn from b.
+func Unmarshal(b []byte) (*Txn, error) {
+	t := &Txn{}
+	d := wire.NewDecoder(b)
+	t.Decode(d)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decode txn: %w", err)
+	}
+	return t, nil
+}
