@@ -1,0 +1,450 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/go-zookeeper/zk"
+)
+
+// Phases of a run, read by every worker before and after each request.
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// Latencies are recorded in microseconds, from 1 µs to one minute, with
+// three significant digits.
+const (
+	histMin     = 1
+	histMax     = int64(time.Minute / time.Microsecond)
+	histSigFigs = 3
+)
+
+// Run executes one benchmark: connect every client, create the znodes the
+// op needs, run the warm-up and the measured phase, delete what was
+// created, and return the merged result. Cancelling ctx ends the load
+// early (the result is then marked Interrupted) but still cleans up.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Root == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		cfg.Root = "/zkbench-" + hex.EncodeToString(b[:])
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+
+	r := &run{cfg: cfg, log: log}
+	defer r.closeAll()
+	if err := r.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.setup(ctx); err != nil {
+		cerr := r.cleanup()
+		return nil, errors.Join(err, cerr)
+	}
+	res := r.load(ctx)
+	if err := r.cleanup(); err != nil {
+		res.CleanupError = err.Error()
+		log.Warn("cleanup incomplete", "root", cfg.Root, "err", err)
+	}
+	return res, nil
+}
+
+// run is the state of one Run call.
+type run struct {
+	cfg     Config
+	log     *slog.Logger
+	workers []*worker
+	keys    []string // paths of the key set, shared read-only
+	phase   atomic.Int32
+	rootOK  bool // the root znode was created by this run
+}
+
+// worker is one simulated client; only its own goroutine touches it
+// while the load runs.
+type worker struct {
+	id     int
+	server string
+	conn   *zk.Conn
+	dir    string // root/w<id>: the worker's own znodes
+	hist   *hdrhistogram.Histogram
+	rng    uint64 // xorshift state
+	errs   map[string]int64
+	nerr   int64
+	done   atomic.Int64 // measured operations, read by the progress loop
+	seq    int64        // next index for create/delete names
+	buf    []byte       // path scratch
+	dirOK  bool         // dir was created
+	keysOK []string     // keys this worker created
+	// leftover are znodes of a delete run that may still exist.
+	leftover []string
+}
+
+func (r *run) connect(ctx context.Context) error {
+	n := r.cfg.Clients
+	r.workers = make([]*worker, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		w := &worker{
+			id:     i,
+			server: r.cfg.Servers[i%len(r.cfg.Servers)],
+			hist:   hdrhistogram.New(histMin, histMax, histSigFigs),
+			rng:    uint64(i)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D,
+			errs:   map[string]int64{},
+			dir:    fmt.Sprintf("%s/w%d", r.cfg.Root, i),
+		}
+		r.workers[i] = w
+		wg.Go(func() { errs[i] = w.dial(ctx, r.cfg) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// dial opens the worker's session and waits until the server has
+// accepted it.
+func (w *worker) dial(ctx context.Context, cfg Config) error {
+	connected := make(chan struct{})
+	var once sync.Once
+	conn, _, err := zk.Connect([]string{w.server}, cfg.SessionTimeout,
+		zk.WithLogger(nopLogger{}),
+		zk.WithLogInfo(false),
+		zk.WithEventCallback(func(ev zk.Event) {
+			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+				once.Do(func() { close(connected) })
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("client %d: connect %s: %w", w.id, w.server, err)
+	}
+	w.conn = conn
+	t := time.NewTimer(cfg.ConnectTimeout)
+	defer t.Stop()
+	select {
+	case <-connected:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("client %d: connect %s: no session after %s", w.id, w.server, cfg.ConnectTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("client %d: connect %s: %w", w.id, w.server, ctx.Err())
+	}
+}
+
+func (r *run) closeAll() {
+	for _, w := range r.workers {
+		if w != nil && w.conn != nil {
+			w.conn.Close()
+		}
+	}
+}
+
+// load runs the warm-up and the measured phase and merges the workers'
+// results.
+func (r *run) load(ctx context.Context) *Result {
+	cfg := r.cfg
+	var wg sync.WaitGroup
+	for _, w := range r.workers {
+		wg.Go(func() { r.loop(w) })
+	}
+
+	start := time.Now()
+	total := cfg.Warmup + cfg.Duration
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	phaseTimer := time.NewTimer(cfg.Warmup)
+	defer phaseTimer.Stop()
+	var measureStart time.Time
+	var cpuStart time.Duration
+	interrupted := false
+	beginMeasure := func() {
+		measureStart, cpuStart = time.Now(), processCPU()
+		r.phase.Store(phaseMeasure)
+	}
+	if cfg.Warmup == 0 {
+		beginMeasure()
+		phaseTimer.Reset(cfg.Duration)
+	}
+	for r.phase.Load() != phaseStop {
+		select {
+		case <-ctx.Done():
+			interrupted = true
+			if measureStart.IsZero() {
+				measureStart, cpuStart = time.Now(), processCPU()
+			}
+			r.phase.Store(phaseStop)
+		case <-phaseTimer.C:
+			if r.phase.Load() == phaseWarmup {
+				beginMeasure()
+				phaseTimer.Reset(cfg.Duration)
+			} else {
+				r.phase.Store(phaseStop)
+			}
+		case now := <-tick.C:
+			if cfg.Progress != nil {
+				cfg.Progress(min(now.Sub(start), total), total, r.measuredOps())
+			}
+		}
+	}
+	measureEnd := time.Now()
+	cpuEnd := processCPU()
+	if cfg.Progress != nil && !interrupted {
+		cfg.Progress(total, total, r.measuredOps())
+	}
+	wg.Wait()
+
+	res := &Result{
+		Op:          cfg.Op,
+		Servers:     cfg.Servers,
+		Clients:     cfg.Clients,
+		Size:        cfg.Size,
+		Keys:        cfg.Keys,
+		Warmup:      SecondsOf(cfg.Warmup),
+		Elapsed:     SecondsOf(measureEnd.Sub(measureStart)),
+		Errors:      map[string]int64{},
+		Interrupted: interrupted,
+	}
+	if cfg.Op == OpMixed {
+		rp := cfg.ReadPct
+		res.ReadPct = &rp
+	}
+	merged := hdrhistogram.New(histMin, histMax, histSigFigs)
+	for _, w := range r.workers {
+		merged.Merge(w.hist)
+		for k, v := range w.errs {
+			res.Errors[k] += v
+		}
+		res.ErrorCount += w.nerr
+	}
+	res.Ops = merged.TotalCount()
+	if d := measureEnd.Sub(measureStart); d > 0 {
+		res.OpsPerSec = float64(res.Ops) / d.Seconds()
+	}
+	res.Latency = latencyOf(merged)
+	if res.Ops > 0 && cpuEnd > cpuStart {
+		res.ClientCPUPerOp = float64(cpuEnd-cpuStart) / float64(time.Microsecond) / float64(res.Ops)
+	}
+	return res
+}
+
+func (r *run) measuredOps() int64 {
+	var n int64
+	for _, w := range r.workers {
+		n += w.done.Load()
+	}
+	return n
+}
+
+// loop is a worker's closed loop: one request in flight until the stop
+// phase. Only operations that complete while the phase is "measure" are
+// counted.
+func (r *run) loop(w *worker) {
+	cfg := &r.cfg
+	value := make([]byte, cfg.Size)
+	for i := range value {
+		value[i] = 'a' + byte(i%26)
+	}
+	watchPath := w.dir + "/watch"
+	nkeys := uint64(len(r.keys))
+	for {
+		if r.phase.Load() == phaseStop {
+			return
+		}
+		var (
+			err error
+			d   time.Duration
+		)
+		switch cfg.Op {
+		case OpGet:
+			p := r.keys[w.rand()%nkeys]
+			t0 := time.Now()
+			_, _, err = w.conn.Get(p)
+			d = time.Since(t0)
+		case OpSet:
+			p := r.keys[w.rand()%nkeys]
+			t0 := time.Now()
+			_, err = w.conn.Set(p, value, -1)
+			d = time.Since(t0)
+		case OpMixed:
+			x := w.rand()
+			p := r.keys[x%nkeys]
+			read := int((x>>32)%100) < cfg.ReadPct
+			t0 := time.Now()
+			if read {
+				_, _, err = w.conn.Get(p)
+			} else {
+				_, err = w.conn.Set(p, value, -1)
+			}
+			d = time.Since(t0)
+		case OpCreate:
+			p := w.nextPath()
+			t0 := time.Now()
+			_, err = w.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll))
+			d = time.Since(t0)
+		case OpDelete:
+			p := w.nextPath()
+			if _, err = w.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll)); err == nil {
+				t0 := time.Now()
+				err = w.conn.Delete(p, -1)
+				d = time.Since(t0)
+				if err != nil {
+					w.leftover = append(w.leftover, p)
+				}
+			} else {
+				// A create that failed on a lost connection may still have
+				// been applied: remember it for the cleanup.
+				w.leftover = append(w.leftover, p)
+			}
+		case OpWatch:
+			d, err = w.watchOnce(watchPath, value, cfg.SessionTimeout)
+		}
+		if r.phase.Load() != phaseMeasure {
+			if err != nil {
+				w.backoff(r)
+			}
+			continue
+		}
+		if err != nil {
+			w.errs[errKind(err)]++
+			w.nerr++
+			w.backoff(r)
+			continue
+		}
+		us := int64(d / time.Microsecond)
+		if us < histMin {
+			us = histMin
+		} else if us > histMax {
+			us = histMax
+		}
+		_ = w.hist.RecordValue(us)
+		w.done.Add(1)
+	}
+}
+
+// watchOnce arms a data watch on path, sets it and waits for the
+// NodeDataChanged notification; it returns the time from the setData to
+// the notification.
+func (w *worker) watchOnce(path string, value []byte, timeout time.Duration) (time.Duration, error) {
+	_, _, ch, err := w.conn.GetW(path)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	if _, err := w.conn.Set(path, value, -1); err != nil {
+		return 0, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case ev := <-ch:
+		d := time.Since(t0)
+		if ev.Err != nil {
+			return 0, ev.Err
+		}
+		if ev.Type != zk.EventNodeDataChanged {
+			return 0, fmt.Errorf("watch on %s: got %s, want EventNodeDataChanged", path, ev.Type)
+		}
+		return d, nil
+	case <-t.C:
+		return 0, errWatchTimeout
+	}
+}
+
+var errWatchTimeout = errors.New("watch notification not received")
+
+// backoff keeps a worker whose session is not usable from spinning: it
+// waits, checking the phase, until the session is back or the run stops.
+func (w *worker) backoff(r *run) {
+	for r.phase.Load() != phaseStop && w.conn.State() != zk.StateHasSession {
+		time.Sleep(10 * time.Millisecond) // back-off on a broken session, not a test wait
+	}
+}
+
+// nextPath returns root/w<id>/n<seq> and advances seq; cleanup deletes
+// every index below seq.
+func (w *worker) nextPath() string {
+	w.buf = appendIndexPath(w.buf[:0], w.dir, w.seq)
+	w.seq++
+	return string(w.buf)
+}
+
+func appendIndexPath(b []byte, dir string, i int64) []byte {
+	b = append(b, dir...)
+	b = append(b, "/n"...)
+	return appendInt(b, i)
+}
+
+func appendInt(b []byte, i int64) []byte {
+	var tmp [20]byte
+	n := len(tmp)
+	if i == 0 {
+		n--
+		tmp[n] = '0'
+	}
+	for i > 0 {
+		n--
+		tmp[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return append(b, tmp[n:]...)
+}
+
+// rand is xorshift64*: per worker, lock-free, no allocation.
+func (w *worker) rand() uint64 {
+	x := w.rng
+	x ^= x >> 12
+	x ^= x << 25
+	x ^= x >> 27
+	w.rng = x
+	return x * 2685821657736338717
+}
+
+// errKind names an error the way ZooKeeper's KeeperException.Code does.
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, zk.ErrNoNode):
+		return "NoNode"
+	case errors.Is(err, zk.ErrNodeExists):
+		return "NodeExists"
+	case errors.Is(err, zk.ErrBadVersion):
+		return "BadVersion"
+	case errors.Is(err, zk.ErrNoAuth):
+		return "NoAuth"
+	case errors.Is(err, zk.ErrNotEmpty):
+		return "NotEmpty"
+	case errors.Is(err, zk.ErrSessionExpired):
+		return "SessionExpired"
+	case errors.Is(err, zk.ErrSessionMoved):
+		return "SessionMoved"
+	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrNoServer), errors.Is(err, zk.ErrClosing):
+		return "ConnectionLoss"
+	case errors.Is(err, zk.ErrBadArguments):
+		return "BadArguments"
+	case errors.Is(err, errWatchTimeout):
+		return "WatchTimeout"
+	case errors.Is(err, zk.ErrUnknown), errors.Is(err, zk.ErrAPIError):
+		return "APIError"
+	}
+	return err.Error()
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}

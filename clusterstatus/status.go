@@ -1,0 +1,293 @@
+package clusterstatus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
+)
+
+// The states of one server.
+const (
+	StateUp         = "up"          // answered srvr (or mntr) and serves requests
+	StateNotServing = "not-serving" // answered "not currently serving requests"
+	StateDown       = "down"        // no usable answer
+)
+
+// Health is the verdict on the whole list.
+type Health string
+
+// The verdicts, with the exit codes of `zk status`.
+const (
+	HealthOK       Health = "ok"       // exit 0
+	HealthDegraded Health = "degraded" // exit 1
+	HealthDown     Health = "down"     // exit 2
+)
+
+// DefaultTimeout bounds the queries to one server when Check is given none.
+const DefaultTimeout = 2 * time.Second
+
+// Server is what one server said about itself.
+type Server struct {
+	Addr  string `json:"server"`
+	State string `json:"state"`
+	// Error says why a server is down or what part of its answer was
+	// unusable.
+	Error string `json:"error,omitempty"`
+	// Mode is standalone, leader, follower, observer or read-only.
+	Mode string `json:"mode,omitempty"`
+	// Zxid is the last zxid, in hex as srvr prints it ("0x…").
+	Zxid string `json:"zxid,omitempty"`
+	// Latencies in milliseconds, as srvr prints them.
+	LatencyMin  int64   `json:"latency_min_ms"`
+	LatencyAvg  float64 `json:"latency_avg_ms"`
+	LatencyMax  int64   `json:"latency_max_ms"`
+	Connections int64   `json:"connections"`
+	Outstanding int64   `json:"outstanding"`
+	Znodes      int64   `json:"znodes"`
+	Version     string  `json:"version,omitempty"`
+	// From mntr, when the server allows it (Apache's default whitelist
+	// holds srvr only).
+	Mntr            bool   `json:"mntr"`
+	PeerState       string `json:"peer_state,omitempty"`
+	QuorumSize      int    `json:"quorum_size,omitempty"`
+	SyncedFollowers *int   `json:"synced_followers,omitempty"`
+}
+
+// Report is the result of Check.
+type Report struct {
+	Servers []Server `json:"servers"`
+	Health  Health   `json:"health"`
+	// Summary says in one line why the health is what it is.
+	Summary string `json:"summary"`
+	// Leader is the address of the one leader, when there is exactly one.
+	Leader string `json:"leader,omitempty"`
+	// Up counts servers in state up; Voters is the number of voting
+	// members the verdict assumed (zk_quorum_size when mntr gives it, else
+	// the list minus the observers seen).
+	Up     int `json:"up"`
+	Voters int `json:"voters"`
+}
+
+// ExitCode is 0 when healthy, 1 when degraded and 2 when no server
+// answered.
+func (r *Report) ExitCode() int {
+	switch r.Health {
+	case HealthOK:
+		return 0
+	case HealthDegraded:
+		return 1
+	}
+	return 2
+}
+
+// Check asks every server of addrs for srvr and mntr, concurrently, each
+// server's queries bounded by timeout (DefaultTimeout when <= 0), and
+// judges the result. It never fails: an unreachable server is reported as
+// down.
+func Check(ctx context.Context, addrs []string, timeout time.Duration) *Report {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	r := &Report{Servers: make([]Server, len(addrs))}
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Go(func() {
+			qctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			r.Servers[i] = probe(qctx, a)
+		})
+	}
+	wg.Wait()
+	r.judge()
+	return r
+}
+
+// probe asks one server for srvr and mntr at the same time.
+func probe(ctx context.Context, addr string) Server {
+	s := Server{Addr: addr, State: StateDown}
+	var (
+		srvrOut, mntrOut string
+		srvrErr, mntrErr error
+		wg               sync.WaitGroup
+	)
+	wg.Go(func() { srvrOut, srvrErr = fourletter.Query(ctx, addr, "srvr") })
+	wg.Go(func() { mntrOut, mntrErr = fourletter.Query(ctx, addr, "mntr") })
+	wg.Wait()
+
+	var problems []string
+	srvrOK := false
+	if srvrErr == nil {
+		sv, err := fourletter.ParseSrvr(srvrOut)
+		switch {
+		case errors.Is(err, fourletter.ErrNotServing):
+			s.State = StateNotServing
+			problems = append(problems, err.Error())
+		case err != nil:
+			problems = append(problems, err.Error())
+		default:
+			srvrOK = true
+			s.State = StateUp
+			s.fromSrvr(sv)
+		}
+	} else {
+		problems = append(problems, srvrErr.Error())
+	}
+
+	if mntrErr == nil {
+		m, err := fourletter.ParseMntr(mntrOut)
+		switch {
+		case errors.Is(err, fourletter.ErrNotServing):
+			if s.State == StateDown {
+				s.State = StateNotServing
+			}
+		case err == nil:
+			s.Mntr = true
+			s.fromMntr(m, !srvrOK)
+			if !srvrOK && s.Mode != "" {
+				s.State = StateUp
+			}
+		}
+		// A mntr outside the whitelist is normal, not a problem.
+	}
+	if s.State != StateUp {
+		s.Error = strings.Join(problems, "; ")
+	}
+	return s
+}
+
+func (s *Server) fromSrvr(sv fourletter.Srvr) {
+	s.Mode = sv.Mode
+	s.Zxid = "0x" + strconv.FormatUint(uint64(sv.Zxid), 16)
+	s.LatencyMin, s.LatencyAvg, s.LatencyMax = sv.LatencyMin, sv.LatencyAvg, sv.LatencyMax
+	s.Connections = sv.Connections
+	s.Outstanding = sv.Outstanding
+	s.Znodes = sv.NodeCount
+	s.Version = sv.Version
+}
+
+// fromMntr takes the quorum fields of mntr and, when srvr gave nothing
+// usable (all is true), the fields srvr would have given.
+func (s *Server) fromMntr(m map[string]string, all bool) {
+	num := func(k string) (int64, bool) {
+		v, ok := m[k]
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	s.PeerState = m["zk_peer_state"]
+	if n, ok := num("zk_quorum_size"); ok {
+		s.QuorumSize = int(n)
+	}
+	if n, ok := num("zk_synced_followers"); ok {
+		v := int(n)
+		s.SyncedFollowers = &v
+	}
+	if !all {
+		return
+	}
+	s.Mode = m["zk_server_state"]
+	s.Version = m["zk_version"]
+	s.Znodes, _ = num("zk_znode_count")
+	s.Connections, _ = num("zk_num_alive_connections")
+	s.Outstanding, _ = num("zk_outstanding_requests")
+	s.LatencyMin, _ = num("zk_min_latency")
+	s.LatencyMax, _ = num("zk_max_latency")
+	if v, err := strconv.ParseFloat(m["zk_avg_latency"], 64); err == nil {
+		s.LatencyAvg = v
+	}
+}
+
+// judge sets Health, Summary, Leader, Up and Voters from the servers.
+func (r *Report) judge() {
+	n := len(r.Servers)
+	var (
+		answered, notServing, down            int
+		leaders, followers, observers, single []string
+		readOnly                              int
+		quorumSize                            int
+	)
+	for _, s := range r.Servers {
+		switch s.State {
+		case StateUp:
+			answered++
+			r.Up++
+		case StateNotServing:
+			answered++
+			notServing++
+		default:
+			down++
+		}
+		if s.State != StateUp {
+			continue
+		}
+		switch s.Mode {
+		case "leader":
+			leaders = append(leaders, s.Addr)
+		case "follower":
+			followers = append(followers, s.Addr)
+		case "observer":
+			observers = append(observers, s.Addr)
+		case "standalone":
+			single = append(single, s.Addr)
+		case "read-only":
+			readOnly++
+		}
+		quorumSize = max(quorumSize, s.QuorumSize)
+	}
+	r.Voters = quorumSize
+	if r.Voters == 0 {
+		r.Voters = n - len(observers)
+	}
+	if answered == 0 {
+		r.Health = HealthDown
+		r.Summary = fmt.Sprintf("no server answered (%d listed)", n)
+		return
+	}
+	if len(leaders) == 1 {
+		r.Leader = leaders[0]
+	}
+
+	var problems []string
+	if down > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d servers down", down, n))
+	}
+	if notServing > 0 {
+		problems = append(problems, fmt.Sprintf("%d not serving requests", notServing))
+	}
+	if readOnly > 0 {
+		problems = append(problems, fmt.Sprintf("%d in read-only mode", readOnly))
+	}
+	switch {
+	case n == 1 && len(single) == 1:
+		// A single standalone server is a whole service.
+	case len(single) > 0:
+		problems = append(problems, fmt.Sprintf("%d standalone servers in a list of %d: not one ensemble", len(single), n))
+	case len(leaders) == 0:
+		problems = append(problems, "no leader")
+	case len(leaders) > 1:
+		problems = append(problems, fmt.Sprintf("%d servers claim to lead (%s)", len(leaders), strings.Join(leaders, ", ")))
+	default:
+		if agree := 1 + len(followers); agree*2 <= r.Voters {
+			problems = append(problems, fmt.Sprintf("no quorum: leader and %d followers of %d voters", len(followers), r.Voters))
+		}
+	}
+	if len(problems) > 0 {
+		r.Health = HealthDegraded
+		r.Summary = strings.Join(problems, "; ")
+		return
+	}
+	r.Health = HealthOK
+	if len(single) == 1 {
+		r.Summary = "standalone server up"
+		return
+	}
+	r.Summary = fmt.Sprintf("leader %s, %d followers, %d observers, all %d servers up", r.Leader, len(followers), len(observers), n)
+}
