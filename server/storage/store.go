@@ -1,0 +1,293 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrCorrupt marks damaged on-disk data: a bolt file that cannot be
+	// opened or read, an entry whose checksum fails, a missing entry.
+	ErrCorrupt = errors.New("corrupt data")
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("storage closed")
+	// ErrLocked is returned by Open when another process holds the log.
+	ErrLocked = errors.New("locked by another process")
+)
+
+const (
+	// versionDir is the sub-directory Apache uses for its on-disk format 2.
+	versionDir = "version-2"
+	// logFileName is the bolt file inside <dataLogDir>/version-2.
+	logFileName = "log.bolt"
+	// lockTimeout bounds how long Open waits for bolt's flock, so a second
+	// server on the same directory fails instead of hanging forever.
+	lockTimeout = time.Second
+)
+
+// Options configure a Store.
+type Options struct {
+	// ForceSync fsyncs each Append (zoo.cfg forceSync, default yes).
+	// SetInt always syncs.
+	ForceSync bool
+	// Logger receives Info lines for state changes and Warn lines for
+	// recovered trouble (corrupt snapshots). Nil discards.
+	Logger *slog.Logger
+}
+
+// Entry is one transaction of the log.
+type Entry struct {
+	// Zxid is the index in the log; > 0; strictly increasing across appends.
+	Zxid int64
+	// Data is the opaque encoded txn.
+	Data []byte
+}
+
+// Store is the txn log plus the snapshot directory of one server.
+type Store struct {
+	logger   *slog.Logger
+	snapDir  string // <dataDir>/version-2
+	logDir   string // <dataLogDir>/version-2
+	logPath  string // <logDir>/log.bolt
+	noSync   bool
+	dirLock  *os.File // flock on snapDir when it differs from logDir
+	closeMu  sync.Once
+	closeErr error
+
+	mu     sync.Mutex // guards the fields below and serialises log writes
+	bolt   *raftboltdb.BoltStore
+	runs   []run // contiguous zxid ranges present in the log, ascending
+	closed bool
+
+	snapMu sync.Mutex // serialises changes to snapDir
+}
+
+// Open opens (creating if needed) the log in dataLogDir (file
+// version-2/log.bolt) and the snapshot directory dataDir
+// (version-2/snapshot.<zxid hex>), like Apache's layout. An empty dataLogDir
+// means dataDir. Errors are one line naming the path: unreadable or
+// unwritable directory, log locked by another process (after one second,
+// never hanging), corrupt log file.
+func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
+	if dataDir == "" {
+		return nil, errors.New("open storage: dataDir is empty")
+	}
+	if dataLogDir == "" {
+		dataLogDir = dataDir
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		logger:  logger,
+		snapDir: filepath.Join(dataDir, versionDir),
+		logDir:  filepath.Join(dataLogDir, versionDir),
+		noSync:  !opts.ForceSync,
+	}
+	s.logPath = filepath.Join(s.logDir, logFileName)
+	for _, d := range []string{s.snapDir, s.logDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("open storage: create directory: %w", err)
+		}
+		if err := checkWritable(d); err != nil {
+			return nil, err
+		}
+	}
+	if !sameDir(s.snapDir, s.logDir) {
+		l, err := lockDir(s.snapDir)
+		if err != nil {
+			return nil, err
+		}
+		s.dirLock = l
+	}
+	if err := s.openLog(); err != nil {
+		s.unlockDir()
+		return nil, err
+	}
+	s.removeStaleTemps()
+	first, last := s.firstLast()
+	logger.Info("storage opened", "log", s.logPath, "snap_dir", s.snapDir,
+		"first_zxid", fmt.Sprintf("0x%x", first), "last_zxid", fmt.Sprintf("0x%x", last),
+		"runs", len(s.runs), "force_sync", opts.ForceSync)
+	return s, nil
+}
+
+func (s *Store) openLog() error {
+	if fi, err := os.Stat(s.logPath); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("open txn log %s: not a regular file", s.logPath)
+	}
+	var bs *raftboltdb.BoltStore
+	err := s.guard("open", func() error {
+		var err error
+		bs, err = raftboltdb.New(raftboltdb.Options{
+			Path: s.logPath,
+			BoltOptions: &bbolt.Options{
+				Timeout:        lockTimeout,
+				NoFreelistSync: true, // the file never shrinks; don't rewrite the freelist each commit
+				FreelistType:   bbolt.FreelistMapType,
+			},
+			NoSync: s.noSync,
+		})
+		return err
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return fmt.Errorf("open txn log %s: %w (waited %s)", s.logPath, ErrLocked, lockTimeout)
+		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+			errors.Is(err, bolterrors.ErrVersionMismatch):
+			return fmt.Errorf("open txn log %s: %w: %v", s.logPath, ErrCorrupt, err)
+		case errors.Is(err, ErrCorrupt):
+			return err
+		case errors.Is(err, fs.ErrPermission):
+			return fmt.Errorf("open txn log %s: %w", s.logPath, err)
+		}
+		// bbolt reports most damage (short file, bad page) with ad-hoc
+		// messages; name the file and treat it as corruption.
+		return fmt.Errorf("open txn log %s: %w: %v", s.logPath, ErrCorrupt, err)
+	}
+	s.bolt = bs
+	if err := s.loadRuns(); err != nil {
+		_ = bs.Close()
+		s.bolt = nil
+		return err
+	}
+	return nil
+}
+
+// guard runs a bolt operation so that a panic or memory fault inside bbolt
+// (it trusts its pages) becomes an ErrCorrupt error naming the log file.
+func (s *Store) guard(op string, f func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("txn log %s: %s: %w: bolt failed: %v", s.logPath, op, ErrCorrupt, r)
+		}
+	}()
+	return f()
+}
+
+// Close closes the log. It is idempotent; other methods return ErrClosed
+// afterwards.
+func (s *Store) Close() error {
+	s.closeMu.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		bs := s.bolt
+		s.bolt = nil
+		s.mu.Unlock()
+		if bs != nil {
+			if err := bs.Close(); err != nil {
+				s.closeErr = fmt.Errorf("close txn log %s: %w", s.logPath, err)
+			}
+		}
+		s.unlockDir()
+	})
+	return s.closeErr
+}
+
+// LogPath is the bolt file of the txn log.
+func (s *Store) LogPath() string { return s.logPath }
+
+// SnapDir is the directory holding the snapshots (<dataDir>/version-2).
+func (s *Store) SnapDir() string { return s.snapDir }
+
+// DataDirSize is the total size in bytes of the files in the snapshot
+// directory, as the `dirs` four-letter word reports (datadir_size).
+func (s *Store) DataDirSize() int64 { return dirSize(s.snapDir) }
+
+// LogDirSize is the total size in bytes of the files in the log directory
+// (logdir_size of `dirs`).
+func (s *Store) LogDirSize() int64 { return dirSize(s.logDir) }
+
+func dirSize(dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// checkWritable fails with one line when dir is not a writable directory.
+// Root passes permission checks, so this creates and removes a probe file.
+func checkWritable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("open storage: %s: not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("open storage: directory %s is not writable: %w", dir, unwrapPathErr(err))
+	}
+	name := f.Name()
+	_ = f.Close()
+	_ = os.Remove(name)
+	return nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func sameDir(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	if err1 != nil || err2 != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return os.SameFile(fa, fb)
+}
+
+// removeStaleTemps deletes snapshot temp files left by a crash mid-write.
+func (s *Store) removeStaleTemps() {
+	ents, err := os.ReadDir(s.snapDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix) && strings.HasSuffix(e.Name(), tempSuffix) {
+			p := filepath.Join(s.snapDir, e.Name())
+			if err := os.Remove(p); err == nil {
+				s.logger.Info("removed unfinished snapshot", "file", p)
+			}
+		}
+	}
+}
+
+func (s *Store) unlockDir() {
+	if s.dirLock != nil {
+		_ = s.dirLock.Close() // closing the descriptor releases the flock
+		s.dirLock = nil
+	}
+}
