@@ -1,0 +1,293 @@
+// Command zk is the ZooKeeper shell and scripting CLI: with no command it
+// opens the interactive shell, with a command it runs it once and exits 0
+// on success, 1 with one line "zk: <error>" on stderr when the command
+// failed, and 2 for usage errors.
+//
+// Adding a command from another file of this package: append a
+// *cli.Command to extraCommands in an init() function. Such commands parse
+// their own flags; to honour the global connection options given before
+// the command (`zk -server a:1,b:2 status`) call serverList(c) and
+// sessionTimeout(c), and outputFormat(c) for -o. Return cli.Exit(msg, 2)
+// for a usage error; any other error is printed as "zk: <error>" with exit
+// status 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/zkgo/zkgo/completions"
+	"github.com/zkgo/zkgo/shell"
+)
+
+// extraCommands are appended to by the other files of this package
+// (bench.go, status.go, ensemble.go) from init().
+var extraCommands []*cli.Command
+
+// defaultServer is used when neither -server nor $ZK_SERVER is set.
+const defaultServer = "127.0.0.1:2181"
+
+// serverList returns the connect string: -server (from any level of the
+// command line before the command), else $ZK_SERVER, else 127.0.0.1:2181.
+func serverList(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("server") {
+			return ctx.String("server")
+		}
+	}
+	if s := os.Getenv("ZK_SERVER"); s != "" {
+		return s
+	}
+	return defaultServer
+}
+
+// sessionTimeout returns -timeout (ms) as a duration, default 30 s.
+func sessionTimeout(c *cli.Context) time.Duration {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("timeout") {
+			return time.Duration(ctx.Int("timeout")) * time.Millisecond
+		}
+	}
+	return 30 * time.Second
+}
+
+// outputFormat returns -o (text, json or yaml), default text.
+func outputFormat(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("o") {
+			return ctx.String("o")
+		}
+	}
+	return shell.FormatText
+}
+
+func readOnly(c *cli.Context) bool {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("r") {
+			return ctx.Bool("r")
+		}
+	}
+	return false
+}
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// usageError marks errors of the command line itself (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ue *usageError
+	var ec cli.ExitCoder
+	switch {
+	case shell.IsUsage(err), errors.As(err, &ue):
+		code = 2
+	case errors.As(err, &ec):
+		code = ec.ExitCode()
+		if code == 0 {
+			return 0
+		}
+	}
+	msg := strings.TrimRight(err.Error(), "\n")
+	if msg != "" {
+		// One line for the error; a usage line may follow.
+		first, rest, _ := strings.Cut(msg, "\n")
+		fmt.Fprintln(stderr, "zk: "+first)
+		if rest != "" {
+			fmt.Fprintln(stderr, rest)
+		}
+	}
+	return code
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                 "zk",
+		Usage:                "ZooKeeper shell and scripting CLI",
+		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-o text|json|yaml] [COMMAND ARGS...]",
+		Version:              shell.Version,
+		HideVersion:          true,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: false,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "server", Usage: "servers `host:port[,host:port...][/chroot]` (default $ZK_SERVER, then " + defaultServer + ")"},
+			&cli.IntFlag{Name: "timeout", Value: 30000, Usage: "session timeout in `ms`"},
+			&cli.BoolFlag{Name: "r", Usage: "allow read-only servers"},
+			&cli.StringFlag{Name: "o", Value: shell.FormatText, Usage: "output `format`: text, json or yaml"},
+		},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return &usageError{msg: err.Error()}
+		},
+		CommandNotFound: func(c *cli.Context, name string) {},
+		ExitErrHandler:  func(c *cli.Context, err error) {},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &usageError{msg: "Command not found: " + c.Args().First()}
+			}
+			return interactive(c, stdin, stdout, stderr)
+		},
+	}
+	var cmds []*cli.Command
+	sh, _ := shell.New(shell.Config{Server: defaultServer})
+	for _, sc := range sh.Commands() {
+		cmds = append(cmds, &cli.Command{
+			Name:            sc.Name,
+			Aliases:         sc.Aliases,
+			Usage:           sc.Help,
+			UsageText:       "zk " + sc.Usage,
+			SkipFlagParsing: true,
+			HideHelp:        true,
+			Action: func(c *cli.Context) error {
+				return oneShot(c, stdin, stdout, stderr)
+			},
+		})
+	}
+	cmds = append(cmds, completionCommand(stdout))
+	app.Commands = append(cmds, extraCommands...)
+	return app
+}
+
+// globalFlags are the connection options a shell command line may carry
+// after the command too (`zk get /p -server a:1`).
+var globalFlags = []shell.Flag{
+	{Name: "server", Arg: "host:port"},
+	{Name: "timeout", Arg: "ms"},
+	{Name: "r"},
+}
+
+// splitGlobals takes -server, -timeout and -r out of a shell command's
+// arguments (up to "--"), leaving the rest in order.
+func splitGlobals(args []string) (map[string]string, []string, error) {
+	g := map[string]string{}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || len(a) < 2 {
+			rest = append(rest, a)
+			continue
+		}
+		known := false
+		for _, f := range globalFlags {
+			if f.Name != name {
+				continue
+			}
+			known = true
+			switch {
+			case f.Arg == "":
+				g[name] = "true"
+			case hasVal:
+				g[name] = val
+			case i+1 < len(args):
+				i++
+				g[name] = args[i]
+			default:
+				return nil, nil, &usageError{msg: "option -" + name + " needs a value (" + f.Arg + ")"}
+			}
+		}
+		if !known {
+			rest = append(rest, a)
+		}
+	}
+	return g, rest, nil
+}
+
+func shellConfig(c *cli.Context, g map[string]string, stdin io.Reader, stdout, stderr io.Writer) (shell.Config, error) {
+	cfg := shell.Config{
+		Server:   serverList(c),
+		Timeout:  sessionTimeout(c),
+		ReadOnly: readOnly(c),
+		Format:   outputFormat(c),
+		Out:      stdout,
+		Err:      stderr,
+		In:       stdin,
+	}
+	if v, ok := g["server"]; ok {
+		cfg.Server = v
+	}
+	if v, ok := g["timeout"]; ok {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms <= 0 {
+			return cfg, &usageError{msg: "-timeout: not a positive number of ms: " + v}
+		}
+		cfg.Timeout = time.Duration(ms) * time.Millisecond
+	}
+	if _, ok := g["r"]; ok {
+		cfg.ReadOnly = true
+	}
+	return cfg, nil
+}
+
+func oneShot(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	g, args, err := splitGlobals(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "--help" || a == "-help" {
+			sh, _ := shell.New(shell.Config{Server: defaultServer})
+			if cmd := sh.Lookup(c.Command.Name); cmd != nil {
+				fmt.Fprintln(stdout, "usage: zk "+cmd.Usage)
+				fmt.Fprintln(stdout, cmd.Help)
+			}
+			return nil
+		}
+	}
+	cfg, err := shellConfig(c, g, stdin, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	sh, err := shell.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer sh.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return sh.Run(ctx, append([]string{c.Command.Name}, args...))
+}
+
+func completionCommand(stdout io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:      "completion",
+		Usage:     "print the shell completion script for bash, zsh or fish",
+		UsageText: "zk completion bash|zsh|fish",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &usageError{msg: "usage: zk completion bash|zsh|fish"}
+			}
+			script, err := completions.Script(c.Args().First())
+			if err != nil {
+				return &usageError{msg: err.Error()}
+			}
+			_, err = io.WriteString(stdout, script)
+			return err
+		},
+	}
+}

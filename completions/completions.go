@@ -1,0 +1,31 @@
+// Package completions holds the bash, zsh and fish completion scripts for
+// zk. The scripts complete command names and flags, and znode paths by
+// calling `zk __complete <words...>`, which prints one candidate a line.
+package completions
+
+import (
+	_ "embed"
+	"fmt"
+)
+
+//go:embed zk.bash
+var bash string
+
+//go:embed zk.zsh
+var zsh string
+
+//go:embed zk.fish
+var fish string
+
+// Script returns the completion script for shell (bash, zsh or fish).
+func Script(shell string) (string, error) {
+	switch shell {
+	case "bash":
+		return bash, nil
+	case "zsh":
+		return zsh, nil
+	case "fish":
+		return fish, nil
+	}
+	return "", fmt.Errorf("unknown shell %q (want bash, zsh or fish)", shell)
+}
