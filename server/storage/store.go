@@ -136,9 +136,12 @@ func (s *Store) openLog() error {
 		bs, err = raftboltdb.New(raftboltdb.Options{
 			Path: s.logPath,
 			BoltOptions: &bbolt.Options{
-				Timeout:        lockTimeout,
-				NoFreelistSync: true, // the file never shrinks; don't rewrite the freelist each commit
-				FreelistType:   bbolt.FreelistMapType,
+				Timeout: lockTimeout,
+				// NoFreelistSync stays off: with it, bbolt rebuilds the
+				// freelist at open in a goroutine of its own that panics on
+				// a damaged file, killing the process with no chance to
+				// report the damage in one line.
+				FreelistType: bbolt.FreelistMapType,
 			},
 			NoSync: s.noSync,
 		})

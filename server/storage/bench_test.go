@@ -1,0 +1,68 @@
+package storage
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+)
+
+// BenchmarkAppend measures the txn log with the batch sizes of group commit
+// (1: every write alone; 64: a busy server) with fsync on (forceSync=yes)
+// and off. Compare runs with benchstat; the entries/s metric is the one to
+// read.
+func BenchmarkAppend(b *testing.B) {
+	data := make([]byte, 100) // a typical small setData txn
+	for _, sync := range []bool{true, false} {
+		for _, batch := range []int{1, 64} {
+			b.Run(fmt.Sprintf("fsync=%v/batch=%d", sync, batch), func(b *testing.B) {
+				s, err := Open(b.TempDir(), "", Options{ForceSync: sync, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				es := make([]Entry, batch)
+				z := int64(1) << 32
+				b.ReportAllocs()
+				b.SetBytes(int64(batch * len(data)))
+				for b.Loop() {
+					for i := range es {
+						z++
+						es[i] = Entry{Zxid: z, Data: data}
+					}
+					if err := s.Append(es); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "entries/s")
+			})
+		}
+	}
+}
+
+// BenchmarkReplay measures recovery speed: reading back the log.
+func BenchmarkReplay(b *testing.B) {
+	s, err := Open(b.TempDir(), "", Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 10000
+	data := make([]byte, 100)
+	es := make([]Entry, 0, 1000)
+	for z := int64(1); z <= n; z++ {
+		es = append(es, Entry{Zxid: z, Data: data})
+		if len(es) == cap(es) {
+			if err := s.Append(es); err != nil {
+				b.Fatal(err)
+			}
+			es = es[:0]
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Replay(0, func(Entry) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "entries/s")
+}
