@@ -65,7 +65,7 @@ type removeWatchesRequest struct {
 
 // codeErrors maps codes go-zookeeper does not know.
 var codeErrors = map[string]string{
-	"unknown error: -121": "NoWatcher",
+	"unknown error: -121": "No such watcher",
 	"unknown error: -6":   "Unimplemented",
 	"unknown error: -7":   "OperationTimeout",
 	"unknown error: -8":   "BadArguments",

@@ -3,13 +3,11 @@ package shell
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -39,9 +37,6 @@ type Shell struct {
 	history      []string // interactive history, for history/redo
 	cmds         map[string]*Command
 	quit         bool
-
-	cacheMu sync.Mutex
-	cache   map[string]childCacheEntry // completion cache
 }
 
 // New returns a Shell; it connects lazily, on the first command that needs
@@ -72,7 +67,7 @@ func New(cfg Config) (*Shell, error) {
 	if err != nil {
 		return nil, &UsageError{Msg: "-server: " + err.Error()}
 	}
-	s := &Shell{cfg: cfg, cs: cs, logger: cfg.Logger, printWatches: true, cache: map[string]childCacheEntry{}}
+	s := &Shell{cfg: cfg, cs: cs, logger: cfg.Logger, printWatches: true}
 	s.cmds = map[string]*Command{}
 	for _, c := range commandTable() {
 		s.cmds[c.Name] = c
@@ -204,7 +199,7 @@ func (inv *Invocation) Arg(i int, def string) string {
 func (inv *Invocation) Path(i int) (string, error) {
 	p := inv.Arg(i, "")
 	if err := ValidatePath(p); err != nil {
-		return "", &CommandError{Msg: fmt.Sprintf("Path must start with / character: %s", p), Err: err}
+		return "", &CommandError{Msg: javaPathError(p, err), Err: err}
 	}
 	return p, nil
 }

@@ -1,0 +1,87 @@
+package shell
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files from zkCli.sh (needs ZK_APACHE and ZKCLI)")
+
+// testServer returns the address of a ZooKeeper server for a test.
+//
+// Until the in-process zkgo server (server/servertest) is wired in, this
+// uses $ZK_TEST_SERVER (e.g. an Apache 3.8 server started by hand or by
+// `make compat`) and skips the test otherwise. Switching to ours is this
+// one function: `return servertest.Start(t).Addr()`.
+func testServer(t testing.TB) string {
+	t.Helper()
+	if a := os.Getenv("ZK_TEST_SERVER"); a != "" {
+		return a
+	}
+	t.Skip("no test server: set ZK_TEST_SERVER=host:port (servertest not wired yet)")
+	return ""
+}
+
+// oracle connects an independent go-zookeeper client to addr.
+func oracle(t testing.TB, addr string) *zk.Conn {
+	t.Helper()
+	conn, ev, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatalf("connect %s: %v", addr, err)
+	}
+	deadline := time.After(10 * time.Second)
+	for conn.State() != zk.StateHasSession {
+		select {
+		case <-ev:
+		case <-deadline:
+			conn.Close()
+			t.Fatalf("no session with %s", addr)
+		}
+	}
+	t.Cleanup(conn.Close)
+	return conn
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+// cleanTree deletes root and everything under it.
+func cleanTree(t testing.TB, conn *zk.Conn, root string) {
+	t.Helper()
+	var del func(p string)
+	del = func(p string) {
+		children, _, err := conn.Children(p)
+		if err == zk.ErrNoNode {
+			return
+		}
+		if err != nil {
+			t.Fatalf("children %s: %v", p, err)
+		}
+		for _, c := range children {
+			del(JoinPath(p, c))
+		}
+		if err := conn.Delete(p, -1); err != nil && err != zk.ErrNoNode {
+			t.Fatalf("delete %s: %v", p, err)
+		}
+	}
+	del(root)
+}
+
+func mustCreate(t testing.TB, conn *zk.Conn, p string, data []byte, flags int32) {
+	t.Helper()
+	if _, err := conn.Create(p, data, flags, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create %s: %v", p, err)
+	}
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
