@@ -43,9 +43,11 @@
 //
 // A Store is safe for concurrent use. Log writes (Append, TruncateAfter,
 // the log part of Purge, SetInt) are serialised by one mutex; Replay reads
-// without holding it, so the leader can stream a DIFF while appending.
-// Snapshot directory changes are serialised by a second mutex; the two are
-// never held together. WriteSnapshot's callback runs without any lock.
+// without holding it, so the leader can stream a DIFF while appending;
+// TruncateAfter and Purge wait for running replays (a read-write lock taken
+// before the log mutex), so an entry never vanishes under a replay.
+// Snapshot directory changes are serialised by a third mutex, never held
+// with the other two. WriteSnapshot's callback runs without any lock.
 //
 // This package imports nothing of zkgo's: zab and server depend on it, not
 // the other way round.

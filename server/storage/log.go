@@ -272,10 +272,15 @@ func addToRuns(runs []run, z uint64) []run {
 
 // Replay calls fn for every entry with Zxid > after, in order, up to the
 // LastZxid at the time of the call (entries appended meanwhile are not
-// delivered). It stops at, and returns, the first error of fn. An entry
+// delivered). Appends go on meanwhile; TruncateAfter and Purge wait for it,
+// so fn must not call them. It stops at, and returns, the first error of fn. An entry
 // that fails its checksum or is missing gives an ErrCorrupt error naming the
 // file and the zxid; fn never sees it. The Entry's Data is owned by fn.
 func (s *Store) Replay(after int64, fn func(Entry) error) error {
+	// Hold off TruncateAfter and Purge, so that no entry disappears
+	// under a replay (a leader streaming a DIFF while autopurge runs).
+	s.replayMu.RLock()
+	defer s.replayMu.RUnlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -330,32 +335,38 @@ func (s *Store) TruncateAfter(zxid int64) error {
 	if zxid < 0 {
 		zxid = 0
 	}
-	z := uint64(zxid)
+	if err := s.truncateLog(uint64(zxid)); err != nil {
+		return err
+	}
+	return s.removeSnapshotsAfter(zxid)
+}
+
+func (s *Store) truncateLog(z uint64) error {
+	s.replayMu.Lock()
+	defer s.replayMu.Unlock()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return ErrClosed
 	}
 	_, last := s.firstLastLocked()
-	if z < last {
-		err := s.guard("truncate", func() error { return s.bolt.DeleteRange(z+1, last) })
-		if err != nil {
-			s.mu.Unlock()
-			return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
-		}
-		kept := s.runs[:0]
-		for _, r := range s.runs {
-			if r.start > z {
-				break
-			}
-			r.end = min(r.end, z)
-			kept = append(kept, r)
-		}
-		s.runs = kept
-		s.logger.Info("txn log truncated", "zxid", fmt.Sprintf("0x%x", z), "previous_last_zxid", fmt.Sprintf("0x%x", last))
+	if z >= last {
+		return nil
 	}
-	s.mu.Unlock()
-	return s.removeSnapshotsAfter(zxid)
+	if err := s.guard("truncate", func() error { return s.bolt.DeleteRange(z+1, last) }); err != nil {
+		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
+	}
+	kept := s.runs[:0]
+	for _, r := range s.runs {
+		if r.start > z {
+			break
+		}
+		r.end = min(r.end, z)
+		kept = append(kept, r)
+	}
+	s.runs = kept
+	s.logger.Info("txn log truncated", "zxid", fmt.Sprintf("0x%x", z), "previous_last_zxid", fmt.Sprintf("0x%x", last))
+	return nil
 }
 
 // SetInt stores a value that must survive crashes (ZAB acceptedEpoch,
@@ -455,6 +466,8 @@ func (s *Store) logBase() (uint64, error) {
 // purgeLogThrough deletes the entries with zxid <= bound, always keeping the
 // last entry so that LastZxid stays meaningful, and raises the log base.
 func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
+	s.replayMu.Lock()
+	defer s.replayMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

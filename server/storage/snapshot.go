@@ -183,7 +183,7 @@ func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) (err er
 	if err := syncDir(s.snapDir); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", final, err)
 	}
-	s.logger.Info("snapshot written", "file", final, "zxid", fmt.Sprintf("0x%x", zxid), "bytes", cw.n+snapHeaderSize)
+	s.logger.Debug("snapshot written", "file", final, "zxid", fmt.Sprintf("0x%x", zxid), "bytes", cw.n+snapHeaderSize)
 	return nil
 }
 

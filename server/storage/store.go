@@ -73,6 +73,11 @@ type Store struct {
 	closed bool
 
 	snapMu sync.Mutex // serialises changes to snapDir
+
+	// replayMu is read-held by Replay and write-held by the log deletions
+	// (TruncateAfter, Purge). Order: replayMu before mu; snapMu is never
+	// held with either.
+	replayMu sync.RWMutex
 }
 
 // Open opens (creating if needed) the log in dataLogDir (file
