@@ -1,11 +1,16 @@
-// Package config parses zoo.cfg and myid into a Config, fills Apache
-// ZooKeeper 3.8 defaults and validates. Nothing else in zkgo reads
-// configuration files or environment variables.
 package config
 
-import "time"
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+)
 
 // Config is everything zkserver reads from zoo.cfg (and myid).
+//
+// Durations are stored as time.Duration; zoo.cfg gives them in
+// milliseconds (tickTime, min/maxSessionTimeout, …).
 type Config struct {
 	// Path of the zoo.cfg this came from ("" for the embedded default).
 	Path string
@@ -13,7 +18,7 @@ type Config struct {
 	TickTime                 time.Duration // tickTime, default 3000 ms (Apache's code default)
 	DataDir                  string        // dataDir
 	DataLogDir               string        // dataLogDir, defaults to DataDir
-	ClientPort               int           // clientPort
+	ClientPort               int           // clientPort (or the port of server.<myid>'s ";[addr:]port")
 	ClientPortAddress        string        // clientPortAddress, "" = all addresses
 	MaxClientCnxns           int           // maxClientCnxns per IP, default 60, 0 = unlimited
 	MinSessionTimeout        time.Duration // default 2 × tickTime
@@ -21,7 +26,7 @@ type Config struct {
 	SnapCount                int           // snapCount, default 100000
 	AutopurgeSnapRetainCount int           // autopurge.snapRetainCount, default 3 (min 3)
 	AutopurgePurgeInterval   int           // autopurge.purgeInterval in hours, default 0 (off)
-	ForceSync                bool          // forceSync, default true
+	ForceSync                bool          // forceSync, default true ("no" turns fsync off)
 	JuteMaxBuffer            int           // jute.maxbuffer, default 0xfffff
 
 	FourLetterWhitelist map[string]bool // 4lw.commands.whitelist; srvr always in; "*" expands to all
@@ -34,16 +39,16 @@ type Config struct {
 
 	AdminEnableServer  bool   // admin.enableServer, default true
 	AdminServerAddress string // admin.serverAddress, default 0.0.0.0
-	AdminServerPort    int    // admin.serverPort, default 8080
+	AdminServerPort    int    // admin.serverPort, default 8080; 0 = any free port (tests)
 	MetricsHTTPHost    string // metricsProvider.httpHost, default 0.0.0.0
-	MetricsHTTPPort    int    // metricsProvider.httpPort, default 7000; metrics on only when MetricsEnabled
-	MetricsEnabled     bool   // true when metricsProvider.className names Prometheus or metricsProvider.httpPort is set
+	MetricsHTTPPort    int    // metricsProvider.httpPort, default 7000; 0 = any free port (tests)
+	MetricsEnabled     bool   // serve /metrics on MetricsHTTPHost:MetricsHTTPPort; see parse rules in keys.go
 	PprofEnabled       bool   // pprof.enabled: serve /debug/pprof on the admin port
 
 	LogDir string // zookeeper.log.dir: log file directory, "" = stderr
 
 	// Ensemble keys.
-	MyID                  int64
+	MyID                  int64  // from dataDir/myid; 0 = no myid file
 	InitLimit             int    // ticks
 	SyncLimit             int    // ticks
 	PeerType              string // "participant" or "observer"
@@ -53,8 +58,55 @@ type Config struct {
 	ReadOnlyModeEnabled   bool // readonlymode.enabled
 	ElectionPortBindRetry int
 
-	// Unknown keys, kept so they can be reported and shown by conf.
+	// Unknown keys (and keys Apache knows but zkgo ignores), kept so they
+	// can be reported and shown by conf.
 	Extra map[string]string
+
+	// --- Fields added by the config owner (all Apache 3.8 keys of the
+	// reference's section 9 that the struct above did not carry). ---
+
+	// Warnings are non-fatal findings ("zoo.cfg:9: fooBar: unknown key,
+	// ignored"), one line each, for the caller to log at Warn.
+	Warnings []string
+
+	SecureClientPort        int    // secureClientPort, 0 = off (zkgo has no TLS: warned)
+	SecureClientPortAddress string // secureClientPortAddress
+	ClientPortListenBacklog int    // clientPortListenBacklog, default -1 (OS default)
+	MaxCnxns                int    // maxCnxns: total client connections, 0 = unlimited
+
+	SnapSizeLimitInKb      int64         // snapSizeLimitInKb, default 4194304; <= 0 disables
+	TxnLogSizeLimitInKb    int64         // txnLogSizeLimitInKb, default -1 (off)
+	PreAllocSizeKb         int64         // preAllocSize in KB, default 65536
+	CommitLogCount         int           // commitLogCount, default 500
+	GlobalOutstandingLimit int           // globalOutstandingLimit, default 1000
+	FsyncWarningThreshold  time.Duration // fsync.warningthresholdms, default 1000 ms
+	EnforceQuota           bool          // enforceQuota, default false
+	DigestEnabled          bool          // digest.enabled, default true
+	SnapshotCompression    string        // snapshot.compression.method: "" (none), "gz" or "snappy"
+	MaxResponseCacheSize   int           // maxResponseCacheSize, default 400
+	MaxGetChildrenCache    int           // maxGetChildrenResponseCacheSize, default 400
+
+	ConnectToLearnerMasterLimit   int               // ticks, default = InitLimit
+	ElectionAlg                   int               // electionAlg, only 3
+	StandaloneEnabled             bool              // standaloneEnabled, default true
+	SyncEnabled                   bool              // syncEnabled, default true
+	LocalSessionsEnabled          bool              // localSessionsEnabled
+	LocalSessionsUpgradingEnabled bool              // localSessionsUpgradingEnabled
+	ObserverMasterPort            int               // observerMasterPort, 0 = off
+	LeaderServes                  bool              // leaderServes, default true
+	QuorumListenOnAllIPs          bool              // quorumListenOnAllIPs
+	CnxTimeout                    time.Duration     // cnxTimeout, default 5000 ms
+	MultiAddressEnabled           bool              // multiAddress.enabled
+	Groups                        map[int64][]int64 // group.N=id:id:… (hierarchical quorums)
+	Weights                       map[int64]int64   // weight.ID=w
+	// ConfigVersion is the version of the dynamic membership: the hex
+	// suffix of "<cfg>.dynamic.<hex>" or 0.
+	ConfigVersion int64
+
+	AdminIdleTimeout time.Duration // admin.idleTimeout, default 30000 ms
+	AdminCommandURL  string        // admin.commandURL, default "/commands"
+
+	MetricsProviderClassName string // metricsProvider.className as written ("" if absent)
 }
 
 // Server is one server.N line.
@@ -66,4 +118,185 @@ type Server struct {
 	Observer      bool
 	ClientAddress string // "" when not given
 	ClientPort    int    // 0 when not given
+}
+
+// Apache ZooKeeper 3.8 defaults (QuorumPeerConfig, ZooKeeperServer,
+// FilePadding, ZKDatabase, JettyAdminServer, PrometheusMetricsProvider).
+const (
+	DefaultTickTime         = 3000 * time.Millisecond
+	DefaultMaxClientCnxns   = 60
+	DefaultSnapCount        = 100000
+	DefaultSnapRetainCount  = 3
+	DefaultJuteMaxBuffer    = 0xfffff
+	DefaultAdminServerPort  = 8080
+	DefaultMetricsHTTPPort  = 7000
+	DefaultContainerCheck   = time.Minute
+	DefaultContainerPerMin  = 10000
+	DefaultAdminCommandURL  = "/commands"
+	DefaultAdminIdleTimeout = 30000 * time.Millisecond
+)
+
+// FourLetterWords lists every word Apache ZooKeeper 3.8 knows
+// (FourLetterCommands.cmd2String, without "telnet close").
+var FourLetterWords = []string{
+	"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk",
+	"srst", "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash",
+}
+
+// defaults returns a Config with every Apache 3.8 default filled in, as
+// when zoo.cfg says nothing. DataDir and ClientPort stay empty: Apache has
+// no default for them. Session timeouts are derived from TickTime after
+// parsing (zero here means "2/20 × tickTime").
+func defaults() *Config {
+	return &Config{
+		TickTime:                 DefaultTickTime,
+		MaxClientCnxns:           DefaultMaxClientCnxns,
+		SnapCount:                DefaultSnapCount,
+		AutopurgeSnapRetainCount: DefaultSnapRetainCount,
+		ForceSync:                true,
+		JuteMaxBuffer:            DefaultJuteMaxBuffer,
+		FourLetterWhitelist:      map[string]bool{"srvr": true},
+		ExtendedTypesEnabled:     true, // zkgo: TTL nodes on by default (Apache: false)
+		ContainerCheckInterval:   DefaultContainerCheck,
+		ContainerMaxPerMinute:    DefaultContainerPerMin,
+		AdminEnableServer:        true,
+		AdminServerAddress:       "0.0.0.0",
+		AdminServerPort:          DefaultAdminServerPort,
+		MetricsHTTPHost:          "0.0.0.0",
+		MetricsHTTPPort:          DefaultMetricsHTTPPort,
+		MetricsEnabled:           true, // issue 5: Prometheus metrics on by default
+		PeerType:                 "participant",
+		Extra:                    map[string]string{},
+
+		ClientPortListenBacklog: -1,
+		SnapSizeLimitInKb:       4194304,
+		TxnLogSizeLimitInKb:     -1,
+		PreAllocSizeKb:          65536,
+		CommitLogCount:          500,
+		GlobalOutstandingLimit:  1000,
+		FsyncWarningThreshold:   1000 * time.Millisecond,
+		DigestEnabled:           true,
+		MaxResponseCacheSize:    400,
+		MaxGetChildrenCache:     400,
+		ElectionAlg:             3,
+		StandaloneEnabled:       true,
+		SyncEnabled:             true,
+		LeaderServes:            true,
+		CnxTimeout:              5000 * time.Millisecond,
+		AdminIdleTimeout:        DefaultAdminIdleTimeout,
+		AdminCommandURL:         DefaultAdminCommandURL,
+	}
+}
+
+// DefaultDataDir is the data directory of the embedded default
+// configuration: <os.TempDir()>/zkgo-<user>/data, e.g.
+// /tmp/zkgo-alice/data. Like Apache's sample zoo.cfg (/tmp/zookeeper) it
+// survives server restarts but not a reboot, and the user name keeps two
+// users of one machine out of each other's way.
+func DefaultDataDir() string {
+	name := "zkgo"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name += "-" + filepath.Base(u.Username) // Base: Windows names are DOMAIN\user
+	} else {
+		name += "-" + os.Getenv("USER")
+	}
+	return filepath.Join(os.TempDir(), name, "data")
+}
+
+// Default returns the embedded configuration `make run` uses when no
+// zoo.cfg is given. It is Apache's sample zoo.cfg (tickTime 2000,
+// clientPort 2181) with choices for a laptop:
+//
+//   - dataDir is DefaultDataDir() (per user, under the temp dir);
+//   - everything listens on 127.0.0.1 only: an unauthenticated
+//     ZooKeeper and its AdminServer should not be reachable from the
+//     network by default (Apache listens on all interfaces);
+//   - the AdminServer is on 127.0.0.1:8080 (Apache's port), and serves
+//     Prometheus /metrics itself, so the default opens one extra port, not
+//     two (the separate metricsProvider port 7000 is off);
+//   - the four-letter-word whitelist is "*": on a loopback-only developer
+//     server there is nothing to hide, and `zk status` wants mntr.
+func Default() *Config {
+	c := defaults()
+	c.TickTime = 2000 * time.Millisecond
+	c.DataDir = DefaultDataDir()
+	c.DataLogDir = c.DataDir
+	c.ClientPort = 2181
+	c.ClientPortAddress = "127.0.0.1"
+	c.AdminServerAddress = "127.0.0.1"
+	c.MetricsHTTPHost = "127.0.0.1"
+	c.MetricsEnabled = false
+	c.FourLetterWhitelist = whitelistAll()
+	c.finish()
+	return c
+}
+
+func whitelistAll() map[string]bool {
+	m := make(map[string]bool, len(FourLetterWords))
+	for _, w := range FourLetterWords {
+		m[w] = true
+	}
+	return m
+}
+
+// finish derives the values that depend on others once parsing is done.
+func (c *Config) finish() {
+	if c.DataLogDir == "" {
+		c.DataLogDir = c.DataDir
+	}
+	if c.MinSessionTimeout == 0 {
+		c.MinSessionTimeout = 2 * c.TickTime
+	}
+	if c.MaxSessionTimeout == 0 {
+		c.MaxSessionTimeout = 20 * c.TickTime
+	}
+	if c.ConnectToLearnerMasterLimit == 0 {
+		c.ConnectToLearnerMasterLimit = c.InitLimit
+	}
+	if c.SuperDigest == "" {
+		c.SuperDigest = os.Getenv("ZK_SUPER_DIGEST")
+	}
+	if c.ReadOnlyModeEnabled {
+		// FourLetterCommands.isEnabled: isro is added with read-only mode.
+		c.FourLetterWhitelist["isro"] = true
+	}
+	c.FourLetterWhitelist["srvr"] = true // zkServer.sh status needs it
+}
+
+// Distributed reports whether this configuration runs a quorum peer in
+// ensemble mode (Apache's QuorumPeerConfig.isDistributed): more than one
+// participant, or standaloneEnabled=false with at least one server line.
+func (c *Config) Distributed() bool {
+	voters := 0
+	for _, s := range c.Servers {
+		if !s.Observer {
+			voters++
+		}
+	}
+	return len(c.Servers) > 0 && (!c.StandaloneEnabled || voters > 1)
+}
+
+// Self returns this server's server.N entry (N = MyID), if any.
+func (c *Config) Self() (Server, bool) {
+	for _, s := range c.Servers {
+		if s.ID == c.MyID {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// ClientAddr is the address the client port listens on, "host:port".
+func (c *Config) ClientAddr() string {
+	return joinHostPort(c.ClientPortAddress, c.ClientPort)
+}
+
+// AdminAddr is the AdminServer's listen address, "host:port".
+func (c *Config) AdminAddr() string {
+	return joinHostPort(c.AdminServerAddress, c.AdminServerPort)
+}
+
+// MetricsAddr is the Prometheus endpoint's listen address, "host:port".
+func (c *Config) MetricsAddr() string {
+	return joinHostPort(c.MetricsHTTPHost, c.MetricsHTTPPort)
 }
