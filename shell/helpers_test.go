@@ -1,0 +1,5 @@
+package shell
+
+import "bytes"
+
+type bytesBuffer = bytes.Buffer
