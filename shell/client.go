@@ -95,9 +95,10 @@ type Event struct {
 // opcodes the library lacks (whoAmI, getEphemerals, getAllChildrenNumber,
 // addWatch, removeWatches).
 type Client struct {
-	Conn   *zk.Conn
-	CS     ConnectString
-	logger *slog.Logger
+	Conn    *zk.Conn
+	CS      ConnectString
+	logger  *slog.Logger
+	timeout time.Duration
 
 	mu       sync.Mutex
 	events   []Event
@@ -118,10 +119,25 @@ type Client struct {
 // Dial opens a session to cs and waits up to timeout for it to be
 // established. Watch and session events are queued and read with Events.
 func Dial(ctx context.Context, cs ConnectString, timeout time.Duration, logger *slog.Logger) (*Client, error) {
+	c, err := DialAsync(cs, timeout, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WaitConnected(ctx, timeout); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialAsync starts connecting to cs and returns at once; the client
+// reconnects by itself until Close.
+func DialAsync(cs ConnectString, timeout time.Duration, logger *slog.Logger) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{CS: cs, logger: logger, internalChild: map[string]bool{}, userWatch: map[string]bool{}, cache: map[string]childCacheEntry{}, notify: make(chan struct{}, 1), stateCh: make(chan struct{}), state: zk.StateDisconnected}
+	c := &Client{CS: cs, logger: logger, internalChild: map[string]bool{}, userWatch: map[string]bool{}, cache: map[string]childCacheEntry{},
+		notify: make(chan struct{}, 1), stateCh: make(chan struct{}), state: zk.StateDisconnected, timeout: timeout}
 	conn, _, err := zk.Connect(cs.Servers, timeout,
 		zk.WithLogger(slogPrinter{logger}),
 		zk.WithLogInfo(false),
@@ -131,10 +147,6 @@ func Dial(ctx context.Context, cs ConnectString, timeout time.Duration, logger *
 		return nil, fmt.Errorf("connect %s: %w", cs, err)
 	}
 	c.Conn = conn
-	if err := c.WaitConnected(ctx, timeout); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	return c, nil
 }
 

@@ -99,16 +99,21 @@ func (s *Shell) Lookup(name string) *Command { return s.cmds[name] }
 func (s *Shell) ConnectString() ConnectString { return s.cs }
 
 // Client returns the session, connecting first if needed.
+// A session that is down is waited for up to the session timeout, never
+// forever.
 func (s *Shell) Client(ctx context.Context) (*Client, error) {
-	if s.client != nil {
-		return s.client, nil
+	if s.client == nil {
+		c, err := Dial(ctx, s.cs, s.cfg.Timeout, s.logger)
+		if err != nil {
+			return nil, err
+		}
+		s.client = c
+		return c, nil
 	}
-	c, err := Dial(ctx, s.cs, s.cfg.Timeout, s.logger)
-	if err != nil {
-		return nil, err
+	if err := s.client.WaitConnected(ctx, s.cfg.Timeout); err != nil {
+		return nil, &CommandError{Msg: "KeeperErrorCode = ConnectionLoss: " + err.Error(), Err: err}
 	}
-	s.client = c
-	return c, nil
+	return s.client, nil
 }
 
 // Connected returns the session if there is one, without connecting.
