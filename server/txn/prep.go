@@ -16,12 +16,14 @@ type Request struct {
 	Type      int32
 	Body      wire.Record
 	Auth      []wire.ID
+	Timeout   int32 // createSession: negotiated timeout in ms
 }
 
 // Options are the prep step's settings.
 type Options struct {
-	ExtendedTypes bool // TTL nodes allowed
-	SkipACL       bool
+	ExtendedTypes   bool // TTL nodes allowed
+	SkipACL         bool
+	ReconfigEnabled bool
 }
 
 // nodeState is what prep knows of a node: the committed node or an
@@ -166,7 +168,14 @@ func (p *Prep) Prep(req *Request, zxid, now int64) *Txn {
 		}
 		return t
 	case wire.OpCreateSession:
+		t.Timeout = req.Timeout
 		return t
+	case wire.OpReconfig:
+		// reconfig needs an ensemble; standalone answers as Apache does.
+		if !p.opts.ReconfigEnabled {
+			return errorTxn(t, wire.CodeReconfigDisabled)
+		}
+		return errorTxn(t, wire.CodeUnimplemented)
 	case wire.OpCloseSession:
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
 			o.set(path, &nodeState{})
@@ -394,14 +403,9 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	if err != nil {
 		return nil, err
 	}
-	parentPath := wire.Parent(path)
-	if parentPath == "" {
-		parentPath = "/"
-	}
+	parentPath := "/"
 	if lastSlash := lastIndexSlash(path); lastSlash > 0 {
 		parentPath = path[:lastSlash]
-	} else {
-		parentPath = "/"
 	}
 	parent := o.get(parentPath)
 	if !parent.exists {

@@ -17,8 +17,9 @@ type Encoder struct {
 	buf []byte
 }
 
-// NewEncoder returns an Encoder that appends to buf[:0].
-func NewEncoder(buf []byte) *Encoder { return &Encoder{buf: buf[:0]} }
+// NewEncoder returns an Encoder that appends to buf, keeping its contents
+// (callers reserve the 4-byte frame length this way).
+func NewEncoder(buf []byte) *Encoder { return &Encoder{buf: buf} }
 
 // Bytes returns the encoded bytes.
 func (e *Encoder) Bytes() []byte { return e.buf }

@@ -1,0 +1,204 @@
+// Command zkserver is the zkgo ZooKeeper server.
+//
+//	zkserver start-foreground [zoo.cfg]   run in the foreground, log to stderr
+//	zkserver status [zoo.cfg]             print Mode: as zkServer.sh status does
+//	zkserver version                      print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/config"
+)
+
+const usage = `usage: zkserver <command> [zoo.cfg]
+
+commands:
+  start-foreground [zoo.cfg]  run the server in the foreground, logging to stderr
+  status [zoo.cfg]            ask the server for its mode (exit 1 when it does not answer)
+  version                     print the version
+
+Without zoo.cfg the embedded default is used: 127.0.0.1:2181, dataDir ` + "%s" + `.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, usage, config.DefaultDataDir())
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	if len(rest) > 1 {
+		fmt.Fprintf(stderr, "zkserver: %s: too many arguments: %s\n", cmd, strings.Join(rest, " "))
+		return 2
+	}
+	switch cmd {
+	case "start-foreground", "start":
+		return startForeground(rest, stderr)
+	case "status":
+		return status(rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "zkgo zkserver %s (Apache ZooKeeper 3.8 protocol)\n", server.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprintf(stdout, usage, config.DefaultDataDir())
+		return 0
+	}
+	fmt.Fprintf(stderr, "zkserver: unknown command %q\n", cmd)
+	fmt.Fprintf(stderr, usage, config.DefaultDataDir())
+	return 2
+}
+
+func loadConfig(args []string) (*config.Config, error) {
+	if len(args) == 0 {
+		return config.Default(), nil
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return nil, fmt.Errorf("unknown flag %s", args[0])
+	}
+	return config.Parse(args[0])
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
+	w := stderr
+	closeFn := func() {}
+	if cfg.LogDir != "" {
+		if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("log dir: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(cfg.LogDir, "zookeeper.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log file: %w", err)
+		}
+		w = f
+		closeFn = func() { f.Close() }
+	}
+	level := slog.LevelInfo
+	if os.Getenv("ZK_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}
+
+func startForeground(args []string, stderr io.Writer) int {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 1
+	}
+	logger, closeLog, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 1
+	}
+	defer closeLog()
+	for k := range cfg.Extra {
+		logger.Warn("unknown configuration key ignored", "key", k)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger); err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	if cfg.Distributed() {
+		return errors.New("ensemble mode (server.N lines with more than one participant) is not supported yet: remove the server.N lines to run standalone")
+	}
+	ln, err := net.Listen("tcp", cfg.ClientAddr())
+	if err != nil {
+		return fmt.Errorf("client port %s: %w", cfg.ClientAddr(), unwrapSys(err))
+	}
+	srv, err := server.New(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stopExtras, err := startExtras(cfg, srv, logger)
+	if err != nil {
+		ln.Close()
+		srv.Close()
+		return err
+	}
+	defer stopExtras()
+	logger.Info("serving", "client_addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", server.Version)
+	err = srv.Serve(ctx, ln)
+	if errors.Is(err, server.ErrServerClosed) {
+		logger.Info("server stopped")
+		return nil
+	}
+	return err
+}
+
+// unwrapSys turns "listen tcp 127.0.0.1:2181: bind: address already in use"
+// into its last, most telling part.
+func unwrapSys(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		if errors.Is(se.Err, syscall.EADDRINUSE) {
+			return errors.New("address already in use (is another server running?)")
+		}
+		return se.Err
+	}
+	return err
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+func status(args []string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 1
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stdout, "Using config: %s\n", args[0])
+	}
+	host := cfg.ClientPortAddress
+	port := cfg.ClientPort
+	if self, ok := cfg.Self(); ok && self.ClientPort != 0 {
+		port = self.ClientPort
+		if self.ClientAddress != "" {
+			host = self.ClientAddress
+		}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: false.\n", port, host)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := fourletter.Query(ctx, net.JoinHostPort(host, strconv.Itoa(port)), "srvr")
+	if err == nil {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "Mode: ") {
+				fmt.Fprintln(stdout, line)
+				return 0
+			}
+		}
+	}
+	fmt.Fprintln(stderr, "Error contacting service. It is probably not running.")
+	return 1
+}

@@ -1,0 +1,380 @@
+package server
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// slot is a reply position in a connection's request order. Writes fill it
+// from the applier; reads carry a closure run when the slot reaches the
+// head of the queue, i.e. after every earlier request of the connection was
+// answered (client FIFO order).
+type slot struct {
+	frame     []byte
+	filled    bool
+	read      func() []byte
+	closeConn bool
+	op        int32
+	start     time.Time
+}
+
+// conn is one client connection.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote netip.AddrPort
+	log    *slog.Logger
+
+	mu    sync.Mutex // guards slots, auth, sess
+	slots []*slot
+	auth  []wire.ID
+	sess  *session
+
+	outMu   sync.Mutex // leaf lock: the outbound frame queue
+	out     [][]byte
+	closing bool
+	wake    chan struct{}
+
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	sessionID atomic.Int64
+	timeout   atomic.Int64 // negotiated ms
+	stats     connStats
+}
+
+// connStats feed cons and mntr.
+type connStats struct {
+	established time.Time
+	received    atomic.Int64
+	sent        atomic.Int64
+	lastOp      atomic.Int32
+	lastCxid    atomic.Int32
+	lastZxid    atomic.Int64
+	lastResp    atomic.Int64 // unix ms
+	lastLat     atomic.Int64
+	minLat      atomic.Int64
+	maxLat      atomic.Int64
+	totLat      atomic.Int64
+	count       atomic.Int64
+}
+
+func (st *connStats) reset() {
+	st.received.Store(0)
+	st.sent.Store(0)
+	st.minLat.Store(-1)
+	st.maxLat.Store(0)
+	st.totLat.Store(0)
+	st.count.Store(0)
+	st.lastLat.Store(0)
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.remote = ap
+	}
+	c.log = s.log.With("remote", nc.RemoteAddr().String())
+	c.stats.established = time.Now()
+	c.stats.minLat.Store(-1)
+	c.stats.lastOp.Store(-100)
+	return c
+}
+
+// SessionID implements watch.Watcher.
+func (c *conn) SessionID() int64 { return c.sessionID.Load() }
+
+// Notify implements watch.Watcher: it queues a notification. ZooKeeper 3.8
+// sends zxid -1 in a notification's reply header.
+func (c *conn) Notify(ev wire.WatcherEvent) {
+	e := wire.NewEncoder(make([]byte, 4, 32+len(ev.Path)))
+	(&wire.ReplyHeader{Xid: wire.XidNotification, Zxid: -1}).Encode(e)
+	ev.Encode(e)
+	c.push(e.Bytes())
+}
+
+// push queues a frame whose first 4 bytes are reserved for the length.
+func (c *conn) push(frame []byte) {
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	c.outMu.Lock()
+	if !c.closing {
+		c.out = append(c.out, frame)
+	}
+	c.outMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closeAfterFlush makes the writer close the socket once queued frames are out.
+func (c *conn) closeAfterFlush() {
+	c.outMu.Lock()
+	c.closing = true
+	c.outMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close shuts the connection at once.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.nc.Close()
+	})
+}
+
+// writeLoop owns the socket's write side; it batches every queued frame
+// into one flush.
+func (c *conn) writeLoop() {
+	defer c.s.wg.Done()
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	var batch [][]byte
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-c.wake:
+		}
+		c.outMu.Lock()
+		batch, c.out = c.out, batch[:0]
+		closing := c.closing
+		c.outMu.Unlock()
+		for _, f := range batch {
+			if _, err := w.Write(f); err != nil {
+				c.close()
+				return
+			}
+			c.stats.sent.Add(1)
+			c.s.stats.sent.Add(1)
+		}
+		clear(batch)
+		if err := w.Flush(); err != nil {
+			c.close()
+			return
+		}
+		if closing {
+			c.outMu.Lock()
+			empty := len(c.out) == 0
+			c.outMu.Unlock()
+			if empty {
+				c.close()
+				return
+			}
+		}
+	}
+}
+
+// enqueue appends a slot in request order and answers what it can.
+func (c *conn) enqueue(sl *slot) {
+	c.mu.Lock()
+	c.slots = append(c.slots, sl)
+	c.flushLocked()
+	c.mu.Unlock()
+}
+
+// fill completes a write's slot.
+func (c *conn) fill(sl *slot, frame []byte) {
+	c.mu.Lock()
+	sl.frame = frame
+	sl.filled = true
+	c.flushLocked()
+	c.mu.Unlock()
+}
+
+func (c *conn) flushLocked() {
+	for len(c.slots) > 0 {
+		sl := c.slots[0]
+		if !sl.filled {
+			if sl.read == nil {
+				return
+			}
+			sl.frame = sl.read()
+			sl.filled = true
+		}
+		c.slots[0] = nil
+		c.slots = c.slots[1:]
+		if sl.frame != nil {
+			c.push(sl.frame)
+			c.s.recordLatency(c, sl)
+		}
+		if sl.closeConn {
+			c.closeAfterFlush()
+		}
+	}
+}
+
+// errLen is a frame length outside [0, jute.maxbuffer].
+var errLen = errors.New("len error")
+
+// readFrame reads one length-prefixed frame into buf (grown as needed).
+func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	if n < 0 || n > max {
+		return nil, fmt.Errorf("%w %d", errLen, n)
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	_, err := io.ReadFull(r, buf)
+	return buf, err
+}
+
+// serve runs the connection's reader until the client goes away.
+func (c *conn) serve() {
+	defer c.s.wg.Done()
+	defer c.s.dropConn(c)
+	defer c.close()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))
+		}
+	}()
+	c.s.wg.Add(1)
+	go c.writeLoop()
+
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// A four-letter word replaces the first frame's length.
+	head, err := r.Peek(4)
+	if err != nil {
+		return
+	}
+	if word := string(head); isWord(word) {
+		r.Discard(4)
+		c.s.fourLetterWord(c, word)
+		return
+	}
+	max := c.s.cfg.JuteMaxBuffer
+	if max <= 0 {
+		max = wire.DefaultMaxBuffer
+	}
+	buf, err := c.readFrame(r, nil, max)
+	if err != nil {
+		c.logReadErr(err)
+		return
+	}
+	if !c.handshake(buf) {
+		return
+	}
+	for {
+		buf, err = c.readFrame(r, buf, max)
+		if err != nil {
+			c.logReadErr(err)
+			return
+		}
+		if !c.s.handleRequest(c, buf) {
+			return
+		}
+	}
+}
+
+func (c *conn) logReadErr(err error) {
+	switch {
+	case errors.Is(err, errLen):
+		c.log.Warn("closing connection: frame length out of range", "err", err, "max", c.s.cfg.JuteMaxBuffer)
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrUnexpectedEOF):
+	default:
+		c.log.Debug("connection read ended", "err", err)
+	}
+}
+
+// handshake processes the ConnectRequest; it reports whether to go on.
+func (c *conn) handshake(frame []byte) bool {
+	s := c.s
+	var req wire.ConnectRequest
+	if err := wire.Unmarshal(frame, &req); err != nil {
+		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)
+		return false
+	}
+	if last := s.lastZxid.Load(); req.LastZxidSeen > last {
+		// The client has seen a newer state than ours: it must try another server.
+		c.log.Info("refusing connection: client has seen a newer zxid",
+			"client_zxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "our_zxid", fmt.Sprintf("0x%x", last))
+		return false
+	}
+	timeout := time.Duration(req.TimeOut) * time.Millisecond
+	if timeout < s.minTimeout {
+		timeout = s.minTimeout
+	}
+	if timeout > s.maxTimeout {
+		timeout = s.maxTimeout
+	}
+	resp := &wire.ConnectResponse{TimeOut: int32(timeout / time.Millisecond), HasReadOnly: req.HasReadOnly}
+	if req.SessionID == 0 {
+		id := s.sessions.newID()
+		done := make(chan bool, 1)
+		ok := s.submit(&writeReq{
+			req: txnRequest(id, 0, wire.OpCreateSession, nil, nil, int32(timeout/time.Millisecond)),
+			done: func(zxid int64, _ txnResult) {
+				done <- true
+			},
+		})
+		if !ok {
+			return false
+		}
+		select {
+		case <-done:
+		case <-c.closed:
+			return false
+		case <-s.quit:
+			return false
+		}
+		resp.SessionID = id
+	} else {
+		sess := s.sessions.get(req.SessionID)
+		if sess == nil || sess.closing || !equalBytes(req.Passwd, sessionPassword(req.SessionID)) {
+			// Expired or unknown: answer with a zero session and close, as Apache does.
+			resp.TimeOut = 0
+			resp.Passwd = make([]byte, 16)
+			c.send(resp)
+			c.closeAfterFlush()
+			return false
+		}
+		s.sessions.touch(req.SessionID)
+		resp.SessionID = req.SessionID
+	}
+	resp.Passwd = sessionPassword(resp.SessionID)
+	c.sessionID.Store(resp.SessionID)
+	c.timeout.Store(int64(resp.TimeOut))
+	c.auth = append(c.auth, wire.ID{Scheme: "ip", ID: c.remote.Addr().Unmap().String()})
+	s.attach(c, resp.SessionID, timeout)
+	c.send(resp)
+	return true
+}
+
+// send queues a bare record (the ConnectResponse).
+func (c *conn) send(r wire.Record) {
+	e := wire.NewEncoder(make([]byte, 4, 64))
+	r.Encode(e)
+	c.push(e.Bytes())
+}
+
+func equalBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

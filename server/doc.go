@@ -1,0 +1,21 @@
+// Package server is zkserver: the client listener, connections, sessions
+// and the write pipeline that ties wire, tree, txn, watch, acl and storage
+// together.
+//
+// Goroutines and what they own:
+//   - the accept loop owns the listener;
+//   - each connection has a reader goroutine (decodes frames, runs reads in
+//     order, submits writes) and a writer goroutine (owns the socket's write
+//     side, batches replies);
+//   - the prep goroutine owns zxid assignment and the prep step;
+//   - the log writer owns the txn log and group-commits: one fsync per batch;
+//   - the applier is the only writer of the tree, the session table and the
+//     watch manager's trigger side;
+//   - the session ticker expires sessions; the reaper deletes empty
+//     containers and expired TTL nodes. Both submit ordinary txns.
+//
+// Lock order (outer first): conn.mu -> tree -> watch manager -> conn.outMu.
+// The applier holds the tree's write lock while it applies a txn and fires
+// its watches, so a reader can never see a change before the notification
+// for it has been queued; it fills reply slots after releasing the lock.
+package server

@@ -1,0 +1,83 @@
+// Package integration tests zkserver through github.com/go-zookeeper/zk,
+// an independent client, with expectations taken from Apache ZooKeeper 3.8.
+package integration
+
+import (
+	"errors"
+	"io"
+	"log"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+func init() { zk.DefaultLogger = log.New(io.Discard, "", 0) }
+
+// connect opens a session and waits until it is connected.
+func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {
+	t.Helper()
+	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(c.Close)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-ev:
+			if e.State == zk.StateHasSession {
+				return c, ev
+			}
+		case <-deadline:
+			t.Fatalf("no session with %s", addr)
+		}
+	}
+}
+
+func start(t testing.TB, opts ...servertest.Option) (*servertest.Server, *zk.Conn) {
+	t.Helper()
+	s := servertest.Start(t, opts...)
+	c, _ := connect(t, s.Addr())
+	return s, c
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t testing.TB, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+// nextEvent returns the next watch event or fails after a deadline.
+func nextEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event")
+	}
+	return zk.Event{}
+}

@@ -1,0 +1,474 @@
+package server
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zkgo/zkgo/server/acl"
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/watch"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+type txnResult = txn.Result
+
+func txnRequest(sid int64, cxid, op int32, body wire.Record, auth []wire.ID, timeout int32) txn.Request {
+	if op == wire.OpCreateSession {
+		body = nil
+	}
+	return txn.Request{SessionID: sid, Cxid: cxid, Type: op, Body: body, Auth: auth, Timeout: timeout}
+}
+
+// reply encodes a reply frame: reserved length, header, optional body.
+func (s *Server) reply(xid int32, code wire.Code, body wire.Record) []byte {
+	e := wire.NewEncoder(make([]byte, 4, 128))
+	(&wire.ReplyHeader{Xid: xid, Zxid: s.lastZxid.Load(), Err: code}).Encode(e)
+	if code == wire.CodeOK && body != nil {
+		body.Encode(e)
+	}
+	return e.Bytes()
+}
+
+func isWrite(op int32) bool {
+	switch op {
+	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL, wire.OpDelete,
+		wire.OpSetData, wire.OpSetACL, wire.OpMulti, wire.OpReconfig, wire.OpCloseSession:
+		return true
+	}
+	return false
+}
+
+// newRequestBody returns the empty record an opcode's request decodes into.
+func newRequestBody(op int32) wire.Record {
+	switch op {
+	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer:
+		return &wire.CreateRequest{}
+	case wire.OpCreateTTL:
+		return &wire.CreateTTLRequest{}
+	case wire.OpDelete, wire.OpCheck:
+		return &wire.PathVersionRequest{}
+	case wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2:
+		return &wire.PathWatchRequest{}
+	case wire.OpSetData:
+		return &wire.SetDataRequest{}
+	case wire.OpGetACL, wire.OpSync, wire.OpGetEphemerals, wire.OpGetAllChildrenNumber:
+		return &wire.PathRequest{}
+	case wire.OpSetACL:
+		return &wire.SetACLRequest{}
+	case wire.OpMulti, wire.OpMultiRead:
+		return &wire.MultiRequest{}
+	case wire.OpReconfig:
+		return &wire.ReconfigRequest{}
+	case wire.OpCheckWatches, wire.OpRemoveWatches:
+		return &wire.WatchesRequest{}
+	case wire.OpAddWatch:
+		return &wire.AddWatchRequest{}
+	case wire.OpSetWatches:
+		return &wire.SetWatches{}
+	case wire.OpSetWatches2:
+		return &wire.SetWatches{V2: true}
+	case wire.OpAuth:
+		return &wire.AuthPacket{}
+	case wire.OpSASL:
+		return &wire.SASLToken{}
+	}
+	return nil
+}
+
+// handleRequest decodes and dispatches one frame; false closes the connection.
+func (s *Server) handleRequest(c *conn, frame []byte) bool {
+	d := wire.NewDecoder(frame)
+	var hdr wire.RequestHeader
+	hdr.Decode(d)
+	if d.Err() != nil {
+		c.log.Warn("closing connection: malformed request header", "err", d.Err())
+		return false
+	}
+	c.log.Debug("request", "xid", hdr.Xid, "op", wire.OpName(hdr.Type))
+	c.stats.received.Add(1)
+	s.stats.received.Add(1)
+	sid := c.sessionID.Load()
+	if !s.sessions.touch(sid) && hdr.Type != wire.OpCloseSession {
+		// Expired or closing: Apache answers SESSIONEXPIRED and drops the socket.
+		c.enqueue(&slot{filled: true, frame: s.reply(hdr.Xid, wire.CodeSessionExpired, nil), closeConn: true})
+		return false
+	}
+	sl := &slot{op: hdr.Type, start: time.Now()}
+	if hdr.Type != wire.OpPing {
+		c.stats.lastCxid.Store(hdr.Xid)
+	}
+	c.stats.lastOp.Store(hdr.Type)
+
+	switch hdr.Type {
+	case wire.OpPing:
+		sl.read = func() []byte { return s.reply(hdr.Xid, wire.CodeOK, nil) }
+		c.enqueue(sl)
+		return true
+	case wire.OpCheck:
+		// Top-level check is only valid inside multi: Apache answers
+		// UNIMPLEMENTED and closes the connection.
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		c.enqueue(sl)
+		return false
+	}
+	body := newRequestBody(hdr.Type)
+	if body == nil {
+		c.log.Warn("closing connection: unknown opcode", "op", hdr.Type)
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		c.enqueue(sl)
+		return false
+	}
+	body.Decode(d)
+	if d.Err() != nil {
+		c.log.Warn("closing connection: malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil), true
+		c.enqueue(sl)
+		return false
+	}
+
+	switch hdr.Type {
+	case wire.OpAuth:
+		ap := body.(*wire.AuthPacket)
+		ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.remote.Addr(), s.cfg.SuperDigest)
+		if err != nil {
+			c.log.Warn("authentication failed: closing connection", "scheme", ap.Scheme)
+			s.stats.authFailed.Add(1)
+			sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeAuthFailed, nil), true
+			c.enqueue(sl)
+			return false
+		}
+		sl.read = func() []byte {
+			for _, id := range ids {
+				if !containsID(c.auth, id) {
+					c.auth = append(c.auth, id)
+				}
+			}
+			return s.reply(hdr.Xid, wire.CodeOK, nil)
+		}
+		c.enqueue(sl)
+		return true
+	case wire.OpSASL:
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		c.enqueue(sl)
+		return false
+	}
+
+	if !isWrite(hdr.Type) {
+		sl.read = func() []byte {
+			rec, code := s.read(c, hdr.Type, body)
+			return s.reply(hdr.Xid, code, rec)
+		}
+		c.enqueue(sl)
+		return true
+	}
+
+	closing := hdr.Type == wire.OpCloseSession
+	if closing && !s.sessions.markClosing(sid) {
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeOK, nil), true
+		c.enqueue(sl)
+		return false
+	}
+	c.enqueue(sl)
+	c.mu.Lock()
+	auth := append([]wire.ID(nil), c.auth...)
+	c.mu.Unlock()
+	ok := s.submit(&writeReq{
+		req: txnRequest(sid, hdr.Xid, hdr.Type, body, auth, 0),
+		done: func(zxid int64, res txn.Result) {
+			c.stats.lastZxid.Store(zxid)
+			c.fill(sl, s.writeReply(hdr.Xid, hdr.Type, res))
+			if closing {
+				c.closeAfterFlush()
+			}
+		},
+	})
+	return ok && !closing
+}
+
+func containsID(ids []wire.ID, id wire.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReply encodes the reply of an applied write.
+func (s *Server) writeReply(xid, op int32, res txn.Result) []byte {
+	if res.Type == txn.TypeError {
+		return s.reply(xid, res.Err, nil)
+	}
+	switch op {
+	case wire.OpCreate:
+		return s.reply(xid, wire.CodeOK, &wire.CreateResponse{Path: res.Path})
+	case wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+		return s.reply(xid, wire.CodeOK, &wire.Create2Response{Path: res.Path, Stat: res.Stat})
+	case wire.OpSetData, wire.OpSetACL:
+		return s.reply(xid, wire.CodeOK, &wire.StatResponse{Stat: res.Stat})
+	case wire.OpMulti:
+		mr := &wire.MultiResponse{Results: make([]wire.OpResult, len(res.Ops))}
+		for i, r := range res.Ops {
+			mr.Results[i] = multiResult(r)
+		}
+		return s.reply(xid, wire.CodeOK, mr)
+	}
+	return s.reply(xid, wire.CodeOK, nil)
+}
+
+func multiResult(r txn.Result) wire.OpResult {
+	switch r.Type {
+	case txn.TypeError:
+		return wire.OpResult{Type: wire.OpError, Err: r.Err}
+	case txn.TypeCreate:
+		return wire.OpResult{Type: wire.OpCreate, Resp: &wire.CreateResponse{Path: r.Path}}
+	case txn.TypeCreateContainer, txn.TypeCreateTTL:
+		return wire.OpResult{Type: wire.OpCreate2, Resp: &wire.Create2Response{Path: r.Path, Stat: r.Stat}}
+	case txn.TypeSetData:
+		return wire.OpResult{Type: wire.OpSetData, Resp: &wire.StatResponse{Stat: r.Stat}}
+	}
+	return wire.OpResult{Type: r.Type}
+}
+
+// lookup returns a node; Apache's tree also answers the empty path with the root.
+func (s *Server) lookup(path string) *tree.Node {
+	if path == "" {
+		path = "/"
+	}
+	return s.tree.Get(path)
+}
+
+func (s *Server) canRead(c *conn, n *tree.Node, perm int32) bool {
+	return s.cfg.SkipACL || acl.Check(n.ACL, perm, c.auth)
+}
+
+// read executes a read-only request in the connection's order. It runs
+// with c.mu held (from flushLocked) and takes the tree's read lock.
+func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	switch op {
+	case wire.OpExists:
+		r := body.(*wire.PathWatchRequest)
+		n := s.lookup(r.Path)
+		if n == nil {
+			if r.Watch {
+				s.watches.Add(watch.Data, r.Path, c)
+			}
+			return nil, wire.CodeNoNode
+		}
+		if r.Watch {
+			s.watches.Add(watch.Data, r.Path, c)
+		}
+		return &wire.StatResponse{Stat: n.Stat()}, wire.CodeOK
+	case wire.OpGetData:
+		r := body.(*wire.PathWatchRequest)
+		n := s.lookup(r.Path)
+		if n == nil {
+			return nil, wire.CodeNoNode
+		}
+		if !s.canRead(c, n, wire.PermRead) {
+			return nil, wire.CodeNoAuth
+		}
+		if r.Watch {
+			s.watches.Add(watch.Data, r.Path, c)
+		}
+		data := n.Data
+		if r.Path == "/zookeeper/config" {
+			data = s.configData()
+		}
+		st := n.Stat()
+		st.DataLength = int32(len(data))
+		return &wire.GetDataResponse{Data: data, Stat: st}, wire.CodeOK
+	case wire.OpGetChildren, wire.OpGetChildren2:
+		r := body.(*wire.PathWatchRequest)
+		n := s.lookup(r.Path)
+		if n == nil {
+			return nil, wire.CodeNoNode
+		}
+		if !s.canRead(c, n, wire.PermRead) {
+			return nil, wire.CodeNoAuth
+		}
+		if r.Watch {
+			s.watches.Add(watch.Child, r.Path, c)
+		}
+		if op == wire.OpGetChildren {
+			return &wire.ChildrenResponse{Children: n.Children()}, wire.CodeOK
+		}
+		return &wire.Children2Response{Children: n.Children(), Stat: n.Stat()}, wire.CodeOK
+	case wire.OpGetACL:
+		r := body.(*wire.PathRequest)
+		n := s.lookup(r.Path)
+		if n == nil {
+			return nil, wire.CodeNoNode
+		}
+		admin := s.canRead(c, n, wire.PermAdmin)
+		if !admin && !s.canRead(c, n, wire.PermRead) {
+			return nil, wire.CodeNoAuth
+		}
+		list := n.ACL
+		if !admin {
+			// Without ADMIN the digests are masked, as 3.8 does.
+			list = make([]wire.ACL, len(n.ACL))
+			for i, a := range n.ACL {
+				if a.ID.Scheme == "digest" {
+					user, _, _ := strings.Cut(a.ID.ID, ":")
+					a.ID.ID = user + ":x"
+				}
+				list[i] = a
+			}
+		}
+		return &wire.GetACLResponse{ACL: list, Stat: n.Stat()}, wire.CodeOK
+	case wire.OpSync:
+		r := body.(*wire.PathRequest)
+		return &wire.PathResponse{Path: r.Path}, wire.CodeOK
+	case wire.OpGetAllChildrenNumber:
+		r := body.(*wire.PathRequest)
+		n := s.lookup(r.Path)
+		if n == nil {
+			return nil, wire.CodeNoNode
+		}
+		if !s.canRead(c, n, wire.PermRead) {
+			return nil, wire.CodeNoAuth
+		}
+		return &wire.CountResponse{Total: int32(s.tree.CountDescendants(normRoot(r.Path)))}, wire.CodeOK
+	case wire.OpGetEphemerals:
+		r := body.(*wire.PathRequest)
+		var out []string
+		for _, p := range s.tree.Ephemerals(c.sessionID.Load()) {
+			if r.Path == "" || r.Path == "/" || strings.HasPrefix(p, r.Path) {
+				out = append(out, p)
+			}
+		}
+		if out == nil {
+			out = []string{}
+		}
+		return &wire.ChildrenResponse{Children: out}, wire.CodeOK
+	case wire.OpWhoAmI:
+		return &wire.WhoAmIResponse{Infos: append([]wire.ID(nil), c.auth...)}, wire.CodeOK
+	case wire.OpAddWatch:
+		r := body.(*wire.AddWatchRequest)
+		switch r.Mode {
+		case wire.AddWatchPersistent:
+			s.watches.Add(watch.Persistent, r.Path, c)
+		case wire.AddWatchPersistentRecursive:
+			s.watches.Add(watch.PersistentRecursive, r.Path, c)
+		default:
+			return nil, wire.CodeBadArguments
+		}
+		return &wire.ErrorResponse{Err: wire.CodeOK}, wire.CodeOK
+	case wire.OpCheckWatches, wire.OpRemoveWatches:
+		r := body.(*wire.WatchesRequest)
+		if !s.watches.Remove(r.Path, c, r.Type, op == wire.OpRemoveWatches) {
+			return nil, wire.CodeNoWatcher
+		}
+		return nil, wire.CodeOK
+	case wire.OpSetWatches, wire.OpSetWatches2:
+		s.setWatches(c, body.(*wire.SetWatches))
+		return nil, wire.CodeOK
+	case wire.OpMultiRead:
+		return s.multiRead(c, body.(*wire.MultiRequest)), wire.CodeOK
+	}
+	return nil, wire.CodeUnimplemented
+}
+
+func normRoot(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// multiRead answers each getData/getChildren independently (not atomic).
+func (s *Server) multiRead(c *conn, mr *wire.MultiRequest) wire.Record {
+	resp := &wire.MultiResponse{}
+	for _, op := range mr.Ops {
+		r, ok := op.Req.(*wire.PathWatchRequest)
+		if !ok || (op.Type != wire.OpGetData && op.Type != wire.OpGetChildren) {
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpError, Err: wire.CodeBadArguments})
+			continue
+		}
+		n := s.lookup(r.Path)
+		switch {
+		case n == nil:
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpError, Err: wire.CodeNoNode})
+		case !s.canRead(c, n, wire.PermRead):
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpError, Err: wire.CodeNoAuth})
+		case op.Type == wire.OpGetData:
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpGetData, Resp: &wire.GetDataResponse{Data: n.Data, Stat: n.Stat()}})
+		default:
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpGetChildren, Resp: &wire.ChildrenResponse{Children: n.Children()}})
+		}
+	}
+	return resp
+}
+
+// setWatches re-registers a reconnecting client's watches and fires those
+// that missed a change, as DataTree.setWatches does.
+func (s *Server) setWatches(c *conn, sw *wire.SetWatches) {
+	rel := sw.RelativeZxid
+	for _, p := range sw.DataWatches {
+		n := s.tree.Get(p)
+		switch {
+		case n == nil:
+			c.Notify(wire.WatcherEvent{Type: wire.EventNodeDeleted, State: wire.StateSyncConnected, Path: p})
+		case n.Mzxid > rel:
+			c.Notify(wire.WatcherEvent{Type: wire.EventNodeDataChanged, State: wire.StateSyncConnected, Path: p})
+		default:
+			s.watches.Add(watch.Data, p, c)
+		}
+	}
+	for _, p := range sw.ExistWatches {
+		if s.tree.Get(p) != nil {
+			c.Notify(wire.WatcherEvent{Type: wire.EventNodeCreated, State: wire.StateSyncConnected, Path: p})
+		} else {
+			s.watches.Add(watch.Data, p, c)
+		}
+	}
+	for _, p := range sw.ChildWatches {
+		n := s.tree.Get(p)
+		switch {
+		case n == nil:
+			c.Notify(wire.WatcherEvent{Type: wire.EventNodeDeleted, State: wire.StateSyncConnected, Path: p})
+		case n.Pzxid > rel:
+			c.Notify(wire.WatcherEvent{Type: wire.EventNodeChildrenChanged, State: wire.StateSyncConnected, Path: p})
+		default:
+			s.watches.Add(watch.Child, p, c)
+		}
+	}
+	for _, p := range sw.PersistentWatches {
+		s.watches.Add(watch.Persistent, p, c)
+	}
+	for _, p := range sw.PersistentRecursive {
+		s.watches.Add(watch.PersistentRecursive, p, c)
+	}
+}
+
+// configData is /zookeeper/config's content: the membership, as Apache
+// shows it ("server.N=..." lines and "version=..."); empty standalone.
+func (s *Server) configData() []byte {
+	if len(s.cfg.Servers) == 0 {
+		return []byte{}
+	}
+	lines := make([]string, 0, len(s.cfg.Servers)+1)
+	for _, sv := range s.cfg.Servers {
+		role := "participant"
+		if sv.Observer {
+			role = "observer"
+		}
+		addr := sv.ClientAddress
+		if addr == "" {
+			addr = "0.0.0.0"
+		}
+		line := "server." + itoa(sv.ID) + "=" + sv.Host + ":" + itoa(int64(sv.QuorumPort)) + ":" + itoa(int64(sv.ElectionPort)) + ":" + role
+		if sv.ClientPort != 0 {
+			line += ";" + addr + ":" + itoa(int64(sv.ClientPort))
+		}
+		lines = append(lines, line)
+	}
+	sort.Strings(lines)
+	lines = append(lines, "version=0")
+	return []byte(strings.Join(lines, "\n"))
+}

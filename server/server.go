@@ -1,0 +1,450 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/storage"
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/watch"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Version is the version zkserver reports (srvr, envi, mntr).
+var Version = "3.8.0-zkgo"
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("zkserver: server closed")
+
+// Server is a standalone ZooKeeper server.
+type Server struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	store    *storage.Store
+	tree     *tree.Tree
+	watches  *watch.Manager
+	prep     *txn.Prep
+	sessions *sessionTable
+
+	minTimeout, maxTimeout time.Duration
+
+	writeCh chan *writeReq
+	logCh   chan *proposal
+	applyCh chan []*proposal
+
+	nextZxid  int64 // owned by the prep goroutine
+	lastZxid  atomic.Int64
+	sinceSnap int // owned by the applier
+	snapAt    int
+	snapping  atomic.Bool
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[*conn]struct{}
+	perIP   map[string]int
+	started time.Time
+
+	stats serverStats
+
+	quit      chan struct{}
+	closeOnce sync.Once
+	failErr   atomic.Pointer[error]
+	failed    chan struct{}
+	failOnce  sync.Once
+	wg        sync.WaitGroup
+}
+
+type serverStats struct {
+	received   atomic.Int64
+	sent       atomic.Int64
+	minLat     atomic.Int64
+	maxLat     atomic.Int64
+	totLat     atomic.Int64
+	count      atomic.Int64
+	authFailed atomic.Int64
+}
+
+func (st *serverStats) reset() {
+	st.received.Store(0)
+	st.sent.Store(0)
+	st.minLat.Store(-1)
+	st.maxLat.Store(0)
+	st.totLat.Store(0)
+	st.count.Store(0)
+}
+
+// New opens the data directories, recovers the newest valid snapshot plus
+// the log after it, and returns a server ready to Serve.
+func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     logger,
+		watches: watch.New(),
+		writeCh: make(chan *writeReq, 4096),
+		logCh:   make(chan *proposal, 4096),
+		applyCh: make(chan []*proposal, 64),
+		conns:   make(map[*conn]struct{}),
+		perIP:   make(map[string]int),
+		quit:    make(chan struct{}),
+		failed:  make(chan struct{}),
+		tree:    tree.New(),
+	}
+	s.stats.minLat.Store(-1)
+	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout
+	if s.minTimeout <= 0 {
+		s.minTimeout = 2 * cfg.TickTime
+	}
+	if s.maxTimeout <= 0 {
+		s.maxTimeout = 20 * cfg.TickTime
+	}
+	s.sessions = newSessionTable(cfg.TickTime, cfg.MyID)
+	logDir := cfg.DataLogDir
+	if logDir == "" {
+		logDir = cfg.DataDir
+	}
+	store, err := storage.Open(cfg.DataDir, logDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	if err := s.recover(); err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.prep = txn.NewPrep(s.tree, txn.Options{
+		ExtendedTypes:   cfg.ExtendedTypesEnabled,
+		SkipACL:         cfg.SkipACL,
+		ReconfigEnabled: cfg.ReconfigEnabled,
+	})
+	s.nextZxid = s.lastZxid.Load()
+	count := cfg.SnapCount
+	if count < 2 {
+		count = 100000
+	}
+	s.snapAt = count/2 + int(time.Now().UnixNano()%int64(count/2+1))
+	return s, nil
+}
+
+// recover loads the newest valid snapshot and replays the log after it.
+func (s *Server) recover() error {
+	start := time.Now()
+	zxid, body, ok, err := s.store.LatestSnapshot()
+	if err != nil {
+		return fmt.Errorf("load snapshot: %w", err)
+	}
+	if ok {
+		b, err := io.ReadAll(body)
+		body.Close()
+		if err != nil {
+			return fmt.Errorf("read snapshot 0x%x: %w", zxid, err)
+		}
+		if err := s.decodeSnapshot(b); err != nil {
+			return fmt.Errorf("snapshot 0x%x: %w", zxid, err)
+		}
+		s.lastZxid.Store(zxid)
+	}
+	// Sessions restored from disk get a fresh timeout, as Apache does on load.
+	s.prep = txn.NewPrep(s.tree, txn.Options{ExtendedTypes: true})
+	n := 0
+	err = s.store.Replay(zxid, func(e storage.Entry) error {
+		t, err := txn.Unmarshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("txn 0x%x: %w", e.Zxid, err)
+		}
+		t.Zxid = e.Zxid
+		s.applyTxn(t, false)
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay txn log: %w", err)
+	}
+	s.sinceSnap = n
+	s.log.Info("data loaded", "zxid", fmt.Sprintf("0x%x", s.lastZxid.Load()), "snapshot", fmt.Sprintf("0x%x", zxid),
+		"replayed", n, "znodes", s.tree.NodeCount(), "sessions", s.sessions.count(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Serve accepts clients on ln until Close. It returns ErrServerClosed after
+// Close, or the error that made the server stop (a failed log write).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.started = time.Now()
+	s.mu.Unlock()
+	s.wg.Add(5)
+	go s.prepLoop()
+	go s.logLoop()
+	go s.applyLoop()
+	go s.sessionLoop()
+	go s.reapLoop()
+	if s.cfg.AutopurgePurgeInterval > 0 {
+		s.wg.Add(1)
+		go s.purgeLoop()
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.failed:
+			s.Close()
+		case <-s.quit:
+		}
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				if p := s.failErr.Load(); p != nil {
+					return *p
+				}
+				return ErrServerClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if !s.admit(nc) {
+			continue
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go c.serve()
+	}
+}
+
+// admit enforces maxClientCnxns per client IP.
+func (s *Server) admit(nc net.Conn) bool {
+	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.quit:
+		nc.Close()
+		return false
+	default:
+	}
+	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
+		s.log.Warn("too many connections from this address: closing", "ip", host, "max", max)
+		nc.Close()
+		return false
+	}
+	s.perIP[host]++
+	return true
+}
+
+func (s *Server) dropConn(c *conn) {
+	s.watches.RemoveWatcher(c)
+	host, _, _ := net.SplitHostPort(c.nc.RemoteAddr().String())
+	s.mu.Lock()
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		if s.perIP[host]--; s.perIP[host] <= 0 {
+			delete(s.perIP, host)
+		}
+	}
+	s.mu.Unlock()
+	if sess := s.sessions.get(c.sessionID.Load()); sess != nil {
+		s.sessions.mu.Lock()
+		if sess.conn == c {
+			sess.conn = nil
+		}
+		s.sessions.mu.Unlock()
+	}
+}
+
+// attach binds a session to its new connection and closes the old one.
+func (s *Server) attach(c *conn, id int64, timeout time.Duration) {
+	s.sessions.mu.Lock()
+	sess := s.sessions.sessions[id]
+	var old *conn
+	if sess != nil {
+		old = sess.conn
+		sess.conn = c
+		sess.timeout = timeout
+		sess.expireAt = s.sessions.bucket(time.Now(), timeout)
+	}
+	s.sessions.mu.Unlock()
+	if old != nil && old != c {
+		old.close()
+	}
+}
+
+// fail stops the server because it can no longer keep its promises.
+func (s *Server) fail(err error) {
+	s.failOnce.Do(func() {
+		s.log.Error("server stopping", "err", err)
+		s.failErr.Store(&err)
+		close(s.failed)
+	})
+}
+
+// Close stops the server: listener, connections, pipeline. Idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.mu.Lock()
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		conns := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.close()
+		}
+		s.wg.Wait()
+		s.store.Close()
+	})
+	return nil
+}
+
+// Addr returns the listener's address, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// LastZxid returns the zxid of the last applied txn.
+func (s *Server) LastZxid() int64 { return s.lastZxid.Load() }
+
+// sessionLoop expires sessions every tick.
+func (s *Server) sessionLoop() {
+	defer s.wg.Done()
+	tick := s.cfg.TickTime
+	if tick <= 0 {
+		tick = 2 * time.Second
+	}
+	t := time.NewTicker(tick / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			for _, id := range s.sessions.expired(now) {
+				s.log.Info("session expired", "session_id", fmt.Sprintf("0x%x", id))
+				s.submit(&writeReq{req: txn.Request{SessionID: id, Type: wire.OpCloseSession}})
+			}
+		}
+	}
+}
+
+// reapLoop deletes empty containers that once had children and TTL nodes
+// past their TTL, as Apache's ContainerManager does.
+func (s *Server) reapLoop() {
+	defer s.wg.Done()
+	every := s.cfg.ContainerCheckInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			for _, p := range s.reapCandidates(now) {
+				s.submit(&writeReq{req: txn.Request{Type: wire.OpDeleteContainer, Body: &wire.PathRequest{Path: p}}})
+			}
+		}
+	}
+}
+
+func (s *Server) reapCandidates(now time.Time) []string {
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	var out []string
+	max := s.cfg.ContainerMaxPerMinute
+	if max <= 0 {
+		max = 10000
+	}
+	for _, p := range s.tree.Containers() {
+		if n := s.tree.Get(p); n != nil && n.NumChildren() == 0 && n.Cversion > 0 {
+			out = append(out, p)
+		}
+	}
+	for _, p := range s.tree.TTLs() {
+		n := s.tree.Get(p)
+		if n == nil || n.NumChildren() != 0 {
+			continue
+		}
+		if ttl, ok := tree.IsTTL(n.Owner); ok && now.UnixMilli()-n.Mtime > ttl {
+			out = append(out, p)
+		}
+	}
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+func (s *Server) purgeLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Duration(s.cfg.AutopurgePurgeInterval) * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if err := s.store.Purge(s.cfg.AutopurgeSnapRetainCount); err != nil {
+				s.log.Warn("autopurge failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Server) recordLatency(c *conn, sl *slot) {
+	if sl.start.IsZero() {
+		return
+	}
+	lat := time.Since(sl.start).Milliseconds()
+	for _, st := range []*struct {
+		min, max, tot, cnt *atomic.Int64
+	}{
+		{&s.stats.minLat, &s.stats.maxLat, &s.stats.totLat, &s.stats.count},
+		{&c.stats.minLat, &c.stats.maxLat, &c.stats.totLat, &c.stats.count},
+	} {
+		st.tot.Add(lat)
+		st.cnt.Add(1)
+		if m := st.min.Load(); m < 0 || lat < m {
+			st.min.Store(lat)
+		}
+		if lat > st.max.Load() {
+			st.max.Store(lat)
+		}
+	}
+	c.stats.lastLat.Store(lat)
+	c.stats.lastResp.Store(time.Now().UnixMilli())
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,224 @@
+// Package watch is the watch manager: one-shot data, exist and child
+// watches and the persistent and persistent-recursive watches of addWatch,
+// keyed by path and watcher (a client connection). It imports only wire.
+//
+// Trigger runs on the applier while the tree's write lock is held, so a
+// watcher's Notify must only enqueue. The manager locks itself.
+package watch
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// Watcher receives notifications; a client connection implements it.
+type Watcher interface {
+	Notify(ev wire.WatcherEvent)
+	// SessionID names the watcher in the wchc/wchp four-letter words.
+	SessionID() int64
+}
+
+// Kind is a kind of watch.
+type Kind int
+
+// Watch kinds. Exist watches are data watches registered on a missing node.
+const (
+	Data Kind = iota
+	Child
+	Persistent
+	PersistentRecursive
+)
+
+type set map[Watcher]struct{}
+
+// Manager holds every watch of a server.
+type Manager struct {
+	mu     sync.Mutex
+	tables [4]map[string]set
+}
+
+// New returns an empty manager.
+func New() *Manager {
+	m := &Manager{}
+	for i := range m.tables {
+		m.tables[i] = make(map[string]set)
+	}
+	return m
+}
+
+// Add registers a watch of kind k on path for w.
+func (m *Manager) Add(k Kind, path string, w Watcher) {
+	m.mu.Lock()
+	s := m.tables[k][path]
+	if s == nil {
+		s = make(set)
+		m.tables[k][path] = s
+	}
+	s[w] = struct{}{}
+	m.mu.Unlock()
+}
+
+// Trigger fires the watches that an event of type typ on path concerns and
+// removes the one-shot ones, as Apache's WatchManager.triggerWatch does.
+// Each watcher gets at most one notification per call.
+func (m *Manager) Trigger(typ int32, path string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev := wire.WatcherEvent{Type: typ, State: wire.StateSyncConnected, Path: path}
+	var done map[Watcher]struct{}
+	fire := func(s set) {
+		for w := range s {
+			if done == nil {
+				done = make(map[Watcher]struct{}, len(s))
+			}
+			if _, ok := done[w]; ok {
+				continue
+			}
+			done[w] = struct{}{}
+			w.Notify(ev)
+		}
+	}
+	oneShot := func(k Kind) {
+		if s := m.tables[k][path]; s != nil {
+			delete(m.tables[k], path)
+			fire(s)
+		}
+	}
+	switch typ {
+	case wire.EventNodeCreated, wire.EventNodeDataChanged:
+		oneShot(Data)
+	case wire.EventNodeDeleted:
+		oneShot(Data)
+		oneShot(Child)
+	case wire.EventNodeChildrenChanged:
+		oneShot(Child)
+	}
+	if s := m.tables[Persistent][path]; s != nil {
+		fire(s)
+	}
+	if typ == wire.EventNodeChildrenChanged || len(m.tables[PersistentRecursive]) == 0 {
+		return
+	}
+	for p := path; p != ""; p = wire.Parent(p) {
+		if s := m.tables[PersistentRecursive][p]; s != nil {
+			fire(s)
+		}
+	}
+}
+
+// Remove deletes w's watches of the given wire watcher type (WatcherChildren,
+// WatcherData or WatcherAny) on path and reports whether any existed.
+// Persistent watches count as both data and child watches, as in 3.8.
+func (m *Manager) Remove(path string, w Watcher, typ int32, remove bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var kinds []Kind
+	switch typ {
+	case wire.WatcherChildren:
+		kinds = []Kind{Child, Persistent}
+	case wire.WatcherData:
+		kinds = []Kind{Data, Persistent, PersistentRecursive}
+	case wire.WatcherAny:
+		kinds = []Kind{Data, Child, Persistent, PersistentRecursive}
+	}
+	found := false
+	for _, k := range kinds {
+		s := m.tables[k][path]
+		if _, ok := s[w]; !ok {
+			continue
+		}
+		found = true
+		if remove {
+			delete(s, w)
+			if len(s) == 0 {
+				delete(m.tables[k], path)
+			}
+		}
+	}
+	return found
+}
+
+// RemoveWatcher drops every watch of w (its connection closed).
+func (m *Manager) RemoveWatcher(w Watcher) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tables {
+		for path, s := range t {
+			if _, ok := s[w]; ok {
+				delete(s, w)
+				if len(s) == 0 {
+					delete(t, path)
+				}
+			}
+		}
+	}
+}
+
+// Count returns the number of watches (path, watcher pairs) in all tables.
+func (m *Manager) Count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, t := range m.tables {
+		for _, s := range t {
+			n += len(s)
+		}
+	}
+	return n
+}
+
+// Summary is the wchs view: distinct watchers, watched paths and total
+// watches, over the data table as Apache reports (persistent included).
+func (m *Manager) Summary() (watchers, paths, total int) {
+	byPath := m.ByPath()
+	ws := map[int64]struct{}{}
+	for _, sids := range byPath {
+		total += len(sids)
+		for _, s := range sids {
+			ws[s] = struct{}{}
+		}
+	}
+	return len(ws), len(byPath), total
+}
+
+// ByPath returns path -> watching session ids (wchp), sorted.
+func (m *Manager) ByPath() map[string][]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]int64{}
+	seen := map[string]map[int64]bool{}
+	for _, t := range m.tables {
+		for path, s := range t {
+			if seen[path] == nil {
+				seen[path] = map[int64]bool{}
+			}
+			for w := range s {
+				sid := w.SessionID()
+				if !seen[path][sid] {
+					seen[path][sid] = true
+					out[path] = append(out[path], sid)
+				}
+			}
+		}
+	}
+	for _, v := range out {
+		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	}
+	return out
+}
+
+// BySession returns session id -> watched paths (wchc), sorted.
+func (m *Manager) BySession() map[int64][]string {
+	out := map[int64][]string{}
+	for path, sids := range m.ByPath() {
+		for _, s := range sids {
+			out[s] = append(out[s], path)
+		}
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out
+}
