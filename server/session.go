@@ -171,4 +171,3 @@ func sessionPassword(id int64) []byte {
 	}
 	return out
 }
-

@@ -254,4 +254,3 @@ func Unmarshal(b []byte, r Record) error {
 	r.Decode(d)
 	return d.Err()
 }
-

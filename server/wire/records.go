@@ -285,7 +285,11 @@ type SetDataRequest struct {
 }
 
 func (r *SetDataRequest) Encode(e *Encoder) { e.String(r.Path); e.Buffer(r.Data); e.Int(r.Version) }
-func (r *SetDataRequest) Decode(d *Decoder) { r.Path = d.String(); r.Data = d.Buffer(); r.Version = d.Int() }
+func (r *SetDataRequest) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.Version = d.Int()
+}
 
 // GetACLResponse answers getACL.
 type GetACLResponse struct {
@@ -304,7 +308,11 @@ type SetACLRequest struct {
 }
 
 func (r *SetACLRequest) Encode(e *Encoder) { e.String(r.Path); encodeACLs(e, r.ACL); e.Int(r.Version) }
-func (r *SetACLRequest) Decode(d *Decoder) { r.Path = d.String(); r.ACL = decodeACLs(d); r.Version = d.Int() }
+func (r *SetACLRequest) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.ACL = decodeACLs(d)
+	r.Version = d.Int()
+}
 
 // ChildrenResponse answers getChildren (and getEphemerals).
 type ChildrenResponse struct{ Children []string }
