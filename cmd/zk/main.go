@@ -161,7 +161,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			},
 		})
 	}
-	cmds = append(cmds, completionCommand(stdout))
+	cmds = append(cmds, completionCommand(stdout), completeCommand(stdout))
 	app.Commands = append(cmds, extraCommands...)
 	return app
 }
@@ -288,6 +288,63 @@ func completionCommand(stdout io.Writer) *cli.Command {
 			}
 			_, err = io.WriteString(stdout, script)
 			return err
+		},
+	}
+}
+
+// completeCommand is the hidden helper of the completion scripts:
+// `zk __complete WORD... CURRENT` prints the candidates for CURRENT, one a
+// line. Znode paths are fetched from the server (-server, $ZK_SERVER) with
+// a short timeout; without a server only commands and flags complete.
+func completeCommand(stdout io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:            "__complete",
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			g, words, err := splitGlobals(c.Args().Slice())
+			if err != nil {
+				return nil
+			}
+			cfg, err := shellConfig(c, g, nil, io.Discard, io.Discard)
+			if err != nil {
+				return nil
+			}
+			cfg.Timeout = 2 * time.Second
+			sh, err := shell.New(cfg)
+			if err != nil {
+				return nil
+			}
+			defer sh.Close()
+			line := strings.Join(words, " ")
+			if len(words) == 0 || words[len(words)-1] == "" {
+				line += " "
+			}
+			line = strings.TrimLeft(line, " ")
+			cur := ""
+			if len(words) > 0 {
+				cur = words[len(words)-1]
+			}
+			if len(words) > 1 && strings.HasPrefix(cur, "/") {
+				ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+				defer cancel()
+				if _, err := sh.Client(ctx); err != nil {
+					return nil
+				}
+			}
+			// Top level: zk's own global flags and extra commands too.
+			if len(words) <= 1 {
+				for _, cmd := range c.App.Commands {
+					if !cmd.Hidden && strings.HasPrefix(cmd.Name, cur) {
+						fmt.Fprintln(stdout, cmd.Name)
+					}
+				}
+				return nil
+			}
+			for _, sg := range sh.Complete(line) {
+				fmt.Fprintln(stdout, sg.Text)
+			}
+			return nil
 		},
 	}
 }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+var (
+	buildOnce sync.Once
+	zkBinary  string
+	buildErr  error
+)
+
+// zkBin builds the zk binary once per test run.
+func zkBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "zk-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		zkBinary = filepath.Join(dir, "zk")
+		out, err := exec.Command("go", "build", "-o", zkBinary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build zk: %v", buildErr)
+	}
+	return zkBinary
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if zkBinary != "" {
+		os.RemoveAll(filepath.Dir(zkBinary))
+	}
+	os.Exit(code)
+}
+
+// testServer returns the address of a ZooKeeper server for a test.
+//
+// Until the in-process zkgo server (server/servertest) is wired in, this
+// uses $ZK_TEST_SERVER and skips otherwise. Switching to ours is this one
+// function: `return servertest.Start(t).Addr()`.
+func testServer(t testing.TB) string {
+	t.Helper()
+	if a := os.Getenv("ZK_TEST_SERVER"); a != "" {
+		return a
+	}
+	t.Skip("no test server: set ZK_TEST_SERVER=host:port (servertest not wired yet)")
+	return ""
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+func oracle(t testing.TB, addr string) *zk.Conn {
+	t.Helper()
+	conn, ev, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for conn.State() != zk.StateHasSession {
+		select {
+		case <-ev:
+		case <-deadline:
+			t.Fatal("no session")
+		}
+	}
+	t.Cleanup(conn.Close)
+	return conn
+}
+
+func deleteTree(t testing.TB, conn *zk.Conn, p string) {
+	children, _, err := conn.Children(p)
+	if err == zk.ErrNoNode {
+		return
+	}
+	for _, c := range children {
+		deleteTree(t, conn, p+"/"+c)
+	}
+	if err := conn.Delete(p, -1); err != nil && err != zk.ErrNoNode {
+		t.Fatalf("delete %s: %v", p, err)
+	}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func runZk(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(zkBin(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestOneShot(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	deleteTree(t, conn, "/e2e")
+	t.Cleanup(func() { deleteTree(t, conn, "/e2e") })
+	if _, err := conn.Create("/e2e", []byte("v1"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	srv := []string{"-server", addr}
+	tests := []struct {
+		name   string
+		env    []string
+		args   []string
+		stdin  string
+		code   int
+		stdout string
+		stderr string // exact, or prefix when it ends with "…"
+	}{
+		{name: "get", args: append(srv, "get", "/e2e"), stdout: "v1\n"},
+		{name: "env server", env: []string{"ZK_SERVER=" + addr}, args: []string{"get", "/e2e"}, stdout: "v1\n"},
+		{name: "server after args", args: []string{"get", "/e2e", "-server", addr}, stdout: "v1\n"},
+		{name: "ls", args: append(srv, "ls", "/e2e"), stdout: "[]\n"},
+		{name: "create", args: append(srv, "create", "/e2e/a", "x"), stderr: "Created /e2e/a\n"},
+		{name: "create exists", args: append(srv, "create", "/e2e", "x"), code: 1, stderr: "zk: Node already exists: /e2e\n"},
+		{name: "get nonode", args: append(srv, "get", "/e2e/nope"), code: 1, stderr: "zk: Node does not exist: /e2e/nope\n"},
+		{name: "get nonode json", args: append(srv, "get", "/e2e/nope", "-o", "json"), code: 1, stderr: "zk: Node does not exist: /e2e/nope\n"},
+		{name: "unknown command", args: append(srv, "frobnicate"), code: 2, stderr: "zk: Command not found: frobnicate\n"},
+		{name: "unknown option", args: append(srv, "get", "-z", "/e2e"), code: 2, stderr: "zk: unknown option: -z\nusage: get [-s] [-w] [--base64] path\n"},
+		{name: "missing arg", args: append(srv, "get"), code: 2, stderr: "zk: usage: get [-s] [-w] [--base64] path\n"},
+		{name: "bad format", args: append(srv, "get", "/e2e", "-o", "xml"), code: 2, stderr: "zk: unknown output format xml…"},
+		{name: "bad global flag", args: []string{"-bogus", "get", "/e2e"}, code: 2, stderr: "zk: flag provided but not defined: -bogus\n"},
+		{name: "no server", args: []string{"-server", "127.0.0.1:1", "-timeout", "1500", "get", "/"}, code: 1, stderr: "zk: connect 127.0.0.1:1: no session after 1.5s…"},
+		{name: "set from stdin", args: append(srv, "set", "/e2e", "-"), stdin: "v2"},
+		{name: "get after set", args: append(srv, "get", "/e2e"), stdout: "v2\n"},
+		{name: "delete", args: append(srv, "delete", "/e2e/a")},
+		{name: "completion", args: []string{"completion", "bash"}, stdout: "…"},
+		{name: "completion bad shell", args: []string{"completion", "tcsh"}, code: 2, stderr: "zk: unknown shell \"tcsh\" (want bash, zsh or fish)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runZk(t, tc.env, tc.stdin, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			check := func(what, got, want string) {
+				if p, ok := strings.CutSuffix(want, "…"); ok {
+					if !strings.HasPrefix(got, p) {
+						t.Errorf("%s = %q, want prefix %q", what, got, p)
+					}
+					return
+				}
+				if got != want {
+					t.Errorf("%s = %q, want %q", what, got, want)
+				}
+			}
+			check("stdout", r.stdout, tc.stdout)
+			check("stderr", r.stderr, tc.stderr)
+			if strings.Contains(r.stderr, "goroutine ") {
+				t.Errorf("stack trace on stderr: %s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestOneShotJSON(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	deleteTree(t, conn, "/e2ej")
+	t.Cleanup(func() { deleteTree(t, conn, "/e2ej") })
+	if _, err := conn.Create("/e2ej", []byte("data"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	// Options in every position: before the command, after the path.
+	for _, args := range [][]string{
+		{"-server", addr, "-o", "json", "get", "-s", "/e2ej"},
+		{"-server", addr, "get", "/e2ej", "-s", "-o", "json"},
+		{"get", "-o", "json", "/e2ej", "-server", addr},
+	} {
+		r := runZk(t, nil, "", args...)
+		if r.code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, r.code, r.stderr)
+		}
+		var got struct {
+			Path string
+			Data string
+			Stat map[string]int64
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("%q: %v: %q", args, err, r.stdout)
+		}
+		_, st, err := conn.Get("/e2ej")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{"czxid": st.Czxid, "mzxid": st.Mzxid, "ctime": st.Ctime, "mtime": st.Mtime,
+			"version": int64(st.Version), "cversion": int64(st.Cversion), "aversion": int64(st.Aversion),
+			"ephemeralOwner": st.EphemeralOwner, "dataLength": int64(st.DataLength), "numChildren": int64(st.NumChildren), "pzxid": st.Pzxid}
+		if got.Path != "/e2ej" || got.Data != "data" || !reflect.DeepEqual(got.Stat, want) {
+			t.Errorf("%q: got %+v, want stat %v", args, got, want)
+		}
+	}
+	r := runZk(t, nil, "", "-server", addr, "ls", "/", "-o", "json")
+	var names []string
+	if err := json.Unmarshal([]byte(r.stdout), &names); err != nil || !contains(names, "e2ej") {
+		t.Errorf("ls -o json: %q %v", r.stdout, err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPipedShell(t *testing.T) {
+	addr := testServer(t)
+	r := runZk(t, nil, "create /e2ep x\nget /e2ep\nget /nope\ndelete /e2ep\nquit\nls /\n", "-server", addr)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "\nx\n") || strings.Contains(r.stdout, "[") {
+		t.Errorf("stdout %q (ls after quit must not run)", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "Created /e2ep\n") || !strings.Contains(r.stderr, "Node does not exist: /nope\n") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
