@@ -45,8 +45,10 @@ func (s *Server) prepLoop() {
 		case <-s.quit:
 			return
 		case w := <-s.writeCh:
+			t, changes := s.prep.Prep(&w.req, time.Now().UnixMilli())
 			s.nextZxid++
-			t := s.prep.Prep(&w.req, s.nextZxid, time.Now().UnixMilli())
+			t.Zxid = s.nextZxid
+			s.prep.Commit(changes, t.Zxid)
 			p := &proposal{t: t, data: t.Marshal(), done: w.done}
 			select {
 			case s.logCh <- p:

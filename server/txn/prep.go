@@ -39,6 +39,12 @@ type nodeState struct {
 	zxid        int64
 }
 
+// Changes are the in-flight changes of one prepped request; Commit records
+// them under the zxid the txn finally got.
+type Changes struct {
+	o *overlay
+}
+
 type pendingRef struct {
 	zxid int64
 	path string
@@ -51,6 +57,7 @@ type Prep struct {
 	opts    Options
 	pending map[string]*nodeState
 	order   []pendingRef // pending changes in zxid order, to clear on apply
+	applied int64        // last zxid passed to Applied
 }
 
 // NewPrep returns a prep step over t.
@@ -62,6 +69,9 @@ func NewPrep(t *tree.Tree, opts Options) *Prep {
 func (p *Prep) Applied(zxid int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if zxid > p.applied {
+		p.applied = zxid
+	}
 	i := 0
 	for ; i < len(p.order) && p.order[i].zxid <= zxid; i++ {
 		r := p.order[i]
@@ -118,6 +128,9 @@ func (o *overlay) set(path string, s *nodeState) {
 }
 
 func (o *overlay) commit(zxid int64) {
+	if zxid <= o.p.applied {
+		return // already in the tree
+	}
 	for _, path := range o.paths {
 		s := o.changes[path]
 		s.zxid = zxid
@@ -126,21 +139,35 @@ func (o *overlay) commit(zxid int64) {
 	}
 }
 
-// Prep turns req into a txn with the given header fields. A request that
-// fails its checks becomes an error txn, as in Apache: it still takes a zxid.
-func (p *Prep) Prep(req *Request, zxid, now int64) *Txn {
+// Commit records a prepped request's changes as in flight under zxid, so
+// that later requests are checked against them until Applied(zxid). The
+// caller preps and commits requests one at a time, in zxid order.
+func (p *Prep) Commit(c *Changes, zxid int64) {
+	if c == nil || c.o == nil {
+		return
+	}
+	p.mu.Lock()
+	c.o.commit(zxid)
+	p.mu.Unlock()
+}
+
+// Prep turns req into a txn (zxid not yet assigned) and the changes it
+// makes. A request that fails its checks becomes an error txn, as in
+// Apache: it still takes a zxid.
+func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tree.RLock()
 	defer p.tree.RUnlock()
 
-	t := &Txn{Header: Header{SessionID: req.SessionID, Cxid: req.Cxid, Zxid: zxid, Time: now, Type: req.Type}}
+	t := &Txn{Header: Header{SessionID: req.SessionID, Cxid: req.Cxid, Time: now, Type: req.Type}}
 	o := &overlay{p: p, changes: make(map[string]*nodeState)}
+	ch := &Changes{}
 	switch req.Type {
 	case wire.OpMulti:
 		mr, _ := req.Body.(*wire.MultiRequest)
 		if mr == nil {
-			return errorTxn(t, wire.CodeMarshallingError)
+			return errorTxn(t, wire.CodeMarshallingError), ch
 		}
 		t.Ops = make([]Txn, 0, len(mr.Ops))
 		failed := -1
@@ -164,18 +191,18 @@ func (p *Prep) Prep(req *Request, zxid, now int64) *Txn {
 			t.Ops = append(t.Ops, *sub)
 		}
 		if failed < 0 {
-			o.commit(zxid)
+			ch.o = o
 		}
-		return t
+		return t, ch
 	case wire.OpCreateSession:
 		t.Timeout = req.Timeout
-		return t
+		return t, ch
 	case wire.OpReconfig:
 		// reconfig needs an ensemble; standalone answers as Apache does.
 		if !p.opts.ReconfigEnabled {
-			return errorTxn(t, wire.CodeReconfigDisabled)
+			return errorTxn(t, wire.CodeReconfigDisabled), ch
 		}
-		return errorTxn(t, wire.CodeUnimplemented)
+		return errorTxn(t, wire.CodeUnimplemented), ch
 	case wire.OpCloseSession:
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
 			o.set(path, &nodeState{})
@@ -188,17 +215,17 @@ func (p *Prep) Prep(req *Request, zxid, now int64) *Txn {
 				o.set(path, &nodeState{})
 			}
 		}
-		o.commit(zxid)
-		return t
+		ch.o = o
+		return t, ch
 	}
 	sub, err := p.prepOp(o, req, req.Type, req.Body)
 	if err != nil {
-		return errorTxn(t, wire.CodeOf(err))
+		return errorTxn(t, wire.CodeOf(err)), ch
 	}
-	o.commit(zxid)
+	ch.o = o
 	sub.Header = t.Header
 	sub.Header.Type = sub.Type
-	return sub
+	return sub, ch
 }
 
 func errorTxn(t *Txn, code wire.Code) *Txn {
