@@ -1,0 +1,421 @@
+package zab
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// notification is a FastLeaderElection message: the sender's current
+// vote and its state.
+type notification struct {
+	from int64
+	Vote
+}
+
+const notificationLen = 4 + 8*4
+
+func (n notification) marshal() []byte {
+	b := make([]byte, notificationLen)
+	binary.BigEndian.PutUint32(b, uint32(n.State))
+	binary.BigEndian.PutUint64(b[4:], uint64(n.Leader))
+	binary.BigEndian.PutUint64(b[12:], uint64(n.Zxid))
+	binary.BigEndian.PutUint64(b[20:], uint64(n.ElectionEpoch))
+	binary.BigEndian.PutUint64(b[28:], uint64(n.PeerEpoch))
+	return b
+}
+
+func unmarshalNotification(from int64, b []byte) (notification, error) {
+	if len(b) < notificationLen {
+		return notification{}, fmt.Errorf("%w: notification of %d bytes", errBadPacket, len(b))
+	}
+	st := State(binary.BigEndian.Uint32(b))
+	if st < Looking || st > Observing {
+		return notification{}, fmt.Errorf("%w: notification state %d", errBadPacket, st)
+	}
+	return notification{from: from, Vote: Vote{
+		State:         st,
+		Leader:        int64(binary.BigEndian.Uint64(b[4:])),
+		Zxid:          int64(binary.BigEndian.Uint64(b[12:])),
+		ElectionEpoch: int64(binary.BigEndian.Uint64(b[20:])),
+		PeerEpoch:     int64(binary.BigEndian.Uint64(b[28:])),
+	}}, nil
+}
+
+// electionNet is Apache's QuorumCnxManager, simplified: each member dials
+// every other member once for its outgoing notifications (a 1-slot
+// mailbox per destination: only the newest message matters) and accepts
+// their connections for incoming ones. The first frame of a connection is
+// the dialer's server id.
+type electionNet struct {
+	p       *Peer
+	ln      Listener
+	mu      sync.Mutex
+	senders map[int64]*electionSender
+	wg      sync.WaitGroup
+	ctx     context.Context
+	conns   map[Conn]bool
+}
+
+type electionSender struct {
+	to   int64
+	mbox chan []byte // capacity 1
+}
+
+func startElectionNet(ctx context.Context, p *Peer) (*electionNet, error) {
+	ln, err := p.transport.Listen(ChannelElection)
+	if err != nil {
+		return nil, fmt.Errorf("election: %w", err)
+	}
+	e := &electionNet{p: p, ln: ln, senders: make(map[int64]*electionSender), ctx: ctx, conns: make(map[Conn]bool)}
+	e.wg.Add(1)
+	go e.acceptLoop()
+	for _, id := range p.others {
+		s := &electionSender{to: id, mbox: make(chan []byte, 1)}
+		e.senders[id] = s
+		e.wg.Add(1)
+		go e.sendLoop(s)
+	}
+	return e, nil
+}
+
+// close stops every goroutine of the election network and waits for them.
+func (e *electionNet) close() {
+	_ = e.ln.Close()
+	e.mu.Lock()
+	for c := range e.conns {
+		_ = c.Close()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+}
+
+func (e *electionNet) track(c Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		_ = c.Close()
+		return false
+	}
+	e.conns[c] = true
+	return true
+}
+
+func (e *electionNet) untrack(c Conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+	_ = c.Close()
+}
+
+func (e *electionNet) acceptLoop() {
+	defer e.wg.Done()
+	for {
+		c, err := e.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !e.track(c) {
+			continue
+		}
+		e.wg.Add(1)
+		go e.recvLoop(c)
+	}
+}
+
+func (e *electionNet) recvLoop(c Conn) {
+	defer e.wg.Done()
+	defer e.untrack(c)
+	b, err := c.Recv()
+	if err != nil {
+		return
+	}
+	from, err := bytesInt64(b)
+	if err != nil || !e.p.isMember(from) || from == e.p.id {
+		e.p.log.Warn("election connection from an unknown server dropped", "peer", from)
+		return
+	}
+	for {
+		b, err := c.Recv()
+		if err != nil {
+			return
+		}
+		n, err := unmarshalNotification(from, b)
+		if err != nil {
+			e.p.log.Warn("bad election notification", "peer", from, "err", err)
+			return
+		}
+		e.p.onNotification(n)
+	}
+}
+
+// send queues a notification for member to, replacing one not yet sent.
+func (e *electionNet) send(to int64, n notification) {
+	s := e.senders[to]
+	if s == nil {
+		return
+	}
+	b := n.marshal()
+	for {
+		select {
+		case s.mbox <- b:
+			return
+		default:
+		}
+		select {
+		case <-s.mbox: // drop the stale one
+		default:
+		}
+	}
+}
+
+func (e *electionNet) sendLoop(s *electionSender) {
+	defer e.wg.Done()
+	var c Conn
+	defer func() {
+		if c != nil {
+			e.untrack(c)
+		}
+	}()
+	for {
+		var b []byte
+		select {
+		case <-e.ctx.Done():
+			return
+		case b = <-s.mbox:
+		}
+		if c == nil {
+			dctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+			nc, err := e.p.transport.Dial(dctx, s.to, ChannelElection)
+			cancel()
+			if err != nil {
+				e.p.log.Debug("cannot open election channel", "peer", s.to, "err", err)
+				continue // the message is lost; FastLeaderElection resends
+			}
+			if !e.track(nc) {
+				return
+			}
+			if err := nc.Send(int64Bytes(e.p.id)); err != nil {
+				e.untrack(nc)
+				continue
+			}
+			c = nc
+			// Drain what the other side may send on this connection (nothing
+			// in our protocol) so that a closed connection is noticed.
+			e.wg.Add(1)
+			go func(c Conn) {
+				defer e.wg.Done()
+				for {
+					if _, err := c.Recv(); err != nil {
+						_ = c.Close()
+						return
+					}
+				}
+			}(c)
+		}
+		if err := c.Send(b); err == nil {
+			err = c.Flush()
+			if err == nil {
+				continue
+			}
+		}
+		e.untrack(c)
+		c = nil
+	}
+}
+
+// onNotification is FastLeaderElection's WorkerReceiver: while looking,
+// notifications feed the election; otherwise a looking sender is told
+// whom this member follows, which is how a server joining a running
+// ensemble finds its leader.
+func (p *Peer) onNotification(n notification) {
+	p.mu.Lock()
+	state, cur, clock := p.state, p.vote, p.logicalClock
+	p.mu.Unlock()
+	reply := func(v Vote, st State) {
+		if p.elect != nil {
+			v.State = st
+			p.elect.send(n.from, notification{from: p.id, Vote: v})
+		}
+	}
+	if !p.q.isVoter(n.from) {
+		// An observer asks: tell it what we know.
+		reply(cur, state)
+		if state == Looking && n.State != Looking {
+			// Its answer may still teach us who leads.
+			p.queueNotification(n)
+		}
+		return
+	}
+	if state == Looking {
+		p.queueNotification(n)
+		if n.State == Looking && n.ElectionEpoch < clock && p.q.isVoter(p.id) {
+			reply(cur, Looking)
+		}
+		return
+	}
+	if n.State == Looking {
+		reply(cur, state)
+	}
+}
+
+func (p *Peer) queueNotification(n notification) {
+	select {
+	case p.recvq <- n:
+	default: // a full queue only loses a notification that will be resent
+	}
+}
+
+// lookForLeader is FastLeaderElection.lookForLeader. It returns the vote
+// this member settled on; the caller derives its state from it.
+func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
+	p.mu.Lock()
+	p.logicalClock++
+	clock := p.logicalClock
+	myEpoch, myZxid := p.currentEpoch, p.lastLogged
+	p.mu.Unlock()
+
+	initID := p.id
+	if !p.q.isVoter(p.id) {
+		initID = noLeader
+	}
+	prop := Vote{Leader: initID, Zxid: myZxid, ElectionEpoch: clock, PeerEpoch: myEpoch, State: Looking}
+	if initID == noLeader {
+		prop.Zxid, prop.PeerEpoch = -1, -1
+	}
+	recvset := make(map[int64]Vote)
+	outofelection := make(map[int64]Vote)
+
+	setProposal := func(v Vote) {
+		prop = Vote{Leader: v.Leader, Zxid: v.Zxid, ElectionEpoch: clock, PeerEpoch: v.PeerEpoch, State: Looking}
+		p.mu.Lock()
+		p.vote = prop
+		p.mu.Unlock()
+	}
+	sendAll := func() {
+		if p.q.isVoter(p.id) {
+			recvset[p.id] = prop
+		}
+		for _, id := range p.others {
+			if p.q.isVoter(id) {
+				p.elect.send(id, notification{from: p.id, Vote: prop})
+			}
+		}
+	}
+	setProposal(prop)
+	sendAll()
+
+	finalize := p.cfg.FinalizeWait
+	notTimeout := finalize
+	timer := time.NewTimer(notTimeout)
+	defer timer.Stop()
+
+	// decide ends the election once v has a quorum; for our own
+	// proposal it first waits finalizeWait for a better vote.
+	var pushback *notification
+	for {
+		var n notification
+		if pushback != nil {
+			n, pushback = *pushback, nil
+		} else {
+			timer.Reset(notTimeout)
+			select {
+			case <-ctx.Done():
+				return Vote{}, ctx.Err()
+			case n = <-p.recvq:
+			case <-timer.C:
+				sendAll()
+				notTimeout = min(notTimeout*2, p.cfg.MaxNotificationInterval)
+				continue
+			}
+		}
+		if !p.q.isVoter(n.from) && n.State == Looking {
+			continue
+		}
+		if n.Leader != noLeader && !p.q.isVoter(n.Leader) {
+			continue
+		}
+		switch n.State {
+		case Looking:
+			if !p.q.isVoter(n.from) {
+				continue
+			}
+			switch {
+			case n.ElectionEpoch > clock:
+				clock = n.ElectionEpoch
+				p.mu.Lock()
+				p.logicalClock = clock
+				p.mu.Unlock()
+				clear(recvset)
+				if p.q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, initID, myZxid, myEpoch) {
+					setProposal(n.Vote)
+				} else {
+					setProposal(Vote{Leader: initID, Zxid: myZxid, PeerEpoch: myEpoch})
+				}
+				sendAll()
+			case n.ElectionEpoch < clock:
+				continue
+			case p.q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch):
+				setProposal(n.Vote)
+				sendAll()
+			}
+			recvset[n.from] = Vote{Leader: n.Leader, Zxid: n.Zxid, ElectionEpoch: n.ElectionEpoch, PeerEpoch: n.PeerEpoch, State: Looking}
+			if p.q.hasQuorumFor(recvset, prop) {
+				// Wait finalizeWait for a better vote before settling.
+				better := false
+				fin := time.NewTimer(finalize)
+			wait:
+				for {
+					select {
+					case <-ctx.Done():
+						fin.Stop()
+						return Vote{}, ctx.Err()
+					case m := <-p.recvq:
+						if p.q.betterVote(m.Leader, m.Zxid, m.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch) {
+							pushback = &m
+							better = true
+							break wait
+						}
+					case <-fin.C:
+						break wait
+					}
+				}
+				fin.Stop()
+				if !better && prop.Leader != noLeader {
+					return prop, nil
+				}
+			}
+		case Observing:
+			// Observers do not vote.
+		case Following, Leading:
+			v := Vote{Leader: n.Leader, Zxid: n.Zxid, ElectionEpoch: n.ElectionEpoch, PeerEpoch: n.PeerEpoch, State: n.State}
+			if n.ElectionEpoch == clock && p.q.isVoter(n.from) {
+				recvset[n.from] = v
+				if p.q.hasQuorumFor(recvset, v) && p.checkLeader(recvset, n.Leader, n.ElectionEpoch, clock) {
+					return v, nil
+				}
+			}
+			// A running ensemble: follow the leader a quorum follows.
+			outofelection[n.from] = v
+			if p.q.hasQuorumFor(outofelection, v) && p.checkLeader(outofelection, n.Leader, n.ElectionEpoch, clock) {
+				p.mu.Lock()
+				p.logicalClock = n.ElectionEpoch
+				p.mu.Unlock()
+				return v, nil
+			}
+		}
+	}
+}
+
+// checkLeader is FastLeaderElection.checkLeader: a vote for another
+// member counts only if that member itself says it leads; a vote for us
+// only within our own round.
+func (p *Peer) checkLeader(votes map[int64]Vote, leader, electionEpoch, clock int64) bool {
+	if leader != p.id {
+		v, ok := votes[leader]
+		return ok && v.State == Leading
+	}
+	return electionEpoch == clock
+}

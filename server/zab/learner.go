@@ -1,0 +1,499 @@
+package zab
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/server/storage"
+)
+
+// learner is the state of a follower or observer connected to a leader;
+// mu guards it. runLearner reads the connection; a sendQueue writes it;
+// an appender logs proposals.
+type learner struct {
+	p        *Peer
+	leaderID int64
+	observer bool
+	conn     Conn
+	out      *sendQueue
+	app      *appender
+	heard    atomic.Int64 // unix nanos of the last packet from the leader
+	done     chan struct{}
+
+	mu         sync.Mutex
+	epoch      int64
+	lastQueued int64
+	durable    int64
+	commit     int64
+	pending    []storage.Entry
+	nlAcked    bool
+	uptodate   bool
+	reqSeq     int64
+	syncSeq    int64
+	syncs      map[int64]chan int64
+}
+
+var errLostPacket = errors.New("lost or reordered packet from the leader")
+
+func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
+	st := Following
+	if p.observer {
+		st = Observing
+	}
+	p.setRole(st, leaderID, "discovery", false)
+	defer p.setRole(Looking, 0, "election", false)
+	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
+	conn, err := p.connectToLeader(ctx, leaderID, initWait)
+	if err != nil {
+		return err
+	}
+	lr := &learner{
+		p: p, leaderID: leaderID, observer: p.observer, conn: conn,
+		out: newSendQueue(), done: make(chan struct{}), syncs: make(map[int64]chan int64),
+	}
+	lr.heard.Store(time.Now().UnixNano())
+	var wg sync.WaitGroup
+	defer func() {
+		close(lr.done)
+		lr.out.close()
+		_ = conn.Close()
+		wg.Wait()
+		if lr.app != nil {
+			lr.app.stop()
+		}
+		p.mu.Lock()
+		p.learner = nil
+		p.mu.Unlock()
+	}()
+	p.mu.Lock()
+	p.learner = lr
+	p.mu.Unlock()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		lr.out.writeLoop(conn)
+	}()
+	go func() {
+		defer wg.Done()
+		lr.watchdog(ctx)
+	}()
+	err = lr.run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// connectToLeader dials the leader's quorum port until it answers or
+// initLimit ticks pass (the leader may still be finishing its election).
+func (p *Peer) connectToLeader(ctx context.Context, leaderID int64, wait time.Duration) (Conn, error) {
+	deadline := time.Now().Add(wait)
+	retry := min(p.cfg.TickTime/2, time.Second)
+	for {
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		c, err := p.transport.Dial(dctx, leaderID, ChannelQuorum)
+		cancel()
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil || time.Now().Add(retry).After(deadline) {
+			return nil, fmt.Errorf("connect to leader %d: %w", leaderID, err)
+		}
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// watchdog closes the connection when the leader has been silent for
+// initLimit ticks (until UPTODATE) or syncLimit ticks (after), which sends
+// this member back to looking, as Apache's socket read timeout does.
+func (lr *learner) watchdog(ctx context.Context) {
+	cfg := lr.p.cfg
+	t := time.NewTicker(cfg.TickTime / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = lr.conn.Close()
+			return
+		case <-lr.done:
+			return
+		case <-t.C:
+		}
+		lr.mu.Lock()
+		limit := cfg.InitLimit
+		if lr.uptodate {
+			limit = cfg.SyncLimit
+		}
+		lr.mu.Unlock()
+		silent := time.Duration(time.Now().UnixNano() - lr.heard.Load())
+		if silent > cfg.TickTime*time.Duration(limit) {
+			lr.p.log.Warn("leader silent for too long, closing", "leader", lr.leaderID, "silent", silent)
+			_ = lr.conn.Close()
+			return
+		}
+	}
+}
+
+func (lr *learner) recv() (Packet, error) {
+	b, err := lr.conn.Recv()
+	if err != nil {
+		return Packet{}, fmt.Errorf("read from leader %d: %w", lr.leaderID, err)
+	}
+	lr.heard.Store(time.Now().UnixNano())
+	return UnmarshalPacket(b)
+}
+
+// run is Learner.registerWithLeader + syncWithLeader + the follower's
+// main loop.
+func (lr *learner) run(ctx context.Context) error {
+	p := lr.p
+	accepted, current := p.epochs()
+	info := PacketFollowerInfo
+	if lr.observer {
+		info = PacketObserverInfo
+	}
+	lr.out.push(Packet{Type: info, Zxid: makeZxid(accepted, 0), Data: int64Bytes(p.id)})
+	pkt, err := lr.recv()
+	if err != nil {
+		return err
+	}
+	if pkt.Type != PacketLeaderInfo {
+		return fmt.Errorf("first packet from leader is %s, want LEADERINFO", pkt.Type)
+	}
+	newEpoch := zxidEpoch(pkt.Zxid)
+	ackData := make([]byte, 4)
+	switch {
+	case newEpoch > accepted:
+		if err := p.setAcceptedEpoch(newEpoch); err != nil {
+			return err
+		}
+		binary.BigEndian.PutUint32(ackData, uint32(int32(current)))
+	case newEpoch == accepted:
+		binary.BigEndian.PutUint32(ackData, 0xffffffff) // -1: already accepted
+	default:
+		return fmt.Errorf("leader proposed epoch %d, less than our accepted epoch %d", newEpoch, accepted)
+	}
+	lr.epoch = newEpoch
+	p.setPhase("synchronization")
+	lr.out.push(Packet{Type: PacketAckEpoch, Zxid: p.getLastLogged(), Data: ackData})
+
+	// The synchronisation header.
+	for {
+		pkt, err = lr.recv()
+		if err != nil {
+			return err
+		}
+		if pkt.Type != PacketLeaderInfo {
+			break
+		}
+	}
+	if err := lr.syncHeader(ctx, pkt); err != nil {
+		return err
+	}
+	header := pkt
+	lr.app = newAppender(p.store, lr.durable, lr.onDurable, func(err error) {
+		p.log.Error("txn log append failed", "err", err)
+		_ = lr.conn.Close()
+	})
+	for {
+		pkt, err := lr.recv()
+		if err != nil {
+			return err
+		}
+		switch pkt.Type {
+		case PacketProposal:
+			if err := lr.logTxn(pkt); err != nil {
+				return err
+			}
+		case PacketInform:
+			if err := lr.logTxn(pkt); err != nil {
+				return err
+			}
+			if err := lr.commitTo(pkt.Zxid); err != nil {
+				return err
+			}
+		case PacketCommit:
+			if err := lr.commitTo(pkt.Zxid); err != nil {
+				return err
+			}
+		case PacketNewLeader:
+			if err := lr.newLeader(ctx, pkt); err != nil {
+				return err
+			}
+		case PacketUpToDate:
+			lr.upToDate()
+		case PacketPing:
+			if pkt.Zxid > 0 {
+				if err := lr.commitTo(pkt.Zxid); err != nil {
+					return err
+				}
+			}
+			if len(pkt.Data) > 0 && pkt.Data[0] == 1 {
+				lr.upToDate()
+			}
+			lr.mu.Lock()
+			var ack int64
+			if lr.nlAcked && !lr.observer {
+				ack = max(lr.durable, makeZxid(lr.epoch, 0))
+			}
+			lr.mu.Unlock()
+			lr.out.push(Packet{Type: PacketPing, Zxid: ack, Data: encodeSessions(p.takeTouched())})
+		case PacketSync:
+			c, err := bytesInt64(pkt.Data)
+			if err != nil {
+				return err
+			}
+			lr.mu.Lock()
+			ch := lr.syncs[pkt.Zxid]
+			delete(lr.syncs, pkt.Zxid)
+			lr.mu.Unlock()
+			if ch != nil {
+				ch <- c
+			}
+		case PacketLeaderInfo:
+		case PacketDiff, PacketTrunc, PacketSnap:
+			if pkt.Type != header.Type || pkt.Zxid != header.Zxid {
+				return fmt.Errorf("second sync header %s", pkt)
+			}
+		case PacketSnapChunk:
+			// A duplicate of the snapshot's last chunk.
+		default:
+			return fmt.Errorf("unexpected packet from leader: %s", pkt)
+		}
+	}
+}
+
+// syncHeader applies DIFF, TRUNC or SNAP and loads the logged txns not
+// yet applied.
+func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
+	p := lr.p
+	applied := p.applier.applied.Load()
+	switch pkt.Type {
+	case PacketDiff:
+	case PacketTrunc:
+		if pkt.Zxid < applied {
+			return fmt.Errorf("leader asks to truncate after 0x%x, but 0x%x is already applied", pkt.Zxid, applied)
+		}
+		if err := p.store.TruncateAfter(pkt.Zxid); err != nil {
+			return fmt.Errorf("TRUNC: %w", err)
+		}
+		p.log.Info("txn log truncated by the leader", "zxid", fmt.Sprintf("0x%x", pkt.Zxid))
+	case PacketSnap:
+		var buf bytes.Buffer
+		for {
+			c, err := lr.recv()
+			if err != nil {
+				return err
+			}
+			if c.Type != PacketSnapChunk {
+				return fmt.Errorf("got %s inside a snapshot", c.Type)
+			}
+			off := int64(buf.Len())
+			if c.Zxid < off && c.Zxid+int64(len(c.Data)) <= off {
+				continue // duplicate
+			}
+			if c.Zxid != off {
+				return fmt.Errorf("%w: snapshot chunk at %d, have %d bytes", errLostPacket, c.Zxid, off)
+			}
+			if len(c.Data) == 0 {
+				break
+			}
+			buf.Write(c.Data)
+		}
+		s := pkt.Zxid
+		if err := p.applier.waitIdle(ctx); err != nil {
+			return err
+		}
+		// The log and older snapshots describe a history being replaced.
+		if err := p.store.TruncateAfter(0); err != nil {
+			return fmt.Errorf("SNAP: clear log: %w", err)
+		}
+		body := buf.Bytes()
+		if err := p.store.WriteSnapshot(s, func(w io.Writer) error {
+			_, err := w.Write(body)
+			return err
+		}); err != nil {
+			return fmt.Errorf("SNAP: %w", err)
+		}
+		if err := p.applier.restore(ctx, s, bytes.NewReader(body)); err != nil {
+			return fmt.Errorf("SNAP: %w", err)
+		}
+		applied = s
+		p.log.Info("state replaced by the leader's snapshot", "zxid", fmt.Sprintf("0x%x", s), "bytes", len(body))
+	default:
+		return fmt.Errorf("got %s, want DIFF, TRUNC or SNAP", pkt.Type)
+	}
+	last := max(p.store.LastZxid(), applied)
+	var pending []storage.Entry
+	err := p.store.Replay(applied, func(e storage.Entry) error {
+		pending = append(pending, e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	lr.mu.Lock()
+	lr.pending = pending
+	lr.lastQueued, lr.durable = last, last
+	lr.mu.Unlock()
+	p.setLastLogged(last)
+	return nil
+}
+
+// logTxn queues a PROPOSAL (or INFORM) for the log. Its prefix names the
+// txn before it; a mismatch means a packet was lost: reconnect rather
+// than log a history with a hole.
+func (lr *learner) logTxn(pkt Packet) error {
+	prev, err := bytesInt64(pkt.Data)
+	if err != nil {
+		return err
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if pkt.Zxid <= lr.lastQueued {
+		return nil // duplicate
+	}
+	if prev != lr.lastQueued {
+		return fmt.Errorf("%w: txn 0x%x follows 0x%x, last logged 0x%x", errLostPacket, pkt.Zxid, prev, lr.lastQueued)
+	}
+	e := storage.Entry{Zxid: pkt.Zxid, Data: pkt.Data[8:]}
+	lr.pending = append(lr.pending, e)
+	lr.lastQueued = e.Zxid
+	lr.app.append(e)
+	return nil
+}
+
+func (lr *learner) commitTo(z int64) error {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if z > lr.lastQueued {
+		return fmt.Errorf("%w: commit of 0x%x, last logged 0x%x", errLostPacket, z, lr.lastQueued)
+	}
+	if z > lr.commit {
+		lr.commit = z
+		lr.dispatchLocked()
+	}
+	return nil
+}
+
+func (lr *learner) onDurable(z int64) {
+	lr.mu.Lock()
+	lr.durable = max(lr.durable, z)
+	lr.dispatchLocked()
+	ack := !lr.observer && lr.nlAcked
+	lr.mu.Unlock()
+	lr.p.setLastLogged(z)
+	if ack {
+		lr.out.push(Packet{Type: PacketAck, Zxid: z})
+	}
+}
+
+func (lr *learner) dispatchLocked() {
+	upto := min(lr.commit, lr.durable)
+	i := 0
+	for i < len(lr.pending) && lr.pending[i].Zxid <= upto {
+		i++
+	}
+	if i > 0 {
+		lr.p.applier.enqueue(slices.Clone(lr.pending[:i]))
+		lr.pending = slices.Delete(lr.pending, 0, i)
+	}
+}
+
+// newLeader: everything of the sync stream is on disk; adopt the epoch
+// and acknowledge.
+func (lr *learner) newLeader(ctx context.Context, pkt Packet) error {
+	lr.mu.Lock()
+	last := lr.lastQueued
+	lr.mu.Unlock()
+	if err := lr.app.waitDurable(ctx, last); err != nil {
+		return err
+	}
+	e := zxidEpoch(pkt.Zxid)
+	if _, cur := lr.p.epochs(); e > cur {
+		if err := lr.p.setCurrentEpoch(e); err != nil {
+			return err
+		}
+	}
+	lr.mu.Lock()
+	lr.nlAcked = true
+	lr.mu.Unlock()
+	lr.out.push(Packet{Type: PacketAck, Zxid: pkt.Zxid})
+	return nil
+}
+
+func (lr *learner) upToDate() {
+	lr.mu.Lock()
+	was := lr.uptodate
+	lr.uptodate = lr.nlAcked
+	now := lr.uptodate
+	lr.mu.Unlock()
+	if !was && now {
+		st := Following
+		if lr.observer {
+			st = Observing
+		}
+		lr.p.log.Info("synced with the leader", "leader", lr.leaderID, "epoch", lr.epoch)
+		lr.p.setRole(st, lr.leaderID, "broadcast", true)
+	}
+}
+
+func (lr *learner) forward(req []byte) error {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if !lr.nlAcked {
+		return ErrNoLeader
+	}
+	lr.reqSeq++
+	lr.out.push(Packet{Type: PacketRequest, Zxid: lr.reqSeq, Data: req})
+	return nil
+}
+
+// sync asks the leader for its committed zxid; the answer travels behind
+// every COMMIT before it.
+func (lr *learner) sync(ctx context.Context) (int64, error) {
+	ch := make(chan int64, 1)
+	lr.mu.Lock()
+	if !lr.uptodate {
+		lr.mu.Unlock()
+		return 0, ErrNoLeader
+	}
+	lr.syncSeq++
+	id := lr.syncSeq
+	lr.syncs[id] = ch
+	lr.mu.Unlock()
+	defer func() {
+		lr.mu.Lock()
+		delete(lr.syncs, id)
+		lr.mu.Unlock()
+	}()
+	lr.out.push(Packet{Type: PacketSync, Zxid: id})
+	select {
+	case c := <-ch:
+		return c, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-lr.done:
+		return 0, ErrNoLeader
+	}
+}
+
+func (lr *learner) pendingSyncs() int {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return len(lr.syncs)
+}

@@ -1,0 +1,137 @@
+package zab
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// PacketType is the type of a quorum packet. The numbers are Apache
+// ZooKeeper's (Leader.java); the bytes on the wire are zkgo's own, since a
+// zkgo ensemble has only zkgo members.
+type PacketType int32
+
+// Quorum packet types.
+const (
+	PacketRequest      PacketType = 1  // learner→leader: forwarded client request
+	PacketProposal     PacketType = 2  // leader→follower: zxid, txn
+	PacketAck          PacketType = 3  // follower→leader: everything up to zxid is logged
+	PacketCommit       PacketType = 4  // leader→follower: everything up to zxid is committed
+	PacketPing         PacketType = 5  // both: heartbeat; learner's carries touched sessions
+	PacketRevalidate   PacketType = 6  // both: session move check (reserved)
+	PacketSync         PacketType = 7  // learner→leader: sync request id; leader→learner: id + committed zxid
+	PacketInform       PacketType = 8  // leader→observer: committed txn
+	PacketNewLeader    PacketType = 10 // leader→learner: end of the sync stream, zxid = epoch<<32
+	PacketFollowerInfo PacketType = 11 // follower→leader: zxid = acceptedEpoch<<32, data = sid
+	PacketUpToDate     PacketType = 12 // leader→learner: start serving
+	PacketDiff         PacketType = 13 // leader→learner: proposals follow, zxid = last of them
+	PacketTrunc        PacketType = 14 // leader→learner: truncate the log after zxid, proposals follow
+	PacketSnap         PacketType = 15 // leader→learner: snapshot at zxid follows in SnapChunks
+	PacketObserverInfo PacketType = 16 // observer→leader: like FOLLOWERINFO
+	PacketLeaderInfo   PacketType = 17 // leader→learner: zxid = newEpoch<<32
+	PacketAckEpoch     PacketType = 18 // learner→leader: zxid = last logged, data = currentEpoch or -1
+	// PacketSnapChunk carries a piece of the snapshot after SNAP; an empty
+	// chunk ends it (Apache streams the snapshot raw, then "BenWasHere").
+	PacketSnapChunk PacketType = 100
+)
+
+var packetNames = map[PacketType]string{
+	PacketRequest: "REQUEST", PacketProposal: "PROPOSAL", PacketAck: "ACK",
+	PacketCommit: "COMMIT", PacketPing: "PING", PacketRevalidate: "REVALIDATE",
+	PacketSync: "SYNC", PacketInform: "INFORM", PacketNewLeader: "NEWLEADER",
+	PacketFollowerInfo: "FOLLOWERINFO", PacketUpToDate: "UPTODATE",
+	PacketDiff: "DIFF", PacketTrunc: "TRUNC", PacketSnap: "SNAP",
+	PacketObserverInfo: "OBSERVERINFO", PacketLeaderInfo: "LEADERINFO",
+	PacketAckEpoch: "ACKEPOCH", PacketSnapChunk: "SNAPCHUNK",
+}
+
+func (t PacketType) String() string {
+	if s, ok := packetNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("PacketType(%d)", int32(t))
+}
+
+// Packet is one quorum message: Apache's QuorumPacket without authinfo
+// (the server carries auth inside its opaque request bytes).
+type Packet struct {
+	Type PacketType
+	Zxid int64
+	Data []byte
+}
+
+const packetHeaderLen = 12
+
+// MaxFrame bounds one frame on the quorum and election channels. Requests
+// are bounded by jute.maxbuffer and snapshots are chunked, so 16 MiB is
+// plenty; a larger length is a protocol error, never an allocation.
+const MaxFrame = 16 << 20
+
+// errBadPacket marks undecodable input from the network.
+var errBadPacket = errors.New("bad quorum packet")
+
+// Marshal encodes p: int32 type, int64 zxid, data (the frame carries the
+// length).
+func (p Packet) Marshal() []byte {
+	b := make([]byte, packetHeaderLen+len(p.Data))
+	binary.BigEndian.PutUint32(b, uint32(p.Type))
+	binary.BigEndian.PutUint64(b[4:], uint64(p.Zxid))
+	copy(b[packetHeaderLen:], p.Data)
+	return b
+}
+
+// UnmarshalPacket decodes a frame produced by Marshal. Data aliases b.
+func UnmarshalPacket(b []byte) (Packet, error) {
+	if len(b) < packetHeaderLen {
+		return Packet{}, fmt.Errorf("%w: %d bytes, need %d", errBadPacket, len(b), packetHeaderLen)
+	}
+	return Packet{
+		Type: PacketType(binary.BigEndian.Uint32(b)),
+		Zxid: int64(binary.BigEndian.Uint64(b[4:])),
+		Data: b[packetHeaderLen:],
+	}, nil
+}
+
+func (p Packet) String() string {
+	return fmt.Sprintf("%s zxid=0x%x len=%d", p.Type, p.Zxid, len(p.Data))
+}
+
+// putInt64 / getInt64 encode the small fixed payloads (sid, epoch, sync ids).
+func int64Bytes(v int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	return b
+}
+
+func bytesInt64(b []byte) (int64, error) {
+	if len(b) < 8 {
+		return 0, fmt.Errorf("%w: payload of %d bytes, want 8", errBadPacket, len(b))
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// encodeSessions / decodeSessions are the payload of a learner's PING: the
+// session ids it saw activity for since the last one.
+func encodeSessions(ids []int64) []byte {
+	b := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		binary.BigEndian.PutUint64(b[8*i:], uint64(id))
+	}
+	return b
+}
+
+func decodeSessions(b []byte) ([]int64, error) {
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("%w: session list of %d bytes", errBadPacket, len(b))
+	}
+	ids := make([]int64, len(b)/8)
+	for i := range ids {
+		ids[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return ids, nil
+}
+
+// Zxid helpers: high 32 bits epoch, low 32 bits counter (ZxidUtils.java).
+func zxidEpoch(z int64) int64       { return z >> 32 }
+func zxidCounter(z int64) int64     { return z & 0xffffffff }
+func makeZxid(epoch, c int64) int64 { return epoch<<32 | c&0xffffffff }

@@ -1,0 +1,608 @@
+package zab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/storage"
+)
+
+// StateMachine is what the server replicates: its data tree and sessions.
+type StateMachine interface {
+	// Apply applies a committed txn. It is called strictly in zxid order,
+	// on every member, from one goroutine, never concurrently with Restore.
+	Apply(e storage.Entry)
+	// Snapshot writes the state as of some applied zxid, which it returns.
+	// It may be called while Apply runs on another goroutine and must
+	// produce a consistent state all the same.
+	Snapshot(w io.Writer) (zxid int64, err error)
+	// Restore replaces the whole state with a snapshot taken at zxid.
+	Restore(zxid int64, r io.Reader) error
+	// LastApplied is the zxid of the last txn applied or restored.
+	LastApplied() int64
+}
+
+// Config configures a Peer.
+type Config struct {
+	MyID int64
+	// Servers is the membership (server.N lines). Empty, or only MyID,
+	// means standalone: an ensemble of one.
+	Servers []config.Server
+	// Observer makes this member an observer (peerType=observer); a
+	// server.N line ending in :observer does too.
+	Observer bool
+
+	TickTime  time.Duration // zoo.cfg tickTime (default 2s)
+	InitLimit int           // ticks a learner may take to connect and sync (default 10)
+	SyncLimit int           // ticks a learner may lag / be silent (default 5)
+
+	Store  *storage.Store
+	SM     StateMachine
+	Logger *slog.Logger
+	// Transport connects the members; nil means TCP on the quorum and
+	// election ports of Servers.
+	Transport Transport
+
+	// FinalizeWait is how long an election waits for a better vote once a
+	// quorum agrees (Apache: 200 ms); it is also the first notification
+	// resend interval, doubling up to MaxNotificationInterval (60 s).
+	FinalizeWait            time.Duration
+	MaxNotificationInterval time.Duration
+	// MaxDiffEntries: a learner that needs more txns than this is sent a
+	// snapshot instead (Apache bounds the diff by log size; default 100000).
+	MaxDiffEntries int
+}
+
+// Errors returned by Peer methods.
+var (
+	// ErrNotLeader is returned by Propose on a member that is not an
+	// established leader.
+	ErrNotLeader = errors.New("not the leader")
+	// ErrNoLeader is returned by Forward and Sync while this member is not
+	// connected to an established leader.
+	ErrNoLeader = errors.New("no leader")
+	// ErrStopped is returned once Run has returned.
+	ErrStopped = errors.New("quorum peer stopped")
+)
+
+// Status is what srvr, stat and mntr report about replication.
+type Status struct {
+	State     State
+	PeerState string // Apache's zk_peer_state: "leading - broadcast", "following - synchronization", "looking"
+	Serving   bool   // this member answers clients (broadcast phase)
+	MyID      int64
+	Leader    int64 // 0 when unknown
+	Epoch     int64 // currentEpoch
+	LastZxid  int64 // last logged zxid
+	Applied   int64 // last applied zxid
+	// Leader only.
+	Learners        int // connected learners (followers and observers)
+	SyncedFollowers int // voting followers in broadcast and heard within syncLimit
+	SyncedObservers int
+	Proposals       int // proposals in flight (not committed)
+	// Learners only: syncs waiting for the leader.
+	PendingSyncs int
+}
+
+// Peer is one member of the ensemble.
+type Peer struct {
+	cfg       Config
+	id        int64
+	log       *slog.Logger
+	store     *storage.Store
+	sm        StateMachine
+	q         quorum
+	others    []int64 // every other member, voters and observers
+	members   map[int64]config.Server
+	observer  bool
+	transport Transport
+
+	recvq   chan notification
+	elect   *electionNet
+	applier *applier
+	started atomic.Bool
+
+	mu             sync.Mutex // guards the fields below
+	state          State
+	phase          string
+	serving        bool
+	leaderID       int64
+	vote           Vote
+	logicalClock   int64
+	acceptedEpoch  int64
+	currentEpoch   int64
+	lastLogged     int64
+	stopped        bool
+	lead           *leader
+	learner        *learner
+	onRequest      func(from int64, req []byte)
+	onSessionTouch func(ids []int64)
+	onStateChange  func(st Status)
+
+	tmu     sync.Mutex
+	touched map[int64]struct{}
+}
+
+// New validates cfg and builds a Peer; nothing runs until Run.
+func New(cfg Config) (*Peer, error) {
+	if cfg.Store == nil || cfg.SM == nil {
+		return nil, errors.New("zab: Config.Store and Config.SM are required")
+	}
+	if cfg.TickTime <= 0 {
+		cfg.TickTime = 2 * time.Second
+	}
+	if cfg.InitLimit <= 0 {
+		cfg.InitLimit = 10
+	}
+	if cfg.SyncLimit <= 0 {
+		cfg.SyncLimit = 5
+	}
+	if cfg.FinalizeWait <= 0 {
+		cfg.FinalizeWait = 200 * time.Millisecond
+	}
+	if cfg.MaxNotificationInterval <= 0 {
+		cfg.MaxNotificationInterval = 60 * time.Second
+	}
+	if cfg.MaxNotificationInterval < cfg.FinalizeWait {
+		cfg.MaxNotificationInterval = cfg.FinalizeWait
+	}
+	if cfg.MaxDiffEntries <= 0 {
+		cfg.MaxDiffEntries = 100000
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Peer{
+		cfg:      cfg,
+		id:       cfg.MyID,
+		log:      logger.With("myid", cfg.MyID),
+		store:    cfg.Store,
+		sm:       cfg.SM,
+		members:  make(map[int64]config.Server),
+		recvq:    make(chan notification, 1024),
+		touched:  make(map[int64]struct{}),
+		observer: cfg.Observer,
+	}
+	var voters []int64
+	found := false
+	for _, s := range cfg.Servers {
+		if _, dup := p.members[s.ID]; dup {
+			return nil, fmt.Errorf("zab: server.%d is listed twice", s.ID)
+		}
+		p.members[s.ID] = s
+		obs := s.Observer || (s.ID == cfg.MyID && cfg.Observer)
+		if s.ID == cfg.MyID {
+			found = true
+			p.observer = obs
+		} else {
+			p.others = append(p.others, s.ID)
+		}
+		if !obs {
+			voters = append(voters, s.ID)
+		}
+	}
+	if len(cfg.Servers) > 0 && !found {
+		return nil, fmt.Errorf("zab: myid %d is not among the servers of the configuration", cfg.MyID)
+	}
+	if len(cfg.Servers) == 0 {
+		if p.observer {
+			return nil, errors.New("zab: a standalone server cannot be an observer")
+		}
+		voters = []int64{cfg.MyID}
+	}
+	if len(voters) == 0 {
+		return nil, errors.New("zab: the configuration has no voting member")
+	}
+	p.q = newQuorum(voters)
+	slices.Sort(p.others)
+	p.transport = cfg.Transport
+	if p.transport == nil && len(p.others) > 0 {
+		p.transport = NewTCPTransport(cfg.MyID, cfg.Servers)
+	}
+	p.applier = newApplier(p)
+	return p, nil
+}
+
+func (p *Peer) isMember(id int64) bool {
+	_, ok := p.members[id]
+	return ok || id == p.id
+}
+
+// OnRequest sets the function the leader calls with each request a
+// learner forwarded (and with the leader's own Forward calls). It runs on
+// the connection's goroutine: queue the work, don't block. Set before Run.
+func (p *Peer) OnRequest(fn func(from int64, req []byte)) {
+	p.mu.Lock()
+	p.onRequest = fn
+	p.mu.Unlock()
+}
+
+// OnSessionTouch sets the function the leader calls with the session ids
+// learners reported as active (and those of its own TouchSessions).
+func (p *Peer) OnSessionTouch(fn func(ids []int64)) {
+	p.mu.Lock()
+	p.onSessionTouch = fn
+	p.mu.Unlock()
+}
+
+// OnStateChange sets a function called (on the role goroutine) whenever
+// the state, leader or serving flag changes. When Serving turns false the
+// server must fail the requests it was waiting to see applied: a txn
+// proposed before may never be applied (it is applied later if it was
+// committed).
+func (p *Peer) OnStateChange(fn func(st Status)) {
+	p.mu.Lock()
+	p.onStateChange = fn
+	p.mu.Unlock()
+}
+
+// State is this member's role.
+func (p *Peer) State() State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+
+// Serving reports whether this member is in the broadcast phase and may
+// answer clients.
+func (p *Peer) Serving() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.serving
+}
+
+// Leader is the id of the leader this member follows or is (0 while
+// looking).
+func (p *Peer) Leader() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leaderID
+}
+
+// CurrentEpoch is the epoch of the last NEWLEADER this member accepted.
+func (p *Peer) CurrentEpoch() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.currentEpoch
+}
+
+// MyID is this member's server id.
+func (p *Peer) MyID() int64 { return p.id }
+
+// LastApplied is the zxid of the last txn handed to StateMachine.Apply
+// (or restored).
+func (p *Peer) LastApplied() int64 { return p.applier.applied.Load() }
+
+// setRole changes the state and reports it.
+func (p *Peer) setRole(st State, leader int64, phase string, serving bool) {
+	p.mu.Lock()
+	changed := p.state != st || p.leaderID != leader || p.serving != serving
+	p.state, p.leaderID, p.phase, p.serving = st, leader, phase, serving
+	fn := p.onStateChange
+	p.mu.Unlock()
+	if changed {
+		p.log.Info("peer state", "state", st.String(), "leader", leader, "phase", phase, "serving", serving)
+		if fn != nil {
+			fn(p.Status())
+		}
+	}
+}
+
+func (p *Peer) setPhase(phase string) {
+	p.mu.Lock()
+	p.phase = phase
+	p.mu.Unlock()
+}
+
+func (p *Peer) setLastLogged(z int64) {
+	p.mu.Lock()
+	p.lastLogged = z
+	p.mu.Unlock()
+}
+
+func (p *Peer) getLastLogged() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastLogged
+}
+
+func (p *Peer) setAcceptedEpoch(e int64) error {
+	if err := p.store.SetInt("acceptedEpoch", e); err != nil {
+		return fmt.Errorf("persist acceptedEpoch %d: %w", e, err)
+	}
+	p.mu.Lock()
+	p.acceptedEpoch = e
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Peer) setCurrentEpoch(e int64) error {
+	if err := p.store.SetInt("currentEpoch", e); err != nil {
+		return fmt.Errorf("persist currentEpoch %d: %w", e, err)
+	}
+	p.mu.Lock()
+	p.currentEpoch = e
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Peer) epochs() (accepted, current int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acceptedEpoch, p.currentEpoch
+}
+
+// Status is a snapshot of this member's replication state.
+func (p *Peer) Status() Status {
+	p.mu.Lock()
+	st := Status{
+		State: p.state, Serving: p.serving, MyID: p.id, Leader: p.leaderID,
+		Epoch: p.currentEpoch, LastZxid: p.lastLogged,
+	}
+	phase := p.phase
+	l, lr := p.lead, p.learner
+	p.mu.Unlock()
+	st.Applied = p.applier.applied.Load()
+	if st.State == Looking {
+		st.PeerState = "looking"
+	} else {
+		st.PeerState = st.State.String() + " - " + phase
+	}
+	if l != nil {
+		l.fillStatus(&st)
+	}
+	if lr != nil {
+		st.PendingSyncs = lr.pendingSyncs()
+	}
+	return st
+}
+
+// recover loads the newest snapshot into the state machine (if it is
+// ahead of it) and reads the epochs and the last logged zxid.
+func (p *Peer) recover() error {
+	acc, err := p.store.GetInt("acceptedEpoch")
+	if err != nil {
+		return fmt.Errorf("read acceptedEpoch: %w", err)
+	}
+	cur, err := p.store.GetInt("currentEpoch")
+	if err != nil {
+		return fmt.Errorf("read currentEpoch: %w", err)
+	}
+	snapZxid, body, ok, err := p.store.LatestSnapshot()
+	if err != nil {
+		return fmt.Errorf("read latest snapshot: %w", err)
+	}
+	if ok {
+		if snapZxid > p.sm.LastApplied() {
+			err = p.sm.Restore(snapZxid, body)
+			if err != nil {
+				_ = body.Close()
+				return fmt.Errorf("restore snapshot 0x%x: %w", snapZxid, err)
+			}
+			p.log.Info("state restored from snapshot", "zxid", fmt.Sprintf("0x%x", snapZxid))
+		}
+		_ = body.Close()
+	}
+	applied := p.sm.LastApplied()
+	p.applier.applied.Store(applied)
+	last := max(p.store.LastZxid(), applied, snapZxid)
+	if cur < zxidEpoch(last) {
+		// An epoch file older than the log: trust the log (Apache does the
+		// same when currentEpoch is missing after an upgrade).
+		cur = zxidEpoch(last)
+	}
+	if acc < cur {
+		acc = cur
+	}
+	p.mu.Lock()
+	p.acceptedEpoch, p.currentEpoch, p.lastLogged = acc, cur, last
+	p.mu.Unlock()
+	p.log.Info("quorum peer recovered", "accepted_epoch", acc, "current_epoch", cur,
+		"last_zxid", fmt.Sprintf("0x%x", last), "applied", fmt.Sprintf("0x%x", applied))
+	return nil
+}
+
+// Run runs the member until ctx is cancelled: election, then leading or
+// learning (discovery, synchronisation, broadcast), and again after any
+// failure. It returns nil when ctx is cancelled, or an error if the member
+// cannot start (storage, listeners).
+func (p *Peer) Run(ctx context.Context) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return errors.New("zab: Run called twice")
+	}
+	defer func() {
+		p.mu.Lock()
+		p.stopped = true
+		p.mu.Unlock()
+	}()
+	if err := p.recover(); err != nil {
+		return fmt.Errorf("zab: %w", err)
+	}
+	p.applier.start()
+	defer p.applier.stop()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if len(p.others) > 0 {
+		ln, err := p.transport.Listen(ChannelQuorum)
+		if err != nil {
+			return fmt.Errorf("zab: quorum port: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.acceptQuorum(ln)
+		}()
+		defer func() { _ = ln.Close() }()
+		e, err := startElectionNet(ctx, p)
+		if err != nil {
+			return fmt.Errorf("zab: %w", err)
+		}
+		p.elect = e
+		defer e.close()
+	}
+	for ctx.Err() == nil {
+		p.setRole(Looking, 0, "election", false)
+		var v Vote
+		if len(p.others) == 0 {
+			_, cur := p.epochs()
+			v = Vote{Leader: p.id, Zxid: p.getLastLogged(), PeerEpoch: cur}
+		} else {
+			var err error
+			v, err = p.lookForLeader(ctx)
+			if err != nil {
+				break
+			}
+		}
+		p.mu.Lock()
+		p.vote = Vote{Leader: v.Leader, Zxid: v.Zxid, ElectionEpoch: p.logicalClock, PeerEpoch: v.PeerEpoch}
+		p.mu.Unlock()
+		var err error
+		switch {
+		case v.Leader == p.id:
+			p.log.Info("elected leader", "epoch", v.PeerEpoch, "zxid", fmt.Sprintf("0x%x", v.Zxid))
+			err = p.runLeader(ctx)
+		default:
+			err = p.runLearner(ctx, v.Leader)
+		}
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("left the ensemble, looking for a leader", "err", err)
+		}
+	}
+	p.setRole(Looking, 0, "election", false)
+	return nil
+}
+
+// acceptQuorum hands connections on the quorum port to the leader, if
+// this member leads; otherwise it closes them.
+func (p *Peer) acceptQuorum(ln Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		l := p.lead
+		p.mu.Unlock()
+		if l == nil || !l.addLearner(c) {
+			_ = c.Close()
+		}
+	}
+}
+
+// Propose (leader only) assigns the next zxid to data, logs it and
+// broadcasts it; once a quorum has logged it, it is committed and applied
+// on every member. It returns ErrNotLeader unless this member is an
+// established leader.
+func (p *Peer) Propose(data []byte) (int64, error) {
+	p.mu.Lock()
+	l := p.lead
+	p.mu.Unlock()
+	if l == nil {
+		return 0, ErrNotLeader
+	}
+	return l.propose(data)
+}
+
+// Forward sends a client request to the leader (learners). On the leader
+// it calls the OnRequest function directly.
+func (p *Peer) Forward(req []byte) error {
+	p.mu.Lock()
+	l, lr, fn := p.lead, p.learner, p.onRequest
+	p.mu.Unlock()
+	if l != nil && l.isEstablished() {
+		if fn != nil {
+			fn(p.id, req)
+		}
+		return nil
+	}
+	if lr == nil {
+		return ErrNoLeader
+	}
+	return lr.forward(req)
+}
+
+// Sync waits until this member has applied every txn the leader had
+// committed when the call reached it (the sync op).
+func (p *Peer) Sync(ctx context.Context) error {
+	p.mu.Lock()
+	l, lr := p.lead, p.learner
+	p.mu.Unlock()
+	var target int64
+	var err error
+	switch {
+	case l != nil:
+		target, err = l.committedZxid()
+	case lr != nil:
+		target, err = lr.sync(ctx)
+	default:
+		err = ErrNoLeader
+	}
+	if err != nil {
+		return err
+	}
+	return p.applier.waitApplied(ctx, target)
+}
+
+// TouchSessions records client activity on sessions; a learner reports
+// them to the leader with its next PING, the leader passes them to its
+// OnSessionTouch function at once.
+func (p *Peer) TouchSessions(ids []int64) {
+	p.mu.Lock()
+	l, fn := p.lead, p.onSessionTouch
+	p.mu.Unlock()
+	if l != nil {
+		if fn != nil {
+			fn(ids)
+		}
+		return
+	}
+	p.tmu.Lock()
+	for _, id := range ids {
+		p.touched[id] = struct{}{}
+	}
+	p.tmu.Unlock()
+}
+
+func (p *Peer) takeTouched() []int64 {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	if len(p.touched) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(p.touched))
+	for id := range p.touched {
+		ids = append(ids, id)
+	}
+	clear(p.touched)
+	return ids
+}
+
+func (p *Peer) sessionTouched(ids []int64) {
+	p.mu.Lock()
+	fn := p.onSessionTouch
+	p.mu.Unlock()
+	if fn != nil && len(ids) > 0 {
+		fn(ids)
+	}
+}
+
+func (p *Peer) requestArrived(from int64, req []byte) {
+	p.mu.Lock()
+	fn := p.onRequest
+	p.mu.Unlock()
+	if fn != nil {
+		fn(from, req)
+	}
+}

@@ -1,0 +1,178 @@
+package zab
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/zkgo/zkgo/server/config"
+)
+
+// Channel says which of a server's two ports a connection is for.
+type Channel int
+
+const (
+	// ChannelQuorum is the leader↔learner port (server.N's first port).
+	ChannelQuorum Channel = iota
+	// ChannelElection is the leader-election port (server.N's second port).
+	ChannelElection
+)
+
+func (c Channel) String() string {
+	if c == ChannelQuorum {
+		return "quorum"
+	}
+	return "election"
+}
+
+// Conn is a reliable, ordered stream of frames between two members. Send
+// may buffer; Flush pushes what was sent. Send/Flush are called from one
+// goroutine and Recv from another; Close may be called from any goroutine
+// and unblocks both.
+type Conn interface {
+	Send(frame []byte) error
+	Flush() error
+	Recv() ([]byte, error)
+	Close() error
+}
+
+// Listener accepts the connections other members dial to this one.
+type Listener interface {
+	Accept() (Conn, error)
+	Close() error
+}
+
+// Transport connects the members of an ensemble. The default (Config.
+// Transport nil) is TCP on the ports of Config.Servers; tests substitute
+// one that drops, delays, duplicates and partitions (package zabtest).
+type Transport interface {
+	// Listen opens this member's listener for ch.
+	Listen(ch Channel) (Listener, error)
+	// Dial connects to member id's listener for ch.
+	Dial(ctx context.Context, id int64, ch Channel) (Conn, error)
+}
+
+// NewTCPTransport is the production transport: it listens on and dials the
+// host:quorumPort / host:electionPort of each config.Server.
+func NewTCPTransport(myID int64, servers []config.Server) Transport {
+	return &tcpTransport{myID: myID, servers: servers}
+}
+
+type tcpTransport struct {
+	myID    int64
+	servers []config.Server
+}
+
+func (t *tcpTransport) addr(id int64, ch Channel) (string, error) {
+	for _, s := range t.servers {
+		if s.ID == id {
+			port := s.QuorumPort
+			if ch == ChannelElection {
+				port = s.ElectionPort
+			}
+			return net.JoinHostPort(s.Host, strconv.Itoa(port)), nil
+		}
+	}
+	return "", fmt.Errorf("server %d is not in the configuration", id)
+}
+
+func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
+	a, err := t.addr(t.myID, ch)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", a)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s port: %w", ch, err)
+	}
+	return TCPListener(l), nil
+}
+
+func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, error) {
+	a, err := t.addr(id, ch)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", a)
+	if err != nil {
+		return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
+	}
+	return NewStreamConn(c), nil
+}
+
+// TCPListener wraps a net.Listener so that it yields framed Conns.
+func TCPListener(l net.Listener) Listener { return tcpListener{l} }
+
+type tcpListener struct{ l net.Listener }
+
+func (l tcpListener) Accept() (Conn, error) {
+	c, err := l.l.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return NewStreamConn(c), nil
+}
+
+func (l tcpListener) Close() error { return l.l.Close() }
+
+// NewStreamConn frames a byte stream: each frame is a 4-byte big-endian
+// length and that many bytes (at most MaxFrame).
+func NewStreamConn(c net.Conn) Conn {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &streamConn{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
+}
+
+type streamConn struct {
+	c         net.Conn
+	r         *bufio.Reader
+	w         *bufio.Writer
+	closeOnce sync.Once
+}
+
+var errFrameTooLarge = errors.New("frame too large")
+
+func (s *streamConn) Send(frame []byte) error {
+	if len(frame) > MaxFrame {
+		return fmt.Errorf("send %d bytes: %w", len(frame), errFrameTooLarge)
+	}
+	var h [4]byte
+	binary.BigEndian.PutUint32(h[:], uint32(len(frame)))
+	if _, err := s.w.Write(h[:]); err != nil {
+		return err
+	}
+	_, err := s.w.Write(frame)
+	return err
+}
+
+func (s *streamConn) Flush() error { return s.w.Flush() }
+
+func (s *streamConn) Recv() ([]byte, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(s.r, h[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(h[:])
+	if n > MaxFrame {
+		return nil, fmt.Errorf("receive %d bytes: %w", n, errFrameTooLarge)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *streamConn) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.c.Close() })
+	return err
+}
