@@ -407,3 +407,5 @@ func (s *Store) Purge(retain int) error {
 		"log_entries_removed", n, "oldest_kept_zxid", fmt.Sprintf("0x%x", oldest))
 	return nil
 }
+
+func newCRC() hash.Hash32 { return crc32.New(castagnoli) }
