@@ -259,7 +259,7 @@ func (c *conn) serve() {
 	}
 	if word := string(head); isWord(word) {
 		r.Discard(4)
-		c.s.fourLetterWord(c, word)
+		c.s.fourLetterWord(c, word, r)
 		return
 	}
 	max := c.s.cfg.JuteMaxBuffer

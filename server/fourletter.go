@@ -1,32 +1,31 @@
 package server
 
 import (
-	"fmt"
-	"strings"
+	"encoding/binary"
+	"io"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
 )
 
-var words = map[string]bool{
-	"ruok": true, "srvr": true, "stat": true, "conf": true, "envi": true, "cons": true, "crst": true,
-	"srst": true, "mntr": true, "wchs": true, "wchc": true, "wchp": true, "dump": true, "isro": true,
-	"dirs": true, "hash": true, "gtmk": true, "stmk": true,
-}
+func isWord(w string) bool { return fourletter.IsWord(w) }
 
-func isWord(w string) bool { return words[w] }
-
-// fourLetterWord answers a four-letter word and closes the connection.
-func (s *Server) fourLetterWord(c *conn, word string) {
-	out := ""
-	switch word {
-	case "ruok":
-		out = "imok"
-	case "srvr":
-		var b strings.Builder
-		fmt.Fprintf(&b, "Zookeeper version: %s\n", Version)
-		fmt.Fprintf(&b, "Mode: standalone\nNode count: %d\n", s.tree.NodeCount())
-		out = b.String()
-	default:
-		out = word + " is not executed because it is not in the whitelist.\n"
+// fourLetterWord answers a four-letter word on the client port and closes
+// the connection, as Apache does. The rendering lives in package fourletter.
+func (s *Server) fourLetterWord(c *conn, word string, r io.Reader) {
+	s.stats.received.Add(1)
+	out, known := fourletter.Run(word, s.View(), nil)
+	if !known {
+		return
 	}
-	frame := append(make([]byte, 0, len(out)), out...)
-	c.nc.Write(frame)
+	if word == "stmk" && out == "" {
+		var mask [8]byte
+		c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(r, mask[:]); err != nil {
+			return
+		}
+		out = fourletter.TraceMaskReply(int64(binary.BigEndian.Uint64(mask[:])))
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c.nc, out)
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
@@ -56,6 +57,10 @@ type Server struct {
 	started time.Time
 
 	stats serverStats
+
+	// Set by the ensemble wiring: mode for srvr, quorum fields for mntr.
+	modeFn   func() string
+	quorumFn func() *fourletter.Quorum
 
 	quit      chan struct{}
 	closeOnce sync.Once

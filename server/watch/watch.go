@@ -7,6 +7,7 @@
 package watch
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -219,6 +220,25 @@ func (m *Manager) BySession() map[int64][]string {
 	}
 	for _, v := range out {
 		sort.Strings(v)
+	}
+	return out
+}
+
+// DataTable returns path -> session ids of the data-watch table as Apache
+// keeps it: data and exist watches plus persistent ones (wchs/wchc/wchp).
+func (m *Manager) DataTable() map[string][]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]int64{}
+	for _, k := range []Kind{Data, Persistent, PersistentRecursive} {
+		for path, s := range m.tables[k] {
+			for w := range s {
+				sid := w.SessionID()
+				if !slices.Contains(out[path], sid) {
+					out[path] = append(out[path], sid)
+				}
+			}
+		}
 	}
 	return out
 }

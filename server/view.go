@@ -1,0 +1,202 @@
+package server
+
+import (
+	"os"
+	"sort"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// lastOpNames are the short names cons prints as lop=, as Apache's
+// FinalRequestProcessor sets them.
+var lastOpNames = map[int32]string{
+	wire.OpPing: "PING", wire.OpCreateSession: "SESS", wire.OpCloseSession: "CLOS", wire.OpMulti: "MULT",
+	wire.OpCreate: "CREA", wire.OpCreate2: "CREA", wire.OpCreateTTL: "CREA", wire.OpCreateContainer: "CREA",
+	wire.OpDelete: "DELE", wire.OpDeleteContainer: "DELE", wire.OpSetData: "SETD", wire.OpReconfig: "RECO",
+	wire.OpSetACL: "SETA", wire.OpCheck: "CHEC", wire.OpSync: "SYNC", wire.OpExists: "EXIS",
+	wire.OpGetData: "GETD", wire.OpSetWatches: "SETW", wire.OpSetWatches2: "STW2", wire.OpAddWatch: "ADDW",
+	wire.OpGetACL: "GETA", wire.OpGetChildren: "GETC", wire.OpGetChildren2: "GETC",
+	wire.OpGetAllChildrenNumber: "GETACN", wire.OpCheckWatches: "CHKW", wire.OpRemoveWatches: "REMW",
+	wire.OpGetEphemerals: "GETE", wire.OpMultiRead: "MLTR", wire.OpWhoAmI: "HOMI", wire.OpAuth: "AUTH",
+}
+
+// view is the server's fourletter.View.
+type view struct{ s *Server }
+
+// View returns the read-only view the four-letter words and the
+// AdminServer render from.
+func (s *Server) View() fourletter.View { return view{s} }
+
+func (v view) Serving() bool {
+	select {
+	case <-v.s.quit:
+		return false
+	default:
+		return true
+	}
+}
+
+func (v view) Config() *config.Config { return v.s.cfg }
+
+func (v view) mode() string {
+	if m := v.s.modeFn; m != nil {
+		return m()
+	}
+	return "standalone"
+}
+
+func (v view) Stats() fourletter.Stats {
+	s := v.s
+	s.tree.RLock()
+	nodes := s.tree.NodeCount()
+	eph := s.tree.EphemeralCount()
+	size := s.tree.DataSize()
+	s.tree.RUnlock()
+	min := s.stats.minLat.Load()
+	if min < 0 {
+		min = 0
+	}
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	st := fourletter.Stats{
+		Version:             Version,
+		Mode:                v.mode(),
+		LatencyMin:          min,
+		LatencyMax:          s.stats.maxLat.Load(),
+		LatencyTotal:        s.stats.totLat.Load(),
+		LatencyCount:        s.stats.count.Load(),
+		PacketsReceived:     s.stats.received.Load(),
+		PacketsSent:         s.stats.sent.Load(),
+		Outstanding:         int64(len(s.writeCh) + len(s.logCh)),
+		LastZxid:            s.lastZxid.Load(),
+		NodeCount:           int64(nodes),
+		WatchCount:          int64(s.watches.Count()),
+		EphemeralsCount:     int64(eph),
+		ApproximateDataSize: size,
+		GlobalSessions:      int64(s.sessions.count()),
+		Uptime:              time.Since(started),
+		DataDirSize:         s.store.DataDirSize(),
+		LogDirSize:          s.store.LogDirSize(),
+		OpenFileDescriptors: openFDs(),
+		MaxFileDescriptors:  -1,
+		ClientResponseLast:  -1,
+		ClientResponseMin:   -1,
+		ClientResponseMax:   -1,
+		AuthFailedCount:     s.stats.authFailed.Load(),
+	}
+	return st
+}
+
+func openFDs() int64 {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return int64(len(ents))
+}
+
+func (v view) Connections() []fourletter.Conn {
+	s := v.s
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	out := make([]fourletter.Conn, 0, len(conns))
+	for _, c := range conns {
+		st := &c.stats
+		fc := fourletter.Conn{
+			Remote:         c.nc.RemoteAddr().String(),
+			InterestOps:    1,
+			Received:       st.received.Load(),
+			Sent:           st.sent.Load(),
+			SessionID:      c.sessionID.Load(),
+			LastOp:         "NA",
+			Established:    st.established,
+			SessionTimeout: time.Duration(c.timeout.Load()) * time.Millisecond,
+			LastCxid:       int64(st.lastCxid.Load()),
+			LastZxid:       st.lastZxid.Load(),
+			LastResponseMs: st.lastResp.Load(),
+			LastLatency:    st.lastLat.Load(),
+			MaxLatency:     st.maxLat.Load(),
+			LastActivity:   time.Now(),
+		}
+		if n, ok := lastOpNames[st.lastOp.Load()]; ok {
+			fc.LastOp = n
+		}
+		if m := st.minLat.Load(); m > 0 {
+			fc.MinLatency = m
+		}
+		if n := st.count.Load(); n > 0 {
+			fc.AvgLatency = st.totLat.Load() / n
+		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+func (v view) Sessions() []fourletter.Session {
+	list := v.s.sessions.list()
+	out := make([]fourletter.Session, len(list))
+	for i, si := range list {
+		out[i] = fourletter.Session{ID: si.ID, Timeout: si.Timeout, Expires: si.ExpireAt}
+	}
+	return out
+}
+
+func (v view) Ephemerals() map[int64][]string {
+	s := v.s
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	out := map[int64][]string{}
+	for _, sid := range s.tree.EphemeralSessions() {
+		out[sid] = s.tree.Ephemerals(sid)
+	}
+	return out
+}
+
+func (v view) DataWatches() []fourletter.Watch {
+	var out []fourletter.Watch
+	for path, sids := range v.s.watches.DataTable() {
+		for _, sid := range sids {
+			out = append(out, fourletter.Watch{SessionID: sid, Path: path})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].SessionID != out[j].SessionID {
+			return out[i].SessionID < out[j].SessionID
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out
+}
+
+func (v view) Environment() []fourletter.KV { return fourletter.DefaultEnvironment(Version) }
+
+func (v view) Quorum() *fourletter.Quorum {
+	if q := v.s.quorumFn; q != nil {
+		return q()
+	}
+	return nil
+}
+
+func (v view) ResetStats() { v.s.stats.reset() }
+
+func (v view) ResetConnectionStats() {
+	s := v.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.stats.reset()
+		c.stats.lastOp.Store(-100)
+		c.stats.lastCxid.Store(-1)
+		c.stats.lastZxid.Store(-1)
+	}
+}
+
+func (v view) Metrics() []fourletter.Metric { return nil }
