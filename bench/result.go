@@ -14,32 +14,32 @@ import (
 // Result is the outcome of one run; encoding/json renders it as the one
 // object `zk bench -o json` prints.
 type Result struct {
-	Op      Op       `json:"op"`
-	Servers []string `json:"servers"`
-	Clients int      `json:"clients"`
-	Size    int      `json:"size"`
-	Keys    int      `json:"keys"`
+	Op      Op       `json:"op" yaml:"op"`
+	Servers []string `json:"servers" yaml:"servers"`
+	Clients int      `json:"clients" yaml:"clients"`
+	Size    int      `json:"size" yaml:"size"`
+	Keys    int      `json:"keys" yaml:"keys"`
 	// ReadPct is set for mixed runs only.
-	ReadPct *int `json:"read_pct,omitempty"`
+	ReadPct *int `json:"read_pct,omitempty" yaml:"read_pct,omitempty"`
 	// Warmup and Elapsed are seconds; Elapsed is the measured phase.
-	Warmup  Seconds `json:"warmup_s"`
-	Elapsed Seconds `json:"duration_s"`
+	Warmup  Seconds `json:"warmup_s" yaml:"warmup_s"`
+	Elapsed Seconds `json:"duration_s" yaml:"duration_s"`
 	// Ops counts successful operations completed in the measured phase.
-	Ops       int64   `json:"ops"`
-	OpsPerSec float64 `json:"ops_per_sec"`
+	Ops       int64   `json:"ops" yaml:"ops"`
+	OpsPerSec float64 `json:"ops_per_sec" yaml:"ops_per_sec"`
 	// Latency of the successful operations, in microseconds.
-	Latency Latency `json:"latency_us"`
+	Latency Latency `json:"latency_us" yaml:"latency_us"`
 	// Errors counts failed operations by kind (ZooKeeper's code names,
 	// e.g. ConnectionLoss, NoNode); ErrorCount is their sum.
-	Errors     map[string]int64 `json:"errors"`
-	ErrorCount int64            `json:"error_count"`
+	Errors     map[string]int64 `json:"errors" yaml:"errors"`
+	ErrorCount int64            `json:"error_count" yaml:"error_count"`
 	// ClientCPUPerOp is the load generator's own CPU time (user+system,
 	// whole process) per measured operation, in microseconds.
-	ClientCPUPerOp float64 `json:"client_cpu_us_per_op"`
+	ClientCPUPerOp float64 `json:"client_cpu_us_per_op" yaml:"client_cpu_us_per_op"`
 	// Interrupted is true when the run was cancelled before its end.
-	Interrupted bool `json:"interrupted,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty" yaml:"interrupted,omitempty"`
 	// CleanupError says what could not be deleted at the end.
-	CleanupError string `json:"cleanup_error,omitempty"`
+	CleanupError string `json:"cleanup_error,omitempty" yaml:"cleanup_error,omitempty"`
 }
 
 // Seconds is a duration that encodes as a number of seconds.
@@ -50,13 +50,13 @@ func SecondsOf(d time.Duration) Seconds { return Seconds(d.Seconds()) }
 
 // Latency summarises a histogram in microseconds.
 type Latency struct {
-	Min  int64   `json:"min"`
-	Mean float64 `json:"mean"`
-	P50  int64   `json:"p50"`
-	P90  int64   `json:"p90"`
-	P99  int64   `json:"p99"`
-	P999 int64   `json:"p99_9"`
-	Max  int64   `json:"max"`
+	Min  int64   `json:"min" yaml:"min"`
+	Mean float64 `json:"mean" yaml:"mean"`
+	P50  int64   `json:"p50" yaml:"p50"`
+	P90  int64   `json:"p90" yaml:"p90"`
+	P99  int64   `json:"p99" yaml:"p99"`
+	P999 int64   `json:"p99_9" yaml:"p99_9"`
+	Max  int64   `json:"max" yaml:"max"`
 }
 
 func latencyOf(h *hdrhistogram.Histogram) Latency {

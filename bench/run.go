@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,21 @@ type worker struct {
 }
 
 func (r *run) connect(ctx context.Context) error {
+	// A server that refuses connections would only show up as a session
+	// that never comes; say so at once.
+	seen := map[string]bool{}
+	for _, s := range r.cfg.Servers {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		d := net.Dialer{Timeout: r.cfg.ConnectTimeout}
+		c, err := d.DialContext(ctx, "tcp", s)
+		if err != nil {
+			return fmt.Errorf("connect %s: %w", s, err)
+		}
+		c.Close()
+	}
 	n := r.cfg.Clients
 	r.workers = make([]*worker, n)
 	errs := make([]error, n)
@@ -116,7 +132,26 @@ func (r *run) connect(ctx context.Context) error {
 		wg.Go(func() { errs[i] = w.dial(ctx, r.cfg) })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return firstOf(errs)
+}
+
+// firstOf returns the first non-nil error, saying how many more there were.
+func firstOf(errs []error) error {
+	var first error
+	more := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case first == nil:
+			first = err
+		default:
+			more++
+		}
+	}
+	if first != nil && more > 0 {
+		return fmt.Errorf("%w (and %d more clients failed)", first, more)
+	}
+	return first
 }
 
 // dial opens the worker's session and waits until the server has

@@ -78,7 +78,7 @@ func (r *run) setup(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return firstOf(errs)
 }
 
 // batchSize is how many znodes of size bytes one multi creates.
@@ -98,7 +98,7 @@ func (r *run) cleanup() error {
 		wg.Go(func() { errs[w.id] = w.cleanup(r.cfg.Op) })
 	}
 	wg.Wait()
-	err := errors.Join(errs...)
+	err := firstOf(errs)
 	if r.rootOK && err == nil {
 		if derr := r.workers[0].conn.Delete(r.cfg.Root, -1); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
 			err = fmt.Errorf("cleanup: delete %s: %w", r.cfg.Root, derr)

@@ -34,44 +34,44 @@ const DefaultTimeout = 2 * time.Second
 
 // Server is what one server said about itself.
 type Server struct {
-	Addr  string `json:"server"`
-	State string `json:"state"`
+	Addr  string `json:"server" yaml:"server"`
+	State string `json:"state" yaml:"state"`
 	// Error says why a server is down or what part of its answer was
 	// unusable.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error,omitempty" yaml:"error,omitempty"`
 	// Mode is standalone, leader, follower, observer or read-only.
-	Mode string `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty" yaml:"mode,omitempty"`
 	// Zxid is the last zxid, in hex as srvr prints it ("0x…").
-	Zxid string `json:"zxid,omitempty"`
+	Zxid string `json:"zxid,omitempty" yaml:"zxid,omitempty"`
 	// Latencies in milliseconds, as srvr prints them.
-	LatencyMin  int64   `json:"latency_min_ms"`
-	LatencyAvg  float64 `json:"latency_avg_ms"`
-	LatencyMax  int64   `json:"latency_max_ms"`
-	Connections int64   `json:"connections"`
-	Outstanding int64   `json:"outstanding"`
-	Znodes      int64   `json:"znodes"`
-	Version     string  `json:"version,omitempty"`
+	LatencyMin  int64   `json:"latency_min_ms" yaml:"latency_min_ms"`
+	LatencyAvg  float64 `json:"latency_avg_ms" yaml:"latency_avg_ms"`
+	LatencyMax  int64   `json:"latency_max_ms" yaml:"latency_max_ms"`
+	Connections int64   `json:"connections" yaml:"connections"`
+	Outstanding int64   `json:"outstanding" yaml:"outstanding"`
+	Znodes      int64   `json:"znodes" yaml:"znodes"`
+	Version     string  `json:"version,omitempty" yaml:"version,omitempty"`
 	// From mntr, when the server allows it (Apache's default whitelist
 	// holds srvr only).
-	Mntr            bool   `json:"mntr"`
-	PeerState       string `json:"peer_state,omitempty"`
-	QuorumSize      int    `json:"quorum_size,omitempty"`
-	SyncedFollowers *int   `json:"synced_followers,omitempty"`
+	Mntr            bool   `json:"mntr" yaml:"mntr"`
+	PeerState       string `json:"peer_state,omitempty" yaml:"peer_state,omitempty"`
+	QuorumSize      int    `json:"quorum_size,omitempty" yaml:"quorum_size,omitempty"`
+	SyncedFollowers *int   `json:"synced_followers,omitempty" yaml:"synced_followers,omitempty"`
 }
 
 // Report is the result of Check.
 type Report struct {
-	Servers []Server `json:"servers"`
-	Health  Health   `json:"health"`
+	Servers []Server `json:"servers" yaml:"servers"`
+	Health  Health   `json:"health" yaml:"health"`
 	// Summary says in one line why the health is what it is.
-	Summary string `json:"summary"`
+	Summary string `json:"summary" yaml:"summary"`
 	// Leader is the address of the one leader, when there is exactly one.
-	Leader string `json:"leader,omitempty"`
+	Leader string `json:"leader,omitempty" yaml:"leader,omitempty"`
 	// Up counts servers in state up; Voters is the number of voting
 	// members the verdict assumed (zk_quorum_size when mntr gives it, else
 	// the list minus the observers seen).
-	Up     int `json:"up"`
-	Voters int `json:"voters"`
+	Up     int `json:"up" yaml:"up"`
+	Voters int `json:"voters" yaml:"voters"`
 }
 
 // ExitCode is 0 when healthy, 1 when degraded and 2 when no server
