@@ -1,0 +1,47 @@
+# zkgo — `make run` builds and starts a standalone zkserver on 127.0.0.1:2181,
+# `make test` runs every unit and integration test (no Apache, no network).
+GO           ?= go
+BIN          ?= bin
+TEST_TIMEOUT ?= 15m
+# Arguments for scripts/bench.sh, e.g. make bench BENCH_ARGS="--duration 5s --quick".
+BENCH_ARGS   ?=
+
+.PHONY: all build run test compat bench fmt lint vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/zk ./cmd/zk
+	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
+
+# The embedded default configuration: 127.0.0.1:2181, no file needed.
+run: build
+	$(BIN)/zkserver start-foreground
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Apache's zkCli.sh and kazoo against zkserver (installs the Debian packages
+# zookeeper and python3-kazoo when missing).
+compat: build
+	scripts/compat.sh
+
+# zkserver against Apache ZooKeeper 3.8, same machine, same configuration;
+# results in bench/results/.
+bench: build
+	scripts/bench.sh $(BENCH_ARGS)
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+lint:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt (make fmt):"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)
