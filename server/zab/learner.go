@@ -51,7 +51,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 	p.setRole(st, leaderID, "discovery", false)
 	defer p.setRole(Looking, 0, "election", false)
 	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
-	conn, err := p.connectToLeader(ctx, leaderID, initWait)
+	conn, info, err := p.registerWithLeader(ctx, leaderID, initWait)
 	if err != nil {
 		return err
 	}
@@ -85,36 +85,71 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		defer wg.Done()
 		lr.watchdog(ctx)
 	}()
-	err = lr.run(ctx)
+	err = lr.run(ctx, info)
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
 }
 
-// connectToLeader dials the leader's quorum port until it answers or
-// initLimit ticks pass (the leader may still be finishing its election).
-func (p *Peer) connectToLeader(ctx context.Context, leaderID int64, wait time.Duration) (Conn, error) {
+// registerWithLeader dials the leader's quorum port, sends FOLLOWERINFO
+// (OBSERVERINFO) and reads LEADERINFO, retrying until initLimit ticks
+// pass: the leader may still be finishing its election and close us.
+func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time.Duration) (Conn, Packet, error) {
 	deadline := time.Now().Add(wait)
 	retry := min(p.cfg.TickTime/2, time.Second)
+	info := PacketFollowerInfo
+	if p.observer {
+		info = PacketObserverInfo
+	}
 	for {
-		dctx, cancel := context.WithDeadline(ctx, deadline)
-		c, err := p.transport.Dial(dctx, leaderID, ChannelQuorum)
-		cancel()
+		c, pkt, err := p.tryRegister(ctx, leaderID, info, deadline)
 		if err == nil {
-			return c, nil
+			return c, pkt, nil
 		}
 		if ctx.Err() != nil || time.Now().Add(retry).After(deadline) {
-			return nil, fmt.Errorf("connect to leader %d: %w", leaderID, err)
+			return nil, Packet{}, fmt.Errorf("connect to leader %d: %w", leaderID, err)
 		}
 		t := time.NewTimer(retry)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, Packet{}, ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+func (p *Peer) tryRegister(ctx context.Context, leaderID int64, info PacketType, deadline time.Time) (Conn, Packet, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	c, err := p.transport.Dial(dctx, leaderID, ChannelQuorum)
+	if err != nil {
+		return nil, Packet{}, err
+	}
+	stop := context.AfterFunc(dctx, func() { _ = c.Close() })
+	defer stop()
+	accepted, _ := p.epochs()
+	err = c.Send(Packet{Type: info, Zxid: makeZxid(accepted, 0), Data: int64Bytes(p.id)}.Marshal())
+	if err == nil {
+		err = c.Flush()
+	}
+	var b []byte
+	if err == nil {
+		b, err = c.Recv()
+	}
+	var pkt Packet
+	if err == nil {
+		pkt, err = UnmarshalPacket(b)
+	}
+	if err == nil && pkt.Type != PacketLeaderInfo {
+		err = fmt.Errorf("first packet from leader is %s, want LEADERINFO", pkt.Type)
+	}
+	if err != nil {
+		_ = c.Close()
+		return nil, Packet{}, err
+	}
+	return c, pkt, nil
 }
 
 // watchdog closes the connection when the leader has been silent for
@@ -159,21 +194,11 @@ func (lr *learner) recv() (Packet, error) {
 
 // run is Learner.registerWithLeader + syncWithLeader + the follower's
 // main loop.
-func (lr *learner) run(ctx context.Context) error {
+func (lr *learner) run(ctx context.Context, info Packet) error {
 	p := lr.p
 	accepted, current := p.epochs()
-	info := PacketFollowerInfo
-	if lr.observer {
-		info = PacketObserverInfo
-	}
-	lr.out.push(Packet{Type: info, Zxid: makeZxid(accepted, 0), Data: int64Bytes(p.id)})
-	pkt, err := lr.recv()
-	if err != nil {
-		return err
-	}
-	if pkt.Type != PacketLeaderInfo {
-		return fmt.Errorf("first packet from leader is %s, want LEADERINFO", pkt.Type)
-	}
+	pkt := info
+	var err error
 	newEpoch := zxidEpoch(pkt.Zxid)
 	ackData := make([]byte, 4)
 	switch {
