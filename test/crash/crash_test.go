@@ -161,20 +161,25 @@ func freePort(t *testing.T) int {
 
 func startServer(t *testing.T, bin, work, dataDir string, round int, forceSync bool) *server {
 	t.Helper()
-	port := freePort(t)
 	sync := "yes"
 	if !forceSync {
 		sync = "no"
 	}
 	// A small snapCount makes the server write snapshots during the test,
 	// so recovery runs from snapshot + log, and kills land mid-snapshot.
+	return startServerCfg(t, bin, work, dataDir, round, "snapCount=200\nforceSync="+sync+"\n")
+}
+
+// startServerCfg starts zkserver with a zoo.cfg of tickTime, dataDir, a
+// free clientPort on 127.0.0.1, and the extra lines.
+func startServerCfg(t *testing.T, bin, work, dataDir string, round int, extra string) *server {
+	t.Helper()
+	port := freePort(t)
 	cfg := fmt.Sprintf(`tickTime=2000
 dataDir=%s
 clientPort=%d
 clientPortAddress=127.0.0.1
-snapCount=200
-forceSync=%s
-`, dataDir, port, sync)
+`, dataDir, port) + extra
 	cfgPath := filepath.Join(work, fmt.Sprintf("zoo-%d.cfg", round))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
