@@ -73,6 +73,8 @@ func newRequestBody(op int32) wire.Record {
 		return &wire.AuthPacket{}
 	case wire.OpSASL:
 		return &wire.SASLToken{}
+	case wire.OpCloseSession, wire.OpWhoAmI:
+		return &wire.Empty{}
 	}
 	return nil
 }

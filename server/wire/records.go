@@ -463,3 +463,9 @@ type SASLToken struct{ Token []byte }
 
 func (r *SASLToken) Encode(e *Encoder) { e.Buffer(r.Token) }
 func (r *SASLToken) Decode(d *Decoder) { r.Token = d.Buffer() }
+
+// Empty is the body of requests that have none (closeSession, whoAmI).
+type Empty struct{}
+
+func (*Empty) Encode(*Encoder) {}
+func (*Empty) Decode(*Decoder) {}
