@@ -78,8 +78,11 @@ type Suggestion struct {
 // flags for a word starting with '-', znode paths (children of the typed
 // parent fetched from the server) for path arguments.
 func (s *Shell) Complete(line string) []Suggestion {
+	if strings.TrimSpace(line) == "" {
+		return nil // no menu on an empty line
+	}
 	words := SplitLine(line)
-	if len(line) == 0 || line[len(line)-1] == ' ' {
+	if line[len(line)-1] == ' ' {
 		words = append(words, "")
 	}
 	cur := words[len(words)-1]
