@@ -2,12 +2,14 @@ package shell
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,5 +353,90 @@ func TestExtraOps(t *testing.T) {
 	}
 	if err := c.RemoveWatches("/eo", WatcherAny); err == nil || !strings.Contains(cliError(err, "/eo").Error(), "No such watcher") {
 		t.Errorf("second removeWatches: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWatchCommand(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	cleanTree(t, conn, "/w")
+	t.Cleanup(func() { cleanTree(t, conn, "/w") })
+	mustCreate(t, conn, "/w", nil, 0)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var out syncBuffer
+			sh, err := New(Config{Server: addr, Timeout: 10 * time.Second, Out: &out, Err: &out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sh.Close()
+			// Connect first so the watch is set before we change anything.
+			if _, err := sh.Client(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			sh.Connected().Events()
+			ctx, cancel := context.WithCancel(testCtx(t))
+			done := make(chan error, 1)
+			go func() { done <- sh.Run(ctx, []string{"watch", "-R", "/w", "-o", format}) }()
+			// The watch is in place once the server counts it; poll by
+			// writing until an event shows up.
+			child := "/w/" + format
+			waitUntil(t, "watch output", func() bool {
+				_, _ = conn.Set("/w", []byte("x"), -1)
+				return strings.Contains(out.String(), "/w")
+			})
+			mustCreate(t, conn, child, nil, 0)
+			if format == "text" {
+				waitUntil(t, "NodeCreated line", func() bool {
+					return strings.Contains(out.String(), "WatchedEvent state:SyncConnected type:NodeCreated path:"+child+"\n")
+				})
+			} else {
+				waitUntil(t, "NodeCreated json", func() bool { return strings.Contains(out.String(), `"path":"`+child+`"`) })
+				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+					var ev EventJSON
+					if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.State != "SyncConnected" || ev.Type == "" {
+						t.Errorf("line %q: %+v %v", line, ev, err)
+					}
+				}
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("watch returned %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("watch did not stop on cancel")
+			}
+		})
 	}
 }

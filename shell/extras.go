@@ -76,7 +76,8 @@ func runLsLong(inv *Invocation, p string) error {
 	if inv.JSON() {
 		return inv.Value(entries)
 	}
-	t := tablewriter.NewTable(inv.Out,
+	var tbuf strings.Builder
+	t := tablewriter.NewTable(&tbuf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleNone),
@@ -86,6 +87,8 @@ func runLsLong(inv *Invocation, p string) error {
 			},
 		})),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.On),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	)
@@ -99,6 +102,9 @@ func runLsLong(inv *Invocation, p string) error {
 	}
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("ls -l: %w", err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(tbuf.String(), "\n"), "\n") {
+		fmt.Fprintln(inv.Out, strings.TrimRight(line, " "))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -135,6 +136,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "o", Value: shell.FormatText, Usage: "output `format`: text, json or yaml"},
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			if errors.Is(err, flag.ErrHelp) {
+				return cli.ShowAppHelp(c)
+			}
 			return &usageError{msg: err.Error()}
 		},
 		CommandNotFound: func(c *cli.Context, name string) {},
