@@ -8,23 +8,20 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/server/servertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from zkCli.sh (needs ZK_APACHE and ZKCLI)")
 
-// testServer returns the address of a ZooKeeper server for a test.
-//
-// Until the in-process zkgo server (server/servertest) is wired in, this
-// uses $ZK_TEST_SERVER (e.g. an Apache 3.8 server started by hand or by
-// `make compat`) and skips the test otherwise. Switching to ours is this
-// one function: `return servertest.Start(t).Addr()`.
+// testServer returns the address of a ZooKeeper server for a test: an
+// in-process zkgo server (servertest), or the server at $ZK_TEST_SERVER
+// when set (e.g. Apache ZooKeeper 3.8 for compatibility runs).
 func testServer(t testing.TB) string {
 	t.Helper()
 	if a := os.Getenv("ZK_TEST_SERVER"); a != "" {
 		return a
 	}
-	t.Skip("no test server: set ZK_TEST_SERVER=host:port (servertest not wired yet)")
-	return ""
+	return servertest.Start(t).Addr()
 }
 
 // oracle connects an independent go-zookeeper client to addr.
