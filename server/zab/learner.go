@@ -363,6 +363,9 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 		return fmt.Errorf("got %s, want DIFF, TRUNC or SNAP", pkt.Type)
 	}
 	last := max(p.store.LastZxid(), applied)
+	p.mu.Lock()
+	p.lastSync = [...]string{PacketDiff: "DIFF", PacketTrunc: "TRUNC", PacketSnap: "SNAP"}[pkt.Type]
+	p.mu.Unlock()
 	var pending []storage.Entry
 	err := p.store.Replay(applied, func(e storage.Entry) error {
 		pending = append(pending, e)

@@ -88,8 +88,10 @@ type Status struct {
 	SyncedFollowers int // voting followers in broadcast and heard within syncLimit
 	SyncedObservers int
 	Proposals       int // proposals in flight (not committed)
-	// Learners only: syncs waiting for the leader.
+	// Learners only: syncs waiting for the leader, and how the last
+	// synchronisation with a leader was done ("DIFF", "TRUNC", "SNAP").
 	PendingSyncs int
+	LastSync     string
 }
 
 // Peer is one member of the ensemble.
@@ -120,6 +122,7 @@ type Peer struct {
 	acceptedEpoch  int64
 	currentEpoch   int64
 	lastLogged     int64
+	lastSync       string
 	stopped        bool
 	lead           *leader
 	learner        *learner
@@ -346,7 +349,7 @@ func (p *Peer) Status() Status {
 	p.mu.Lock()
 	st := Status{
 		State: p.state, Serving: p.serving, MyID: p.id, Leader: p.leaderID,
-		Epoch: p.currentEpoch, LastZxid: p.lastLogged,
+		Epoch: p.currentEpoch, LastZxid: p.lastLogged, LastSync: p.lastSync,
 	}
 	phase := p.phase
 	l, lr := p.lead, p.learner

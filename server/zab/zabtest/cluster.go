@@ -3,10 +3,10 @@ package zabtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -215,6 +215,9 @@ func (c *Cluster) LeaderAmong(ids []int64) (int64, error) {
 			return 0, fmt.Errorf("member %d follows %d, another follows %d", id, st.Leader, leader)
 		}
 	}
+	if !slices.Contains(ids, leader) {
+		return 0, fmt.Errorf("members follow %d, not one of %v", leader, ids)
+	}
 	if lm := c.Member(leader); lm == nil || lm.Peer.State() != zab.Leading {
 		return 0, fmt.Errorf("leader %d is not leading", leader)
 	}
@@ -242,20 +245,24 @@ func (c *Cluster) Propose(id int64, data []byte) (int64, error) {
 	return m.Peer.Propose(data)
 }
 
-// MustCommit proposes n entries on the leader (prefix+i) and waits until
-// the leader applied them; it returns their zxids.
-func (c *Cluster) MustCommit(leader int64, prefix string, n int) []int64 {
+// MustCommit proposes n entries on the leader (prefix-i) and waits until
+// the leader applied them; it records them in acked (zxid → data).
+func (c *Cluster) MustCommit(leader int64, prefix string, n int, acked map[int64]string) int64 {
 	c.t.Helper()
-	var zxids []int64
+	var last int64
 	for i := range n {
-		z, err := c.Propose(leader, []byte(fmt.Sprintf("%s-%d", prefix, i)))
+		d := fmt.Sprintf("%s-%d", prefix, i)
+		z, err := c.Propose(leader, []byte(d))
 		if err != nil {
 			c.t.Fatalf("propose on %d: %v", leader, err)
 		}
-		zxids = append(zxids, z)
+		if acked != nil {
+			acked[z] = d
+		}
+		last = z
 	}
-	c.WaitApplied([]int64{leader}, zxids[len(zxids)-1])
-	return zxids
+	c.WaitApplied([]int64{leader}, last)
+	return last
 }
 
 // WaitApplied waits until every member of ids has applied zxid.
@@ -328,5 +335,49 @@ func sameEntries(a, b []storage.Entry) error {
 	return nil
 }
 
-// ErrNotRunning is returned for operations on a stopped member.
-var ErrNotRunning = errors.New("member not running")
+// CheckLogs checks that what every running member logged agrees with
+// what it applied: each logged txn up to the last applied one was applied
+// with the same bytes (a member may have logged txns not yet committed).
+func (c *Cluster) CheckLogs() {
+	c.t.Helper()
+	for _, id := range c.Running() {
+		m := c.Member(id)
+		applied := make(map[int64][]byte)
+		last := int64(0)
+		for _, e := range m.FSM.Entries() {
+			applied[e.Zxid] = e.Data
+			last = e.Zxid
+		}
+		err := m.Store.Replay(0, func(e storage.Entry) error {
+			if e.Zxid > last {
+				return nil
+			}
+			d, ok := applied[e.Zxid]
+			if !ok {
+				return fmt.Errorf("logged 0x%x %q was never applied", e.Zxid, e.Data)
+			}
+			if !bytes.Equal(d, e.Data) {
+				return fmt.Errorf("logged 0x%x %q, applied %q", e.Zxid, e.Data, d)
+			}
+			return nil
+		})
+		if err != nil {
+			c.t.Errorf("member %d: %v", id, err)
+		}
+	}
+}
+
+// CheckAcknowledged checks that every acknowledged proposal is in the
+// converged history with its data.
+func CheckAcknowledged(t testing.TB, history []Entry, acked map[int64]string) {
+	t.Helper()
+	got := make(map[int64]string, len(history))
+	for _, e := range history {
+		got[e.Zxid] = e.Data
+	}
+	for z, d := range acked {
+		if g, ok := got[z]; !ok || g != d {
+			t.Errorf("acknowledged 0x%x %q: applied %q (present %v)", z, d, g, ok)
+		}
+	}
+}

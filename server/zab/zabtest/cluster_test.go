@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/zkgo/zkgo/server/zab"
 )
@@ -54,9 +55,266 @@ func TestElectionFirstQuorumThenJoin(t *testing.T) {
 					t.Errorf("member %d: state %s epoch %d, want %s epoch %d", id, st.State, st.Epoch, want, epoch)
 				}
 			}
-			zx := c.MustCommit(leader, "w", 20)
-			c.WaitApplied(c.IDs, zx[len(zx)-1])
-			c.WaitConverged(c.IDs)
+			acked := map[int64]string{}
+			last := c.MustCommit(leader, "w", 20, acked)
+			c.WaitApplied(c.IDs, last)
+			CheckAcknowledged(t, c.WaitConverged(c.IDs), acked)
+			c.CheckLogs()
 		})
 	}
+}
+
+func others(ids []int64, without ...int64) []int64 {
+	var out []int64
+	for _, id := range ids {
+		keep := true
+		for _, w := range without {
+			if id == w {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// checkAll waits until every running member applied the same history
+// and checks acknowledged writes and logs against it.
+func checkAll(t *testing.T, c *Cluster, acked map[int64]string) []Entry {
+	t.Helper()
+	h := c.WaitConverged(c.Running())
+	CheckAcknowledged(t, h, acked)
+	c.CheckLogs()
+	return h
+}
+
+func TestLeaderCrash(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			c := newCluster(t, Options{Voters: n})
+			c.StartAll()
+			acked := map[int64]string{}
+			l1 := c.WaitLeader(c.IDs)
+			e1 := c.Member(l1).Peer.CurrentEpoch()
+			c.MustCommit(l1, "a", 30, acked)
+			c.Stop(l1)
+			rest := others(c.IDs, l1)
+			l2 := c.WaitLeader(rest)
+			if e2 := c.Member(l2).Peer.CurrentEpoch(); e2 <= e1 {
+				t.Fatalf("new leader's epoch %d, want > %d", e2, e1)
+			}
+			last := c.MustCommit(l2, "b", 30, acked)
+			if zxidEpoch := last >> 32; zxidEpoch != c.Member(l2).Peer.CurrentEpoch() {
+				t.Fatalf("zxid 0x%x not in epoch %d", last, c.Member(l2).Peer.CurrentEpoch())
+			}
+			c.Start(l1)
+			if l := c.WaitLeader(c.IDs); l != l2 {
+				t.Fatalf("after the old leader came back, leader = %d, want %d", l, l2)
+			}
+			c.WaitApplied(c.IDs, last)
+			checkAll(t, c, acked)
+		})
+	}
+}
+
+func TestFollowerCatchUpByDiff(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	c.MustCommit(l, "a", 10, acked)
+	f := others(c.IDs, l)[0]
+	c.Stop(f)
+	last := c.MustCommit(l, "b", 40, acked)
+	c.Start(f)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	if s := c.Member(f).Peer.Status().LastSync; s != "DIFF" {
+		t.Errorf("follower synced by %q, want DIFF", s)
+	}
+	checkAll(t, c, acked)
+}
+
+func TestLaggingFollowerSnap(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3, MaxDiffEntries: 10})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	c.MustCommit(l, "a", 5, acked)
+	f := others(c.IDs, l)[0]
+	c.Stop(f)
+	last := c.MustCommit(l, "b", 50, acked)
+	c.Start(f)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	if s := c.Member(f).Peer.Status().LastSync; s != "SNAP" {
+		t.Errorf("follower synced by %q, want SNAP", s)
+	}
+	last = c.MustCommit(l, "c", 5, acked)
+	c.WaitApplied(c.IDs, last)
+	checkAll(t, c, acked)
+	// It restarts from the snapshot it received plus its log.
+	c.Stop(f)
+	c.Start(f)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	if s := c.Member(f).Peer.Status().LastSync; s != "DIFF" {
+		t.Errorf("after restart, follower synced by %q, want DIFF", s)
+	}
+	checkAll(t, c, acked)
+}
+
+// An isolated leader keeps logging proposals it can never commit; it steps
+// down after syncLimit ticks, the others elect a leader of a new epoch,
+// and when the old leader returns it truncates those proposals (TRUNC).
+func TestOldLeaderTruncated(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3})
+	c.StartAll()
+	acked := map[int64]string{}
+	l1 := c.WaitLeader(c.IDs)
+	c.MustCommit(l1, "a", 10, acked)
+	c.Net.Isolate(l1, c.IDs)
+	var lost []int64
+	for i := range 5 {
+		z, err := c.Propose(l1, []byte(fmt.Sprintf("lost-%d", i)))
+		if err != nil {
+			break
+		}
+		lost = append(lost, z)
+	}
+	if len(lost) == 0 {
+		t.Fatal("the isolated leader took no proposal")
+	}
+	// The proposals reach the old leader's disk.
+	c.WaitFor(10*time.Second, "proposals logged on the isolated leader", func() error {
+		if got := c.Member(l1).Store.LastZxid(); got < lost[len(lost)-1] {
+			return fmt.Errorf("last logged 0x%x", got)
+		}
+		return nil
+	})
+	rest := others(c.IDs, l1)
+	l2 := c.WaitLeader(rest)
+	c.WaitFor(10*time.Second, "the isolated leader to step down", func() error {
+		if st := c.Member(l1).Peer.Status(); st.State == zab.Leading {
+			return fmt.Errorf("still %s", st.PeerState)
+		}
+		return nil
+	})
+	last := c.MustCommit(l2, "b", 10, acked)
+	c.Net.Heal()
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	if s := c.Member(l1).Peer.Status().LastSync; s != "TRUNC" {
+		t.Errorf("old leader synced by %q, want TRUNC", s)
+	}
+	h := checkAll(t, c, acked)
+	for _, e := range h {
+		if len(e.Data) >= 4 && e.Data[:4] == "lost" {
+			t.Errorf("uncommitted proposal 0x%x %q was applied", e.Zxid, e.Data)
+		}
+	}
+}
+
+// A leader cut off with a minority keeps nothing it proposes: nothing is
+// committed on the minority side; the majority goes on.
+func TestPartitionedLeaderMinority(t *testing.T) {
+	c := newCluster(t, Options{Voters: 5})
+	c.StartAll()
+	acked := map[int64]string{}
+	l1 := c.WaitLeader(c.IDs)
+	c.MustCommit(l1, "a", 10, acked)
+	f := others(c.IDs, l1)[0]
+	minority := []int64{l1, f}
+	majority := others(c.IDs, l1, f)
+	c.Net.Partition(minority, majority)
+	before := c.Member(l1).FSM.LastApplied()
+	for i := range 5 {
+		if _, err := c.Propose(l1, []byte(fmt.Sprintf("lost-%d", i))); err != nil {
+			break
+		}
+	}
+	l2 := c.WaitLeader(majority)
+	c.WaitFor(10*time.Second, "the minority leader to step down", func() error {
+		if st := c.Member(l1).Peer.Status(); st.State == zab.Leading {
+			return fmt.Errorf("still %s", st.PeerState)
+		}
+		return nil
+	})
+	for _, id := range minority {
+		if a := c.Member(id).FSM.LastApplied(); a > before {
+			t.Errorf("member %d of the minority applied 0x%x after the partition (had 0x%x)", id, a, before)
+		}
+	}
+	if _, err := c.Propose(l1, []byte("x")); err == nil {
+		t.Errorf("the minority leader still takes proposals")
+	}
+	last := c.MustCommit(l2, "b", 10, acked)
+	c.Net.Heal()
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	h := checkAll(t, c, acked)
+	for _, e := range h {
+		if len(e.Data) >= 4 && e.Data[:4] == "lost" {
+			t.Errorf("proposal of the minority 0x%x %q was applied", e.Zxid, e.Data)
+		}
+	}
+}
+
+func TestWholeEnsembleRestart(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	last := c.MustCommit(l, "a", 50, acked)
+	c.WaitApplied(c.IDs, last)
+	c.StopAll()
+	c.StartAll()
+	l = c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	last = c.MustCommit(l, "b", 10, acked)
+	c.WaitApplied(c.IDs, last)
+	h := checkAll(t, c, acked)
+	if len(h) != 60 {
+		t.Errorf("history has %d entries, want 60", len(h))
+	}
+}
+
+func TestObserver(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3, Observers: 1})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	if l == 4 {
+		t.Fatal("the observer leads")
+	}
+	if st := c.Member(4).Peer.Status(); st.State != zab.Observing {
+		t.Fatalf("member 4 is %s, want observing", st.State)
+	}
+	last := c.MustCommit(l, "a", 20, acked)
+	c.WaitApplied(c.IDs, last)
+	// The observer's absence changes nothing.
+	c.Stop(4)
+	last = c.MustCommit(l, "b", 5, acked)
+	c.Start(4)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	// Observers do not count for the quorum: with both followers down, the
+	// leader steps down though the observer is still there.
+	fs := others(c.IDs, l, 4)
+	for _, f := range fs {
+		c.Stop(f)
+	}
+	c.WaitFor(10*time.Second, "the leader to lose its quorum", func() error {
+		if c.Member(l).Peer.State() == zab.Leading {
+			return fmt.Errorf("still leading")
+		}
+		return nil
+	})
+	for _, f := range fs {
+		c.Start(f)
+	}
+	c.WaitLeader(c.IDs)
+	checkAll(t, c, acked)
 }
