@@ -236,3 +236,35 @@ func findLogFile(t *testing.T, dataDir string) string {
 	t.Fatalf("no log.* file in %s/version-2", dataDir)
 	return ""
 }
+
+// TestSecondServerOnSameDataDir: a second zkserver on a dataDir in use exits
+// at once with one line saying so, instead of hanging or sharing the files.
+func TestSecondServerOnSameDataDir(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bin := buildServer(t)
+	work := t.TempDir()
+	dataDir := filepath.Join(work, "data")
+	first := startServerCfg(t, bin, work, dataDir, 1, "")
+	if err := first.waitReady(ctx); err != nil {
+		t.Fatalf("%v\n%s", err, first.logTail())
+	}
+	second := startServerCfg(t, bin, work, dataDir, 2, "")
+	select {
+	case <-second.exited:
+	case <-ctx.Done():
+		t.Fatalf("second zkserver on the same dataDir neither failed nor exited\n%s", second.logTail())
+	}
+	if second.cmd.ProcessState.ExitCode() == 0 {
+		t.Errorf("second zkserver exited with status 0")
+	}
+	out, _ := os.ReadFile(second.logPath)
+	if !strings.Contains(string(out), "locked") || strings.Contains(string(out), "goroutine ") {
+		t.Fatalf("second zkserver output does not say the directory is locked (or has a stack trace):\n%s", out)
+	}
+	t.Logf("second zkserver said: %s", strings.TrimSpace(string(out)))
+	if _, err := srvr(first.addr); err != nil {
+		t.Fatalf("first server hurt by the second: %v", err)
+	}
+	_ = first.stop(10 * time.Second)
+}
