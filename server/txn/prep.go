@@ -223,8 +223,9 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		return errorTxn(t, wire.CodeOf(err)), ch
 	}
 	ch.o = o
+	typ := sub.Type // the txn type (create2 is a create txn, as in Apache)
 	sub.Header = t.Header
-	sub.Header.Type = sub.Type
+	sub.Header.Type = typ
 	return sub, ch
 }
 
