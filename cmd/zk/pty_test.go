@@ -15,6 +15,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/server/servertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,7 +91,12 @@ func (s *screen) waitFor(t *testing.T, from int, want string) int {
 // a live znode path, `ls -w` then a change from another client prints the
 // WATCHER lines, Ctrl-D leaves with the terminal restored.
 func TestInteractivePty(t *testing.T) {
-	addr := testServer(t)
+	var srv *servertest.Server
+	addr := os.Getenv("ZK_TEST_SERVER")
+	if addr == "" {
+		srv = servertest.Start(t)
+		addr = srv.Addr()
+	}
 	conn := oracle(t, addr)
 	deleteTree(t, conn, "/ptytest")
 	t.Cleanup(func() { deleteTree(t, conn, "/ptytest") })
@@ -183,6 +189,16 @@ func TestInteractivePty(t *testing.T) {
 	pos = scr.waitFor(t, pos, "(CONNECTED) 2] ")
 	pos = enter(pos, " /ptytest/beta")
 	pos = scr.waitFor(t, pos, "null")
+
+	// Connection loss and reconnection are shown, and the prompt follows.
+	if srv != nil {
+		srv.Stop()
+		pos = scr.waitFor(t, pos, "WatchedEvent state:Disconnected type:None path:null")
+		pos = scr.waitFor(t, pos, "(CONNECTING) 3] ")
+		srv.Restart()
+		pos = scr.waitFor(t, pos, "WatchedEvent state:SyncConnected type:None path:null")
+		pos = scr.waitFor(t, pos, "(CONNECTED) 3] ")
+	}
 
 	// Ctrl-C clears the line, Ctrl-D on an empty line leaves.
 	typeKeys("delete /ptytest")
