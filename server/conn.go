@@ -129,6 +129,24 @@ func (c *conn) closeAfterFlush() {
 	}
 }
 
+// finish closes the connection once the writer has sent what is queued
+// when a close-after-flush was requested (an error reply that ends the
+// connection), and at once otherwise.
+func (c *conn) finish() {
+	c.outMu.Lock()
+	closing := c.closing
+	c.outMu.Unlock()
+	if closing {
+		t := time.NewTimer(5 * time.Second)
+		select {
+		case <-c.closed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.close()
+}
+
 // close shuts the connection at once.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
@@ -242,7 +260,7 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.s.dropConn(c)
-	defer c.close()
+	defer c.finish()
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))

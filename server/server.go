@@ -40,11 +40,11 @@ type Server struct {
 
 	minTimeout, maxTimeout time.Duration
 
-	writeCh chan *writeReq
+	prepMu  sync.Mutex // serialises prep and zxid assignment
 	logCh   chan *proposal
 	applyCh chan []*proposal
 
-	nextZxid  int64 // owned by the prep goroutine
+	nextZxid  int64 // guarded by prepMu
 	lastZxid  atomic.Int64
 	sinceSnap int // owned by the applier
 	snapAt    int
@@ -99,7 +99,6 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		cfg:     cfg,
 		log:     logger,
 		watches: watch.New(),
-		writeCh: make(chan *writeReq, 4096),
 		logCh:   make(chan *proposal, 4096),
 		applyCh: make(chan []*proposal, 64),
 		conns:   make(map[*conn]struct{}),
@@ -191,8 +190,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ln = ln
 	s.started = time.Now()
 	s.mu.Unlock()
-	s.wg.Add(5)
-	go s.prepLoop()
+	s.wg.Add(4)
 	go s.logLoop()
 	go s.applyLoop()
 	go s.sessionLoop()

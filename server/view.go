@@ -71,7 +71,7 @@ func (v view) Stats() fourletter.Stats {
 		LatencyCount:        s.stats.count.Load(),
 		PacketsReceived:     s.stats.received.Load(),
 		PacketsSent:         s.stats.sent.Load(),
-		Outstanding:         int64(len(s.writeCh) + len(s.logCh)),
+		Outstanding:         int64(len(s.logCh)),
 		LastZxid:            s.lastZxid.Load(),
 		NodeCount:           int64(nodes),
 		WatchCount:          int64(s.watches.Count()),
