@@ -82,7 +82,10 @@ func (s *screen) waitFor(t *testing.T, from int, want string) int {
 				t.Fatalf("terminal closed before %q; output:\n%q", want, s.text())
 			}
 		case <-deadline:
-			t.Fatalf("no %q on the terminal; output:\n%q", want, s.text())
+			s.mu.Lock()
+			raw := s.buf.String()
+			s.mu.Unlock()
+			t.Fatalf("no %q on the terminal; output:\n%q\nraw:\n%q", want, s.text(), raw)
 		}
 	}
 }
