@@ -97,6 +97,9 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.enqueue(&slot{filled: true, frame: s.reply(hdr.Xid, wire.CodeSessionExpired, nil), closeConn: true})
 		return false
 	}
+	if s.peer != nil {
+		s.peer.TouchSessions([]int64{sid})
+	}
 	sl := &slot{op: hdr.Type, start: time.Now()}
 	if hdr.Type != wire.OpPing {
 		c.stats.lastCxid.Store(hdr.Xid)
@@ -157,6 +160,11 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return false
 	}
 
+	if hdr.Type == wire.OpSync && s.peer != nil {
+		c.enqueue(sl)
+		s.syncQuorum(c, hdr.Xid, body.(*wire.PathRequest).Path, sl)
+		return true
+	}
 	if !isWrite(hdr.Type) {
 		sl.read = func() []byte {
 			rec, code := s.read(c, hdr.Type, body)
@@ -349,7 +357,15 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		}
 		return &wire.ChildrenResponse{Children: out}, wire.CodeOK
 	case wire.OpWhoAmI:
-		return &wire.WhoAmIResponse{Infos: append([]wire.ID(nil), c.auth...)}, wire.CodeOK
+		// As AuthUtil.getClientInfos: the user name, not the digest.
+		infos := make([]wire.ID, len(c.auth))
+		for i, id := range c.auth {
+			if id.Scheme == "digest" {
+				id.ID, _, _ = strings.Cut(id.ID, ":")
+			}
+			infos[i] = id
+		}
+		return &wire.WhoAmIResponse{Infos: infos}, wire.CodeOK
 	case wire.OpAddWatch:
 		r := body.(*wire.AddWatchRequest)
 		switch r.Mode {
