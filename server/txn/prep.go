@@ -419,9 +419,8 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	} else if isTTL {
 		return nil, wire.ErrBadArguments
 	}
-	if op == wire.OpCreateContainer && !isContainer {
-		return nil, wire.ErrBadArguments
-	}
+	// createContainer with another mode is not refused: Apache creates the
+	// node with that mode (only the flags decide the owner).
 	// validatePathForCreate
 	path := cr.Path
 	if len(path) == 0 || path[0] != '/' || hasNUL(path) {
