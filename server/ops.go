@@ -108,7 +108,8 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 
 	switch hdr.Type {
 	case wire.OpPing:
-		sl.read = func() []byte { return s.reply(hdr.Xid, wire.CodeOK, nil) }
+		// Apache answers every ping with xid -2, whatever xid it came with.
+		sl.read = func() []byte { return s.reply(wire.XidPing, wire.CodeOK, nil) }
 		c.enqueue(sl)
 		return true
 	case wire.OpCheck:
