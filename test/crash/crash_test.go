@@ -309,7 +309,11 @@ type node struct {
 type write struct {
 	create bool
 	data   string
+	group  *group // the ops of one request (a multi): all applied or none
 }
+
+// group ties the writes of one request together.
+type group struct{ size int }
 
 // model is the acknowledged state of every znode the writers touched.
 type model struct {
@@ -388,6 +392,7 @@ func (m *model) verify(addr string) error {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
+	decided := map[*group]decision{}
 	for _, p := range paths {
 		n := m.nodes[p]
 		data, _, err := c.Get(p)
@@ -404,9 +409,21 @@ func (m *model) verify(addr string) error {
 		case !n.exists && exists && (n.pending == nil || got != n.pending.data):
 			return fmt.Errorf("%s has %q but its create was never acknowledged%s", p, got, pendingNote(n))
 		}
+		if n.pending != nil {
+			applied := exists && got == n.pending.data
+			if prev, seen := decided[n.pending.group]; seen && prev.applied != applied {
+				return fmt.Errorf("multi torn by the crash: %s applied=%v but %s applied=%v", prev.path, prev.applied, p, applied)
+			}
+			decided[n.pending.group] = decision{p, applied}
+		}
 		n.exists, n.data, n.pending = exists, got, nil
 	}
 	return nil
+}
+
+type decision struct {
+	path    string
+	applied bool
 }
 
 func pendingNote(n *node) string {
@@ -475,11 +492,13 @@ func (m *model) load(ctx context.Context, srv *server, round, killAfter int, see
 	return int(acked.Load()), err
 }
 
-// writer creates nodes and sets increasing values on them until an error
-// (the kill) or stop. Every acknowledged write is recorded; the first failed
-// one is recorded as pending (its outcome is unknown) and ends the writer.
+// writer creates nodes, sets increasing values on them and now and then
+// runs a multi (two sets and a create, one txn) until an error (the kill)
+// or stop. Every acknowledged write is recorded; the first failed one is
+// recorded as pending (its outcome is unknown) and ends the writer.
 func (m *model) writer(c *zk.Conn, w int, rng *rand.Rand, stop <-chan struct{}, ack func()) error {
 	dir := writerDir(w)
+	acl := zk.WorldACL(zk.PermAll)
 	for {
 		select {
 		case <-stop:
@@ -494,42 +513,79 @@ func (m *model) writer(c *zk.Conn, w int, rng *rand.Rand, stop <-chan struct{}, 
 			}
 		}
 		slices.Sort(mine)
-		m.next++
-		val := fmt.Sprintf("v%08d", m.next)
-		var path string
-		create := len(mine) < nodesPerWriter && (len(mine) == 0 || rng.IntN(3) == 0)
-		if create {
-			path = fmt.Sprintf("%s/n%d", dir, m.next)
-			m.nodes[path] = &node{}
-		} else {
-			path = mine[rng.IntN(len(mine))]
+		type op struct {
+			path   string
+			create bool
+			val    string
 		}
-		m.nodes[path].pending = &write{create: create, data: val}
+		var ops []op
+		newNode := func() op {
+			m.next++
+			p := fmt.Sprintf("%s/n%d", dir, m.next)
+			m.nodes[p] = &node{}
+			return op{p, true, fmt.Sprintf("v%08d", m.next)}
+		}
+		setNode := func(p string) op {
+			m.next++
+			return op{p, false, fmt.Sprintf("v%08d", m.next)}
+		}
+		switch {
+		case len(mine) == 0 || (len(mine) < nodesPerWriter && rng.IntN(3) == 0):
+			ops = []op{newNode()}
+		case len(mine) >= 2 && rng.IntN(5) == 0:
+			a := rng.IntN(len(mine))
+			b := (a + 1 + rng.IntN(len(mine)-1)) % len(mine)
+			ops = []op{setNode(mine[a]), setNode(mine[b])}
+			if len(mine) < nodesPerWriter {
+				ops = append(ops, newNode())
+			}
+		default:
+			ops = []op{setNode(mine[rng.IntN(len(mine))])}
+		}
+		g := &group{size: len(ops)}
+		for _, o := range ops {
+			m.nodes[o.path].pending = &write{create: o.create, data: o.val, group: g}
+		}
 		m.mu.Unlock()
 
 		var err error
-		if create {
-			_, err = c.Create(path, []byte(val), 0, zk.WorldACL(zk.PermAll))
-		} else {
-			_, err = c.Set(path, []byte(val), -1)
+		what := "set"
+		switch {
+		case len(ops) > 1:
+			what = "multi"
+			var reqs []any
+			for _, o := range ops {
+				if o.create {
+					reqs = append(reqs, &zk.CreateRequest{Path: o.path, Data: []byte(o.val), Acl: acl})
+				} else {
+					reqs = append(reqs, &zk.SetDataRequest{Path: o.path, Data: []byte(o.val), Version: -1})
+				}
+			}
+			_, err = c.Multi(reqs...)
+		case ops[0].create:
+			what = "create"
+			_, err = c.Create(ops[0].path, []byte(ops[0].val), 0, acl)
+		default:
+			_, err = c.Set(ops[0].path, []byte(ops[0].val), -1)
 		}
 
-		m.mu.Lock()
-		n := m.nodes[path]
 		if err == nil {
-			n.exists, n.data, n.pending = true, val, nil
-			m.total++
-		}
-		m.mu.Unlock()
-		if err != nil {
-			// Connection errors are what a kill looks like; a ZooKeeper
-			// error code on a healthy connection is a bug.
-			if isConnErr(err) {
-				return nil
+			m.mu.Lock()
+			for _, o := range ops {
+				n := m.nodes[o.path]
+				n.exists, n.data, n.pending = true, o.val, nil
 			}
-			return fmt.Errorf("writer %d: %s %s: %w", w, map[bool]string{true: "create", false: "set"}[create], path, err)
+			m.total++
+			m.mu.Unlock()
+			ack()
+			continue
 		}
-		ack()
+		// Connection errors are what a kill looks like; a ZooKeeper error
+		// code on a healthy connection is a bug.
+		if isConnErr(err) {
+			return nil
+		}
+		return fmt.Errorf("writer %d: %s %s: %w", w, what, ops[0].path, err)
 	}
 }
 
@@ -577,16 +633,21 @@ func TestHarnessDetectsLostWrite(t *testing.T) {
 	}
 	slices.Sort(paths)
 	tests := []struct {
-		name   string
-		damage func(p string) error
-		want   string
+		name         string
+		damage, undo func(p string) error
+		want         string
 	}{
-		{"deleted", func(p string) error { return c.Delete(p, -1) }, "LOST"},
-		{"older value", func(p string) error { _, err := c.Set(p, []byte("v00000000"), -1); return err }, "LOST"},
-		{"never written", func(p string) error {
+		{"deleted", func(p string) error { return c.Delete(p, -1) },
+			func(p string) error {
+				_, err := c.Create(p, []byte(m.nodes[p].data), 0, zk.WorldACL(zk.PermAll))
+				return err
+			}, "LOST"},
+		{"older value", func(p string) error { _, err := c.Set(p, []byte("v00000000"), -1); return err },
+			func(p string) error { _, err := c.Set(p, []byte(m.nodes[p].data), -1); return err }, "LOST"},
+		{"never written", func(string) error {
 			_, err := c.Create(writerDir(1)+"/stray", nil, 0, zk.WorldACL(zk.PermAll))
 			return err
-		}, "never written"},
+		}, func(string) error { return c.Delete(writerDir(1)+"/stray", -1) }, "never written"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -600,8 +661,27 @@ func TestHarnessDetectsLostWrite(t *testing.T) {
 				t.Fatalf("verify after the node was %s: %v, want %q", tc.name, err, tc.want)
 			}
 			*m.nodes[p] = saved
+			if err := tc.undo(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.verify(srv.addr); err != nil {
+				t.Fatalf("after undoing the damage: %v", err)
+			}
 		})
 	}
+	t.Run("torn multi", func(t *testing.T) {
+		// Model a multi in flight at the kill over paths[3] and paths[4]:
+		// the server shows it applied on the first node only.
+		g := &group{size: 2}
+		a, b := m.nodes[paths[3]], m.nodes[paths[4]]
+		a.pending = &write{data: a.data, group: g}
+		a.data = "v-older"
+		b.pending = &write{data: "v-never-written", group: g}
+		err := m.verify(srv.addr)
+		if err == nil || !strings.Contains(err.Error(), "torn") {
+			t.Fatalf("verify of a half-applied multi: %v, want it reported as torn", err)
+		}
+	})
 	if err := srv.stop(10 * time.Second); err != nil && os.Getenv(serverEnv) == "" {
 		t.Errorf("clean shutdown: %v", err)
 	}
