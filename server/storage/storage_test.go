@@ -742,3 +742,31 @@ func writeFile(t testing.TB, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+func TestOpenRefusesApacheDataFiles(t *testing.T) {
+	tests := []struct {
+		name, file string
+		content    []byte
+	}{
+		{"txn log", "log.100000001", []byte("ZKLG\x00\x00\x00\x02")},
+		{"snapshot", "snapshot.0", []byte("ZKSN\x00\x00\x00\x02")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "version-2"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "version-2", tc.file)
+			writeFile(t, p, tc.content)
+			s, err := Open(dir, "", Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open accepted a directory with Apache ZooKeeper data")
+			}
+			if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "Apache") {
+				t.Fatalf("Open: %v, want it to name %s as Apache's", err, p)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -111,6 +112,9 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		if err := checkWritable(d); err != nil {
 			return nil, err
 		}
+	}
+	if err := refuseApacheFiles(s.snapDir, s.logDir); err != nil {
+		return nil, err
 	}
 	if !sameDir(s.snapDir, s.logDir) {
 		l, err := lockDir(s.snapDir)
@@ -305,4 +309,42 @@ func (s *Store) unlockDir() {
 		_ = s.dirLock.Close() // closing the descriptor releases the flock
 		s.dirLock = nil
 	}
+}
+
+// refuseApacheFiles fails when the directories hold Apache ZooKeeper's own
+// data files (txn logs log.<hex>, snapshots with the "ZKSN" magic): zkserver
+// cannot read that format, and starting empty beside them would look like
+// data loss.
+func refuseApacheFiles(snapDir, logDir string) error {
+	if ents, err := os.ReadDir(logDir); err == nil {
+		for _, e := range ents {
+			rest, ok := strings.CutPrefix(e.Name(), "log.")
+			if !ok || rest == "" || strings.Trim(rest, "0123456789abcdef") != "" {
+				continue
+			}
+			return fmt.Errorf("open storage: %s is an Apache ZooKeeper txn log; zkserver cannot read that format (use an empty dataDir/dataLogDir)",
+				filepath.Join(logDir, e.Name()))
+		}
+	}
+	ents, err := os.ReadDir(snapDir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), snapPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(snapDir, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		magic := make([]byte, 4)
+		_, err = io.ReadFull(f, magic)
+		_ = f.Close()
+		if err == nil && string(magic) == "ZKSN" {
+			return fmt.Errorf("open storage: %s is an Apache ZooKeeper snapshot; zkserver cannot read that format (use an empty dataDir)", p)
+		}
+	}
+	return nil
 }
