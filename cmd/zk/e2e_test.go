@@ -26,22 +26,24 @@ var (
 // zkBin builds the zk binary once per test run.
 func zkBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "zk-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		zkBinary = filepath.Join(dir, "zk")
-		out, err := exec.Command("go", "build", "-o", zkBinary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
+	buildOnce.Do(buildZk)
 	if buildErr != nil {
 		t.Fatalf("build zk: %v", buildErr)
 	}
 	return zkBinary
+}
+
+func buildZk() {
+	dir, err := os.MkdirTemp("", "zk-e2e")
+	if err != nil {
+		buildErr = err
+		return
+	}
+	zkBinary = filepath.Join(dir, "zk")
+	out, err := exec.Command("go", "build", "-o", zkBinary, ".").CombinedOutput()
+	if err != nil {
+		buildErr = errors.New(string(out))
+	}
 }
 
 func TestMain(m *testing.M) {
