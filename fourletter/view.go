@@ -103,6 +103,11 @@ type Stats struct {
 	// Client response sizes in bytes; -1 when no response was sent yet.
 	ClientResponseLast, ClientResponseMin, ClientResponseMax int64
 
+	// Last snapshot written or loaded (the AdminServer's last_snapshot):
+	// zxid -1 and a zero time when there is none.
+	LastSnapshotZxid int64
+	LastSnapshotTime time.Time
+
 	AuthFailedCount           int64
 	FsyncThresholdExceedCount int64
 	ConnectionDropProbability float64

@@ -107,6 +107,10 @@ type Config struct {
 	AdminCommandURL  string        // admin.commandURL, default "/commands"
 
 	MetricsProviderClassName string // metricsProvider.className as written ("" if absent)
+
+	// InitialConfig is the zoo.cfg text as read ("" for the embedded
+	// default): the AdminServer's initial_configuration.
+	InitialConfig string
 }
 
 // Server is one server.N line.

@@ -84,6 +84,7 @@ func (p *parser) warnf(file string, line int, key, format string, args ...any) {
 func parse(name string, b []byte, d disk) (*Config, error) {
 	c := defaults()
 	c.Path = name
+	c.InitialConfig = string(b)
 	p := &parser{file: name, c: c, lines: map[string]int{}}
 	props := parseProperties(b)
 
