@@ -37,9 +37,9 @@ func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {
 	}
 }
 
-func start(t testing.TB, opts ...servertest.Option) (*servertest.Server, *zk.Conn) {
+func start(t testing.TB, opts ...servertest.Option) (testServer, *zk.Conn) {
 	t.Helper()
-	s := servertest.Start(t, opts...)
+	s := newServer(t, opts...)
 	c, _ := connect(t, s.Addr())
 	return s, c
 }
