@@ -317,6 +317,10 @@ func (c *conn) logReadErr(err error) {
 // handshake processes the ConnectRequest; it reports whether to go on.
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
+	if !s.isServing() {
+		// Looking for a leader: clients try another server meanwhile.
+		return false
+	}
 	var req wire.ConnectRequest
 	if err := wire.Unmarshal(frame, &req); err != nil {
 		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)

@@ -29,6 +29,9 @@ type proposal struct {
 // prep step runs on the caller's goroutine under prepMu, which saves a
 // goroutine hop per write. It reports false when the server is shutting down.
 func (s *Server) submit(w *writeReq) bool {
+	if s.peer != nil {
+		return s.submitQuorum(w)
+	}
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
 	select {

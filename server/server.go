@@ -19,6 +19,7 @@ import (
 	"github.com/zkgo/zkgo/server/txn"
 	"github.com/zkgo/zkgo/server/watch"
 	"github.com/zkgo/zkgo/server/wire"
+	"github.com/zkgo/zkgo/server/zab"
 )
 
 // Version is the version zkserver reports (srvr, envi, mntr).
@@ -57,6 +58,12 @@ type Server struct {
 	started time.Time
 
 	stats serverStats
+
+	// Ensemble mode (nil peer: standalone).
+	peer    *zab.Peer
+	waitMu  sync.Mutex
+	waiting map[waitKey]func(int64, txn.Result)
+	serving bool // guarded by mu
 
 	// Set by the ensemble wiring: mode for srvr, quorum fields for mntr.
 	modeFn   func() string
@@ -125,15 +132,25 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
-	if err := s.recover(); err != nil {
-		store.Close()
-		return nil, err
+	if !cfg.Distributed() {
+		// Standalone: recover here. In an ensemble the peer restores the
+		// snapshot and applies the log once the ensemble has committed it.
+		if err := s.recover(); err != nil {
+			store.Close()
+			return nil, err
+		}
 	}
 	s.prep = txn.NewPrep(s.tree, txn.Options{
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
 	})
+	if cfg.Distributed() {
+		if err := s.newPeer(); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	s.nextZxid = s.lastZxid.Load()
 	count := cfg.SnapCount
 	if count < 2 {
@@ -190,11 +207,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ln = ln
 	s.started = time.Now()
 	s.mu.Unlock()
-	s.wg.Add(4)
-	go s.logLoop()
-	go s.applyLoop()
+	s.wg.Add(2)
 	go s.sessionLoop()
 	go s.reapLoop()
+	if s.peer == nil {
+		s.wg.Add(2)
+		go s.logLoop()
+		go s.applyLoop()
+	} else {
+		peerCtx, cancel := context.WithCancel(context.Background())
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			<-s.quit
+			cancel()
+		}()
+		go func() {
+			defer s.wg.Done()
+			if err := s.peer.Run(peerCtx); err != nil {
+				s.fail(err)
+			}
+		}()
+	}
 	if s.cfg.AutopurgePurgeInterval > 0 {
 		s.wg.Add(1)
 		go s.purgeLoop()
@@ -352,6 +386,9 @@ func (s *Server) sessionLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			if !s.leading() {
+				continue
+			}
 			for _, id := range s.sessions.expired(now) {
 				s.log.Info("session expired", "session_id", fmt.Sprintf("0x%x", id))
 				s.submit(&writeReq{req: txn.Request{SessionID: id, Type: wire.OpCloseSession}})
@@ -375,6 +412,9 @@ func (s *Server) reapLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			if !s.leading() {
+				continue
+			}
 			for _, p := range s.reapCandidates(now) {
 				s.submit(&writeReq{req: txn.Request{Type: wire.OpDeleteContainer, Body: &wire.PathRequest{Path: p}}})
 			}
@@ -448,6 +488,12 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 	}
 	c.stats.lastLat.Store(lat)
 	c.stats.lastResp.Store(time.Now().UnixMilli())
+}
+
+// leading reports whether this server decides expiry and reaping: a
+// standalone server or an ensemble's serving leader.
+func (s *Server) leading() bool {
+	return s.peer == nil || (s.peer.State() == zab.Leading && s.isServing())
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -171,3 +171,27 @@ func sessionPassword(id int64) []byte {
 	}
 	return out
 }
+
+// restartClocks gives every session a full timeout from now, as a new
+// leader's session tracker does.
+func (t *sessionTable) restartClocks() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	for _, s := range t.sessions {
+		s.expireAt = t.bucket(now, s.timeout)
+	}
+}
+
+// replaceWith takes o's sessions (a snapshot received from the leader),
+// keeping the connections of sessions that survive.
+func (t *sessionTable) replaceWith(o *sessionTable) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, s := range o.sessions {
+		if old := t.sessions[id]; old != nil {
+			s.conn = old.conn
+		}
+	}
+	t.sessions = o.sessions
+}

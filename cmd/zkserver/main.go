@@ -122,9 +122,6 @@ func startForeground(args []string, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	if cfg.Distributed() {
-		return errors.New("ensemble mode (server.N lines with more than one participant) is not supported yet: remove the server.N lines to run standalone")
-	}
 	ln, err := net.Listen("tcp", cfg.ClientAddr())
 	if err != nil {
 		return fmt.Errorf("client port %s: %w", cfg.ClientAddr(), unwrapSys(err))

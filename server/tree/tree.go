@@ -368,3 +368,10 @@ func (t *Tree) Restore(path string, n *Node) {
 		}
 	}
 }
+
+// ReplaceWith makes t hold o's content (a tree restored from a snapshot
+// received from the leader); the caller holds t's write lock and drops o.
+func (t *Tree) ReplaceWith(o *Tree) {
+	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
+	t.aclCache, t.dataSize = o.aclCache, o.dataSize
+}

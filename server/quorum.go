@@ -1,0 +1,311 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server/storage"
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/wire"
+	"github.com/zkgo/zkgo/server/zab"
+)
+
+// In ensemble mode the server replicates through a zab.Peer:
+//   - the leader preps every write (its own clients' and those learners
+//     forward) and hands the txn to Propose, which assigns the zxid;
+//   - followers and observers forward writes to the leader;
+//   - every member applies committed txns through the StateMachine below,
+//     and the member holding the client's connection answers it then,
+//     found by (session id, cxid) in s.waiting.
+
+type waitKey struct {
+	session int64
+	cxid    int32
+}
+
+// newPeer builds the quorum peer for an ensemble configuration.
+func (s *Server) newPeer() error {
+	cfg := s.cfg
+	p, err := zab.New(zab.Config{
+		MyID:      cfg.MyID,
+		Servers:   cfg.Servers,
+		Observer:  cfg.PeerType == "observer",
+		TickTime:  cfg.TickTime,
+		InitLimit: cfg.InitLimit,
+		SyncLimit: cfg.SyncLimit,
+		Store:     s.store,
+		SM:        stateMachine{s},
+		Logger:    s.log,
+	})
+	if err != nil {
+		return err
+	}
+	p.OnRequest(s.onForwarded)
+	p.OnSessionTouch(func(ids []int64) {
+		for _, id := range ids {
+			s.sessions.touch(id)
+		}
+	})
+	p.OnStateChange(s.onPeerState)
+	s.peer = p
+	s.waiting = make(map[waitKey]func(int64, txn.Result))
+	s.modeFn = func() string {
+		switch p.State() {
+		case zab.Leading:
+			return "leader"
+		case zab.Following:
+			return "follower"
+		case zab.Observing:
+			return "observer"
+		}
+		return "looking"
+	}
+	s.quorumFn = func() *fourletter.Quorum {
+		st := p.Status()
+		voters := 0
+		for _, sv := range cfg.Servers {
+			if !sv.Observer {
+				voters++
+			}
+		}
+		phase := "election"
+		if st.Serving {
+			phase = "broadcast"
+		}
+		q := &fourletter.Quorum{
+			PeerState:       st.PeerState,
+			QuorumSize:      voters,
+			ZabState:        phase,
+			Voting:          cfg.PeerType != "observer",
+			LeaderID:        st.Leader,
+			Learners:        st.Learners,
+			SyncedFollowers: st.SyncedFollowers,
+			SyncedObservers: st.SyncedObservers,
+			PendingSyncs:    st.PendingSyncs,
+			ProposalLast:    -1, ProposalMin: -1, ProposalMax: -1,
+		}
+		if st.Leader == 0 {
+			q.LeaderID = -1
+		}
+		return q
+	}
+	return nil
+}
+
+// onPeerState reacts to role changes: a member that stops serving drops its
+// clients (they reconnect elsewhere), as Apache shuts its ZooKeeperServer
+// down; a new leader forgets in-flight changes and restarts session clocks.
+func (s *Server) onPeerState(st zab.Status) {
+	s.mu.Lock()
+	was := s.serving
+	s.serving = st.Serving
+	s.mu.Unlock()
+	if st.Serving && st.State == zab.Leading {
+		s.prepMu.Lock()
+		s.prep.Reset()
+		s.prepMu.Unlock()
+		s.sessions.restartClocks()
+	}
+	if was && !st.Serving {
+		s.dropClients()
+	}
+}
+
+// dropClients closes every client connection and forgets waiting writes.
+func (s *Server) dropClients() {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	s.waitMu.Lock()
+	clear(s.waiting)
+	s.waitMu.Unlock()
+}
+
+func (s *Server) isServing() bool {
+	if s.peer == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serving
+}
+
+// submitQuorum routes a write: prepped here when leading, forwarded
+// otherwise. The reply comes from Apply through s.waiting.
+func (s *Server) submitQuorum(w *writeReq) bool {
+	key := waitKey{w.req.SessionID, w.req.Cxid}
+	if w.done != nil {
+		s.waitMu.Lock()
+		s.waiting[key] = w.done
+		s.waitMu.Unlock()
+	}
+	var err error
+	if s.peer.State() == zab.Leading {
+		err = s.propose(&w.req)
+	} else {
+		err = s.peer.Forward(encodeForward(&w.req))
+	}
+	if err != nil {
+		s.waitMu.Lock()
+		delete(s.waiting, key)
+		s.waitMu.Unlock()
+		s.log.Debug("write not accepted", "err", err)
+		return false
+	}
+	return true
+}
+
+// propose preps a request on the leader and proposes its txn.
+func (s *Server) propose(req *txn.Request) error {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	t, changes := s.prep.Prep(req, time.Now().UnixMilli())
+	zxid, err := s.peer.Propose(t.Marshal())
+	if err != nil {
+		return err
+	}
+	s.prep.Commit(changes, zxid)
+	return nil
+}
+
+// onForwarded runs a learner's request on the leader.
+func (s *Server) onForwarded(from int64, b []byte) {
+	req, err := decodeForward(b)
+	if err != nil {
+		s.log.Warn("dropping malformed forwarded request", "from", from, "err", err)
+		return
+	}
+	if err := s.propose(req); err != nil {
+		s.log.Debug("forwarded request not proposed", "from", from, "err", err)
+	}
+}
+
+// encodeForward serialises a write for the leader: session, cxid, type,
+// timeout, auth ids, then the request body.
+func encodeForward(r *txn.Request) []byte {
+	e := wire.NewEncoder(make([]byte, 0, 128))
+	e.Long(r.SessionID)
+	e.Int(r.Cxid)
+	e.Int(r.Type)
+	e.Int(r.Timeout)
+	e.Int(int32(len(r.Auth)))
+	for _, id := range r.Auth {
+		e.String(id.Scheme)
+		e.String(id.ID)
+	}
+	if r.Body != nil {
+		r.Body.Encode(e)
+	}
+	return e.Bytes()
+}
+
+func decodeForward(b []byte) (*txn.Request, error) {
+	d := wire.NewDecoder(b)
+	r := &txn.Request{SessionID: d.Long(), Cxid: d.Int(), Type: d.Int(), Timeout: d.Int()}
+	n := d.VectorLen(8)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		r.Auth = append(r.Auth, wire.ID{Scheme: d.String(), ID: d.String()})
+	}
+	switch r.Type {
+	case wire.OpCreateSession, wire.OpCloseSession:
+	case wire.OpDeleteContainer:
+		r.Body = &wire.PathRequest{}
+	default:
+		r.Body = newRequestBody(r.Type)
+		if r.Body == nil {
+			return nil, fmt.Errorf("opcode %d", r.Type)
+		}
+	}
+	if r.Body != nil {
+		r.Body.Decode(d)
+	}
+	return r, d.Err()
+}
+
+// syncQuorum answers a sync op once this member caught up with the leader.
+func (s *Server) syncQuorum(c *conn, xid int32, path string, sl *slot) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.maxTimeout)
+		defer cancel()
+		code := wire.CodeOK
+		if err := s.peer.Sync(ctx); err != nil {
+			code = wire.CodeConnectionLoss
+			if errors.Is(err, context.DeadlineExceeded) {
+				code = wire.CodeOperationTimeout
+			}
+		}
+		c.fill(sl, s.reply(xid, code, &wire.PathResponse{Path: path}))
+	}()
+}
+
+// stateMachine is the server as zab's StateMachine.
+type stateMachine struct{ s *Server }
+
+func (m stateMachine) Apply(e storage.Entry) {
+	s := m.s
+	t, err := txn.Unmarshal(e.Data)
+	if err != nil {
+		s.fail(fmt.Errorf("committed txn 0x%x does not decode: %w", e.Zxid, err))
+		return
+	}
+	t.Zxid = e.Zxid
+	res := s.applyTxn(t, true)
+	key := waitKey{t.SessionID, t.Cxid}
+	s.waitMu.Lock()
+	done := s.waiting[key]
+	delete(s.waiting, key)
+	s.waitMu.Unlock()
+	if done != nil {
+		done(t.Zxid, res)
+	}
+	s.maybeSnapshot(1)
+}
+
+func (m stateMachine) Snapshot(w io.Writer) (int64, error) {
+	s := m.s
+	var buf bytes.Buffer
+	s.tree.RLock()
+	zxid := s.lastZxid.Load()
+	err := s.encodeSnapshot(&buf)
+	s.tree.RUnlock()
+	if err != nil {
+		return 0, err
+	}
+	_, err = w.Write(buf.Bytes())
+	return zxid, err
+}
+
+func (m stateMachine) Restore(zxid int64, r io.Reader) error {
+	s := m.s
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	fresh := &Server{cfg: s.cfg, tree: tree.New(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
+	if err := fresh.decodeSnapshot(b); err != nil {
+		return err
+	}
+	s.tree.Lock()
+	s.tree.ReplaceWith(fresh.tree)
+	s.sessions.replaceWith(fresh.sessions)
+	s.lastZxid.Store(zxid)
+	s.tree.Unlock()
+	s.prepMu.Lock()
+	s.prep.Reset()
+	s.prepMu.Unlock()
+	return nil
+}
+
+func (m stateMachine) LastApplied() int64 { return m.s.lastZxid.Load() }
