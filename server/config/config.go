@@ -59,7 +59,7 @@ type Config struct {
 	ElectionPortBindRetry int
 
 	// Unknown keys (and keys Apache knows but zkgo ignores), kept so they
-	// can be reported and shown by conf.
+	// can be reported; Warnings describes each.
 	Extra map[string]string
 
 	// --- Fields added by the config owner (all Apache 3.8 keys of the
@@ -240,6 +240,7 @@ func whitelistAll() map[string]bool {
 	for _, w := range FourLetterWords {
 		m[w] = true
 	}
+	m["telnet close"] = true // as Apache's "*"
 	return m
 }
 

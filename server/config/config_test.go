@@ -233,7 +233,10 @@ func TestParseBytesCases(t *testing.T) {
 		{name: "zookeeper. prefix on a sysprop key", cfg: base + "zookeeper.skipACL=yes\n",
 			check: func(t *testing.T, c *Config) { want(t, c.SkipACL, true) }},
 		{name: "4lw star", cfg: base + "4lw.commands.whitelist=*\n",
-			check: func(t *testing.T, c *Config) { want(t, len(c.FourLetterWhitelist), len(FourLetterWords)) }},
+			check: func(t *testing.T, c *Config) {
+				want(t, len(c.FourLetterWhitelist), len(FourLetterWords)+1)
+				want(t, c.FourLetterWhitelist["telnet close"], true)
+			}},
 		{name: "4lw unknown word warns", cfg: base + "4lw.commands.whitelist=stat,blah\n",
 			check: func(t *testing.T, c *Config) {
 				want(t, c.FourLetterWhitelist["stat"] && c.FourLetterWhitelist["srvr"], true)

@@ -394,6 +394,9 @@ func setWhitelist(c *Config, v string) error {
 			for _, k := range FourLetterWords {
 				m[k] = true
 			}
+			// Apache's "*" enables every entry of cmd2String, including
+			// the telnet close sequence (which then runs no command).
+			m["telnet close"] = true
 		default:
 			m[w] = true
 			if !isKnownWord(w) {
