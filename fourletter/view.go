@@ -85,7 +85,7 @@ type Stats struct {
 	PacketsSent     int64
 	Outstanding     int64 // requests queued and not yet answered
 	LastZxid        int64 // last processed zxid
-	NodeCount       int64 // znodes, including /, /zookeeper, /zookeeper/config, /zookeeper/quota
+	NodeCount       int64 // as Apache's DataTree counts: the root twice ("" and "/"), so 5 on a fresh server
 
 	WatchCount          int64 // all watches, data + child (zk_watch_count)
 	EphemeralsCount     int64 // ephemeral znodes
