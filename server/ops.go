@@ -388,7 +388,14 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		s.setWatches(c, body.(*wire.SetWatches))
 		return nil, wire.CodeOK
 	case wire.OpMultiRead:
-		return s.multiRead(c, body.(*wire.MultiRequest)), wire.CodeOK
+		mr := body.(*wire.MultiRequest)
+		for _, op := range mr.Ops {
+			if op.Type != wire.OpGetData && op.Type != wire.OpGetChildren {
+				// A write in multiRead: Apache rejects the whole request.
+				return nil, wire.CodeMarshallingError
+			}
+		}
+		return s.multiRead(c, mr), wire.CodeOK
 	}
 	return nil, wire.CodeUnimplemented
 }

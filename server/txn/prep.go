@@ -169,6 +169,13 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		if mr == nil {
 			return errorTxn(t, wire.CodeMarshallingError), ch
 		}
+		for _, op := range mr.Ops {
+			if op.Type == wire.OpGetData || op.Type == wire.OpGetChildren {
+				// Mixing reads into a multi: Apache rejects the whole
+				// request with MARSHALLINGERROR (still an error txn).
+				return errorTxn(t, wire.CodeMarshallingError), ch
+			}
+		}
 		t.Ops = make([]Txn, 0, len(mr.Ops))
 		failed := -1
 		for i, op := range mr.Ops {
