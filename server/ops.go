@@ -127,6 +127,13 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return false
 	}
 	body.Decode(d)
+	if d.Err() != nil && hdr.Type != wire.OpAuth {
+		// Apache answers MARSHALLINGERROR and keeps the connection.
+		c.log.Warn("malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
+		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil)
+		c.enqueue(sl)
+		return true
+	}
 	if d.Err() != nil {
 		c.log.Warn("closing connection: malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
 		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil), true
