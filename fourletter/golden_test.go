@@ -256,3 +256,31 @@ func TestDefaultEnvironment(t *testing.T) {
 		t.Errorf("values: %v", env)
 	}
 }
+
+type rw struct {
+	in  *strings.Reader
+	out strings.Builder
+}
+
+func (r *rw) Read(p []byte) (int, error)  { return r.in.Read(p) }
+func (r *rw) Write(p []byte) (int, error) { return r.out.Write(p) }
+
+func TestServe(t *testing.T) {
+	f := apacheState()
+	c := &rw{in: strings.NewReader("\x00\x00\x00\x00\x00\x00\x01\x32")}
+	if known, err := Serve(c, "stmk", f, nil); !known || err != nil || c.out.String() != "306" {
+		t.Errorf("stmk: %v %v %q", known, err, c.out.String())
+	}
+	c = &rw{in: strings.NewReader("\x00\x01")}
+	if known, err := Serve(c, "stmk", f, nil); !known || err == nil {
+		t.Errorf("stmk with a short mask: %v %v", known, err)
+	}
+	c = &rw{in: strings.NewReader("")}
+	if known, err := Serve(c, "ruok", f, nil); !known || err != nil || c.out.String() != "imok" {
+		t.Errorf("ruok: %v %v %q", known, err, c.out.String())
+	}
+	c = &rw{in: strings.NewReader("")}
+	if known, _ := Serve(c, "\x00\x00\x00\x2c", f, nil); known || c.out.Len() != 0 {
+		t.Errorf("frame length treated as a word")
+	}
+}
