@@ -232,6 +232,11 @@ func TestParseBytesCases(t *testing.T) {
 	}{
 		{name: "zookeeper. prefix on a sysprop key", cfg: base + "zookeeper.skipACL=yes\n",
 			check: func(t *testing.T, c *Config) { want(t, c.SkipACL, true) }},
+		{name: "zookeeper. prefix does not apply to QuorumPeerConfig keys", cfg: base + "zookeeper.tickTime=5\n",
+			check: func(t *testing.T, c *Config) {
+				want(t, c.TickTime, DefaultTickTime)
+				want(t, c.Extra["zookeeper.tickTime"], "5")
+			}},
 		{name: "4lw star", cfg: base + "4lw.commands.whitelist=*\n",
 			check: func(t *testing.T, c *Config) {
 				want(t, len(c.FourLetterWhitelist), len(FourLetterWords)+1)

@@ -179,12 +179,27 @@ func lookupKey(key string) (string, setter, bool) {
 	if s, ok := keyTable[key]; ok {
 		return key, s, true
 	}
-	if k, ok := strings.CutPrefix(key, "zookeeper."); ok {
+	if k, ok := strings.CutPrefix(key, "zookeeper."); ok && !quorumPeerConfigKeys[k] {
 		if s, ok := keyTable[k]; ok {
 			return k, s, true
 		}
 	}
 	return "", nil, false
+}
+
+// quorumPeerConfigKeys are read by QuorumPeerConfig itself, never as
+// "zookeeper.<key>" system properties, so the prefix does not apply.
+var quorumPeerConfigKeys = map[string]bool{
+	"dataDir": true, "dataLogDir": true, "clientPort": true, "clientPortAddress": true,
+	"secureClientPort": true, "secureClientPortAddress": true, "observerMasterPort": true,
+	"clientPortListenBacklog": true, "tickTime": true, "maxClientCnxns": true,
+	"minSessionTimeout": true, "maxSessionTimeout": true, "initLimit": true, "syncLimit": true,
+	"connectToLearnerMasterLimit": true, "electionAlg": true, "quorumListenOnAllIPs": true,
+	"peerType": true, "syncEnabled": true, "dynamicConfigFile": true,
+	"autopurge.snapRetainCount": true, "autopurge.purgeInterval": true, "standaloneEnabled": true,
+	"reconfigEnabled": true, "localSessionsEnabled": true, "localSessionsUpgradingEnabled": true,
+	"multiAddress.enabled": true, "metricsProvider.className": true,
+	"metricsProvider.httpHost": true, "metricsProvider.httpPort": true,
 }
 
 func ignoredReason(key string) (string, bool) {
