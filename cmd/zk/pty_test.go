@@ -203,11 +203,42 @@ func TestInteractivePty(t *testing.T) {
 		pos = scr.waitFor(t, pos, "(CONNECTED) 3] ")
 	}
 
+	// Ctrl-C stops a running command (watch) and the shell goes on.
+	pos = enter(pos, "watch /ptytest")
+	waitCreate := func(p string) {
+		t.Helper()
+		if _, err := conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The watch is set once the command runs; keep changing the node until
+	// an event line shows up.
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		if _, err := conn.Set("/ptytest", []byte{byte(i)}, -1); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(scr.text()[pos:], "type:NodeDataChanged path:/ptytest") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch printed nothing; output:\n%q", scr.text())
+		}
+		select {
+		case <-scr.more:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	waitCreate("/ptytest/gamma")
+	pos = scr.waitFor(t, pos, "WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/ptytest")
+	typeKeys("\x03")
+	pos = scr.waitFor(t, pos, "(CONNECTED) 4] ")
+
 	// Ctrl-C clears the line, Ctrl-D on an empty line leaves.
 	typeKeys("delete /ptytest")
 	pos = scr.waitFor(t, pos, "delete /ptytest")
 	typeKeys("\x03")
-	pos = scr.waitFor(t, pos, "(CONNECTED) 3] ")
+	pos = scr.waitFor(t, pos, "(CONNECTED) 4] ")
 	typeKeys("\x04")
 	select {
 	case err := <-waited:
