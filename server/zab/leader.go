@@ -51,6 +51,15 @@ type leader struct {
 	tick       int64
 	app        *appender
 	wg         sync.WaitGroup
+	syncs      []pendingSync // learners' syncs waiting for proposals to commit
+}
+
+// pendingSync is a learner's SYNC parked until every proposal that was
+// outstanding when it arrived has committed (Leader.processSync).
+type pendingSync struct {
+	h      *learnerHandler
+	id     int64
+	target int64
 }
 
 // learnerHandler is the leader's side of one learner connection
@@ -186,13 +195,35 @@ func (l *leader) isEstablished() bool {
 	return l.established && !l.stopped
 }
 
-func (l *leader) committedZxid() (int64, error) {
+// syncTarget is what a sync on the leader waits for: every proposal
+// outstanding now.
+func (l *leader) syncTarget() (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.established || l.stopped {
 		return 0, ErrNoLeader
 	}
-	return l.committed, nil
+	return l.proposed, nil
+}
+
+// syncLocked answers a learner's SYNC once what is outstanding now has
+// committed; the answer travels behind those COMMITs.
+func (l *leader) syncLocked(h *learnerHandler, id int64) {
+	if l.committed >= l.proposed {
+		h.out.push(Packet{Type: PacketSync, Zxid: id, Data: int64Bytes(l.committed)})
+		return
+	}
+	l.syncs = append(l.syncs, pendingSync{h: h, id: id, target: l.proposed})
+}
+
+func (l *leader) answerSyncsLocked() {
+	i := 0
+	for i < len(l.syncs) && l.syncs[i].target <= l.committed {
+		s := l.syncs[i]
+		s.h.out.push(Packet{Type: PacketSync, Zxid: s.id, Data: int64Bytes(l.committed)})
+		i++
+	}
+	l.syncs = slices.Delete(l.syncs, 0, i)
 }
 
 // getEpochToPropose is Leader.getEpochToPropose: the new epoch is one more
@@ -374,6 +405,7 @@ func (l *leader) maybeCommitLocked() {
 			h.out.push(Packet{Type: PacketCommit, Zxid: c})
 		}
 	}
+	l.answerSyncsLocked()
 	l.dispatchLocked()
 }
 
@@ -412,6 +444,7 @@ func (l *leader) fillStatus(st *Status) {
 			}
 		}
 	}
+	st.PendingSyncs = len(l.syncs)
 	st.Proposals = int(zxidCounter(l.proposed) - zxidCounter(l.committed))
 	if zxidEpoch(l.proposed) != zxidEpoch(l.committed) {
 		st.Proposals = int(zxidCounter(l.proposed))
@@ -566,7 +599,7 @@ func (h *learnerHandler) serve() {
 			}
 		case PacketSync:
 			l.mu.Lock()
-			h.out.push(Packet{Type: PacketSync, Zxid: pkt.Zxid, Data: int64Bytes(l.committed)})
+			l.syncLocked(h, pkt.Zxid)
 			l.mu.Unlock()
 		case PacketFollowerInfo, PacketObserverInfo, PacketAckEpoch:
 			// A duplicate from the handshake.

@@ -88,9 +88,11 @@ type Status struct {
 	SyncedFollowers int // voting followers in broadcast and heard within syncLimit
 	SyncedObservers int
 	Proposals       int // proposals in flight (not committed)
-	// Learners only: syncs waiting for the leader, and how the last
-	// synchronisation with a leader was done ("DIFF", "TRUNC", "SNAP").
+	// Syncs waiting: on the leader, learners' syncs parked behind
+	// outstanding proposals (zk_pending_syncs); on a learner, its own.
 	PendingSyncs int
+	// Learners only: how the last synchronisation with a leader was done
+	// ("DIFF", "TRUNC", "SNAP").
 	LastSync     string
 }
 
@@ -537,7 +539,8 @@ func (p *Peer) Forward(req []byte) error {
 }
 
 // Sync waits until this member has applied every txn the leader had
-// committed when the call reached it (the sync op).
+// committed, or had proposed, when the call reached it (the sync op; as
+// Apache's leader, a sync waits for the proposals outstanding then).
 func (p *Peer) Sync(ctx context.Context) error {
 	p.mu.Lock()
 	l, lr := p.lead, p.learner
@@ -546,7 +549,7 @@ func (p *Peer) Sync(ctx context.Context) error {
 	var err error
 	switch {
 	case l != nil:
-		target, err = l.committedZxid()
+		target, err = l.syncTarget()
 	case lr != nil:
 		target, err = lr.sync(ctx)
 	default:
