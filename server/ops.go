@@ -202,7 +202,8 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 			}
 		},
 	})
-	return ok && !closing
+	// Keep reading: the writer closes the socket once the reply is out.
+	return ok
 }
 
 func containsID(ids []wire.ID, id wire.ID) bool {
