@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -365,6 +366,8 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 	last := max(p.store.LastZxid(), applied)
 	p.mu.Lock()
 	p.lastSync = [...]string{PacketDiff: "DIFF", PacketTrunc: "TRUNC", PacketSnap: "SNAP"}[pkt.Type]
+	// Apache's detailed peer state names the sync mode until UPTODATE.
+	p.phase = "synchronization - " + strings.ToLower(p.lastSync)
 	p.mu.Unlock()
 	var pending []storage.Entry
 	err := p.store.Replay(applied, func(e storage.Entry) error {
@@ -483,7 +486,7 @@ func (lr *learner) upToDate() {
 func (lr *learner) forward(req []byte) error {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
-	if !lr.nlAcked {
+	if !lr.uptodate {
 		return ErrNoLeader
 	}
 	lr.reqSeq++

@@ -69,14 +69,12 @@ var (
 	// ErrNoLeader is returned by Forward and Sync while this member is not
 	// connected to an established leader.
 	ErrNoLeader = errors.New("no leader")
-	// ErrStopped is returned once Run has returned.
-	ErrStopped = errors.New("quorum peer stopped")
 )
 
 // Status is what srvr, stat and mntr report about replication.
 type Status struct {
 	State     State
-	PeerState string // Apache's zk_peer_state: "leading - broadcast", "following - synchronization", "looking"
+	PeerState string // Apache's zk_peer_state: "leading - broadcast", "following - synchronization - diff", "looking"
 	Serving   bool   // this member answers clients (broadcast phase)
 	MyID      int64
 	Leader    int64 // 0 when unknown
@@ -125,7 +123,6 @@ type Peer struct {
 	currentEpoch   int64
 	lastLogged     int64
 	lastSync       string
-	stopped        bool
 	lead           *leader
 	learner        *learner
 	onRequest      func(from int64, req []byte)
@@ -424,11 +421,6 @@ func (p *Peer) Run(ctx context.Context) error {
 	if !p.started.CompareAndSwap(false, true) {
 		return errors.New("zab: Run called twice")
 	}
-	defer func() {
-		p.mu.Lock()
-		p.stopped = true
-		p.mu.Unlock()
-	}()
 	if err := p.recover(); err != nil {
 		return fmt.Errorf("zab: %w", err)
 	}
