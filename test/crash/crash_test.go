@@ -171,7 +171,9 @@ func startServer(t *testing.T, bin, work, dataDir string, round int, forceSync b
 }
 
 // startServerCfg starts zkserver with a zoo.cfg of tickTime, dataDir, a
-// free clientPort on 127.0.0.1, and the extra lines.
+// free clientPort on 127.0.0.1, no AdminServer (its default 0.0.0.0:8080
+// is shared by everything on the machine; a busy port stops the server, as
+// in Apache), and the extra lines.
 func startServerCfg(t *testing.T, bin, work, dataDir string, round int, extra string) *server {
 	t.Helper()
 	port := freePort(t)
@@ -179,6 +181,7 @@ func startServerCfg(t *testing.T, bin, work, dataDir string, round int, extra st
 dataDir=%s
 clientPort=%d
 clientPortAddress=127.0.0.1
+admin.enableServer=false
 `, dataDir, port) + extra
 	cfgPath := filepath.Join(work, fmt.Sprintf("zoo-%d.cfg", round))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
