@@ -129,9 +129,10 @@ func (s *Shell) lineLoop(ctx context.Context) error {
 // as eventKey so they are printed from go-prompt's own loop.
 type ttyParser struct {
 	*prompt.PosixParser
-	fd    int
-	saved *term.State
-	shell *Shell
+	fd      int
+	saved   *term.State
+	shell   *Shell
+	pending [][]byte // keys split from one read, not yet handed out
 }
 
 func (p *ttyParser) TearDown() error {
@@ -142,11 +143,54 @@ func (p *ttyParser) TearDown() error {
 	return err
 }
 
+// Read hands go-prompt one key at a time. go-prompt takes each read as a
+// single key, so input typed ahead while a command ran (and the terminal
+// was cooked) arrives as "ls /a\n" and would be inserted as text; we split
+// such reads into runs of text and single control keys.
 func (p *ttyParser) Read() ([]byte, error) {
 	if p.shell.hasEvents() {
 		return eventKey, nil
 	}
-	return p.PosixParser.Read()
+	if len(p.pending) == 0 {
+		b, err := p.PosixParser.Read()
+		if err != nil || len(b) == 0 {
+			return b, err
+		}
+		p.pending = splitKeys(b)
+	}
+	k := p.pending[0]
+	p.pending = p.pending[1:]
+	return k, nil
+}
+
+// splitKeys splits a read into keys: an escape sequence stays whole (it is
+// one key), every other control byte is a key of its own, and runs of
+// printable bytes are one key (inserted as text).
+func splitKeys(b []byte) [][]byte {
+	if b[0] == 0x1b {
+		return [][]byte{b}
+	}
+	var keys [][]byte
+	start := 0
+	for i, c := range b {
+		if c == 0x1b {
+			if start < i {
+				keys = append(keys, b[start:i])
+			}
+			return append(keys, b[i:])
+		}
+		if c < 0x20 || c == 0x7f {
+			if start < i {
+				keys = append(keys, b[start:i])
+			}
+			keys = append(keys, b[i:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(b) {
+		keys = append(keys, b[start:])
+	}
+	return keys
 }
 
 func (s *Shell) promptLoop(ctx context.Context, fd int) error {
@@ -169,6 +213,11 @@ func (s *Shell) promptLoop(ctx context.Context, fd int) error {
 			}
 			s.runLine(ctx, line)
 			s.printEvents(os.Stdout, "\n")
+			// go-prompt draws the next prompt before it makes the terminal
+			// raw again; keys typed in that window would be cooked (Ctrl-C
+			// a SIGINT, a line echoed). Go raw now; go-prompt's own Setup
+			// after us is then a no-op.
+			_ = parser.PosixParser.Setup()
 		},
 		func(d prompt.Document) []prompt.Suggest {
 			var out []prompt.Suggest

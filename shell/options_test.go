@@ -201,3 +201,27 @@ func TestCompleteOffline(t *testing.T) {
 		t.Errorf("paths without session: %v", got)
 	}
 }
+
+func TestSplitKeys(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"ls /a", []string{"ls /a"}},
+		{"ls /a\n", []string{"ls /a", "\n"}},
+		{"ls /a\rget /b\r", []string{"ls /a", "\r", "get /b", "\r"}},
+		{"\t", []string{"\t"}},
+		{"\x1b[A", []string{"\x1b[A"}},
+		{"ab\x1b[A", []string{"ab", "\x1b[A"}},
+		{"x\x7f", []string{"x", "\x7f"}},
+	}
+	for _, tc := range tests {
+		var got []string
+		for _, k := range splitKeys([]byte(tc.in)) {
+			got = append(got, string(k))
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("splitKeys(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
