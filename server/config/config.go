@@ -168,7 +168,7 @@ func defaults() *Config {
 		AdminServerPort:          DefaultAdminServerPort,
 		MetricsHTTPHost:          "0.0.0.0",
 		MetricsHTTPPort:          DefaultMetricsHTTPPort,
-		MetricsEnabled:           true, // issue 5: Prometheus metrics on by default
+		MetricsEnabled:           false, // /metrics is on the AdminServer; the separate port needs metricsProvider.* (see keys.go)
 		PeerType:                 "participant",
 		Extra:                    map[string]string{},
 

@@ -67,7 +67,7 @@ var keyTable = map[string]setter{
 	"multiAddress.enabled":          boolean(func(c *Config) *bool { return &c.MultiAddressEnabled }),
 	"metricsProvider.className":     setMetricsClass,
 	"metricsProvider.httpHost":      str(func(c *Config) *string { return &c.MetricsHTTPHost }),
-	"metricsProvider.httpPort":      port(func(c *Config) *int { return &c.MetricsHTTPPort }, true),
+	"metricsProvider.httpPort":      metricsPort,
 
 	// System properties ("zookeeper.<key>"), settable from zoo.cfg.
 	"snapCount":                                integer(func(c *Config) *int { return &c.SnapCount }, 2),
@@ -348,6 +348,18 @@ func setPeerType(c *Config, v string) error {
 		return nil
 	}
 	return fmt.Errorf("unrecognised peer type %q: participant or observer", v)
+}
+
+// metricsPort sets metricsProvider.httpPort; naming the port asks for the
+// Prometheus endpoint on it, as setting the Prometheus provider class does.
+func metricsPort(c *Config, v string) error {
+	if err := port(func(c *Config) *int { return &c.MetricsHTTPPort }, true)(c, v); err != nil {
+		return err
+	}
+	if c.MetricsProviderClassName == "" || strings.HasSuffix(c.MetricsProviderClassName, "PrometheusMetricsProvider") {
+		c.MetricsEnabled = true
+	}
+	return nil
 }
 
 func setMetricsClass(c *Config, v string) error {
