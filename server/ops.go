@@ -1,11 +1,11 @@
 package server
 
 import (
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/zkgo/zkgo/server/acl"
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
 	"github.com/zkgo/zkgo/server/watch"
@@ -480,29 +480,11 @@ func (s *Server) setWatches(c *conn, sw *wire.SetWatches) {
 	}
 }
 
-// configData is /zookeeper/config's content: the membership, as Apache
-// shows it ("server.N=..." lines and "version=..."); empty standalone.
+// configData is /zookeeper/config's content: the membership as Apache
+// shows it, empty on a standalone server.
 func (s *Server) configData() []byte {
 	if len(s.cfg.Servers) == 0 {
 		return []byte{}
 	}
-	lines := make([]string, 0, len(s.cfg.Servers)+1)
-	for _, sv := range s.cfg.Servers {
-		role := "participant"
-		if sv.Observer {
-			role = "observer"
-		}
-		addr := sv.ClientAddress
-		if addr == "" {
-			addr = "0.0.0.0"
-		}
-		line := "server." + itoa(sv.ID) + "=" + sv.Host + ":" + itoa(int64(sv.QuorumPort)) + ":" + itoa(int64(sv.ElectionPort)) + ":" + role
-		if sv.ClientPort != 0 {
-			line += ";" + addr + ":" + itoa(int64(sv.ClientPort))
-		}
-		lines = append(lines, line)
-	}
-	sort.Strings(lines)
-	lines = append(lines, "version=0")
-	return []byte(strings.Join(lines, "\n"))
+	return []byte(config.MembershipText(s.cfg))
 }
