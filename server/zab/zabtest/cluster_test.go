@@ -2,6 +2,7 @@ package zabtest
 
 import (
 	"fmt"
+	"runtime"
 	"log/slog"
 	"os"
 	"testing"
@@ -317,4 +318,61 @@ func TestObserver(t *testing.T) {
 	}
 	c.WaitLeader(c.IDs)
 	checkAll(t, c, acked)
+}
+
+// Crashes while a learner is being synchronised: the learner itself, then
+// the leader that syncs it. Nothing acknowledged is lost either way.
+func TestCrashDuringSync(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3, MaxDiffEntries: 20})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	f := others(c.IDs, l)[0]
+	c.Stop(f)
+	c.MustCommit(l, "a", 200, acked)
+	// The learner crashes as soon as it starts (mid-sync, or right after).
+	c.Start(f)
+	c.WaitFor(10*time.Second, "the learner to register", func() error {
+		if st := c.Member(f).Peer.Status(); st.State == zab.Looking {
+			return fmt.Errorf("%s", st.PeerState)
+		}
+		return nil
+	})
+	c.Stop(f)
+	c.Start(f)
+	last := c.MustCommit(l, "b", 10, acked)
+	c.WaitApplied(c.IDs, last)
+	checkAll(t, c, acked)
+
+	// Now the leader crashes while the learner syncs.
+	c.Stop(f)
+	c.MustCommit(l, "c", 200, acked)
+	c.Start(f)
+	c.Stop(l)
+	rest := others(c.IDs, l)
+	l2 := c.WaitLeader(rest)
+	last = c.MustCommit(l2, "d", 10, acked)
+	c.Start(l)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	checkAll(t, c, acked)
+}
+
+// Every goroutine of a member ends when its Run returns.
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	c := newCluster(t, Options{Voters: 3, Observers: 1})
+	c.StartAll()
+	l := c.WaitLeader(c.IDs)
+	c.MustCommit(l, "a", 10, nil)
+	c.Stop(l)
+	c.WaitLeader(others(c.IDs, l))
+	c.StopAll()
+	c.WaitFor(10*time.Second, "goroutines to end", func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		}
+		return nil
+	})
 }
