@@ -91,7 +91,7 @@ type Status struct {
 	PendingSyncs int
 	// Learners only: how the last synchronisation with a leader was done
 	// ("DIFF", "TRUNC", "SNAP").
-	LastSync     string
+	LastSync string
 }
 
 // Peer is one member of the ensemble.

@@ -2,9 +2,9 @@ package zabtest
 
 import (
 	"fmt"
-	"runtime"
 	"log/slog"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
