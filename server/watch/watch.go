@@ -110,7 +110,9 @@ func (m *Manager) Trigger(typ int32, path string) {
 }
 
 // Remove deletes w's watches of the given wire watcher type (WatcherChildren,
-// WatcherData or WatcherAny) on path and reports whether any existed.
+// WatcherData or WatcherAny) on path and reports whether any existed. With
+// remove false (checkWatches) it only reports whether any connection holds
+// such a watch on path, as Apache 3.8 does.
 // Persistent watches count as both data and child watches, as in 3.8.
 func (m *Manager) Remove(path string, w Watcher, typ int32, remove bool) bool {
 	m.mu.Lock()
@@ -127,6 +129,12 @@ func (m *Manager) Remove(path string, w Watcher, typ int32, remove bool) bool {
 	found := false
 	for _, k := range kinds {
 		s := m.tables[k][path]
+		if !remove && len(s) > 0 {
+			// checkWatches: Apache 3.8 answers OK when any connection
+			// watches the path (observed); the removal is client-side.
+			found = true
+			continue
+		}
 		if _, ok := s[w]; !ok {
 			continue
 		}
