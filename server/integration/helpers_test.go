@@ -81,3 +81,11 @@ func nextEvent(t testing.TB, ch <-chan zk.Event) zk.Event {
 	}
 	return zk.Event{}
 }
+
+// step runs one named part of a test on the test's own goroutine (the raw
+// client fails through the test that created it, so no subtests).
+func step(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	t.Logf("step: %s", name)
+	f(t)
+}

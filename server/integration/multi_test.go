@@ -120,7 +120,7 @@ func TestMultiFailureResults(t *testing.T) {
 			{Type: wire.OpCheck, Req: &wire.PathVersionRequest{Path: "/nope", Version: -1}},
 		}, 0, wire.CodeNoNode},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		step(t, tc.name, func(t *testing.T) {
 			before := c.zxid()
 			var resp wire.MultiResponse
 			h, body := c.callRaw(wire.OpMulti, &wire.MultiRequest{Ops: tc.ops})
