@@ -253,3 +253,42 @@ func TestPipedShell(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }
+
+func TestCompletion(t *testing.T) {
+	addr := testServer(t)
+	env := []string{"ZK_SERVER=" + addr}
+	r := runZk(t, env, "", "__complete", "get", "/zoo")
+	if r.code != 0 || r.stdout != "/zookeeper\n" {
+		t.Errorf("__complete get /zoo: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runZk(t, env, "", "__complete", "getA")
+	if r.stdout != "getAcl\ngetAllChildrenNumber\n" {
+		t.Errorf("__complete getA: %q", r.stdout)
+	}
+	r = runZk(t, env, "", "__complete", "ls", "-")
+	if !strings.Contains(r.stdout, "-R\n") || !strings.Contains(r.stdout, "-o\n") {
+		t.Errorf("__complete ls -: %q", r.stdout)
+	}
+	// Without a server, commands and flags still complete, quickly.
+	r = runZk(t, []string{"ZK_SERVER=127.0.0.1:1"}, "", "__complete", "get", "/zoo")
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("__complete without server: %d %q", r.code, r.stdout)
+	}
+
+	// The bash script, driven as bash's completion would.
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	script := runZk(t, nil, "", "completion", "bash").stdout
+	file := filepath.Join(t.TempDir(), "zk.bash")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bash, "-c", `source "$1"; COMP_WORDS=(zk get /zookeeper/); COMP_CWORD=2; _zk_complete; printf '%s\n' "${COMPREPLY[@]}"`, "bash", file)
+	cmd.Env = append(os.Environ(), "ZK_SERVER="+addr, "PATH="+filepath.Dir(zkBin(t))+":"+os.Getenv("PATH"))
+	out, err := cmd.Output()
+	if err != nil || string(out) != "/zookeeper/config\n/zookeeper/quota\n" {
+		t.Errorf("bash completion: %q %v", out, err)
+	}
+}
