@@ -8,21 +8,62 @@
 //
 // # How the server uses it
 //
-// The server implements StateMachine (its data tree and sessions), opens a
-// storage.Store, builds a Peer with New and runs Peer.Run in a goroutine.
-// On the leader, write requests go through Peer.Propose, which returns the
-// zxid the txn will carry; StateMachine.Apply is later called with that
-// zxid on every member, in zxid order, on one goroutine. On followers and
-// observers, writes are sent to the leader with Peer.Forward and arrive on
-// the leader through the OnRequest callback. Sync implements the client's
-// sync op. TouchSessions / OnSessionTouch carry session liveness from
-// learners to the leader. OnStateChange tells the server when this member
-// starts or stops serving (Peer.Serving).
+//	st, _ := storage.Open(cfg.DataDir, cfg.DataLogDir, storage.Options{ForceSync: cfg.ForceSync})
+//	peer, _ := zab.New(zab.Config{
+//		MyID: cfg.MyID, Servers: cfg.Servers, Observer: cfg.PeerType == "observer",
+//		TickTime: cfg.TickTime, InitLimit: cfg.InitLimit, SyncLimit: cfg.SyncLimit,
+//		Store: st, SM: srv, Logger: logger,
+//	})
+//	peer.OnRequest(srv.leaderReceives)      // forwarded writes, on the leader
+//	peer.OnSessionTouch(srv.touchSessions)  // learners' session activity, on the leader
+//	peer.OnStateChange(srv.roleChanged)     // serve clients only while Status.Serving
+//	go peer.Run(ctx)
 //
-// The peer recovers the StateMachine from the newest snapshot of the
-// Store when Run starts; log entries after it are applied once the ensemble
-// has established them as committed (never before), so a member never
-// applies a txn that a TRUNC could later take back.
+// The server implements StateMachine with its data tree and sessions. It
+// does not load snapshots or replay the log itself: Run restores the
+// newest snapshot into the StateMachine and applies logged txns once the
+// ensemble has established them as committed (a standalone server, an
+// ensemble of one, does so as soon as it starts), so a txn that a TRUNC
+// later takes back is never applied.
+//
+// Writes. On the leader, the prep step turns a request into txn bytes and
+// calls Propose, which returns the zxid the txn gets (epoch<<32|counter,
+// counter from 1 in each epoch); Apply(storage.Entry{Zxid, Data}) is then
+// called with exactly those bytes on every member, in zxid order, on one
+// goroutine, once a quorum has logged it. The zxid is not inside Data:
+// take it from the Entry. Hold the server's own lock across Propose and
+// the registration of the pending request, and take that lock in Apply:
+// Apply for a zxid can run as soon as Propose returns. zab never calls
+// the server while holding a lock of its own, so that order is safe. Error
+// results are proposed as txns too (as Apache's error txn), so the member
+// holding the client's connection can answer when it applies it. On
+// followers and observers, write requests (and createSession/closeSession)
+// go to the leader with Forward; the leader's server gets them through
+// OnRequest and proposes them; the forwarding member answers its client
+// when it applies the txn carrying that session and cxid. Propose returns
+// ErrNotLeader and Forward ErrNoLeader while there is no established
+// leader: answer CONNECTIONLOSS (or drop the connection).
+//
+// Reads are served from the local tree. The sync op calls Sync, which
+// returns once this member applied everything the leader had committed or
+// proposed when the request reached it.
+//
+// Sessions. Learners call TouchSessions with the ids of sessions that had
+// activity; the leader receives them (and its own) through
+// OnSessionTouch and owns expiry. Session creation, close and expiry are
+// proposed txns.
+//
+// Roles. OnStateChange reports every change of state, leader and serving
+// flag. When Serving turns false (the member left the broadcast phase),
+// close client connections and fail requests waiting for an Apply: their
+// txn may never be applied (clients reconnect elsewhere, as with Apache).
+// Status gives srvr/mntr their fields: Mode (leader, follower, observer,
+// or standalone), zk_peer_state (PeerState), zk_learners,
+// zk_synced_followers, zk_synced_observers, zk_pending_syncs.
+//
+// Snapshots for recovery and purge are the server's: StateMachine.Snapshot
+// into Store.WriteSnapshot. Applied state never gets ahead of the local
+// log, so such a snapshot is always covered by it.
 //
 // # Goroutines
 //

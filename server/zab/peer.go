@@ -76,11 +76,14 @@ type Status struct {
 	State     State
 	PeerState string // Apache's zk_peer_state: "leading - broadcast", "following - synchronization - diff", "looking"
 	Serving   bool   // this member answers clients (broadcast phase)
-	MyID      int64
-	Leader    int64 // 0 when unknown
-	Epoch     int64 // currentEpoch
-	LastZxid  int64 // last logged zxid
-	Applied   int64 // last applied zxid
+	// Standalone: an ensemble of one (no server.N lines); srvr says
+	// "Mode: standalone" then, as Apache does.
+	Standalone bool
+	MyID       int64
+	Leader     int64 // 0 when unknown
+	Epoch      int64 // currentEpoch
+	LastZxid   int64 // last logged zxid
+	Applied    int64 // last applied zxid
 	// Leader only.
 	Learners        int // connected learners (followers and observers)
 	SyncedFollowers int // voting followers in broadcast and heard within syncLimit
@@ -348,7 +351,8 @@ func (p *Peer) Status() Status {
 	p.mu.Lock()
 	st := Status{
 		State: p.state, Serving: p.serving, MyID: p.id, Leader: p.leaderID,
-		Epoch: p.currentEpoch, LastZxid: p.lastLogged, LastSync: p.lastSync,
+		Standalone: len(p.cfg.Servers) == 0,
+		Epoch:      p.currentEpoch, LastZxid: p.lastLogged, LastSync: p.lastSync,
 	}
 	phase := p.phase
 	l, lr := p.lead, p.learner
