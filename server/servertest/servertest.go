@@ -33,6 +33,18 @@ type Server struct {
 // forceSync off, every four-letter word enabled, admin server off.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	cfg := baseConfig(t)
+	for _, o := range opts {
+		o(cfg)
+	}
+	s := &Server{t: t, Cfg: cfg}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// baseConfig is the configuration every test server starts from.
+func baseConfig(t testing.TB) *config.Config {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
@@ -43,13 +55,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	cfg.AdminEnableServer = false
 	cfg.MetricsEnabled = false
 	cfg.ClientPort = 0
-	for _, o := range opts {
-		o(cfg)
-	}
-	s := &Server{t: t, Cfg: cfg}
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
+	return cfg
 }
 
 func (s *Server) start() {

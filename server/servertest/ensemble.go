@@ -1,0 +1,162 @@
+package servertest
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"context"
+	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server/config"
+)
+
+// Ensemble is an in-process ensemble: n servers on 127.0.0.1 with their
+// own client, quorum and election ports and data directories.
+type Ensemble struct {
+	t       testing.TB
+	Servers []*Server
+}
+
+// freePorts reserves n distinct free TCP ports on 127.0.0.1. They are
+// released before use, so another process could take one in between; the
+// server then fails to start and the test says so.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	lns := make([]net.Listener, n)
+	ports := make([]int, n)
+	for i := range lns {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("servertest: free port: %v", err)
+		}
+		lns[i] = ln
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// StartEnsemble starts n participants plus observers, waits until every
+// member serves and returns them; member i has myid i+1. opts apply to
+// every member's configuration.
+func StartEnsemble(t testing.TB, n, observers int, opts ...Option) *Ensemble {
+	t.Helper()
+	total := n + observers
+	ports := freePorts(t, 3*total)
+	servers := make([]config.Server, total)
+	for i := range servers {
+		servers[i] = config.Server{
+			ID: int64(i + 1), Host: "127.0.0.1",
+			QuorumPort: ports[3*i+1], ElectionPort: ports[3*i+2],
+			Observer:      i >= n,
+			ClientAddress: "127.0.0.1", ClientPort: ports[3*i],
+		}
+	}
+	e := &Ensemble{t: t}
+	for i := range servers {
+		i := i
+		member := append([]Option{func(c *config.Config) {
+			c.MyID = int64(i + 1)
+			c.Servers = servers
+			c.InitLimit = 10
+			c.SyncLimit = 5
+			c.TickTime = 100 * time.Millisecond
+			c.MinSessionTimeout = 2 * c.TickTime
+			c.MaxSessionTimeout = 40 * c.TickTime
+			if servers[i].Observer {
+				c.PeerType = "observer"
+			}
+		}}, opts...)
+		s := &Server{t: t, addr: "127.0.0.1:" + strconv.Itoa(ports[3*i])}
+		s.Cfg = baseConfig(t)
+		for _, o := range member {
+			o(s.Cfg)
+		}
+		s.start()
+		t.Cleanup(s.Stop)
+		e.Servers = append(e.Servers, s)
+	}
+	e.WaitServing(30 * time.Second)
+	return e
+}
+
+// Addrs returns the client addresses of the running members.
+func (e *Ensemble) Addrs() []string {
+	var out []string
+	for _, s := range e.Servers {
+		out = append(out, s.Addr())
+	}
+	return out
+}
+
+// Mode asks a member for its srvr Mode ("" when it does not answer).
+func Mode(addr string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := fourletter.Query(ctx, addr, "srvr")
+	if err != nil {
+		return ""
+	}
+	st, err := fourletter.ParseSrvr(out)
+	if err != nil {
+		return ""
+	}
+	return st.Mode
+}
+
+// Leader returns the index of the serving leader, or -1.
+func (e *Ensemble) Leader() int {
+	for i, s := range e.Servers {
+		if s.srv != nil && Mode(s.Addr()) == "leader" {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitServing waits until every running member reports leader, follower
+// or observer, and exactly one leader.
+func (e *Ensemble) WaitServing(d time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		leaders, serving, running := 0, 0, 0
+		for _, s := range e.Servers {
+			if s.srv == nil {
+				continue
+			}
+			running++
+			switch Mode(s.Addr()) {
+			case "leader":
+				leaders++
+				serving++
+			case "follower", "observer":
+				serving++
+			}
+		}
+		if leaders == 1 && serving == running {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("servertest: ensemble not serving after %v (%d leaders, %d of %d serving)", d, leaders, serving, running)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// String lists the members and their modes, for failure messages.
+func (e *Ensemble) String() string {
+	s := ""
+	for i, m := range e.Servers {
+		mode := "stopped"
+		if m.srv != nil {
+			mode = Mode(m.Addr())
+		}
+		s += fmt.Sprintf("%d:%s ", i+1, mode)
+	}
+	return s
+}
