@@ -122,7 +122,7 @@ func (r *run) connect(ctx context.Context) error {
 	for i := range n {
 		w := &worker{
 			id:     i,
-			server: r.cfg.Servers[i%len(r.cfg.Servers)],
+			server: serverFor(r.cfg.Servers, i),
 			hist:   hdrhistogram.New(histMin, histMax, histSigFigs),
 			rng:    uint64(i)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D,
 			errs:   map[string]int64{},
@@ -152,6 +152,11 @@ func firstOf(errs []error) error {
 		return fmt.Errorf("%w (and %d more clients failed)", first, more)
 	}
 	return first
+}
+
+// serverFor pins client i to server i mod n.
+func serverFor(servers []string, i int) string {
+	return servers[i%len(servers)]
 }
 
 // dial opens the worker's session and waits until the server has
