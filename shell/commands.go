@@ -699,7 +699,8 @@ func runConfig(inv *Invocation) error {
 }
 
 // clientConfigString is ConfigUtils.getClientConfigStr: the config version
-// then the client addresses of the voting members, "version host:port,...".
+// then the client addresses of the servers, "version host:port,...", the
+// host as written in the config (0.0.0.0 when only a port is given).
 func clientConfigString(cfg string) string {
 	var version string
 	var addrs []string
@@ -717,16 +718,12 @@ func clientConfigString(cfg string) string {
 		}
 		_, client, ok := strings.Cut(v, ";")
 		if !ok {
-			continue
+			continue // no client address
 		}
+		// As QuorumServer parses it: "host:port" or just "port" (wildcard).
 		host, port, ok := strings.Cut(client, ":")
-		if ok && (host == "0.0.0.0" || host == "") {
-			// The client address is the server address with the client port.
-			host = strings.SplitN(strings.SplitN(v, ";", 2)[0], ":", 2)[0]
-		}
 		if !ok {
-			port = client
-			host = strings.SplitN(v, ":", 2)[0]
+			host, port = "0.0.0.0", client
 		}
 		addrs = append(addrs, host+":"+port)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	prompt "github.com/c-bata/go-prompt"
+	"github.com/fatih/color"
 	"golang.org/x/term"
 )
 
@@ -55,8 +56,12 @@ func (s *Shell) runLine(ctx context.Context, line string) {
 		// As zkCli.sh: the command list, then the complaint.
 		s.WriteUsage(s.cfg.Err)
 	}
-	fmt.Fprintln(s.cfg.Err, err.Error())
+	// Red on a terminal; fatih/color turns itself off when stdout is not
+	// a terminal or NO_COLOR is set.
+	_, _ = errColor.Fprintln(s.cfg.Err, err.Error())
 }
+
+var errColor = color.New(color.FgRed)
 
 // startSession opens the session without waiting for it, as zkCli.sh does
 // in interactive mode (the prompt shows CONNECTING until it is up).

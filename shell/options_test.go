@@ -225,3 +225,11 @@ func TestSplitKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestClientConfigString(t *testing.T) {
+	cfg := "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=10.0.0.2:2888:3888:participant;10.0.0.2:2182\nserver.3=10.0.0.3:2888:3888:observer;2183\nserver.4=10.0.0.4:2888:3888\nversion=100000000"
+	want := "100000000 0.0.0.0:2181,10.0.0.2:2182,0.0.0.0:2183"
+	if got := clientConfigString(cfg); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
