@@ -193,7 +193,9 @@ func TestZkCliGolden(t *testing.T) {
 	if *update {
 		addr, zkcli := os.Getenv("ZK_APACHE"), os.Getenv("ZKCLI")
 		if addr == "" || zkcli == "" {
-			t.Fatal("-update needs ZK_APACHE=host:port of Apache ZooKeeper 3.8 and ZKCLI=/path/to/zkCli.sh")
+			// The goldens are zkCli.sh's output, not ours: they can only be
+			// regenerated with Apache's CLI and server.
+			t.Skip("-update needs ZK_APACHE=host:port of Apache ZooKeeper 3.8 and ZKCLI=/path/to/zkCli.sh")
 		}
 		conn := oracle(t, addr)
 		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
