@@ -88,13 +88,20 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	// A bug must not show users a Go stack trace: one line and status 1.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "zk: internal error: %v\n", r)
+			code = 1
+		}
+	}()
 	app := newApp(stdin, stdout, stderr)
 	err := app.Run(args)
 	if err == nil {
 		return 0
 	}
-	code := 1
+	code = 1
 	var ue *usageError
 	var ec cli.ExitCoder
 	switch {
