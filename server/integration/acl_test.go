@@ -1,0 +1,280 @@
+package integration
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// user1Digest is Apache's digest of user1:12345 (zookeeperProgrammers.md).
+const user1Digest = "user1:+owfoSBn/am19roBPzR1/MfCblE="
+
+func digestACL(perms int32) []wire.ACL {
+	return []wire.ACL{{Perms: perms, ID: wire.ID{Scheme: "digest", ID: user1Digest}}}
+}
+
+func (c *rawConn) addAuth(scheme, cred string) {
+	c.t.Helper()
+	h, _, err := c.authRaw(scheme, cred)
+	if err != nil || h.Err != wire.CodeOK {
+		c.t.Fatalf("addauth %s %s: %+v %v", scheme, cred, h, err)
+	}
+}
+
+func TestDigestACL(t *testing.T) {
+	s := newServer(t)
+	owner := rawSession(t, s.Addr())
+	owner.addAuth("digest", "user1:12345")
+	owner.mustOK("create", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/sec", Data: []byte("s"), ACL: digestACL(wire.PermAll)}, nil))
+	owner.mustOK("create kid", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/sec/kid", ACL: digestACL(wire.PermAll)}, nil))
+	owner.getData("/sec")
+
+	other := rawSession(t, s.Addr())
+	const noAuth = wire.CodeNoAuth
+	for _, tc := range []struct {
+		name string
+		op   int32
+		body wire.Record
+		want wire.Code
+	}{
+		{"getData", wire.OpGetData, &wire.PathWatchRequest{Path: "/sec"}, noAuth},
+		{"getChildren", wire.OpGetChildren, &wire.PathWatchRequest{Path: "/sec"}, noAuth},
+		{"getChildren2", wire.OpGetChildren2, &wire.PathWatchRequest{Path: "/sec"}, noAuth},
+		{"getACL without READ or ADMIN", wire.OpGetACL, &wire.PathRequest{Path: "/sec"}, noAuth},
+		{"getAllChildrenNumber", wire.OpGetAllChildrenNumber, &wire.PathRequest{Path: "/sec"}, noAuth},
+		{"setData", wire.OpSetData, &wire.SetDataRequest{Path: "/sec", Version: -1}, noAuth},
+		// Permission before version: NoAuth even with a wrong version.
+		{"setData bad version", wire.OpSetData, &wire.SetDataRequest{Path: "/sec", Version: 42}, noAuth},
+		{"setACL bad version", wire.OpSetACL, &wire.SetACLRequest{Path: "/sec", ACL: openACL, Version: 42}, noAuth},
+		// CREATE on the parent is checked before NODEEXISTS.
+		{"create existing", wire.OpCreate, &wire.CreateRequest{Path: "/sec/kid", ACL: openACL}, noAuth},
+		{"create new", wire.OpCreate, &wire.CreateRequest{Path: "/sec/new", ACL: openACL}, noAuth},
+		// DELETE is checked on the parent, before the child's existence.
+		{"delete child", wire.OpDelete, &wire.PathVersionRequest{Path: "/sec/kid", Version: -1}, noAuth},
+		{"delete missing child", wire.OpDelete, &wire.PathVersionRequest{Path: "/sec/nope", Version: -1}, noAuth},
+		// exists is not ACL-checked in 3.8.0.
+		{"exists", wire.OpExists, &wire.PathWatchRequest{Path: "/sec"}, wire.CodeOK},
+		{"sync", wire.OpSync, &wire.PathRequest{Path: "/sec"}, wire.CodeOK},
+	} {
+		wantCode(t, tc.name, other.call(tc.op, tc.body, nil), tc.want)
+	}
+	// check inside multi needs READ.
+	var mr wire.MultiResponse
+	other.mustOK("multi", other.call(wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpCheck, Req: &wire.PathVersionRequest{Path: "/sec", Version: -1}},
+	}}, &mr))
+	if len(mr.Results) != 1 || mr.Results[0].Err != noAuth {
+		t.Fatalf("check in multi: %+v", mr.Results)
+	}
+	// multiRead reports NoAuth per op.
+	mr = wire.MultiResponse{}
+	other.mustOK("multiRead", other.call(wire.OpMultiRead, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpGetData, Req: &wire.PathWatchRequest{Path: "/sec"}},
+		{Type: wire.OpGetChildren, Req: &wire.PathWatchRequest{Path: "/"}},
+	}}, &mr))
+	if len(mr.Results) != 2 || mr.Results[0].Type != wire.OpError || mr.Results[0].Err != noAuth || mr.Results[1].Type != wire.OpGetChildren {
+		t.Fatalf("multiRead: %+v", mr.Results)
+	}
+	// A wrong password is not an error: it adds an identity that matches nothing.
+	other.addAuth("digest", "user1:wrong")
+	wantCode(t, "getData with the wrong password", other.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/sec"}, nil), noAuth)
+	// The right one grants access.
+	other.addAuth("digest", "user1:12345")
+	other.getData("/sec")
+	// The parent of /sec is open: deleting the leaf needs DELETE on /sec,
+	// which now matches; deleting /sec itself needs DELETE on / (open).
+	other.delete("/sec/kid")
+	anon := rawSession(t, s.Addr())
+	anon.delete("/sec")
+}
+
+// delete needs DELETE on the parent only: an unauthenticated session may
+// delete a digest-protected leaf under an open parent.
+func TestDeleteProtectedLeaf(t *testing.T) {
+	s := newServer(t)
+	owner := rawSession(t, s.Addr())
+	owner.addAuth("digest", "user1:12345")
+	owner.mustOK("create", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/leaf", ACL: digestACL(wire.PermAll)}, nil))
+	anon := rawSession(t, s.Addr())
+	anon.delete("/leaf")
+}
+
+func TestAuthSchemeACL(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	creatorAll := []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "auth", ID: ""}}}
+	wantCode(t, "auth ACL without any auth", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/a", ACL: creatorAll}, nil), wire.CodeInvalidACL)
+	c.addAuth("digest", "user1:12345")
+	c.mustOK("create with auth ACL", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/a", ACL: creatorAll}, nil))
+	var r wire.GetACLResponse
+	c.mustOK("getACL", c.call(wire.OpGetACL, &wire.PathRequest{Path: "/a"}, &r))
+	if len(r.ACL) != 1 || r.ACL[0] != digestACL(wire.PermAll)[0] {
+		t.Fatalf("auth ACL became %+v, want %+v", r.ACL, digestACL(wire.PermAll))
+	}
+	// The id part of an auth ACL is ignored.
+	c.mustOK("create with auth:whatever", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/b",
+		ACL: []wire.ACL{{Perms: wire.PermRead | wire.PermAdmin, ID: wire.ID{Scheme: "auth", ID: "whatever"}}}}, nil))
+	c.mustOK("getACL", c.call(wire.OpGetACL, &wire.PathRequest{Path: "/b"}, &r))
+	if len(r.ACL) != 1 || r.ACL[0] != digestACL(wire.PermRead|wire.PermAdmin)[0] {
+		t.Fatalf("auth:whatever became %+v", r.ACL)
+	}
+	// setACL with the auth scheme expands too, and bumps aversion.
+	var sr wire.StatResponse
+	c.mustOK("setACL auth", c.call(wire.OpSetACL, &wire.SetACLRequest{Path: "/b", ACL: creatorAll, Version: 0}, &sr))
+	if sr.Stat.Aversion != 1 {
+		t.Fatalf("aversion %d", sr.Stat.Aversion)
+	}
+}
+
+func TestInvalidACL(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	c.create("/n", nil, wire.ModePersistent)
+	for _, tc := range []struct {
+		name string
+		acl  []wire.ACL
+	}{
+		{"null list", nil},
+		{"empty list", []wire.ACL{}},
+		{"world:someone", []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "someone"}}}},
+		{"unknown scheme", []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "foo", ID: "bar"}}}},
+		{"bad ip", []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "not-an-ip"}}}},
+		{"digest without colon", []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: "user1"}}}},
+		{"auth without auth", []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "auth", ID: ""}}}},
+		{"one bad among good", append([]wire.ACL{openACL[0]}, wire.ACL{Perms: wire.PermAll, ID: wire.ID{Scheme: "foo", ID: "x"}})},
+	} {
+		wantCode(t, "create "+tc.name, c.call(wire.OpCreate, &wire.CreateRequest{Path: "/x", ACL: tc.acl}, nil), wire.CodeInvalidACL)
+		wantCode(t, "setACL "+tc.name, c.call(wire.OpSetACL, &wire.SetACLRequest{Path: "/n", ACL: tc.acl, Version: -1}, nil), wire.CodeInvalidACL)
+	}
+	wantCode(t, "nothing created", c.call(wire.OpExists, &wire.PathWatchRequest{Path: "/x"}, nil), wire.CodeNoNode)
+	// Valid forms.
+	for i, a := range []wire.ACL{
+		{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "127.0.0.1"}},
+		{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "10.0.0.0/8"}},
+		{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: user1Digest}},
+	} {
+		p := "/ok" + string(rune('a'+i))
+		c.mustOK("create "+a.ID.Scheme+":"+a.ID.ID, c.call(wire.OpCreate, &wire.CreateRequest{Path: p, ACL: []wire.ACL{a}}, nil))
+	}
+}
+
+func TestIPACL(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	ipACL := func(id string, perms int32) []wire.ACL {
+		return []wire.ACL{{Perms: perms, ID: wire.ID{Scheme: "ip", ID: id}}}
+	}
+	c.mustOK("create local", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/local", ACL: ipACL("127.0.0.1", wire.PermAll)}, nil))
+	c.mustOK("create net", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/net", ACL: ipACL("127.0.0.0/8", wire.PermRead)}, nil))
+	c.mustOK("create far", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/far", ACL: ipACL("10.1.2.3", wire.PermAll)}, nil))
+	c.mustOK("create farnet", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/farnet", ACL: ipACL("192.168.0.0/16", wire.PermAll)}, nil))
+	c.getData("/local")
+	c.setData("/local", "x")
+	c.getData("/net")
+	wantCode(t, "write /net (READ only)", c.call(wire.OpSetData, &wire.SetDataRequest{Path: "/net", Version: -1}, nil), wire.CodeNoAuth)
+	wantCode(t, "read /far", c.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/far"}, nil), wire.CodeNoAuth)
+	wantCode(t, "read /farnet", c.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/farnet"}, nil), wire.CodeNoAuth)
+}
+
+// The super digest (DigestAuthenticationProvider.superDigest) bypasses every
+// check once the connection authenticated with the matching password.
+func TestSuperDigest(t *testing.T) {
+	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.SuperDigest = user1Digest }))
+	owner := rawSession(t, s.Addr())
+	owner.addAuth("digest", "other:pw")
+	owner.mustOK("create", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/locked", Data: []byte("x"),
+		ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "auth", ID: ""}}}}, nil))
+	owner.mustOK("create kid", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/locked/kid",
+		ACL: []wire.ACL{{Perms: 0, ID: wire.ID{Scheme: "world", ID: "anyone"}}}}, nil))
+
+	anon := rawSession(t, s.Addr())
+	wantCode(t, "anonymous read", anon.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/locked"}, nil), wire.CodeNoAuth)
+	su := rawSession(t, s.Addr())
+	su.addAuth("digest", "user1:12345")
+	su.getData("/locked")
+	su.getData("/locked/kid") // perms 0 for everyone, yet super reads it
+	su.setData("/locked/kid", "y")
+	var r wire.GetACLResponse
+	su.mustOK("getACL", su.call(wire.OpGetACL, &wire.PathRequest{Path: "/locked"}, &r))
+	if len(r.ACL) != 1 || r.ACL[0].ID.ID == "other:x" {
+		t.Fatalf("super sees a masked ACL: %+v", r.ACL)
+	}
+	su.mustOK("setACL", su.call(wire.OpSetACL, &wire.SetACLRequest{Path: "/locked", ACL: openACL, Version: -1}, nil))
+	su.delete("/locked/kid")
+	anon.getData("/locked")
+	// A wrong super password is just a digest id that matches nothing.
+	bad := rawSession(t, s.Addr())
+	bad.addAuth("digest", "user1:nope")
+	wantCode(t, "wrong super password", bad.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/locked/nokid"}, nil), wire.CodeNoNode)
+}
+
+// getACL needs READ or ADMIN; without ADMIN the digests are masked as
+// user:x (observed on Apache 3.8.0).
+func TestGetACLMasking(t *testing.T) {
+	s := newServer(t)
+	owner := rawSession(t, s.Addr())
+	owner.addAuth("digest", "user1:12345")
+	acl := []wire.ACL{
+		{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: user1Digest}},
+		{Perms: wire.PermRead, ID: wire.ID{Scheme: "world", ID: "anyone"}},
+	}
+	owner.mustOK("create", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/m", ACL: acl}, nil))
+	var r wire.GetACLResponse
+	owner.mustOK("owner getACL", owner.call(wire.OpGetACL, &wire.PathRequest{Path: "/m"}, &r))
+	if len(r.ACL) != 2 || r.ACL[0] != acl[0] || r.ACL[1] != acl[1] {
+		t.Fatalf("owner (ADMIN) sees %+v, want %+v", r.ACL, acl)
+	}
+	reader := rawSession(t, s.Addr())
+	r = wire.GetACLResponse{}
+	reader.mustOK("reader getACL", reader.call(wire.OpGetACL, &wire.PathRequest{Path: "/m"}, &r))
+	masked := wire.ACL{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: "user1:x"}}
+	if len(r.ACL) != 2 || r.ACL[0] != masked || r.ACL[1] != acl[1] {
+		t.Fatalf("reader without ADMIN sees %+v, want %+v", r.ACL, []wire.ACL{masked, acl[1]})
+	}
+	if r.Stat.Aversion != 0 || r.Stat.Czxid == 0 {
+		t.Fatalf("getACL stat %+v", r.Stat)
+	}
+}
+
+// An auth packet with an unknown scheme answers AUTHFAILED and the server
+// closes the connection; the session survives.
+func TestAuthFailedClosesConnection(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	c.create("/e", nil, wire.ModeEphemeral)
+	h, _, err := c.authRaw("nosuchscheme", "x")
+	if err != nil {
+		t.Fatalf("no AUTHFAILED reply: %v", err)
+	}
+	if h.Xid != wire.XidAuth || h.Err != wire.CodeAuthFailed {
+		t.Fatalf("reply %+v, want xid -4 AuthFailed", h)
+	}
+	c.expectClosed()
+	c2, resp := reattach(t, s.Addr(), c.SessionID, c.Passwd)
+	if resp.SessionID != c.SessionID || resp.TimeOut == 0 {
+		t.Fatalf("session lost after AUTHFAILED: %+v", resp)
+	}
+	c2.stat("/e")
+}
+
+// go-zookeeper's view: AddAuth with an unknown scheme fails; digest works.
+func TestAddAuthGoClient(t *testing.T) {
+	s, c := start(t)
+	must(t, c.AddAuth("digest", []byte("user1:12345")))
+	_, err := c.Create("/g", []byte("d"), 0, zk.DigestACL(zk.PermAll, "user1", "12345"))
+	must(t, err)
+	acl, _, err := c.GetACL("/g")
+	must(t, err)
+	if len(acl) != 1 || acl[0].Scheme != "digest" || acl[0].ID != user1Digest {
+		t.Fatalf("ACL %+v", acl)
+	}
+	o, _ := connect(t, s.Addr())
+	if err := o.AddAuth("nosuchscheme", []byte("x")); !errors.Is(err, zk.ErrAuthFailed) {
+		t.Fatalf("AddAuth with an unknown scheme: %v, want %v", err, zk.ErrAuthFailed)
+	}
+}
