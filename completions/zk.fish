@@ -4,6 +4,7 @@
 function __zk_complete
     set -l words (commandline -opc)
     set -e words[1]
-    zk __complete $words (commandline -ct) 2>/dev/null
+    set -l cur (commandline -ct)
+    zk __complete $words "$cur" 2>/dev/null
 end
 complete -c zk -f -a '(__zk_complete)'
