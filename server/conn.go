@@ -49,6 +49,7 @@ type conn struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
+	readOnly  bool // accepted by a read-only server: reads only
 	sessionID atomic.Int64
 	timeout   atomic.Int64 // negotiated ms
 	stats     connStats
@@ -317,14 +318,18 @@ func (c *conn) logReadErr(err error) {
 // handshake processes the ConnectRequest; it reports whether to go on.
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
-	if !s.isServing() {
-		// Looking for a leader: clients try another server meanwhile.
-		return false
-	}
 	var req wire.ConnectRequest
 	if err := wire.Unmarshal(frame, &req); err != nil {
 		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)
 		return false
+	}
+	if !s.isServing() {
+		// Looking for a leader: clients try another server meanwhile,
+		// unless this server is in read-only mode and the client allows it.
+		if !s.readOnly.Load() || !req.ReadOnly {
+			return false
+		}
+		c.readOnly = true
 	}
 	if last := s.lastZxid.Load(); req.LastZxidSeen > last {
 		// The client has seen a newer state than ours: it must try another server.
@@ -339,8 +344,14 @@ func (c *conn) handshake(frame []byte) bool {
 	if timeout > s.maxTimeout {
 		timeout = s.maxTimeout
 	}
-	resp := &wire.ConnectResponse{TimeOut: int32(timeout / time.Millisecond), HasReadOnly: req.HasReadOnly}
-	if req.SessionID == 0 {
+	resp := &wire.ConnectResponse{TimeOut: int32(timeout / time.Millisecond), HasReadOnly: req.HasReadOnly, ReadOnly: c.readOnly}
+	if req.SessionID == 0 && c.readOnly {
+		// A read-only server's sessions are local: no txn, gone when the
+		// server rejoins a quorum.
+		id := s.sessions.newID()
+		s.sessions.add(id, timeout).local = true
+		resp.SessionID = id
+	} else if req.SessionID == 0 {
 		id := s.sessions.newID()
 		done := make(chan bool, 1)
 		ok := s.submit(&writeReq{

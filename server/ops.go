@@ -92,12 +92,12 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	c.stats.received.Add(1)
 	s.stats.received.Add(1)
 	sid := c.sessionID.Load()
-	if !s.sessions.touch(sid) && hdr.Type != wire.OpCloseSession {
+	if !s.sessions.touch(sid) && hdr.Type != wire.OpCloseSession && !c.readOnly {
 		// Expired or closing: Apache answers SESSIONEXPIRED and drops the socket.
 		c.enqueue(&slot{filled: true, frame: s.reply(hdr.Xid, wire.CodeSessionExpired, nil), closeConn: true})
 		return false
 	}
-	if s.peer != nil {
+	if s.peer != nil && !c.readOnly {
 		s.peer.TouchSessions([]int64{sid})
 	}
 	sl := &slot{op: hdr.Type, start: time.Now()}
@@ -168,6 +168,18 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return false
 	}
 
+	if c.readOnly && (isWrite(hdr.Type) || hdr.Type == wire.OpSync) {
+		if hdr.Type == wire.OpCloseSession {
+			s.sessions.remove(sid)
+			sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeOK, nil), true
+			c.enqueue(sl)
+			return true
+		}
+		// ReadOnlyRequestProcessor: writes and sync are refused.
+		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeNotReadOnly, nil)
+		c.enqueue(sl)
+		return true
+	}
 	if hdr.Type == wire.OpSync && s.peer != nil {
 		c.enqueue(sl)
 		s.syncQuorum(c, hdr.Xid, body.(*wire.PathRequest).Path, sl)

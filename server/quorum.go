@@ -56,6 +56,9 @@ func (s *Server) newPeer() error {
 	s.peer = p
 	s.waiting = make(map[waitKey]func(int64, txn.Result))
 	s.modeFn = func() string {
+		if s.readOnly.Load() {
+			return "read-only"
+		}
 		switch p.State() {
 		case zab.Leading:
 			return "leader"
@@ -114,6 +117,49 @@ func (s *Server) onPeerState(st zab.Status) {
 	}
 	if was && !st.Serving {
 		s.dropClients()
+	}
+	if st.Serving && s.readOnly.Swap(false) {
+		// Back in a quorum: read-only clients reconnect to a r/w server.
+		s.log.Info("leaving read-only mode")
+		s.dropClients()
+		s.sessions.dropLocal()
+	}
+}
+
+// readOnlyLoop puts a participant that has been out of a quorum for
+// max(2 s, tickTime) into read-only mode (readonlymode.enabled), as
+// Apache's QuorumPeer starts a ReadOnlyZooKeeperServer, and expires the
+// local sessions of its read-only clients.
+func (s *Server) readOnlyLoop() {
+	defer s.wg.Done()
+	wait := max(2*time.Second, s.cfg.TickTime)
+	t := time.NewTicker(min(100*time.Millisecond, wait/4))
+	defer t.Stop()
+	var since time.Time
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			if s.isServing() {
+				since = time.Time{}
+				continue
+			}
+			if since.IsZero() {
+				since = now
+			}
+			if !s.readOnly.Load() && now.Sub(since) >= wait {
+				s.log.Info("no quorum: entering read-only mode")
+				s.readOnly.Store(true)
+			}
+			if s.readOnly.Load() {
+				for _, sess := range s.sessions.expiredLocal(now) {
+					if sess.conn != nil {
+						sess.conn.close()
+					}
+				}
+			}
+		}
 	}
 }
 

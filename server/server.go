@@ -60,10 +60,11 @@ type Server struct {
 	stats serverStats
 
 	// Ensemble mode (nil peer: standalone).
-	peer    *zab.Peer
-	waitMu  sync.Mutex
-	waiting map[waitKey]func(int64, txn.Result)
-	serving bool // guarded by mu
+	peer     *zab.Peer
+	waitMu   sync.Mutex
+	waiting  map[waitKey]func(int64, txn.Result)
+	serving  bool // guarded by mu
+	readOnly atomic.Bool
 
 	// Set by the ensemble wiring: mode for srvr, quorum fields for mntr.
 	modeFn   func() string
@@ -228,6 +229,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				s.fail(err)
 			}
 		}()
+		if s.cfg.ReadOnlyModeEnabled && s.cfg.PeerType != "observer" {
+			s.wg.Add(1)
+			go s.readOnlyLoop()
+		}
 	}
 	if s.cfg.AutopurgePurgeInterval > 0 {
 		s.wg.Add(1)

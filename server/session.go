@@ -14,6 +14,7 @@ type session struct {
 	expireAt time.Time // bucketed to the next tick, as Apache's ExpiryQueue
 	conn     *conn
 	closing  bool // closeSession submitted: refuse further requests
+	local    bool // created by a read-only server: never replicated
 }
 
 // sessionTable holds the sessions of the server.
@@ -194,4 +195,30 @@ func (t *sessionTable) replaceWith(o *sessionTable) {
 		}
 	}
 	t.sessions = o.sessions
+}
+
+// expiredLocal removes and returns the local sessions whose time has come
+// (a read-only server expires them itself, without txns).
+func (t *sessionTable) expiredLocal(now time.Time) []*session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*session
+	for id, s := range t.sessions {
+		if s.local && !s.expireAt.After(now) {
+			delete(t.sessions, id)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// dropLocal forgets every local session.
+func (t *sessionTable) dropLocal() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, s := range t.sessions {
+		if s.local {
+			delete(t.sessions, id)
+		}
+	}
 }

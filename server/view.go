@@ -35,7 +35,7 @@ func (v view) Serving() bool {
 	case <-v.s.quit:
 		return false
 	default:
-		return true
+		return v.s.isServing() || v.s.readOnly.Load()
 	}
 }
 
