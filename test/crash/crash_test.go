@@ -119,6 +119,10 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 // /usr/share/zookeeper/bin/zkServer.sh to check the harness against Apache.
 const serverEnv = "ZKGO_CRASH_SERVER"
 
+// raceEnv, when set, builds zkserver with -race; every server log is
+// checked for data race reports either way.
+const raceEnv = "ZKGO_CRASH_RACE"
+
 // buildServer builds cmd/zkserver into a temporary directory.
 func buildServer(t *testing.T) string {
 	t.Helper()
@@ -131,7 +135,11 @@ func buildServer(t *testing.T) string {
 		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
 	bin := filepath.Join(t.TempDir(), "zkserver")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/zkgo/zkgo/cmd/zkserver")
+	args := []string{"build", "-o", bin}
+	if os.Getenv(raceEnv) != "" {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goBin, append(args, "github.com/zkgo/zkgo/cmd/zkserver")...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build ./cmd/zkserver: %v\n%s", err, out)
@@ -211,6 +219,9 @@ admin.enableServer=false
 	t.Cleanup(func() {
 		s.kill()
 		<-s.exited
+		if b, err := os.ReadFile(s.logPath); err == nil && bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+			t.Errorf("zkserver reported a data race:\n%s", b)
+		}
 	})
 	return s
 }
