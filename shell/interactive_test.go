@@ -66,3 +66,52 @@ func TestLineShell(t *testing.T) {
 		}
 	}
 }
+
+// The completer's child cache is dropped when the children change (its
+// own child watch fires), and that watch is never shown to the user.
+func TestCompletionCache(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	cleanTree(t, conn, "/cc")
+	t.Cleanup(func() { cleanTree(t, conn, "/cc") })
+	mustCreate(t, conn, "/cc", nil, 0)
+	mustCreate(t, conn, "/cc/a", nil, 0)
+	sh, err := New(Config{Server: addr, Timeout: 10 * time.Second, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	c, err := sh.Client(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Events() // the connect event
+	texts := func() []string {
+		var out []string
+		for _, s := range sh.Complete("ls /cc/") {
+			out = append(out, s.Text)
+		}
+		return out
+	}
+	if got := texts(); len(got) != 1 || got[0] != "/cc/a" {
+		t.Fatalf("first completion %q", got)
+	}
+	mustCreate(t, conn, "/cc/b", nil, 0)
+	waitUntil(t, "cache refresh", func() bool { return len(texts()) == 2 })
+	if ev := c.Events(); len(ev) != 0 {
+		t.Errorf("completer's watch shown to the user: %+v", ev)
+	}
+	// A watch the user set on the same node is shown.
+	if _, _, err := c.Children("/cc", true); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, conn, "/cc/c", nil, 0)
+	waitUntil(t, "user watch event", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.events) > 0
+	})
+	if ev := c.Events(); len(ev) != 1 || ev[0].Path != "/cc" {
+		t.Errorf("events %+v", ev)
+	}
+}
