@@ -335,9 +335,40 @@ type model struct {
 	nodes map[string]*node
 	total int // acknowledged writes over the whole test
 	next  int // global counter making every written value unique and increasing
+	// pendingSeq is a writer's sequential create whose reply never came:
+	// its name is unknown, so a node of that writer with its data may
+	// appear after the restart.
+	pendingSeq map[int]string
 }
 
-func newModel() *model { return &model{nodes: map[string]*node{}} }
+func newModel() *model { return &model{nodes: map[string]*node{}, pendingSeq: map[int]string{}} }
+
+// seqPrefix names the sequential nodes; ZooKeeper appends 10 digits.
+const seqPrefix = "s-"
+
+// maxSeqLocked is the highest sequence suffix among the writer's known
+// nodes (-1 if none).
+func (m *model) maxSeqLocked(dir string) int64 {
+	highest := int64(-1)
+	for p := range m.nodes {
+		if n, ok := seqSuffix(dir, p); ok && n > highest {
+			highest = n
+		}
+	}
+	return highest
+}
+
+func seqSuffix(dir, path string) (int64, bool) {
+	rest, ok := strings.CutPrefix(path, dir+"/"+seqPrefix)
+	if !ok {
+		return 0, false
+	}
+	var n int64
+	if _, err := fmt.Sscanf(rest, "%d", &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
 
 func writerDir(w int) string { return fmt.Sprintf("/crash/w%d", w) }
 
@@ -396,11 +427,26 @@ func (m *model) verify(addr string) error {
 			return fmt.Errorf("children of %s: %w", dir, err)
 		}
 		for _, k := range kids {
-			if _, ok := m.nodes[dir+"/"+k]; !ok {
-				return fmt.Errorf("%s/%s exists but was never written", dir, k)
+			p := dir + "/" + k
+			if _, ok := m.nodes[p]; ok {
+				continue
 			}
+			// The sequential create in flight at the kill may have made it.
+			if want, ok := m.pendingSeq[w]; ok && strings.HasPrefix(k, seqPrefix) {
+				data, _, err := c.Get(p)
+				if err != nil {
+					return fmt.Errorf("get %s: %w", p, err)
+				}
+				if string(data) == want {
+					m.nodes[p] = &node{exists: true, data: want}
+					delete(m.pendingSeq, w)
+					continue
+				}
+			}
+			return fmt.Errorf("%s exists but was never written", p)
 		}
 	}
+	clear(m.pendingSeq)
 	paths := make([]string, 0, len(m.nodes))
 	for p := range m.nodes {
 		paths = append(paths, p)
@@ -542,6 +588,33 @@ func (m *model) writer(c *zk.Conn, w int, rng *rand.Rand, stop <-chan struct{}, 
 		setNode := func(p string) op {
 			m.next++
 			return op{p, false, fmt.Sprintf("v%08d", m.next)}
+		}
+		if len(mine) < nodesPerWriter && rng.IntN(8) == 0 {
+			// A sequential create: its name comes from the parent's
+			// cversion, which must survive the crash (no suffix reused).
+			m.next++
+			val := fmt.Sprintf("v%08d", m.next)
+			m.pendingSeq[w] = val
+			floor := m.maxSeqLocked(dir)
+			m.mu.Unlock()
+			name, err := c.Create(dir+"/"+seqPrefix, []byte(val), zk.FlagSequence, acl)
+			if err != nil {
+				if isConnErr(err) {
+					return nil
+				}
+				return fmt.Errorf("writer %d: sequential create: %w", w, err)
+			}
+			n, ok := seqSuffix(dir, name)
+			if !ok || n <= floor {
+				return fmt.Errorf("writer %d: sequential create got %s, but suffix %d was already used before", w, name, floor)
+			}
+			m.mu.Lock()
+			m.nodes[name] = &node{exists: true, data: val}
+			delete(m.pendingSeq, w)
+			m.total++
+			m.mu.Unlock()
+			ack()
+			continue
 		}
 		switch {
 		case len(mine) == 0 || (len(mine) < nodesPerWriter && rng.IntN(3) == 0):
