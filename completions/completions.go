@@ -1,6 +1,3 @@
-// Package completions holds the bash, zsh and fish completion scripts for
-// zk. The scripts complete command names and flags, and znode paths by
-// calling `zk __complete <words...>`, which prints one candidate a line.
 package completions
 
 import (
