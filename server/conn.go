@@ -373,6 +373,17 @@ func (c *conn) handshake(frame []byte) bool {
 		resp.SessionID = id
 	} else {
 		sess := s.sessions.get(req.SessionID)
+		if sess != nil {
+			// As Apache (closeSession(id, CLIENT_RECONNECT) before
+			// reopenSession): the session's current connection is closed
+			// first, whatever the password turns out to be.
+			s.sessions.mu.Lock()
+			old := sess.conn
+			s.sessions.mu.Unlock()
+			if old != nil && old != c {
+				old.close()
+			}
+		}
 		if sess == nil || sess.closing || !equalBytes(req.Passwd, sessionPassword(req.SessionID)) {
 			// Expired or unknown: answer with a zero session and close, as Apache does.
 			resp.TimeOut = 0
