@@ -79,8 +79,10 @@ func (v view) Stats() fourletter.Stats {
 		ApproximateDataSize: size,
 		GlobalSessions:      int64(s.sessions.count()),
 		Uptime:              time.Since(started),
-		DataDirSize:         s.store.DataDirSize(),
-		LogDirSize:          s.store.LogDirSize(),
+		// As Apache: its FileTxnSnapLog calls the txn log directory
+		// "dataDir", so datadir_size is the log's and logdir_size the snapshots'.
+		DataDirSize:         s.store.LogDirSize(),
+		LogDirSize:          s.store.DataDirSize(),
 		OpenFileDescriptors: openFDs(),
 		MaxFileDescriptors:  -1,
 		ClientResponseLast:  -1,
