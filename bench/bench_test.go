@@ -77,9 +77,14 @@ func TestRunEveryOp(t *testing.T) {
 					t.Errorf("progress(%s, %s, %d) out of range", el, total, ops)
 				}
 			}
+			var phases []bool
+			cfg.OnMeasure = func(start bool) { phases = append(phases, start) }
 			res, err := Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !slices.Equal(phases, []bool{true, false}) {
+				t.Errorf("OnMeasure calls = %v, want [true false]", phases)
 			}
 			if res.Ops == 0 {
 				t.Fatalf("no operation completed: %+v", res)

@@ -85,6 +85,10 @@ type Config struct {
 	// goroutine with the time elapsed since the start (warm-up included),
 	// the total planned time and the operations completed so far.
 	Progress func(elapsed, total time.Duration, ops int64)
+	// OnMeasure, when set, is called from Run's own goroutine right after
+	// the measured phase starts (start=true) and right after it ends
+	// (start=false), e.g. to sample the server's CPU time.
+	OnMeasure func(start bool)
 }
 
 // DefaultConfig returns the defaults of `zk bench`.

@@ -215,6 +215,9 @@ func (r *run) load(ctx context.Context) *Result {
 	var cpuStart time.Duration
 	interrupted := false
 	beginMeasure := func() {
+		if cfg.OnMeasure != nil {
+			cfg.OnMeasure(true)
+		}
 		measureStart, cpuStart = time.Now(), processCPU()
 		r.phase.Store(phaseMeasure)
 	}
@@ -227,7 +230,7 @@ func (r *run) load(ctx context.Context) *Result {
 		case <-ctx.Done():
 			interrupted = true
 			if measureStart.IsZero() {
-				measureStart, cpuStart = time.Now(), processCPU()
+				beginMeasure()
 			}
 			r.phase.Store(phaseStop)
 		case <-phaseTimer.C:
@@ -245,6 +248,9 @@ func (r *run) load(ctx context.Context) *Result {
 	}
 	measureEnd := time.Now()
 	cpuEnd := processCPU()
+	if cfg.OnMeasure != nil {
+		cfg.OnMeasure(false)
+	}
 	if cfg.Progress != nil && !interrupted {
 		cfg.Progress(total, total, r.measuredOps())
 	}
