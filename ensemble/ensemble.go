@@ -530,7 +530,7 @@ func (e *Ensemble) Down(ctx context.Context, purgeFiles bool) ([]int, error) {
 // It reports whether the first signal was enough.
 func (e *Ensemble) terminate(ctx context.Context, m Member, grace time.Duration) (bool, error) {
 	if grace > 0 {
-		if err := signal(m.PID, sigTerm); err != nil {
+		if err := sendSignal(m.PID, sigTerm); err != nil {
 			return false, fmt.Errorf("stop server %d: %w", m.ID, err)
 		}
 		if e.waitGone(ctx, m, grace) {
@@ -539,7 +539,7 @@ func (e *Ensemble) terminate(ctx context.Context, m Member, grace time.Duration)
 		}
 		e.log.Warn("server ignored SIGTERM, killing it", "id", m.ID, "pid", m.PID, "grace", grace)
 	}
-	if err := signal(m.PID, sigKill); err != nil {
+	if err := sendSignal(m.PID, sigKill); err != nil {
 		return false, fmt.Errorf("kill server %d: %w", m.ID, err)
 	}
 	if e.waitGone(ctx, m, 10*time.Second) {

@@ -94,8 +94,8 @@ func alive(pid int, dir string, id int) bool {
 	return false
 }
 
-// signal sends sig to pid; a process that is already gone is not an error.
-func signal(pid int, sig syscall.Signal) error {
+// sendSignal sends sig to pid; a process that is already gone is not an error.
+func sendSignal(pid int, sig syscall.Signal) error {
 	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signal %d: %w", pid, err)
 	}

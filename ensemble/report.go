@@ -119,6 +119,13 @@ func status(ctx context.Context, dir string, s *Spec, timeout time.Duration) *Re
 		r.Members[i] = ms
 	}
 	wg.Wait()
+	r.judge()
+	return r
+}
+
+// judge sets Leader and Healthy from the members' roles.
+func (r *Report) judge() {
+	r.Leader = 0
 	leaders, serving := 0, 0
 	for _, m := range r.Members {
 		if m.Role == "leader" {
@@ -134,7 +141,6 @@ func status(ctx context.Context, dir string, s *Spec, timeout time.Duration) *Re
 	}
 	single := len(r.Members) == 1 && r.Members[0].Role == "standalone"
 	r.Healthy = serving == len(r.Members) && (leaders == 1 || single)
-	return r
 }
 
 // query returns the role and zxid of the server at addr, or why not.
