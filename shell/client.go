@@ -114,16 +114,28 @@ type Client struct {
 	userWatch     map[string]bool
 	persistent    bool
 	cache         map[string]childCacheEntry
+
+	// Connection tracking (see connect.go): the last dial result per
+	// address, whether a dial of the current round over the server list
+	// succeeded, and how many whole rounds had every dial fail.
+	dialErrs      map[string]error
+	roundDials    int
+	roundDialOK   bool
+	refusedRounds int
+	hadSession    bool
+	sessionID     int64
 }
 
-// Dial opens a session to cs and waits up to timeout for it to be
-// established. Watch and session events are queued and read with Events.
+// Dial opens a session to cs (timeout is the session timeout) and waits
+// for it to be established: it fails as soon as every server of the list
+// has refused the connection, or after ConnectWait(timeout) without a
+// session. Watch and session events are queued and read with Events.
 func Dial(ctx context.Context, cs ConnectString, timeout time.Duration, logger *slog.Logger) (*Client, error) {
 	c, err := DialAsync(cs, timeout, logger)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.WaitConnected(ctx, timeout); err != nil {
+	if err := c.waitConnected(ctx, ConnectWait(timeout), 0); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -137,27 +149,42 @@ func DialAsync(cs ConnectString, timeout time.Duration, logger *slog.Logger) (*C
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{CS: cs, logger: logger, internalChild: map[string]bool{}, userWatch: map[string]bool{}, cache: map[string]childCacheEntry{},
-		notify: make(chan struct{}, 1), stateCh: make(chan struct{}), state: zk.StateDisconnected, timeout: timeout}
+		notify: make(chan struct{}, 1), stateCh: make(chan struct{}), state: zk.StateDisconnected, timeout: timeout,
+		dialErrs: map[string]error{}}
 	conn, _, err := zk.Connect(cs.Servers, timeout,
 		zk.WithLogger(slogPrinter{logger}),
 		zk.WithLogInfo(false),
 		zk.WithEventCallback(c.onEvent),
+		zk.WithDialer(c.dial),
+		zk.WithHostProvider(&roundTracker{DNSHostProvider: zk.NewDNSHostProvider(), c: c}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", cs, err)
+		return nil, &ConnectError{Servers: cs.Servers, Reason: dialReason(err)}
 	}
+	c.mu.Lock()
 	c.Conn = conn
+	c.mu.Unlock()
 	return c, nil
 }
 
-// WaitConnected waits until the client has a session, the context ends or
-// timeout passes.
+// WaitConnected waits until the client has a session, the context ends,
+// timeout passes, or every server of the list refuses the connection
+// (a *ConnectError) while it waits.
 func (c *Client) WaitConnected(ctx context.Context, timeout time.Duration) error {
+	c.mu.Lock()
+	since := c.refusedRounds
+	c.mu.Unlock()
+	return c.waitConnected(ctx, timeout, since)
+}
+
+// waitConnected is WaitConnected counting the rounds of refusals after
+// the since-th.
+func (c *Client) waitConnected(ctx context.Context, timeout time.Duration, since int) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		st, ch := c.state, c.stateCh
+		st, ch, refused := c.state, c.stateCh, c.refusedRounds
 		c.mu.Unlock()
 		switch st {
 		case zk.StateHasSession:
@@ -165,12 +192,15 @@ func (c *Client) WaitConnected(ctx context.Context, timeout time.Duration) error
 		case zk.StateAuthFailed:
 			return fmt.Errorf("connect %s: authentication failed", c.CS)
 		}
+		if refused > since {
+			return c.refusedError()
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			return fmt.Errorf("connect %s: %w", c.CS, ctx.Err())
 		case <-t.C:
-			return fmt.Errorf("connect %s: no session after %v (state %s)", c.CS, timeout, StateName(st))
+			return &ConnectError{Servers: c.CS.Servers, Reason: fmt.Sprintf("no session within %v", timeout)}
 		}
 	}
 }
@@ -187,8 +217,10 @@ func (c *Client) onEvent(ev zk.Event) {
 	if ev.Type == zk.EventSession {
 		if ev.State != c.state {
 			c.state = ev.State
-			close(c.stateCh)
-			c.stateCh = make(chan struct{})
+			c.changed()
+		}
+		if ev.State == zk.StateHasSession {
+			c.hadSession = true
 		}
 		// Only the states zkCli.sh shows as a WatchedEvent are queued.
 		switch ev.State {

@@ -98,9 +98,10 @@ func (s *Shell) Lookup(name string) *Command { return s.cmds[name] }
 // ConnectString is the parsed server list.
 func (s *Shell) ConnectString() ConnectString { return s.cs }
 
-// Client returns the session, connecting first if needed.
-// A session that is down is waited for up to the session timeout, never
-// forever.
+// Client returns the session, connecting first if needed. It never waits
+// forever: it fails with a *ConnectError as soon as every server of the
+// list refuses the connection, after ConnectWait(timeout) when no session
+// was ever established, and after the session timeout when one was lost.
 func (s *Shell) Client(ctx context.Context) (*Client, error) {
 	if s.client == nil {
 		c, err := Dial(ctx, s.cs, s.cfg.Timeout, s.logger)
@@ -110,7 +111,21 @@ func (s *Shell) Client(ctx context.Context) (*Client, error) {
 		s.client = c
 		return c, nil
 	}
-	if err := s.client.WaitConnected(ctx, s.cfg.Timeout); err != nil {
+	// Before the first session (the interactive shell connects in the
+	// background) a command waits as a one-shot Dial does; a session that
+	// was lost may come back until the session timeout. Either way the
+	// wait ends when every server has refused the connection meanwhile.
+	wait := s.cfg.Timeout
+	s.client.mu.Lock()
+	if !s.client.hadSession {
+		wait = ConnectWait(wait)
+	}
+	s.client.mu.Unlock()
+	if err := s.client.WaitConnected(ctx, wait); err != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			return nil, &CommandError{Msg: ce.Error(), Err: err}
+		}
 		return nil, &CommandError{Msg: "KeeperErrorCode = ConnectionLoss: " + err.Error(), Err: err}
 	}
 	return s.client, nil

@@ -1,0 +1,120 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestConnectRefused: with every server refusing, Dial and a command fail
+// with a *ConnectError naming the servers and the reason, while an
+// interactive session (DialAsync) keeps trying and reads CONNECTING.
+func TestConnectRefused(t *testing.T) {
+	addr := refusedAddr(t)
+	cs, err := ParseConnectString(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), cs, time.Hour, nil)
+	var ce *ConnectError
+	if !errors.As(err, &ce) || err.Error() != "cannot connect to "+addr+": connection refused" {
+		t.Fatalf("Dial: %v", err)
+	}
+
+	sh, err := New(Config{Server: addr, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	sh.startSession()
+	if got := sh.Prompt(); !strings.Contains(got, "(CONNECTING)") {
+		t.Errorf("prompt %q", got)
+	}
+	err = sh.Run(testCtx(t), []string{"get", "/"})
+	if err == nil || err.Error() != "cannot connect to "+addr+": connection refused" || IsUsage(err) {
+		t.Errorf("get: %v", err)
+	}
+	// A second command waits for a new round of refusals, not an old one.
+	err = sh.Run(testCtx(t), []string{"ls", "/"})
+	if err == nil || err.Error() != "cannot connect to "+addr+": connection refused" {
+		t.Errorf("ls: %v", err)
+	}
+	if got := sh.Prompt(); !strings.Contains(got, "(CONNECTING) 0]") {
+		t.Errorf("prompt %q", got)
+	}
+}
+
+func TestDialReason(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused", func() error { _, err := net.Dial("tcp", refusedAddr(t)); return err }(), "connection refused"},
+		{"no host", &net.DNSError{Name: "x.invalid", Err: "no such host", IsNotFound: true}, "no such host x.invalid"},
+		{"timeout", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "i/o timeout", Name: "h", IsTimeout: true}}, "lookup h: i/o timeout"},
+		{"missing port", &net.AddrError{Err: "missing port in address", Addr: "h"}, "missing port in address"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dialReason(tc.err); got != tc.want {
+				t.Errorf("dialReason(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConnectNoAnswer: a server that accepts the connection but never
+// answers ends the wait for a first session after ConnectWait, with the
+// reason.
+func TestConnectNoAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	cs, err := ParseConnectString(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), cs, time.Second, nil)
+	want := "cannot connect to " + ln.Addr().String() + ": no session within 1s"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Dial: %v, want %s", err, want)
+	}
+	if got := ConnectWait(time.Hour); got != MaxConnectWait {
+		t.Errorf("ConnectWait(1h) = %v", got)
+	}
+}
