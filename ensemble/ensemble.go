@@ -206,7 +206,7 @@ func Up(ctx context.Context, sh Shape, o Options) (*Ensemble, UpResult, error) {
 	res.Report, err = e.WaitHealthy(ctx)
 	if err != nil {
 		e.abort(spec)
-		return nil, res, fmt.Errorf("up: %w", err)
+		return nil, res, err
 	}
 	return e, res, nil
 }
@@ -320,22 +320,21 @@ func (e *Ensemble) exitError(id int, err error) error {
 }
 
 func (e *Ensemble) waitError(r *Report, what string, cause error) error {
-	var bad []string
+	how := "timed out"
+	if errors.Is(cause, context.Canceled) {
+		how = "interrupted"
+	}
+	msg := fmt.Sprintf("%s waiting for %s: %s", how, what, r.Summary())
 	for _, m := range r.Members {
 		if m.Serving() {
 			continue
 		}
-		s := fmt.Sprintf("server %d %s", m.ID, m.Role)
-		if l := lastLogLine(e.dir, m.ID); l != "" {
-			s += ", last log line: " + l
+		// The last log line only when it says something went wrong.
+		if l := lastLogLine(e.dir, m.ID); strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") || strings.HasPrefix(l, "zkserver:") {
+			msg += fmt.Sprintf("; server %d: %s", m.ID, l)
 		}
-		bad = append(bad, s)
 	}
-	msg := fmt.Sprintf("gave up waiting for %s: %s", what, r.Summary())
-	if len(bad) > 0 {
-		msg += "; " + strings.Join(bad, "; ")
-	}
-	return fmt.Errorf("%s: %w", msg, cause)
+	return fmt.Errorf("%s; logs in %s: %w", msg, filepath.Join(e.dir, "server*", "zkserver.log"), cause)
 }
 
 // member returns the current record of member id, or an error naming the
@@ -406,7 +405,7 @@ func (e *Ensemble) Start(ctx context.Context, id int) (MemberStatus, bool, error
 	r, err := e.WaitServing(ctx, id)
 	ms, _ := r.Member(id)
 	if err != nil {
-		return ms, running, fmt.Errorf("start: %w", err)
+		return ms, running, err
 	}
 	return ms, running, nil
 }

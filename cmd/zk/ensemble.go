@@ -25,10 +25,11 @@ func init() {
 }
 
 const ensembleUsage = `zk ensemble up [-n 3] [--observers 0] [--base-port 2181] [--dir DIR] [--wait 60s] [-o text|json|yaml]
-zk ensemble status [--dir DIR] [-o text|json|yaml]
-zk ensemble down [--dir DIR] [--purge] [--grace 10s]
-zk ensemble kill|stop|start|restart ID [--dir DIR] [--wait 60s] [--grace 10s]
-zk ensemble connect-string [--dir DIR]`
+       zk ensemble status [--dir DIR] [-o text|json|yaml]
+       zk ensemble down [--dir DIR] [--purge] [--grace 10s]
+       zk ensemble kill|stop ID [--dir DIR] [--grace 10s]
+       zk ensemble start|restart ID [--dir DIR] [--wait 60s] [--grace 10s]
+       zk ensemble connect-string [--dir DIR]`
 
 const ensembleHelp = `Runs a local pseudo-cluster of zkserver processes on 127.0.0.1.
 
@@ -109,7 +110,7 @@ func ensembleAction(c *cli.Context) error {
 	f := newEnsembleFlags()
 	help, args, err := parseAnywhere(f.fs, c.Args().Slice())
 	if help || (len(args) > 0 && args[0] == "help") {
-		fmt.Fprintf(stdout, "usage: %s\n\n"+ensembleHelp+"\n\noptions:\n", strings.ReplaceAll(ensembleUsage, "\nzk", "\n       zk"), ensemble.DefaultDir())
+		fmt.Fprintf(stdout, "usage: %s\n\n"+ensembleHelp+"\n\noptions:\n", ensembleUsage, ensemble.DefaultDir())
 		f.fs.SetOutput(stdout)
 		f.fs.PrintDefaults()
 		return nil
@@ -202,8 +203,8 @@ func ensembleAction(c *cli.Context) error {
 	e, err := ensemble.Open(opts)
 	if errors.Is(err, ensemble.ErrNoEnsemble) {
 		if sub == "down" {
-			fmt.Fprintf(stderr, "zk: %s\n", err)
-			return nil // nothing to stop: down is idempotent
+			fmt.Fprintf(stderr, "zk: nothing to stop: %s\n", err)
+			return nil // down is idempotent
 		}
 		return fmt.Errorf("ensemble %s: %w (start one with zk ensemble up)", sub, err)
 	}

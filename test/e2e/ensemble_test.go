@@ -125,6 +125,11 @@ func TestEnsembleFailover(t *testing.T) {
 		h.checkTree(addrs[id], want)
 	}
 
+	// A usage error is exit 2 and changes nothing.
+	if _, errOut, code := h.zkCmd("ensemble", "kill", "--dir", h.dir); code != 2 || !strings.Contains(errOut, "want one server id") {
+		t.Fatalf("zk ensemble kill without an id: exit %d, stderr %q; want 2", code, errOut)
+	}
+
 	// 3. Kill the leader: zk status says degraded (exit 1) at once, and
 	// keeps saying so once the other two have elected a new leader.
 	old := up.Leader
@@ -287,7 +292,8 @@ func (h *harness) serverState(r statusReport, addr string) string {
 // and 1 (healthy or not), anything else must match.
 func (h *harness) ensembleStatus(wantCode int) ensembleReport {
 	h.t.Helper()
-	out, errOut, code := h.zkCmd("ensemble", "status", "--dir", h.dir, "-o", "json")
+	// Options before the subcommand (--dir) and after it (-o) alike.
+	out, errOut, code := h.zkCmd("ensemble", "--dir", h.dir, "status", "-o", "json")
 	if (wantCode >= 0 && code != wantCode) || code > 1 {
 		h.t.Fatalf("zk ensemble status: exit %d, want %d\nstdout: %s\nstderr: %s", code, wantCode, out, errOut)
 	}
