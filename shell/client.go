@@ -124,6 +124,12 @@ type Client struct {
 	refusedRounds int
 	hadSession    bool
 	sessionID     int64
+
+	// Persistent watches the user set (server path -> AddWatch mode), to
+	// be set again after a reconnect (see rewatch.go).
+	persistentWatches map[string]int32
+	closed            chan struct{}
+	closeOnce         sync.Once
 }
 
 // Dial opens a session to cs (timeout is the session timeout) and waits
@@ -150,7 +156,7 @@ func DialAsync(cs ConnectString, timeout time.Duration, logger *slog.Logger) (*C
 	}
 	c := &Client{CS: cs, logger: logger, internalChild: map[string]bool{}, userWatch: map[string]bool{}, cache: map[string]childCacheEntry{},
 		notify: make(chan struct{}, 1), stateCh: make(chan struct{}), state: zk.StateDisconnected, timeout: timeout,
-		dialErrs: map[string]error{}}
+		dialErrs: map[string]error{}, persistentWatches: map[string]int32{}, closed: make(chan struct{})}
 	conn, _, err := zk.Connect(cs.Servers, timeout,
 		zk.WithLogger(slogPrinter{logger}),
 		zk.WithLogInfo(false),
@@ -219,8 +225,11 @@ func (c *Client) onEvent(ev zk.Event) {
 			c.state = ev.State
 			c.changed()
 		}
-		if ev.State == zk.StateHasSession {
-			c.hadSession = true
+		switch ev.State {
+		case zk.StateHasSession:
+			c.sessionUp()
+		case zk.StateExpired:
+			c.sessionExpired()
 		}
 		// Only the states zkCli.sh shows as a WatchedEvent are queued.
 		switch ev.State {
@@ -274,6 +283,7 @@ func (c *Client) State() zk.State {
 
 // Close closes the session.
 func (c *Client) Close() {
+	c.closeOnce.Do(func() { close(c.closed) })
 	if c.Conn != nil {
 		c.Conn.Close()
 	}

@@ -121,13 +121,19 @@ func (c *Client) GetAllChildrenNumber(p string) (int32, error) {
 }
 
 // AddWatch sets a persistent or persistent-recursive watch on p. Its events
-// arrive on the session's event queue. go-zookeeper does not re-register
-// such watches after a reconnect to another server.
+// arrive on the session's event queue. The client sets it again after a
+// reconnect (go-zookeeper does not; see rewatch.go).
 func (c *Client) AddWatch(p string, mode int32) error {
 	c.mu.Lock()
 	c.persistent = true
 	c.mu.Unlock()
 	_, err := zkRequest(c.Conn, opAddWatch, &addWatchRequest{Path: c.abs(p), Mode: mode}, &emptyStruct{}, nil)
+	if err == nil {
+		c.mu.Lock()
+		// A path has one persistent mode per watcher: the last one set.
+		c.persistentWatches[c.abs(p)] = mode
+		c.mu.Unlock()
+	}
 	return wrapUnknown(err)
 }
 
@@ -135,5 +141,10 @@ func (c *Client) AddWatch(p string, mode int32) error {
 // on p.
 func (c *Client) RemoveWatches(p string, wt int32) error {
 	_, err := zkRequest(c.Conn, opRemoveWatches, &removeWatchesRequest{Path: c.abs(p), Type: wt}, &emptyStruct{}, nil)
+	if err == nil && wt != WatcherChildren {
+		c.mu.Lock()
+		delete(c.persistentWatches, c.abs(p))
+		c.mu.Unlock()
+	}
 	return wrapUnknown(err)
 }
