@@ -126,6 +126,8 @@ func Up(ctx context.Context, sh Shape, o Options) (*Ensemble, UpResult, error) {
 	if err != nil {
 		return nil, UpResult{}, err
 	}
+	_, statErr := os.Stat(e.dir)
+	fresh := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		return nil, UpResult{}, fmt.Errorf("ensemble dir: %w", err)
 	}
@@ -134,6 +136,16 @@ func Up(ctx context.Context, sh Shape, o Options) (*Ensemble, UpResult, error) {
 		return nil, UpResult{}, err
 	}
 	defer unlock()
+	planned := false
+	if fresh {
+		// A directory Up created and never planned in is removed again.
+		defer func() {
+			if !planned {
+				os.Remove(filepath.Join(e.dir, lockFile))
+				os.Remove(e.dir)
+			}
+		}()
+	}
 
 	var res UpResult
 	spec, err := readSpec(e.dir)
@@ -154,6 +166,7 @@ func Up(ctx context.Context, sh Shape, o Options) (*Ensemble, UpResult, error) {
 		if err := writeSpec(e.dir, spec); err != nil {
 			return nil, res, err
 		}
+		planned = true
 		e.spec = spec
 		e.log.Info("ensemble planned", "voters", spec.Voters, "observers", spec.Observers, "connect", spec.ConnectString())
 	case err != nil:

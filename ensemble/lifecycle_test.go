@@ -308,6 +308,9 @@ func TestUpPortInUse(t *testing.T) {
 	if err.Error() != want {
 		t.Fatalf("error %q, want %q", err, want)
 	}
+	if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed Up left the directory it created: %v", err)
+	}
 }
 
 func TestAliveIgnoresOtherProcesses(t *testing.T) {

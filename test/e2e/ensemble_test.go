@@ -103,6 +103,15 @@ func TestEnsembleFailover(t *testing.T) {
 		}
 	}
 
+	// Another ensemble on the same client ports: a one-line error naming
+	// the port, exit 1, nothing started.
+	other := filepath.Join(filepath.Dir(h.dir), "other")
+	_, errOut, code = h.zkCmd("ensemble", "up", "--dir", other, "--base-port", strconv.Itoa(base))
+	wantErr := fmt.Sprintf("zk: ensemble up: port %d (client port of server 1) is in use on 127.0.0.1\n", base)
+	if code != 1 || errOut != wantErr {
+		t.Fatalf("zk ensemble up on taken ports: exit %d, stderr %q; want 1 and %q", code, errOut, wantErr)
+	}
+
 	// zk status: healthy, exit 0, the same leader.
 	st := h.status(all, 0)
 	if st.Health != "ok" || st.Leader != addrs[up.Leader] {
