@@ -70,6 +70,8 @@ var codeErrors = map[string]string{
 	"unknown error: -7":   "OperationTimeout",
 	"unknown error: -8":   "BadArguments",
 	"unknown error: -125": "QuotaExceeded",
+	"unknown error: -13":  "NewConfigNoQuorum",
+	"unknown error: -14":  "ReconfigInProgress",
 }
 
 // KeeperError is a server error code go-zookeeper reports only as

@@ -69,6 +69,10 @@ var goldenCases = []goldenCase{
 	{name: "whoami", cmd: "whoami"},
 	{name: "removewatches_none", cmd: "removewatches /g"},
 	{name: "setAcl_badperm", cmd: "setAcl /g/a world:anyone:rx"},
+	// Without reconfigEnabled=true the server refuses every reconfig.
+	{name: "reconfig_disabled", cmd: "reconfig -remove 3"},
+	{name: "reconfig_s_add_disabled", cmd: "reconfig -s -v 100000000 -add server.4=127.0.0.1:2888:3888;2181"},
+	{name: "reconfig_members_disabled", cmd: "reconfig -members server.1=127.0.0.1:2888:3888;2181"},
 }
 
 const goldenDir = "testdata/zkcli"

@@ -155,6 +155,12 @@ func TestOneShot(t *testing.T) {
 		{name: "bad format", args: append(srv, "get", "/e2e", "-o", "xml"), code: 2, stderr: "zk: unknown output format xml…"},
 		{name: "bad global flag", args: []string{"-bogus", "get", "/e2e"}, code: 2, stderr: "zk: flag provided but not defined: -bogus\n"},
 		{name: "no server", args: []string{"-server", "127.0.0.1:1", "-timeout", "1500", "get", "/"}, code: 1, stderr: "zk: cannot connect to 127.0.0.1:1: connection refused\n"},
+		// The server refuses reconfig unless reconfigEnabled=true (zkCli.sh
+		// 3.8 prints the same sentence).
+		{name: "reconfig disabled", args: append(srv, "reconfig", "-remove", "3"), code: 1, stderr: "zk: KeeperErrorCode = Reconfig is disabled\n"},
+		{name: "reconfig disabled json", args: append(srv, "reconfig", "-s", "-add", "server.4=127.0.0.1:2888:3888;2181", "-o", "json"), code: 1, stderr: "zk: KeeperErrorCode = Reconfig is disabled\n"},
+		{name: "reconfig usage", args: append(srv, "reconfig"), code: 2, stderr: "zk: usage: reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]\n"},
+		{name: "reconfig mixed", args: []string{"-server", "127.0.0.1:1", "reconfig", "-members", "1=a:1:2;3", "-remove", "2"}, code: 2, stderr: "zk: Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)\nusage: reconfig…"},
 		{name: "set from stdin", args: append(srv, "set", "/e2e", "-"), stdin: "v2"},
 		{name: "get after set", args: append(srv, "get", "/e2e"), stdout: "v2\n"},
 		{name: "delete", args: append(srv, "delete", "/e2e/a")},
