@@ -197,7 +197,17 @@ func ensembleAction(c *cli.Context) error {
 		case res.Resumed:
 			fmt.Fprintf(stderr, "zk: started the stopped ensemble in %s again\n", e.Dir())
 		}
-		return writeResult(stdout, out, res.Report, res.Report.WriteTable)
+		if err := writeResult(stdout, out, res.Report, res.Report.WriteTable); err != nil {
+			return err
+		}
+		if out == shell.FormatText && !res.AlreadyRunning {
+			stopCmd := "zk ensemble down"
+			if f.dir != "" {
+				stopCmd += " --dir " + e.Dir()
+			}
+			fmt.Fprintf(stderr, "zk: the servers run in the background; stop them with: %s\n", stopCmd)
+		}
+		return nil
 	}
 
 	e, err := ensemble.Open(opts)
