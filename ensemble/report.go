@@ -107,16 +107,17 @@ func status(ctx context.Context, dir string, s *Spec, timeout time.Duration) *Re
 	var wg sync.WaitGroup
 	for i, m := range s.Members {
 		ms := MemberStatus{ID: m.ID, Observer: m.Observer, Client: s.ClientAddr(m), Log: LogPath(dir, m.ID), Role: RoleStopped}
-		if alive(m.PID, dir, m.ID) {
-			ms.PID = m.PID
-			wg.Go(func() {
-				qctx, cancel := context.WithTimeout(ctx, timeout)
-				defer cancel()
-				ms.Role, ms.Zxid, ms.Error = query(qctx, ms.Client)
-				r.Members[i] = ms
-			})
+		if !alive(m.PID, dir, m.ID) {
+			r.Members[i] = ms
+			continue
 		}
-		r.Members[i] = ms
+		ms.PID = m.PID
+		wg.Go(func() { // the only writer of r.Members[i]
+			qctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			ms.Role, ms.Zxid, ms.Error = query(qctx, ms.Client)
+			r.Members[i] = ms
+		})
 	}
 	wg.Wait()
 	r.judge()
