@@ -95,6 +95,23 @@ func TestProbeAndLoad(t *testing.T) {
 	if _, err := WaitServed(ctx, srv.Addr(), "/l", start, time.Millisecond, nil); err != nil {
 		t.Errorf("WaitServed: %v", err)
 	}
+	if err := ProbeWrite(ctx, srv.Addr(), "/l"); err != nil {
+		t.Errorf("ProbeWrite /l: %v", err)
+	}
+	conn, err := dial(ctx, []string{srv.Addr()}, 4*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if data, st, err := conn.Get("/l"); err != nil || st.Version != 1 || len(data) != 0 {
+		t.Errorf("/l after ProbeWrite: %q version %d, %v; want empty data, version 1", data, st.Version, err)
+	}
+	if err := ProbeWrite(ctx, srv.Addr(), "/nope"); err == nil || !strings.Contains(err.Error(), "error code -101") {
+		t.Errorf("ProbeWrite of a missing znode: %v, want error code -101 (NoNode)", err)
+	}
+	if err := firstWrite(ctx, []string{"127.0.0.1:1", srv.Addr()}, "/l", 10*time.Second); err != nil {
+		t.Errorf("firstWrite through a dead and a live member: %v", err)
+	}
 }
 
 func TestWaitServedGivesUp(t *testing.T) {

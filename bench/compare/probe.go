@@ -13,6 +13,7 @@ import (
 // Opcodes and sizes of the client protocol used by Probe (zk/ZooDefs.java).
 const (
 	opGetData      = 4
+	opSetData      = 5
 	opCloseSession = -11
 	maxProbeFrame  = 1 << 20
 )
@@ -23,6 +24,16 @@ const (
 // costs a few hundred microseconds of client CPU and no goroutines, which
 // matters when it is repeated every few milliseconds while a server starts.
 func Probe(ctx context.Context, addr, path string) error {
+	return probe(ctx, addr, path, false)
+}
+
+// ProbeWrite is Probe with a setData of path (any version, empty value)
+// instead of the getData: nil means the server committed a write.
+func ProbeWrite(ctx context.Context, addr, path string) error {
+	return probe(ctx, addr, path, true)
+}
+
+func probe(ctx context.Context, addr, path string, write bool) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -60,20 +71,32 @@ func Probe(ctx context.Context, addr, path string) error {
 		return errors.New("session refused")
 	}
 
-	// RequestHeader (xid, type) + GetDataRequest (path, watch).
+	// RequestHeader (xid, type) + GetDataRequest (path, watch) or
+	// SetDataRequest (path, data, version).
+	name := "getData"
 	req = req[:0]
 	req = binary.BigEndian.AppendUint32(req, 1)
-	req = binary.BigEndian.AppendUint32(req, opGetData)
-	req = binary.BigEndian.AppendUint32(req, uint32(len(path)))
-	req = append(req, path...)
-	req = append(req, 0)
+	if write {
+		name = "setData"
+		minusOne := int32(-1)
+		req = binary.BigEndian.AppendUint32(req, opSetData)
+		req = binary.BigEndian.AppendUint32(req, uint32(len(path)))
+		req = append(req, path...)
+		req = binary.BigEndian.AppendUint32(req, 0)
+		req = binary.BigEndian.AppendUint32(req, uint32(minusOne))
+	} else {
+		req = binary.BigEndian.AppendUint32(req, opGetData)
+		req = binary.BigEndian.AppendUint32(req, uint32(len(path)))
+		req = append(req, path...)
+		req = append(req, 0)
+	}
 	if err := writeFrame(conn, req); err != nil {
-		return fmt.Errorf("getData request: %w", err)
+		return fmt.Errorf("%s request: %w", name, err)
 	}
 	for {
 		resp, err = readFrame(conn)
 		if err != nil {
-			return fmt.Errorf("getData response: %w", err)
+			return fmt.Errorf("%s response: %w", name, err)
 		}
 		// ReplyHeader: xid, zxid, err. Skip pings and notifications.
 		if len(resp) < 16 {
@@ -84,7 +107,7 @@ func Probe(ctx context.Context, addr, path string) error {
 		}
 	}
 	if code := int32(binary.BigEndian.Uint32(resp[12:])); code != 0 {
-		return fmt.Errorf("getData %s: error code %d", path, code)
+		return fmt.Errorf("%s %s: error code %d", name, path, code)
 	}
 	req = req[:0]
 	req = binary.BigEndian.AppendUint32(req, 2)

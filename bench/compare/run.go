@@ -115,22 +115,44 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, op := range o.Ops {
 		r.rep.Settings.Ops = append(r.rep.Settings.Ops, string(op))
 	}
-	oneShotDone := false
-	for _, kind := range o.Targets {
-		if err := r.standalone(ctx, kind, !oneShotDone); err != nil {
-			return r.rep, err
+	// A part that fails is reported and the others still run: a server
+	// that cannot do one thing yet should not hide the rest.
+	var failed []error
+	part := func(kind Kind, name string, fn func() error) {
+		if ctx.Err() != nil {
+			return
 		}
-		oneShotDone = true
+		if err := fn(); err != nil {
+			err = fmt.Errorf("%s %s: %w", kind, name, err)
+			failed = append(failed, err)
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			r.rep.Notes = append(r.rep.Notes, "FAILED "+first)
+			r.logf("FAILED %v", err)
+			r.stopAll()
+		}
+	}
+	for i, kind := range o.Targets {
+		if !r.skip("startup") {
+			part(kind, "start-up", func() error { return r.startupEmpty(ctx, kind) })
+		}
+		oneShot := i == 0 && !r.skip("oneshot")
+		if !r.skip("throughput") || oneShot {
+			part(kind, "standalone load", func() error { return r.standaloneLoad(ctx, kind, oneShot) })
+		}
+		if !r.skip("restart") && o.Znodes > 0 {
+			part(kind, "restart", func() error { return r.restart(ctx, kind) })
+		}
 	}
 	if o.Ensemble && !r.skip("ensemble") {
 		for _, kind := range o.Targets {
-			if err := r.ensemble(ctx, kind); err != nil {
-				return r.rep, err
-			}
+			part(kind, "ensemble", func() error { return r.ensemble(ctx, kind) })
 		}
 	}
 	r.rows()
-	return r.rep, nil
+	if ctx.Err() != nil {
+		failed = append(failed, ctx.Err())
+	}
+	return r.rep, errors.Join(failed...)
 }
 
 func (r *runner) skip(part string) bool { return slices.Contains(r.o.Skip, part) }
@@ -200,100 +222,100 @@ func (r *runner) served(ctx context.Context, p *Proc, path string, limit time.Du
 	return d, nil
 }
 
-func (r *runner) standalone(ctx context.Context, kind Kind, oneShot bool) error {
+func (r *runner) startupEmpty(ctx context.Context, kind Kind) error {
 	base := filepath.Join(r.work, string(kind))
-	if !r.skip("startup") {
-		for i := range r.o.Repeats {
-			ports, err := FreePorts(1)
-			if err != nil {
-				return err
-			}
-			p, err := r.start(kind, filepath.Join(base, fmt.Sprintf("empty-%d", i)), ports[0], nil, 0)
-			if err != nil {
-				return err
-			}
-			d, err := r.served(ctx, p, "/", 2*time.Minute)
-			r.stop(p)
-			if err != nil {
-				return err
-			}
-			r.sample(sampleStartup, kind, ms(d))
-			r.logf("%-6s start-up to first served request (empty): %s", kind, d.Round(time.Millisecond))
-		}
-	}
-
-	if !r.skip("throughput") || (oneShot && !r.skip("oneshot")) {
+	for i := range r.o.Repeats {
 		ports, err := FreePorts(1)
 		if err != nil {
 			return err
 		}
-		p, err := r.start(kind, filepath.Join(base, "standalone"), ports[0], nil, 0)
+		p, err := r.start(kind, filepath.Join(base, fmt.Sprintf("empty-%d", i)), ports[0], nil, 0)
 		if err != nil {
 			return err
 		}
-		if _, err := r.served(ctx, p, "/", 2*time.Minute); err != nil {
-			r.stop(p)
+		d, err := r.served(ctx, p, "/", 2*time.Minute)
+		r.stop(p)
+		if err != nil {
 			return err
 		}
-		if !r.skip("throughput") {
-			if err := r.matrix(ctx, kind, "standalone", []*Proc{p}); err != nil {
-				r.stop(p)
-				return err
-			}
-		}
-		if oneShot && !r.skip("oneshot") {
-			if err := r.oneShot(ctx, p); err != nil {
-				r.stop(p)
-				return err
-			}
-		}
-		r.stop(p)
+		r.sample(sampleStartup, kind, ms(d))
+		r.logf("%-6s start-up to first served request (empty): %s", kind, d.Round(time.Millisecond))
 	}
+	return nil
+}
 
-	if !r.skip("restart") && r.o.Znodes > 0 {
-		dir := filepath.Join(base, "load")
-		ports, err := FreePorts(1)
-		if err != nil {
+// standaloneLoad runs the load matrix against one server and, when
+// oneShot is set, the one-shot get comparison against it.
+func (r *runner) standaloneLoad(ctx context.Context, kind Kind, oneShot bool) error {
+	ports, err := FreePorts(1)
+	if err != nil {
+		return err
+	}
+	p, err := r.start(kind, filepath.Join(r.work, string(kind), "standalone"), ports[0], nil, 0)
+	if err != nil {
+		return err
+	}
+	defer r.stop(p)
+	if _, err := r.served(ctx, p, "/", 2*time.Minute); err != nil {
+		return err
+	}
+	if !r.skip("throughput") {
+		if err := r.matrix(ctx, kind, "standalone", []*Proc{p}); err != nil {
 			return err
 		}
-		p, err := r.start(kind, dir, ports[0], nil, 0)
-		if err != nil {
-			return err
-		}
-		if _, err := r.served(ctx, p, "/", 2*time.Minute); err != nil {
-			r.stop(p)
-			return err
-		}
-		t0 := time.Now()
-		if err := loadConcurrent(ctx, p.Addr, "/zkload", r.o.Znodes, 100); err != nil {
-			r.stop(p)
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		r.logf("%-6s loaded %d znodes of 100 B in %s", kind, r.o.Znodes, time.Since(t0).Round(time.Millisecond))
+	}
+	if oneShot {
+		return r.oneShot(ctx, p)
+	}
+	return nil
+}
+
+// restart fills a server with Znodes znodes, stops it, and then starts it
+// Repeats times, timing the first served read of the last znode and
+// reading the RSS a second later.
+func (r *runner) restart(ctx context.Context, kind Kind) error {
+	dir := filepath.Join(r.work, string(kind), "load")
+	ports, err := FreePorts(1)
+	if err != nil {
+		return err
+	}
+	p, err := r.start(kind, dir, ports[0], nil, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := r.served(ctx, p, "/", 2*time.Minute); err != nil {
 		r.stop(p)
-		addr := p.Addr
-		last := LoadPath("/zkload", r.o.Znodes-1)
-		for range r.o.Repeats {
-			p, err := r.startCfg(kind, dir, filepath.Join(dir, "zoo.cfg"), addr)
-			if err != nil {
-				return err
-			}
-			d, err := r.served(ctx, p, last, 5*time.Minute)
-			if err != nil {
-				r.stop(p)
-				return err
-			}
-			// Let the start-up finish (JIT, caches) before reading RSS.
-			time.Sleep(time.Second)
-			rss, err := RSS(p.Pid())
-			r.stop(p)
-			if err != nil {
-				return err
-			}
-			r.sample(sampleRestart, kind, ms(d))
-			r.sample(sampleRSS, kind, float64(rss)/(1<<20))
-			r.logf("%-6s restart with %d znodes to first served read: %s, RSS %.1f MiB", kind, r.o.Znodes, d.Round(time.Millisecond), float64(rss)/(1<<20))
+		return err
+	}
+	t0 := time.Now()
+	if err := loadConcurrent(ctx, p.Addr, "/zkload", r.o.Znodes, 100); err != nil {
+		r.stop(p)
+		return err
+	}
+	r.logf("%-6s loaded %d znodes of 100 B in %s", kind, r.o.Znodes, time.Since(t0).Round(time.Millisecond))
+	r.stop(p)
+	addr := p.Addr
+	last := LoadPath("/zkload", r.o.Znodes-1)
+	for range r.o.Repeats {
+		p, err := r.startCfg(kind, dir, filepath.Join(dir, "zoo.cfg"), addr)
+		if err != nil {
+			return err
 		}
+		d, err := r.served(ctx, p, last, 5*time.Minute)
+		if err != nil {
+			r.stop(p)
+			return err
+		}
+		// Let the start-up finish (JIT, caches) before reading RSS.
+		time.Sleep(time.Second)
+		rss, err := RSS(p.Pid())
+		r.stop(p)
+		if err != nil {
+			return err
+		}
+		r.sample(sampleRestart, kind, ms(d))
+		r.sample(sampleRSS, kind, float64(rss)/(1<<20))
+		r.logf("%-6s restart with %d znodes to first served read: %s, RSS %.1f MiB", kind, r.o.Znodes, d.Round(time.Millisecond), float64(rss)/(1<<20))
 	}
 	return nil
 }
@@ -425,8 +447,9 @@ func (r *runner) ensemble(ctx context.Context, kind Kind) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.Create("/zkfail", nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	_, err = conn.Create("/zkfail", nil, 0, zk.WorldACL(zk.PermAll))
+	conn.Close()
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		return fmt.Errorf("%s ensemble: create /zkfail: %w", kind, err)
 	}
 	for range r.o.Repeats {
@@ -438,15 +461,8 @@ func (r *runner) ensemble(ctx context.Context, kind Kind) error {
 		if err := procs[li].Kill(); err != nil {
 			return err
 		}
-		deadline := t0.Add(2 * time.Minute)
-		for {
-			if _, err := conn.Set("/zkfail", []byte("x"), -1); err == nil {
-				break
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("%s ensemble: no write within 2 minutes of killing the leader", kind)
-			}
-			time.Sleep(2 * time.Millisecond)
+		if err := firstWrite(ctx, addrs, "/zkfail", 2*time.Minute); err != nil {
+			return fmt.Errorf("%s ensemble: after killing leader %s: %w", kind, addrs[li], err)
 		}
 		d := time.Since(t0)
 		r.sample(sampleFailover, kind, ms(d))
@@ -462,6 +478,41 @@ func (r *runner) ensemble(ctx context.Context, kind Kind) error {
 		}
 	}
 	return nil
+}
+
+// firstWrite tries a write through every member at once, each in a loop
+// of fresh sessions (a client that knows all members, without any client
+// library's reconnect back-off), and returns when one succeeds.
+func firstWrite(ctx context.Context, addrs []string, path string, limit time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	won := make(chan struct{}, len(addrs))
+	var wg sync.WaitGroup
+	for _, a := range addrs {
+		wg.Go(func() {
+			for wctx.Err() == nil {
+				pctx, pcancel := context.WithTimeout(wctx, time.Second)
+				err := ProbeWrite(pctx, a, path)
+				pcancel()
+				if err == nil {
+					won <- struct{}{}
+					return
+				}
+				select {
+				case <-wctx.Done():
+				case <-time.After(2 * time.Millisecond):
+				}
+			}
+		})
+	}
+	defer wg.Wait()
+	select {
+	case <-won:
+		cancel()
+		return nil
+	case <-wctx.Done():
+		return fmt.Errorf("no write within %s", limit)
+	}
 }
 
 // leaderIndex asks every member for srvr and returns the index of the one

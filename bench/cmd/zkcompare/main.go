@@ -147,9 +147,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	rep, err := compare.Run(ctx, o)
-	if err != nil {
-		fmt.Fprintf(stderr, "zkcompare: %v\n", err)
+	rep, runErr := compare.Run(ctx, o)
+	if rep == nil {
+		fmt.Fprintf(stderr, "zkcompare: %v\n", runErr)
 		return 1
 	}
 	rep.Notes = append(rep.Notes, notes...)
@@ -167,6 +167,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stderr, "zkcompare: wrote %s/last.json, last.svg, last.txt\n", *outDir)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "zkcompare: some measures failed (see the notes): %v\n", runErr)
+		return 1
+	}
 	return 0
 }
 
