@@ -1,12 +1,13 @@
-# zkgo — `make run` builds and starts a standalone zkserver on 127.0.0.1:2181,
-# `make test` runs every unit and integration test (no Apache, no network).
+# zkgo — `make run` builds, starts a local 3-member ensemble and opens the zk
+# shell on it; `make test` runs every unit and integration test (no Apache,
+# no network).
 GO           ?= go
 BIN          ?= bin
 TEST_TIMEOUT ?= 15m
 # Arguments for scripts/bench.sh, e.g. make bench BENCH_ARGS="--duration 5s --quick".
 BENCH_ARGS   ?=
 
-.PHONY: all build run test compat bench fmt lint vet clean
+.PHONY: all build run standalone test compat bench fmt lint vet clean
 
 all: build
 
@@ -14,8 +15,16 @@ build:
 	$(GO) build -o $(BIN)/zk ./cmd/zk
 	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
 
-# The embedded default configuration: 127.0.0.1:2181, no file needed.
+# Starts (or reports, if it already runs) a 3-member local ensemble with
+# `zk ensemble up` (client ports 2181-2183, files in $TMPDIR/zkgo-$USER/ensemble)
+# and opens the zk shell on all members. The servers keep running after the
+# shell exits: `bin/zk ensemble down` stops them. `make standalone` runs one
+# zkserver in the foreground on the embedded default configuration instead.
 run: build
+	$(BIN)/zk ensemble up
+	$(BIN)/zk -server "$$($(BIN)/zk ensemble connect-string)"
+
+standalone: build
 	$(BIN)/zkserver start-foreground
 
 test:
