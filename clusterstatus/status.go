@@ -289,5 +289,12 @@ func (r *Report) judge() {
 		r.Summary = "standalone server up"
 		return
 	}
-	r.Summary = fmt.Sprintf("leader %s, %d followers, %d observers, all %d servers up", r.Leader, len(followers), len(observers), n)
+	r.Summary = fmt.Sprintf("leader %s, %s, %s, all %d servers up", r.Leader, plural(len(followers), "follower"), plural(len(observers), "observer"), n)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -147,8 +147,8 @@ func TestCheckVerdict(t *testing.T) {
 		wantMntr []bool
 	}{
 		{"single standalone", []fakeSpec{standalone}, HealthOK, 0, -1, "standalone server up", 1, 1, []bool{false}},
-		{"ensemble of three", []fakeSpec{leader, follower, followerNoMntr}, HealthOK, 0, 0, "all 3 servers up", 3, 3, []bool{true, true, false}},
-		{"ensemble with observer", []fakeSpec{follower, leader, follower, observer}, HealthOK, 0, 1, "1 observers", 4, 3, nil},
+		{"ensemble of three", []fakeSpec{leader, follower, followerNoMntr}, HealthOK, 0, 0, "2 followers, 0 observers, all 3 servers up", 3, 3, []bool{true, true, false}},
+		{"ensemble with observer", []fakeSpec{follower, leader, follower, observer}, HealthOK, 0, 1, "2 followers, 1 observer, all 4 servers up", 4, 3, nil},
 		{"one follower down", []fakeSpec{leader, follower, down}, HealthDegraded, 1, 0, "1 of 3 servers down", 2, 3, nil},
 		{"leader down", []fakeSpec{down, follower, follower}, HealthDegraded, 1, -1, "no leader", 2, 3, nil},
 		{"two leaders", []fakeSpec{leader, leader, follower}, HealthDegraded, 1, -1, "2 servers claim to lead", 3, 3, nil},
