@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -500,5 +499,3 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 func (s *Server) leading() bool {
 	return s.peer == nil || (s.peer.State() == zab.Leading && s.isServing())
 }
-
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }
