@@ -165,13 +165,7 @@ func (s *Server) readOnlyLoop() {
 
 // dropClients closes every client connection and forgets waiting writes.
 func (s *Server) dropClients() {
-	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
+	for _, c := range s.connList() {
 		c.close()
 	}
 	s.waitMu.Lock()

@@ -349,18 +349,25 @@ func (s *Server) Close() error {
 		if s.ln != nil {
 			s.ln.Close()
 		}
-		conns := make([]*conn, 0, len(s.conns))
-		for c := range s.conns {
-			conns = append(conns, c)
-		}
 		s.mu.Unlock()
-		for _, c := range conns {
+		for _, c := range s.connList() {
 			c.close()
 		}
 		s.wg.Wait()
 		s.store.Close()
 	})
 	return nil
+}
+
+// connList returns the open connections.
+func (s *Server) connList() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 // Addr returns the listener's address, or nil before Serve.

@@ -103,12 +103,7 @@ func openFDs() int64 {
 
 func (v view) Connections() []fourletter.Conn {
 	s := v.s
-	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns := s.connList()
 	out := make([]fourletter.Conn, 0, len(conns))
 	for _, c := range conns {
 		st := &c.stats
