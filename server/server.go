@@ -207,6 +207,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ln = ln
 	s.started = time.Now()
 	s.mu.Unlock()
+	select {
+	case <-s.quit:
+		// Close ran before Serve set s.ln: it could not close ln.
+		ln.Close()
+		return ErrServerClosed
+	default:
+	}
 	s.wg.Add(2)
 	go s.sessionLoop()
 	go s.reapLoop()
