@@ -86,6 +86,7 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 		fmt.Sprintf("minSessionTimeout=%d", cfg.MinSessionTimeout.Milliseconds()),
 		fmt.Sprintf("maxSessionTimeout=%d", cfg.MaxSessionTimeout.Milliseconds()),
 		"forceSync=no",
+		fmt.Sprintf("snapCount=%d", cfg.SnapCount),
 		"admin.enableServer=false",
 		"4lw.commands.whitelist=*",
 		fmt.Sprintf("extendedTypesEnabled=%v", cfg.ExtendedTypesEnabled),
