@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -330,6 +331,11 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				notTimeout = min(notTimeout*2, p.cfg.MaxNotificationInterval)
 				continue
 			}
+		}
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			p.log.Debug("notification", "peer", n.from, "state", n.State.String(), "leader", n.Leader,
+				"zxid", fmt.Sprintf("0x%x", n.Zxid), "election_epoch", n.ElectionEpoch, "peer_epoch", n.PeerEpoch,
+				"clock", clock, "proposal", prop.Leader)
 		}
 		if !p.q.isVoter(n.from) && n.State == Looking {
 			continue

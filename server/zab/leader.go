@@ -76,6 +76,7 @@ type learnerHandler struct {
 	planD, planP int64
 	newLeaderAck bool
 	uptodate     bool
+	streamed     int64 // leader tick when the sync stream was sent; 0 before
 	acked        int64 // cumulative ACK
 	lastReqSeq   int64
 }
@@ -146,6 +147,7 @@ func (p *Peer) runLeader(parent context.Context) error {
 	case <-nctx.Done():
 		return l.abort(errors.New("waiting for a quorum of NEWLEADER acks: timeout"))
 	}
+	p.adoptEpoch(p.id, epoch)
 	p.log.Info("leading", "epoch", epoch, "last_zxid", fmt.Sprintf("0x%x", last))
 	p.setRole(Leading, p.id, "broadcast", true)
 	<-ctx.Done()
@@ -486,7 +488,10 @@ func (l *leader) tickLoop() {
 			if h.newLeaderAck {
 				limit = int64(l.p.cfg.SyncLimit)
 			}
-			if l.tick-h.lastHeard > limit {
+			// A learner must acknowledge NEWLEADER within initLimit ticks of
+			// the end of its sync stream, even if it keeps answering PINGs.
+			late := !h.newLeaderAck && h.streamed > 0 && l.tick-h.streamed > int64(l.p.cfg.InitLimit)
+			if l.tick-h.lastHeard > limit || late {
 				silent = append(silent, h)
 				continue
 			}
@@ -624,8 +629,10 @@ func (h *learnerHandler) handshake() error {
 	if err != nil {
 		return err
 	}
+	l.mu.Lock()
 	h.sid = sid
 	h.observer = pkt.Type == PacketObserverInfo
+	l.mu.Unlock()
 	if !p.isMember(sid) || sid == p.id {
 		return fmt.Errorf("server %d is not a member", sid)
 	}
@@ -676,6 +683,9 @@ func (h *learnerHandler) handshake() error {
 			_ = h.conn.Close()
 			return
 		}
+		l.mu.Lock()
+		h.streamed = max(l.tick, 1)
+		l.mu.Unlock()
 		h.out.writeLoop(h.conn)
 	}()
 	return nil

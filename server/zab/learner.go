@@ -463,6 +463,7 @@ func (lr *learner) newLeader(ctx context.Context, pkt Packet) error {
 	lr.mu.Lock()
 	lr.nlAcked = true
 	lr.mu.Unlock()
+	lr.p.adoptEpoch(lr.leaderID, e)
 	lr.out.push(Packet{Type: PacketAck, Zxid: pkt.Zxid})
 	return nil
 }

@@ -302,6 +302,17 @@ func (p *Peer) setRole(st State, leader int64, phase string, serving bool) {
 	}
 }
 
+// adoptEpoch records, in the vote this member shows to looking servers,
+// the epoch of the leadership it is part of. Every member of one
+// leadership then shows the same (leader, epoch), which is what a joining
+// server counts (Vote.equals); a vote kept from an older election would
+// never match and could keep it from finding the leader.
+func (p *Peer) adoptEpoch(leader, epoch int64) {
+	p.mu.Lock()
+	p.vote.Leader, p.vote.PeerEpoch = leader, epoch
+	p.mu.Unlock()
+}
+
 func (p *Peer) setPhase(phase string) {
 	p.mu.Lock()
 	p.phase = phase

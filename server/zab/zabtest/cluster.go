@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -188,6 +190,10 @@ func (c *Cluster) WaitFor(timeout time.Duration, what string, cond func() error)
 			return
 		}
 		if time.Now().After(deadline) {
+			if os.Getenv("ZABTEST_STACKS") != "" {
+				buf := make([]byte, 1<<22)
+				c.t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
+			}
 			c.t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
 		}
 		t := time.NewTimer(interval)
