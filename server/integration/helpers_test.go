@@ -1,5 +1,9 @@
 // Package integration tests zkserver through github.com/go-zookeeper/zk,
-// an independent client, with expectations taken from Apache ZooKeeper 3.8.
+// an independent client, and through a raw client built on server/wire
+// (rawclient_test.go) for the opcodes go-zookeeper lacks and for bad input.
+// Expectations are Apache ZooKeeper 3.8's: with ZKGO_IT_APACHE=1 the same
+// suite runs against a real Apache 3.8.0 (Debian package) instead of zkgo,
+// which is how the expected values were checked.
 package integration
 
 import (
