@@ -4,6 +4,9 @@
 GO           ?= go
 BIN          ?= bin
 TEST_TIMEOUT ?= 15m
+# Servers make compat checks: zkserver standalone and a 3-member zkserver
+# ensemble (apache and apache-ensemble check the suite itself).
+COMPAT_TARGETS ?= zkserver ensemble
 # Arguments for scripts/bench.sh, e.g. make bench BENCH_ARGS="--duration 5s --quick".
 BENCH_ARGS   ?=
 
@@ -31,10 +34,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# Apache's zkCli.sh and kazoo against zkserver (installs the Debian packages
-# zookeeper and python3-kazoo when missing).
+# Apache's zkCli.sh and kazoo against zkserver, standalone and as an ensemble
+# with a failover (installs the Debian packages zookeeper and python3-kazoo
+# when missing).
 compat: build
-	scripts/compat.sh
+	@set -e; for t in $(COMPAT_TARGETS); do scripts/compat.sh --target $$t; done
 
 # zkserver against Apache ZooKeeper 3.8, same machine, same configuration;
 # results in bench/results/.

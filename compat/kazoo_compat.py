@@ -12,6 +12,7 @@ transactions (multi). Expected values are Apache ZooKeeper 3.8.0's answers
 
 import argparse
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -59,6 +60,10 @@ def raises(exc, fn, what):
 def client(server):
     c = KazooClient(hosts=server, timeout=10.0)
     c.start(timeout=15)
+    # On an ensemble a new session may land on a member that has not yet
+    # applied what another session just wrote; sync catches it up, as
+    # ZooKeeper prescribes for reads across clients.
+    c.sync("/")
     return c
 
 
@@ -115,7 +120,9 @@ def ephemerals(c, server):
     finally:
         c2.stop()
         c2.close()
-    # closeSession is a transaction: its ephemerals are gone once stop() returns.
+    # closeSession is a transaction: its ephemerals are gone once stop()
+    # returns (on an ensemble, once c's member has caught up: sync).
+    c.sync(ROOT)
     equal(c.exists(E), None, "ephemeral after its session closed")
     equal(c.exists(seq), None, "ephemeral sequential after its session closed")
     check(deleted.wait(WAIT), "exists watch on an ephemeral fires DELETED when its session closes")
@@ -297,6 +304,7 @@ def acls(c, server):
     raises(NoAuthError, lambda: c.get(A), "get without auth")
     c2 = KazooClient(hosts=server, timeout=10.0, auth_data=[("digest", "user:pass")])
     c2.start(timeout=15)
+    c2.sync("/")
     try:
         equal(c2.get(A)[0], b"secret", "get with digest auth")
         acls_, _ = c2.get_acls(A)
@@ -308,9 +316,67 @@ def acls(c, server):
     equal(c.get(A)[0], b"secret", "get after add_auth")
 
 
+def failover(c, server, kill_cmd, start_cmd, base_port):
+    """Kill the member c is connected to: the session, its ephemeral and its
+    watches must survive on another member (Apache: the client reconnects
+    with its session id and password and re-registers watches)."""
+    sid = c.client_id[0]
+    E, D = ROOT + "/fo-eph", ROOT + "/fo-data"
+    c.create(E, b"", ephemeral=True)
+    c.create(D, b"0")
+    # kazoo 2.8 hands one-shot watches a NONE event when the connection
+    # drops (it does not re-register them); the DataWatch recipe sets its
+    # watch again once reconnected, which is what applications rely on.
+    seen_data = queue.Queue()
+    c.DataWatch(D, lambda data, stat: seen_data.put(data))
+    equal(seen_data.get(timeout=WAIT), b"0", "DataWatch before the failover")
+    port = c._connection._socket.getpeername()[1]
+    member = port - base_port + 1
+    states = queue.Queue()
+    c.add_listener(states.put)
+    subprocess.run(kill_cmd.format(id=member, port=port), shell=True, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if c.connected and c._connection._socket is not None and \
+                    c._connection._socket.getpeername()[1] != port:
+                break
+            time.sleep(0.05)
+        check(c.connected, "client reconnected to another member within 30 s after member %d was killed" % member)
+        equal(c.client_id[0], sid, "session id after failover")
+        check(c.exists(E) is not None, "the session's ephemeral survives the failover")
+        c2 = client(server)
+        try:
+            c2.set(D, b"1")
+        finally:
+            c2.stop()
+            c2.close()
+        deadline = time.monotonic() + WAIT
+        got = None
+        while time.monotonic() < deadline and got != b"1":
+            try:
+                got = seen_data.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+        equal(got, b"1", "DataWatch sees a change made after the failover")
+        equal(c.get(D)[0], b"1", "read after failover")
+        seen = []
+        while not states.empty():
+            seen.append(states.get())
+        check("LOST" not in seen, "session LOST during failover (states %r)" % seen)
+    finally:
+        if start_cmd:
+            subprocess.run(start_cmd.format(id=member, port=port), shell=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", required=True)
+    ap.add_argument("--failover-kill", help="shell command killing member {id} (client port {port})")
+    ap.add_argument("--failover-start", help="shell command starting member {id} again")
+    ap.add_argument("--base-port", type=int, default=0, help="client port of member 1 (member N is base+N-1)")
     a = ap.parse_args()
     c = client(a.server)
     try:
@@ -320,7 +386,9 @@ def main():
         for name, fn in [("crud", lambda: crud(c)), ("ephemerals", lambda: ephemerals(c, a.server)),
                          ("sequential", lambda: sequential(c)), ("watches", lambda: watches(c, a.server)),
                          ("lock", lambda: lock(c, a.server)), ("election", lambda: election(c, a.server)),
-                         ("transactions", lambda: transactions(c)), ("acls", lambda: acls(c, a.server))]:
+                         ("transactions", lambda: transactions(c)), ("acls", lambda: acls(c, a.server))] + (
+                            [("failover", lambda: failover(c, a.server, a.failover_kill, a.failover_start, a.base_port))]
+                            if a.failover_kill else []):
             before = len(failures)
             try:
                 fn()

@@ -189,6 +189,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", required=True, help="host:port of the server under test")
     ap.add_argument("--zkcli", default=os.environ.get("ZKCLI", "/usr/share/zookeeper/bin/zkCli.sh"))
+    ap.add_argument("--ensemble", action="store_true",
+                    help="the server is a member of a 3-node ensemble (whose /zookeeper/config lists it)")
     a = ap.parse_args()
     s = Suite(a.server, a.zkcli)
     R = ROOT
@@ -270,7 +272,14 @@ def main():
     s.expect(["sync", R], out=["Sync is OK"])
     s.expect(["getEphemerals", R], out=["[]"])
     s.expect(["whoami"], out=["Auth scheme: User", "ip: 127.0.0.1"])
-    s.expect(["config"], out=[])
+    if a.ensemble:
+        # An ensemble shows its membership (Apache 3.5+: QuorumVerifier text).
+        s.expect(["config"], out=[re.compile(r"server\.1=127\.0\.0\.1:\d+:\d+:participant;127\.0\.0\.1:\d+"),
+                                  re.compile(r"server\.2=.*"), re.compile(r"server\.3=.*"),
+                                  re.compile(r"version=[0-9a-f]+")])
+    else:
+        # A standalone Apache 3.8 server has an empty /zookeeper/config.
+        s.expect(["config"], out=[])
 
     # --- ACLs and addauth ----------------------------------------------
     d = digest("user", "pass")

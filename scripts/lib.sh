@@ -102,3 +102,15 @@ zk_stop() {
   fi
   wait "$pid" 2>/dev/null || true
 }
+
+# zk_stop_pid PID stops a server that is not a child of this shell.
+zk_stop_pid() {
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
