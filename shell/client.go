@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +45,20 @@ func ParseConnectString(s string) (ConnectString, error) {
 		}
 		if !strings.Contains(h, ":") || strings.HasSuffix(h, "]") {
 			h += ":2181"
+		}
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			var ae *net.AddrError
+			if errors.As(err, &ae) {
+				return cs, fmt.Errorf("bad server address %q: %s", h, ae.Err)
+			}
+			return cs, fmt.Errorf("bad server address %q: %w", h, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+			return cs, fmt.Errorf("bad server address %q: port %q is not a number from 1 to 65535", h, port)
+		}
+		if host == "" {
+			return cs, fmt.Errorf("bad server address %q: no host", h)
 		}
 		cs.Servers = append(cs.Servers, h)
 	}

@@ -105,7 +105,7 @@ func commandTable() []*Command {
 		{Name: "history", Usage: "history ", Help: "list recent commands", MaxArgs: 0, Run: runHistory},
 		{Name: "redo", Usage: "redo cmdno", Help: "run a command from the history", MinArgs: 1, MaxArgs: 1, Run: runRedo},
 		{Name: "version", Usage: "version ", Help: "print the zk version", MaxArgs: 0, Run: runVersion},
-		{Name: "help", Usage: "help ", Help: "list the commands", MaxArgs: 1, Run: runHelp},
+		{Name: "help", Usage: "help ", Help: "list the commands; help COMMAND describes one", MaxArgs: 1, Run: runHelp},
 		{Name: "quit", Aliases: []string{"exit"}, Usage: "quit ", Help: "leave the shell", MaxArgs: 0, Run: runQuit},
 	}
 	return append(cmds, extraCommandTable()...)
@@ -807,8 +807,46 @@ func runVersion(inv *Invocation) error {
 }
 
 func runHelp(inv *Invocation) error {
-	inv.Shell.WriteUsage(inv.Out)
+	if len(inv.Args) == 0 {
+		inv.Shell.WriteUsage(inv.Out)
+		return nil
+	}
+	c := inv.Shell.Lookup(inv.Args[0])
+	if c == nil {
+		return &UsageError{Msg: "Command not found: " + inv.Args[0]}
+	}
+	WriteCommandHelp(inv.Out, c)
 	return nil
+}
+
+// WriteCommandHelp describes one command: its usage line, what it does,
+// its aliases and its options.
+func WriteCommandHelp(w io.Writer, c *Command) {
+	fmt.Fprintln(w, "usage: "+strings.TrimSpace(c.Usage))
+	fmt.Fprintln(w, c.Help)
+	if len(c.Aliases) > 0 {
+		fmt.Fprintln(w, "also: "+strings.Join(c.Aliases, ", "))
+	}
+	flags := append([]Flag{}, c.Flags...)
+	if c.Output {
+		flags = append(flags, Flag{Name: "o", Arg: "format", Help: "output format: text, json or yaml (also --output)"})
+	}
+	if len(flags) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "options (before or after the arguments):")
+	width := 0
+	names := make([]string, len(flags))
+	for i, f := range flags {
+		names[i] = f.spelled()
+		if f.Arg != "" {
+			names[i] += " " + f.Arg
+		}
+		width = max(width, len(names[i]))
+	}
+	for i, f := range flags {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, names[i], f.Help)
+	}
 }
 
 func runQuit(inv *Invocation) error {

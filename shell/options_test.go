@@ -85,6 +85,14 @@ func TestParseConnectString(t *testing.T) {
 		{in: "a:1/app/", servers: []string{"a:1"}, chroot: "/app"},
 		{in: "/app", wantErr: true},
 		{in: "a:1/app//x", wantErr: true},
+		{in: "[::1]:2182,[::1]", servers: []string{"[::1]:2182", "[::1]:2181"}},
+		{in: ":::", wantErr: true},
+		{in: "a:b:c", wantErr: true},
+		{in: "[::1", wantErr: true},
+		{in: "a:x", wantErr: true},
+		{in: "a:0", wantErr: true},
+		{in: "a:65536", wantErr: true},
+		{in: ":2181", wantErr: true},
 	}
 	for _, tc := range tests {
 		cs, err := ParseConnectString(tc.in)

@@ -155,6 +155,10 @@ func (s *Shell) Run(ctx context.Context, args []string) error {
 	if cmd == nil {
 		return &UsageError{Msg: "Command not found: " + args[0]}
 	}
+	if WantsHelp(cmd, args[1:]) {
+		WriteCommandHelp(s.cfg.Out, cmd)
+		return nil
+	}
 	flags := append([]Flag{}, cmd.Flags...)
 	if cmd.Output {
 		flags = append(flags, outputFlags...)
@@ -186,6 +190,20 @@ func (s *Shell) Run(ctx context.Context, args []string) error {
 		inv.C = c
 	}
 	return cmd.Run(inv)
+}
+
+// WantsHelp reports whether a command's arguments ask for its help: -h,
+// -help or --help before any "--" (no command has such an option).
+func WantsHelp(cmd *Command, args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // Invocation is one parsed command being run.

@@ -18,10 +18,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -58,6 +60,16 @@ func sessionTimeout(c *cli.Context) time.Duration {
 		}
 	}
 	return 30 * time.Second
+}
+
+// sessionTimeoutMs is -timeout as given (ms).
+func sessionTimeoutMs(c *cli.Context) int {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("timeout") {
+			return ctx.Int("timeout")
+		}
+	}
+	return 30000
 }
 
 // outputFormat returns -o (text, json or yaml), default text.
@@ -125,8 +137,34 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return code
 }
 
+// flagStringerOnce: newApp wraps cli.FlagStringer once per process.
+var flagStringerOnce sync.Once
+
+// appDescription is shown by `zk --help`.
+const appDescription = `With no COMMAND, opens the interactive shell (zkCli.sh's commands, Tab
+completion, history). With a COMMAND, runs it once: exit status 0 on
+success, 1 when it failed (one line "zk: <reason>" on stderr), 2 for a
+usage error. Options may also follow the command's arguments
+(zk get /p -s -o json). zk help lists the commands with their options;
+zk COMMAND --help describes one. Full manual: docs/zk.md.`
+
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	// zk's global options are shown with one dash, as zkCli.sh spells
+	// them (-server); two work too. Other commands' flags are left alone.
+	flagStringerOnce.Do(func() {
+		orig := cli.FlagStringer
+		cli.FlagStringer = func(f cli.Flag) string {
+			s := orig(f)
+			for _, n := range []string{"server", "timeout"} {
+				if strings.HasPrefix(s, "--"+n+" ") || strings.HasPrefix(s, "--"+n+"\t") {
+					return s[1:]
+				}
+			}
+			return s
+		}
+	})
 	app := &cli.App{
+		Description:          appDescription,
 		Name:                 "zk",
 		Usage:                "ZooKeeper shell and scripting CLI",
 		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-o text|json|yaml] [COMMAND ARGS...]",
@@ -227,6 +265,10 @@ func splitGlobals(args []string) (map[string]string, []string, error) {
 }
 
 func shellConfig(c *cli.Context, g map[string]string, stdin io.Reader, stdout, stderr io.Writer) (shell.Config, error) {
+	// The session timeout travels as an int32 of ms.
+	if ms := sessionTimeoutMs(c); ms <= 0 || ms > math.MaxInt32 {
+		return shell.Config{}, &usageError{msg: "-timeout: not a positive number of ms: " + strconv.Itoa(ms)}
+	}
 	cfg := shell.Config{
 		Server:   serverList(c),
 		Timeout:  sessionTimeout(c),
@@ -241,11 +283,12 @@ func shellConfig(c *cli.Context, g map[string]string, stdin io.Reader, stdout, s
 	}
 	if v, ok := g["timeout"]; ok {
 		ms, err := strconv.Atoi(v)
-		if err != nil || ms <= 0 {
+		if err != nil || ms <= 0 || ms > math.MaxInt32 {
 			return cfg, &usageError{msg: "-timeout: not a positive number of ms: " + v}
 		}
 		cfg.Timeout = time.Duration(ms) * time.Millisecond
 	}
+
 	if _, ok := g["r"]; ok {
 		cfg.ReadOnly = true
 	}
@@ -257,18 +300,27 @@ func oneShot(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "-h" || a == "--help" || a == "-help" {
-			sh, _ := shell.New(shell.Config{Server: defaultServer})
-			if cmd := sh.Lookup(c.Command.Name); cmd != nil {
-				fmt.Fprintln(stdout, "usage: zk "+cmd.Usage)
-				fmt.Fprintln(stdout, cmd.Help)
-			}
+	// Help needs no server and no valid options (`zk get --help -o xml`).
+	helpSh, _ := shell.New(shell.Config{Server: defaultServer})
+	if cmd := helpSh.Lookup(c.Command.Name); cmd != nil && shell.WantsHelp(cmd, args) {
+		shell.WriteCommandHelp(stdout, cmd)
+		return nil
+	}
+	if c.Command.Name == "help" && len(args) > 0 {
+		if cmd := helpSh.Lookup(args[0]); cmd != nil {
+			shell.WriteCommandHelp(stdout, cmd)
 			return nil
 		}
+		if cmd := c.App.Command(args[0]); cmd != nil && !cmd.Hidden {
+			// bench, status, ensemble, completion: their own help.
+			return cli.ShowCommandHelp(c, args[0])
+		}
+		return &usageError{msg: "Command not found: " + args[0]}
+	}
+	if c.Command.Name == "help" {
+		helpSh.WriteUsage(stdout)
+		writeZkOnlyCommands(c, stdout, helpSh)
+		return nil
 	}
 	cfg, err := shellConfig(c, g, stdin, stdout, stderr)
 	if err != nil {
@@ -282,6 +334,24 @@ func oneShot(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return sh.Run(ctx, append([]string{c.Command.Name}, args...))
+}
+
+// writeZkOnlyCommands ends `zk help` with the commands that exist only on
+// zk's command line (not in the shell): bench, status, ensemble, completion.
+func writeZkOnlyCommands(c *cli.Context, w io.Writer, sh *shell.Shell) {
+	fmt.Fprintln(w, "zk only (not in the shell; zk COMMAND --help for more):")
+	for _, cmd := range c.App.Commands {
+		if cmd.Hidden || sh.Lookup(cmd.Name) != nil {
+			continue
+		}
+		usage, _, _ := strings.Cut(cmd.UsageText, "\n")
+		usage = strings.TrimPrefix(strings.TrimSpace(usage), "zk ")
+		if usage == "" {
+			usage = cmd.Name
+		}
+		fmt.Fprintf(w, "\t%s\n", usage)
+	}
+	fmt.Fprintln(w, "Run zk COMMAND --help (or help COMMAND) for a command's options.")
 }
 
 func completionCommand(stdout io.Writer) *cli.Command {
