@@ -395,11 +395,16 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		case wire.AddWatchPersistentRecursive:
 			s.watches.Add(watch.PersistentRecursive, r.Path, c)
 		default:
-			return nil, wire.CodeBadArguments
+			// AddWatchMode.fromValue throws: Apache answers MARSHALLINGERROR.
+			return nil, wire.CodeMarshallingError
 		}
 		return &wire.ErrorResponse{Err: wire.CodeOK}, wire.CodeOK
 	case wire.OpCheckWatches, wire.OpRemoveWatches:
 		r := body.(*wire.WatchesRequest)
+		if r.Type < wire.WatcherChildren || r.Type > wire.WatcherAny {
+			// WatcherType.fromInt throws: Apache answers MARSHALLINGERROR.
+			return nil, wire.CodeMarshallingError
+		}
 		if !s.watches.Remove(r.Path, c, r.Type, op == wire.OpRemoveWatches) {
 			return nil, wire.CodeNoWatcher
 		}
