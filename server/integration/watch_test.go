@@ -257,6 +257,15 @@ func TestCheckAndRemoveWatches(t *testing.T) {
 	rm := func(typ int32) wire.Code {
 		return c.call(wire.OpRemoveWatches, &wire.WatchesRequest{Path: "/x", Type: typ}, nil)
 	}
+	// Unknown watcher types (4 and 5 exist only since 3.9) and addWatch
+	// modes: MARSHALLINGERROR, the connection stays (observed on 3.8.0).
+	for _, typ := range []int32{0, 4, 5, 9, -1} {
+		wantCode(t, fmt.Sprintf("checkWatches type %d", typ), chk(typ), wire.CodeMarshallingError)
+		wantCode(t, fmt.Sprintf("removeWatches type %d", typ), rm(typ), wire.CodeMarshallingError)
+	}
+	for _, mode := range []int32{2, 5, -1} {
+		wantCode(t, fmt.Sprintf("addWatch mode %d", mode), c.call(wire.OpAddWatch, &wire.AddWatchRequest{Path: "/x", Mode: mode}, nil), wire.CodeMarshallingError)
+	}
 	wantCode(t, "checkWatches none", chk(wire.WatcherAny), wire.CodeNoWatcher)
 	wantCode(t, "removeWatches none", rm(wire.WatcherAny), wire.CodeNoWatcher)
 	c.mustOK("getData watch", c.watchData("/x"))
