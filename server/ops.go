@@ -163,9 +163,12 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.enqueue(sl)
 		return true
 	case wire.OpSASL:
-		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		// No SASL here: Apache 3.8 without a SASL login answers OK with a
+		// null token and keeps the connection (observed); nothing is
+		// authenticated.
+		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeOK, &wire.SASLToken{})
 		c.enqueue(sl)
-		return false
+		return true
 	}
 
 	if c.readOnly && (isWrite(hdr.Type) || hdr.Type == wire.OpSync) {
