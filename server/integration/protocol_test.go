@@ -456,3 +456,19 @@ func TestMultiRead(t *testing.T) {
 		t.Fatalf("empty multiRead: %+v", resp.Results)
 	}
 }
+
+// SASL (102) on a server without a SASL login: OK with a null token, the
+// connection stays, nothing is authenticated (observed on Apache 3.8.0).
+func TestSASLWithoutLogin(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	h, body := c.callRaw(wire.OpSASL, &wire.SASLToken{Token: []byte("token")})
+	if h.Err != wire.CodeOK || !bytes.Equal(body, []byte{0xff, 0xff, 0xff, 0xff}) {
+		t.Fatalf("sasl reply %+v body %x, want OK and a null token", h, body)
+	}
+	var r wire.WhoAmIResponse
+	c.mustOK("whoAmI", c.call(wire.OpWhoAmI, nil, &r))
+	if len(r.Infos) != 1 || r.Infos[0].Scheme != "ip" {
+		t.Fatalf("whoAmI after sasl: %+v", r.Infos)
+	}
+}
