@@ -135,8 +135,9 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return true
 	}
 	if d.Err() != nil {
+		// A malformed auth packet: Apache closes without a reply (observed).
 		c.log.Warn("closing connection: malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
-		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil), true
+		sl.filled, sl.frame, sl.closeConn = true, nil, true
 		c.enqueue(sl)
 		return false
 	}
