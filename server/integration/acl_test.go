@@ -278,3 +278,19 @@ func TestAddAuthGoClient(t *testing.T) {
 		t.Fatalf("AddAuth with an unknown scheme: %v, want %v", err, zk.ErrAuthFailed)
 	}
 }
+
+// A malformed auth packet: the connection is closed without a reply and the
+// session survives (observed on Apache 3.8.0).
+func TestMalformedAuthPacket(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	c.send(wire.XidAuth, wire.OpAuth, rawRecord([]byte{0, 0, 0, 0, 0, 0, 0, 9}))
+	if frames := c.expectClosed(); len(frames) != 0 {
+		t.Fatalf("%d frames before the close", len(frames))
+	}
+	c2, resp := reattach(t, s.Addr(), c.SessionID, c.Passwd)
+	if resp.SessionID != c.SessionID {
+		t.Fatalf("session lost: %+v", resp)
+	}
+	c2.stat("/")
+}
