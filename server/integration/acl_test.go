@@ -120,7 +120,7 @@ func TestAuthSchemeACL(t *testing.T) {
 	c.mustOK("create with auth:whatever", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/b",
 		ACL: []wire.ACL{{Perms: wire.PermRead | wire.PermAdmin, ID: wire.ID{Scheme: "auth", ID: "whatever"}}}}, nil))
 	c.mustOK("getACL", c.call(wire.OpGetACL, &wire.PathRequest{Path: "/b"}, &r))
-	if len(r.ACL) != 1 || r.ACL[0] != digestACL(wire.PermRead|wire.PermAdmin)[0] {
+	if len(r.ACL) != 1 || r.ACL[0] != digestACL(wire.PermRead | wire.PermAdmin)[0] {
 		t.Fatalf("auth:whatever became %+v", r.ACL)
 	}
 	// setACL with the auth scheme expands too, and bumps aversion.
