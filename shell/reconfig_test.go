@@ -3,6 +3,7 @@ package shell
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,54 @@ func TestNormaliseServer(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("normaliseServer(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+var versionLine = regexp.MustCompile(`(?m)^version=[0-9a-f]+$`)
+
+// TestReconfigMatchesZkCli runs reconfig through zkCli.sh 3.8 and through
+// our shell against an Apache ensemble started with reconfigEnabled=true
+// and -Dzookeeper.skipACL=yes (ZK_RECONFIG_SERVER=host:port of a member,
+// ZKCLI=path of zkCli.sh), and compares what they print. The server side
+// of reconfig is not in zkgo yet, so only Apache can answer these.
+func TestReconfigMatchesZkCli(t *testing.T) {
+	addr, zkcli := os.Getenv("ZK_RECONFIG_SERVER"), os.Getenv("ZKCLI")
+	if addr == "" || zkcli == "" {
+		t.Skip("needs ZK_RECONFIG_SERVER (Apache 3.8 with reconfigEnabled=true, skipACL) and ZKCLI")
+	}
+	conn := oracle(t, addr)
+	cfg, _, err := conn.Get("/zookeeper/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []string
+	for _, l := range strings.Split(string(cfg), "\n") {
+		if strings.HasPrefix(l, "server.") {
+			members = append(members, l)
+		}
+	}
+	same := strings.Join(members, ",")
+	// The same membership as a dynamic config file, written the short way
+	// (no ":participant", client address as in zoo.cfg): both sides must
+	// normalise it alike.
+	file := filepath.Join(t.TempDir(), "dyn.cfg")
+	short := strings.ReplaceAll(same, ":participant", "")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(short, ",", "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{
+		"reconfig -v 5 -remove 99",
+		"reconfig -s -members " + same,
+		"reconfig -remove 99",
+		"reconfig -file " + file,
+	} {
+		t.Run(cmd, func(t *testing.T) {
+			want := runZkCli(t, zkcli, addr, cmd)
+			got := runOurs(t, addr, cmd)
+			norm := func(s string) string { return versionLine.ReplaceAllString(normalise(t, s), "version=<V>") }
+			if got.exit != want.exit || norm(got.stdout) != norm(want.stdout) || got.stderr != want.stderr {
+				t.Errorf("ours: exit %d\n%s%s\nzkCli.sh: exit %d\n%s%s", got.exit, got.stdout, got.stderr, want.exit, want.stdout, want.stderr)
+			}
+		})
 	}
 }
