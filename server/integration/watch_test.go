@@ -382,9 +382,10 @@ func TestSetWatchesOnReconnect(t *testing.T) {
 // gatedDialer lets a test cut go-zookeeper's connection and hold its
 // reconnection until released.
 type gatedDialer struct {
-	mu    sync.Mutex
-	conns []net.Conn
-	gate  chan struct{}
+	mu      sync.Mutex
+	conns   []net.Conn
+	gate    chan struct{}
+	release func()
 }
 
 func (g *gatedDialer) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
@@ -414,11 +415,28 @@ func (g *gatedDialer) cut() (release func()) {
 	}
 	g.conns = nil
 	g.mu.Unlock()
-	return func() {
-		g.mu.Lock()
-		g.gate = nil
-		g.mu.Unlock()
-		close(gate)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.gate = nil
+			g.mu.Unlock()
+			close(gate)
+		})
+	}
+	g.mu.Lock()
+	g.release = release
+	g.mu.Unlock()
+	return release
+}
+
+// releaseAll opens a gate left closed by a failing test.
+func (g *gatedDialer) releaseAll() {
+	g.mu.Lock()
+	release := g.release
+	g.mu.Unlock()
+	if release != nil {
+		release()
 	}
 }
 
@@ -431,6 +449,7 @@ func connectGated(t *testing.T, addr string) (*zk.Conn, <-chan zk.Event, *gatedD
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	t.Cleanup(g.releaseAll) // runs before c.Close
 	waitState(t, ev, zk.StateHasSession)
 	return c, ev, g
 }
