@@ -50,6 +50,13 @@ func (c *Client) rewatch() {
 	for p, mode := range watches {
 		backoff := 5 * time.Millisecond
 		for attempt := 0; ; attempt++ {
+			// removewatches may have run meanwhile: do not bring it back.
+			c.mu.Lock()
+			_, still := c.persistentWatches[p]
+			c.mu.Unlock()
+			if !still {
+				break
+			}
 			_, err := zkRequest(conn, opAddWatch, &addWatchRequest{Path: p, Mode: mode}, &emptyStruct{}, nil)
 			if err == nil {
 				c.logger.Debug("persistent watch set again after reconnect", "path", p, "mode", mode)
