@@ -14,5 +14,16 @@
 // The client library delivers watch and session events on its own
 // goroutine through a callback; the Shell turns them into a queue that the
 // owner goroutine (or the interactive printer) drains, so the callback
-// never blocks the connection.
+// never blocks the connection. After a reconnect of the same session the
+// callback starts one short-lived goroutine that sets the persistent
+// watches (addWatch) again, which go-zookeeper does not do (rewatch.go);
+// it stops when the client is closed.
+//
+// Connecting never waits the whole session timeout for servers that are
+// not there (connect.go): a dialer and host provider wrapped around
+// go-zookeeper's count the rounds over the server list in which every TCP
+// dial failed, and a command fails with a *ConnectError ("cannot connect
+// to 127.0.0.1:2181: connection refused") as soon as one such round ends
+// while it waits; a first session is waited for at most
+// ConnectWait(timeout) = min(timeout, 5s).
 package shell
