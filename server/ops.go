@@ -130,11 +130,17 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	if d.Err() != nil && hdr.Type != wire.OpAuth {
 		// Apache answers MARSHALLINGERROR and keeps the connection.
 		c.log.Warn("malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
-		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil)
-		c.enqueue(sl)
-		return true
+		if isWrite(hdr.Type) && hdr.Type != wire.OpCloseSession && hdr.Type != wire.OpReconfig && s.peer == nil {
+			// A malformed write is an error txn in Apache and takes a
+			// zxid: prep turns a write without a body into one.
+			body = nil
+		} else {
+			sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil)
+			c.enqueue(sl)
+			return true
+		}
 	}
-	if d.Err() != nil {
+	if d.Err() != nil && hdr.Type == wire.OpAuth {
 		// A malformed auth packet: Apache closes without a reply (observed).
 		c.log.Warn("closing connection: malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
 		sl.filled, sl.frame, sl.closeConn = true, nil, true
