@@ -123,6 +123,9 @@ func (s *Shell) lineLoop(ctx context.Context) error {
 	s.printEvents(s.cfg.Out, "\n")
 	s.Close()
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("read input: a line is longer than 4 MiB: %w", err)
+		}
 		return fmt.Errorf("read input: %w", err)
 	}
 	return nil

@@ -106,6 +106,9 @@ func membersFromFile(name string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return "", fmt.Errorf("%s (Is a directory)", name)
+	}
 	type member struct {
 		id   int64
 		line string

@@ -30,6 +30,7 @@ func TestReconfigParse(t *testing.T) {
 		{name: "mixed", args: []string{"-members", "1=a:1:2;3", "-add", "2=b:1:2;3"}, err: "Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)"},
 		{name: "file and members", args: []string{"-file", cfg, "-members", "x"}, err: "Can't use -file and -members together (conflicting non-incremental modes)"},
 		{name: "no file", args: []string{"-file", "/nonexistent"}, err: "Error processing /nonexistent/nonexistent (No such file or directory)"},
+		{name: "directory", args: []string{"-file", dir}, err: "Error processing " + dir + dir + " (Is a directory)"},
 		{name: "remove", args: []string{"-remove", "3,4"}, joining: "<nil>", leaving: "3,4", members: "<nil>", version: -1},
 		{name: "add lower-cased, hex version", args: []string{"-add", "server.4=HostA:2888:3888;2181", "-v", "10000000a"}, joining: "server.4=hosta:2888:3888;2181", leaving: "<nil>", members: "<nil>", version: 0x10000000a},
 		{name: "add and remove", args: []string{"-remove", "1", "-add", "server.4=h:1:2;3"}, joining: "server.4=h:1:2;3", leaving: "1", members: "<nil>", version: -1},
