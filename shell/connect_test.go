@@ -118,3 +118,23 @@ func TestConnectNoAnswer(t *testing.T) {
 		t.Errorf("ConnectWait(1h) = %v", got)
 	}
 }
+
+// TestConnectSomeDown: a list where some servers refuse still gives a
+// session on the one that answers, whatever order they are tried in.
+func TestConnectSomeDown(t *testing.T) {
+	up := testServer(t)
+	cs, err := ParseConnectString(refusedAddr(t) + "," + up + "," + refusedAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // go-zookeeper shuffles the list
+		c, err := Dial(testCtx(t), cs, 10*time.Second, nil)
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		if got := c.Conn.Server(); got != up {
+			t.Errorf("connected to %s, want %s", got, up)
+		}
+		c.Close()
+	}
+}
