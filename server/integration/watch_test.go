@@ -513,3 +513,39 @@ func TestReconnectFiresMissedEvents(t *testing.T) {
 		}
 	}
 }
+
+// In 3.8 one connection holds one watch mode per path and table: the last
+// registration replaces the earlier one (WatcherModeManager); 3.9 lets
+// them coexist (ZOOKEEPER-4466). Observed on Apache 3.8.0.
+func TestWatchModeReplacement(t *testing.T) {
+	if !apacheMode() {
+		t.Skip("BUG: zkgo keeps standard and persistent watches of one connection side by side (3.9 semantics); 3.8 replaces the mode")
+	}
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	w := rawSession(t, s.Addr())
+	for _, p := range []string{"/a", "/b", "/r"} {
+		w.create(p, nil, wire.ModePersistent)
+	}
+	// Standard, then persistent: persistent.
+	c.mustOK("getData watch", c.watchData("/a"))
+	c.addWatch("/a", wire.AddWatchPersistent)
+	w.setData("/a", "1")
+	w.setData("/a", "2")
+	wantEvent(t, c, event(wire.EventNodeDataChanged, "/a"))
+	wantEvent(t, c, event(wire.EventNodeDataChanged, "/a"))
+	c.noEvent()
+	// Persistent, then standard: one-shot.
+	c.addWatch("/b", wire.AddWatchPersistent)
+	c.mustOK("getData watch", c.watchData("/b"))
+	w.setData("/b", "1")
+	w.setData("/b", "2")
+	wantEvent(t, c, event(wire.EventNodeDataChanged, "/b"))
+	c.noEvent()
+	// Recursive, then persistent: persistent (no events for descendants).
+	c.addWatch("/r", wire.AddWatchPersistentRecursive)
+	c.addWatch("/r", wire.AddWatchPersistent)
+	w.create("/r/x", nil, wire.ModePersistent)
+	wantEvent(t, c, event(wire.EventNodeChildrenChanged, "/r"))
+	c.noEvent()
+}
