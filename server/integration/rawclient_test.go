@@ -29,6 +29,8 @@ type rawConn struct {
 	lastZxid  int64
 	events    []wire.WatcherEvent
 	trace     []string
+	// eventZxids are the reply-header zxids of every notification received.
+	eventZxids []int64
 }
 
 // ioTimeout bounds every read so that a hung server fails the test instead
@@ -149,6 +151,7 @@ func (c *rawConn) recv(xid int32) (wire.ReplyHeader, *wire.Decoder, error) {
 				return h, nil, d.Err()
 			}
 			c.events = append(c.events, ev)
+			c.eventZxids = append(c.eventZxids, h.Zxid)
 			c.trace = append(c.trace, fmt.Sprintf("event %d %s", ev.Type, ev.Path))
 			continue
 		}
@@ -246,6 +249,7 @@ func (c *rawConn) nextEvent() wire.WatcherEvent {
 		var ev wire.WatcherEvent
 		ev.Decode(d)
 		c.events = append(c.events, ev)
+		c.eventZxids = append(c.eventZxids, h.Zxid)
 		c.trace = append(c.trace, fmt.Sprintf("event %d %s", ev.Type, ev.Path))
 	}
 	ev := c.events[0]

@@ -136,6 +136,15 @@ func TestOneShotWatches(t *testing.T) {
 		}}, &wire.MultiResponse{}))
 		c.noEvent()
 	})
+	// 3.8 sends zxid -1 in a notification's reply header (3.9 sends the txn's).
+	for i, z := range c.eventZxids {
+		if z != -1 {
+			t.Fatalf("notification %d carried zxid 0x%x, want -1", i, z)
+		}
+	}
+	if len(c.eventZxids) == 0 {
+		t.Fatal("no notifications recorded")
+	}
 }
 
 // The notification reaches the writer's own connection before the reply
