@@ -50,7 +50,7 @@ type Node struct {
 	Cversion int32 // stored counter: child creations only
 	Aversion int32
 	Owner    int64 // raw ephemeralOwner: session, container or TTL marker
-	children map[string]struct{}
+	children map[string]struct{} // nil for a leaf: most znodes are leaves
 }
 
 // NumChildren returns the number of children.
@@ -342,12 +342,12 @@ func (t *Tree) Restore(path string, n *Node) {
 	if old := t.nodes[path]; old != nil {
 		n.children = old.children
 	}
-	if n.children == nil {
-		n.children = make(map[string]struct{})
-	}
 	t.nodes[path] = n
 	if path != "/" {
 		if p := t.nodes[wire.Parent(path)]; p != nil {
+			if p.children == nil {
+				p.children = make(map[string]struct{})
+			}
 			p.children[wire.Base(path)] = struct{}{}
 		}
 	}
