@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sort"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestHandshakeReadOnlyByte(t *testing.T) {
 func TestSessionTimeoutNegotiation(t *testing.T) {
 	s := newServer(t)
 	for _, tc := range []struct{ ask, want int32 }{
-		{1, 400}, {399, 400}, {400, 400}, {1000, 1000}, {4000, 4000}, {4001, 4000}, {100000, 4000},
+		{-5, 400}, {0, 400}, {1, 400}, {399, 400}, {400, 400}, {1000, 1000}, {4000, 4000}, {4001, 4000}, {100000, 4000},
 	} {
 		c := dialRaw(t, s.Addr())
 		resp, err := c.handshake(&wire.ConnectRequest{TimeOut: tc.ask, Passwd: make([]byte, 16), HasReadOnly: true})
@@ -491,5 +492,52 @@ func TestMalformedBody(t *testing.T) {
 	c.stat("/a")
 	if c.zxid() != before+2 {
 		t.Fatalf("two malformed writes: zxid 0x%x -> 0x%x, want +2", before, c.zxid())
+	}
+}
+
+// The Java client queues its auth and setWatches packets right behind the
+// ConnectRequest without waiting for the ConnectResponse: a server must
+// take frames that arrive before the session exists, and answer in order.
+func TestPipelinedHandshake(t *testing.T) {
+	s := newServer(t)
+	c := dialRaw(t, s.Addr())
+	frame := func(payload []byte) []byte {
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+	}
+	req := func(xid, op int32, body wire.Record) []byte {
+		e := wire.NewEncoder(nil)
+		(&wire.RequestHeader{Xid: xid, Type: op}).Encode(e)
+		if body != nil {
+			body.Encode(e)
+		}
+		return frame(e.Bytes())
+	}
+	var all []byte
+	all = append(all, frame(wire.Marshal(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}))...)
+	all = append(all, req(wire.XidAuth, wire.OpAuth, &wire.AuthPacket{Scheme: "digest", Auth: []byte("user1:12345")})...)
+	all = append(all, req(wire.XidSetWatches, wire.OpSetWatches, &wire.SetWatches{DataWatches: []string{"/nope"}, ExistWatches: []string{}, ChildWatches: []string{}})...)
+	all = append(all, req(1, wire.OpCreate, &wire.CreateRequest{Path: "/p", ACL: digestACL(wire.PermAll)})...)
+	all = append(all, req(2, wire.OpGetData, &wire.PathWatchRequest{Path: "/p"})...)
+	if _, err := c.nc.Write(all); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.readFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp wire.ConnectResponse
+	if err := wire.Unmarshal(f, &resp); err != nil || resp.SessionID == 0 {
+		t.Fatalf("ConnectResponse %+v %v", resp, err)
+	}
+	c.SessionID, c.Passwd = resp.SessionID, resp.Passwd
+	// setWatches for a missing node: a data watch there fires NodeDeleted.
+	for _, xid := range []int32{wire.XidAuth, wire.XidSetWatches, 1, 2} {
+		h, _, err := c.recv(xid)
+		if err != nil || h.Err != wire.CodeOK {
+			t.Fatalf("reply to xid %d: %+v %v", xid, h, err)
+		}
+	}
+	if len(c.events) != 1 || c.events[0] != event(wire.EventNodeDeleted, "/nope") {
+		t.Fatalf("events %+v", c.events)
 	}
 }
