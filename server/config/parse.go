@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Parse reads the zoo.cfg at path, then, as Apache's QuorumPeerConfig
@@ -337,7 +338,9 @@ func (p *parser) readMyID(d disk) {
 	path := filepath.Join(p.c.DataDir, "myid")
 	b, err := d.readFile(path)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
+		// No file (or a dataDir that is not a directory, which the server
+		// reports when it opens it) means no myid.
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 			p.errorf(path, 0, "", "%v", err)
 			p.myidBad = true
 		}
