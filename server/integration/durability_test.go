@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
@@ -134,4 +136,26 @@ func TestRestartTwice(t *testing.T) {
 		c.close()
 		s.Restart()
 	}
+}
+
+// A session restored from disk that nobody re-attaches expires after its
+// timeout, and its ephemerals go with it.
+func TestRestoredSessionExpires(t *testing.T) {
+	s := newServer(t)
+	c := dialRaw(t, s.Addr())
+	if _, err := c.handshake(&wire.ConnectRequest{TimeOut: 400, Passwd: make([]byte, 16), HasReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	c.create("/left", nil, wire.ModeEphemeral)
+	s.Restart()
+	watcher, _ := connect(t, s.Addr())
+	ok, _, ch, err := watcher.ExistsW("/left")
+	must(t, err)
+	if ok {
+		if e := nextEvent(t, ch); e.Path != "/left" || e.Type != zk.EventNodeDeleted {
+			t.Fatalf("event %+v", e)
+		}
+	}
+	c2, resp := reattach(t, s.Addr(), c.SessionID, c.Passwd)
+	wantZeroSession(t, c2, resp)
 }
