@@ -242,11 +242,11 @@ func (p *Peer) onNotification(n notification) {
 		}
 	}
 	if !p.q.isVoter(n.from) {
-		// An observer asks: tell it what we know.
-		reply(cur, state)
-		if state == Looking && n.State != Looking {
-			// Its answer may still teach us who leads.
-			p.queueNotification(n)
+		// An observer looking for the leader asks: tell it what we know.
+		// Its other messages (answers to our own notifications) need no
+		// answer, or the two of us would echo each other forever.
+		if n.State == Looking {
+			reply(cur, state)
 		}
 		return
 	}
