@@ -323,12 +323,14 @@ func (c *conn) handshake(frame []byte) bool {
 		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)
 		return false
 	}
-	if !s.isServing() {
-		// Looking for a leader: clients try another server meanwhile,
-		// unless this server is in read-only mode and the client allows it.
-		if !s.readOnly.Load() || !req.ReadOnly {
+	if !(req.ReadOnly && s.readOnly.Load()) && !s.awaitServing(c) {
+		// No quorum: clients try another server meanwhile, unless this
+		// server is in read-only mode and the client allows it.
+		if !req.ReadOnly || !s.readOnly.Load() {
 			return false
 		}
+	}
+	if !s.isServing() {
 		c.readOnly = true
 	}
 	if last := s.lastZxid.Load(); req.LastZxidSeen > last {

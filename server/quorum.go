@@ -108,6 +108,12 @@ func (s *Server) onPeerState(st zab.Status) {
 	s.mu.Lock()
 	was := s.serving
 	s.serving = st.Serving
+	switch {
+	case st.Serving && !was:
+		close(s.servingCh) // wake handshakes waiting for the ensemble
+	case !st.Serving && was:
+		s.servingCh = make(chan struct{})
+	}
 	s.mu.Unlock()
 	if st.Serving && st.State == zab.Leading {
 		s.prepMu.Lock()
@@ -180,6 +186,33 @@ func (s *Server) isServing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.serving
+}
+
+// awaitServing holds a new client's handshake while this member looks for
+// a leader, up to max(2 s, tickTime), and reports whether it serves now.
+// Apache closes such connections at once and the client tries the next
+// server after a pause; holding them lets clients resume as soon as the
+// election ends, which is what makes fail-over fast.
+func (s *Server) awaitServing(c *conn) bool {
+	if s.peer == nil {
+		return true
+	}
+	s.mu.Lock()
+	serving, ch := s.serving, s.servingCh
+	s.mu.Unlock()
+	if serving {
+		return true
+	}
+	t := time.NewTimer(max(2*time.Second, s.cfg.TickTime))
+	defer t.Stop()
+	select {
+	case <-ch:
+		return s.isServing()
+	case <-t.C:
+	case <-c.closed:
+	case <-s.quit:
+	}
+	return false
 }
 
 // submitQuorum routes a write: prepped here when leading, forwarded

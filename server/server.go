@@ -61,11 +61,12 @@ type Server struct {
 	stats serverStats
 
 	// Ensemble mode (nil peer: standalone).
-	peer     *zab.Peer
-	waitMu   sync.Mutex
-	waiting  map[waitKey]func(int64, txn.Result)
-	serving  bool // guarded by mu
-	readOnly atomic.Bool
+	peer      *zab.Peer
+	waitMu    sync.Mutex
+	waiting   map[waitKey]func(int64, txn.Result)
+	serving   bool          // guarded by mu
+	servingCh chan struct{} // guarded by mu; closed while serving
+	readOnly  atomic.Bool
 
 	// Set by the ensemble wiring: mode for srvr, quorum fields for mntr.
 	modeFn   func() string
@@ -106,17 +107,18 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     logger,
-		watches: watch.New(),
-		logCh:   make(chan *proposal, 4096),
-		applyCh: make(chan []*proposal, 64),
-		conns:   make(map[*conn]struct{}),
-		perIP:   make(map[string]int),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		failed:  make(chan struct{}),
-		tree:    tree.New(),
+		cfg:       cfg,
+		log:       logger,
+		watches:   watch.New(),
+		logCh:     make(chan *proposal, 4096),
+		applyCh:   make(chan []*proposal, 64),
+		conns:     make(map[*conn]struct{}),
+		perIP:     make(map[string]int),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		servingCh: make(chan struct{}),
+		failed:    make(chan struct{}),
+		tree:      tree.New(),
 	}
 	s.stats.minLat.Store(-1)
 	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout
