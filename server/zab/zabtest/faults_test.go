@@ -84,7 +84,7 @@ func TestFaultyNetwork(t *testing.T) {
 	}
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			c := newCluster(t, Options{Voters: 5, Seed: seed})
+			c := newCluster(t, Options{Voters: 5, Observers: 2, Seed: seed})
 			c.StartAll()
 			c.WaitLeader(c.IDs)
 			rng := rand.New(rand.NewPCG(seed, 7))
@@ -93,7 +93,7 @@ func TestFaultyNetwork(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			var stopped []int64
-			for round := range 8 {
+			for round := range 12 {
 				switch round % 4 {
 				case 0:
 					c.Net.Isolate(c.IDs[rng.IntN(len(c.IDs))], c.IDs)
