@@ -14,9 +14,10 @@ BENCH_ARGS   ?=
 
 all: build
 
+# Static binaries: no cgo (the pure-Go resolver), nothing to install beside them.
 build:
-	$(GO) build -o $(BIN)/zk ./cmd/zk
-	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/zk ./cmd/zk
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/zkserver ./cmd/zkserver
 
 # Starts (or reports, if it already runs) a 3-member local ensemble with
 # `zk ensemble up` (client ports 2181-2183, files in $TMPDIR/zkgo-$USER/ensemble)
