@@ -65,6 +65,22 @@
 // into Store.WriteSnapshot. Applied state never gets ahead of the local
 // log, so such a snapshot is always covered by it.
 //
+// # On the wire (ours; a zkgo ensemble has only zkgo members)
+//
+// Both ports carry frames: a 4-byte length, then the payload. Election
+// connections start with the dialer's server id, then carry 36-byte
+// notifications (state, leader, zxid, election epoch, peer epoch); each
+// member dials every other for its own outgoing notifications. Quorum
+// packets are type (Apache's numbers), zxid, data. PROPOSAL and INFORM
+// data start with the zxid of the previous txn, so a learner notices a
+// lost packet and reconnects instead of logging a history with a hole.
+// ACK and COMMIT are cumulative. The leader's PING carries its commit
+// zxid and whether the learner may serve; the learner's PING carries its
+// cumulative ACK and the sessions it saw. SYNC carries a request id (and,
+// in the answer, the commit zxid). REQUEST carries a per-connection
+// sequence number, so a duplicated frame is not proposed twice. SNAP is
+// followed by SNAPCHUNK packets (offset-checked, an empty one ends it).
+//
 // # Goroutines
 //
 // Run owns the role loop: looking (election), then leading or learning,

@@ -9,7 +9,15 @@ import (
 // proposals are issued back to back and the clock stops when the last is
 // applied on the leader.
 func BenchmarkPropose(b *testing.B) {
-	c := NewCluster(b, Options{Voters: 3, TickTime: 100 * time.Millisecond})
+	for _, sync := range []bool{false, true} {
+		b.Run(map[bool]string{false: "nosync", true: "fsync"}[sync], func(b *testing.B) {
+			benchmarkPropose(b, sync)
+		})
+	}
+}
+
+func benchmarkPropose(b *testing.B, forceSync bool) {
+	c := NewCluster(b, Options{Voters: 3, TickTime: 100 * time.Millisecond, ForceSync: forceSync})
 	c.StartAll()
 	l := c.WaitLeader(c.IDs)
 	data := make([]byte, 100)

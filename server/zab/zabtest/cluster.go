@@ -28,7 +28,10 @@ type Options struct {
 	SyncLimit int           // default 5
 	// MaxDiffEntries is passed to every member (0: zab's default).
 	MaxDiffEntries int
-	Seed           uint64
+	// ForceSync makes every log append fsync (zoo.cfg forceSync=yes);
+	// tests leave it off.
+	ForceSync bool
+	Seed      uint64
 	// Logger receives every member's log (default: discarded unless
 	// ZABTEST_LOG is set... tests pass their own).
 	Logger *slog.Logger
@@ -103,7 +106,7 @@ func (c *Cluster) Start(id int64) *Member {
 	if m := c.members[id]; m != nil {
 		return m
 	}
-	st, err := storage.Open(c.dirs[id], "", storage.Options{ForceSync: false})
+	st, err := storage.Open(c.dirs[id], "", storage.Options{ForceSync: c.opts.ForceSync})
 	if err != nil {
 		c.t.Fatalf("open storage of %d: %v", id, err)
 	}
