@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
@@ -100,9 +101,13 @@ func TestFrameSizeLimitConfigured(t *testing.T) {
 func TestMaxClientCnxns(t *testing.T) {
 	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxClientCnxns = 3 }))
 	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr()), rawSession(t, s.Addr())}
-	extra := dialRaw(t, s.Addr())
-	if _, err := extra.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}); err == nil {
-		t.Fatal("a fourth connection from the same IP got a session")
+	// The refusal may even surface at dial time.
+	if nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout); err == nil {
+		extra := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+		if _, err := extra.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}); err == nil {
+			t.Fatal("a fourth connection from the same IP got a session")
+		}
+		nc.Close()
 	}
 	for _, c := range conns {
 		c.stat("/")
@@ -110,9 +115,13 @@ func TestMaxClientCnxns(t *testing.T) {
 	conns[0].close()
 	// The server forgets the closed connection asynchronously: poll.
 	waitFor(t, "a free connection slot", func() bool {
-		c := dialRaw(t, s.Addr())
-		defer c.nc.Close()
-		_, err := c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
+		nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout)
+		if err != nil {
+			return false // refused connections may fail at dial time too
+		}
+		c := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+		defer nc.Close()
+		_, err = c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
 		return err == nil
 	})
 }
