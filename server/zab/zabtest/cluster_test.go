@@ -376,3 +376,30 @@ func TestNoGoroutineLeak(t *testing.T) {
 		return nil
 	})
 }
+
+// The vote order is (epoch, zxid, id): the member with the most recent
+// history wins even against a higher id, so nothing committed is lost.
+func TestElectionPrefersLongestHistory(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	c.MustCommit(l, "a", 5, acked)
+	fs := others(c.IDs, l)
+	behind, ahead := fs[1], fs[0] // behind has the higher id
+	c.WaitApplied(c.IDs, c.Member(l).FSM.LastApplied())
+	c.Stop(behind)
+	last := c.MustCommit(l, "b", 5, acked)
+	c.WaitApplied([]int64{ahead}, last)
+	c.Stop(l)
+	c.Stop(ahead)
+	c.Start(behind)
+	c.Start(ahead)
+	if got := c.WaitLeader([]int64{behind, ahead}); got != ahead {
+		t.Fatalf("leader = %d, want %d (the member with the longer log)", got, ahead)
+	}
+	c.Start(l)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	checkAll(t, c, acked)
+}
