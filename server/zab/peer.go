@@ -76,7 +76,7 @@ type Status struct {
 	State     State
 	PeerState string // Apache's zk_peer_state: "leading - broadcast", "following - synchronization - diff", "looking"
 	Serving   bool   // this member answers clients (broadcast phase)
-	// Standalone: an ensemble of one (no server.N lines); srvr says
+	// Standalone: an ensemble of one (no other server.N line); srvr says
 	// "Mode: standalone" then, as Apache does.
 	Standalone bool
 	MyID       int64
@@ -362,7 +362,7 @@ func (p *Peer) Status() Status {
 	p.mu.Lock()
 	st := Status{
 		State: p.state, Serving: p.serving, MyID: p.id, Leader: p.leaderID,
-		Standalone: len(p.cfg.Servers) == 0,
+		Standalone: len(p.others) == 0,
 		Epoch:      p.currentEpoch, LastZxid: p.lastLogged, LastSync: p.lastSync,
 	}
 	phase := p.phase
