@@ -199,65 +199,6 @@ func (s *Store) FirstZxid() int64 {
 	return int64(f)
 }
 
-// Append stores the entries in one bolt transaction (one commit, synced when
-// Options.ForceSync is set); the caller batches every waiting write into one
-// call (group commit). Zxids must be > 0 and strictly increase, within the
-// batch and after LastZxid. On error nothing of the batch is stored.
-func (s *Store) Append(entries []Entry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	_, last := s.firstLastLocked()
-	var start, prev uint64
-	if n := len(s.runs); n > 0 {
-		start, prev = s.runs[n-1].start, s.runs[n-1].prev
-	}
-	logs := make([]*raft.Log, len(entries))
-	p := last
-	for i, e := range entries {
-		if e.Zxid <= 0 {
-			return fmt.Errorf("append to txn log: zxid 0x%x is not positive", e.Zxid)
-		}
-		z := uint64(e.Zxid)
-		if z <= p {
-			return fmt.Errorf("append to txn log: zxid 0x%x does not follow 0x%x", z, p)
-		}
-		if p == 0 || z != p+1 {
-			start, prev = z, p
-		}
-		logs[i] = &raft.Log{
-			Index: z,
-			Term:  z >> 32,
-			Type:  raft.LogCommand,
-			Data:  encodeEntry(z, start, prev, e.Data),
-		}
-		p = z
-	}
-	if last == 0 {
-		// The log was empty: if snapshots exist, the history before the
-		// first entry is only in them (a learner synced by SNAP, or a log
-		// truncated to nothing). Remember that older snapshots can no
-		// longer serve recovery.
-		if base := s.newestSnapshotBelow(entries[0].Zxid); base > 0 {
-			if err := s.raiseLogBaseLocked(uint64(base)); err != nil {
-				return err
-			}
-		}
-	}
-	if err := s.guard("append", func() error { return s.bolt.StoreLogs(logs) }); err != nil {
-		return fmt.Errorf("append to txn log %s: %w", s.logPath, err)
-	}
-	for _, e := range entries {
-		s.runs = addToRuns(s.runs, uint64(e.Zxid))
-	}
-	return nil
-}
-
 func addToRuns(runs []run, z uint64) []run {
 	if n := len(runs); n > 0 && runs[n-1].end+1 == z {
 		runs[n-1].end = z
@@ -288,6 +229,9 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 	}
 	runs := slices.Clone(s.runs)
 	bs := s.bolt
+	// Entries after boltLast are read from memory: pending is only ever
+	// appended to or cut from the front, so this view stays valid.
+	boltLast, pending := s.boltLast, s.pending
 	s.mu.Unlock()
 	var a uint64
 	if after > 0 {
@@ -298,6 +242,26 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 			continue
 		}
 		for z := max(r.start, a+1); z <= r.end; z++ {
+			if z > boltLast {
+				i, found := slices.BinarySearchFunc(pending, z, func(e walEntry, z uint64) int {
+					switch {
+					case e.zxid < z:
+						return -1
+					case e.zxid > z:
+						return 1
+					}
+					return 0
+				})
+				if !found {
+					return s.corrupt(z, "missing from the WAL's entries in memory")
+				}
+				d := slices.Clone(pending[i].data)
+				pending = pending[i+1:]
+				if err := fn(Entry{Zxid: int64(z), Data: d}); err != nil {
+					return err
+				}
+				continue
+			}
 			e, err := s.readEntry(bs, z)
 			if errors.Is(err, errNotFound) {
 				if s.present(z) {
@@ -344,18 +308,43 @@ func (s *Store) TruncateAfter(zxid int64) error {
 func (s *Store) truncateLog(z uint64) error {
 	s.replayMu.Lock()
 	defer s.replayMu.Unlock()
+	s.walMu.Lock()
+	defer s.walMu.Unlock()
+	s.boltMu.Lock()
+	defer s.boltMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	closed := s.closed
+	_, last := s.firstLastLocked()
+	s.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
-	_, last := s.firstLastLocked()
 	if z >= last {
 		return nil
 	}
-	if err := s.guard("truncate", func() error { return s.bolt.DeleteRange(z+1, last) }); err != nil {
+	// Everything into bolt (durably), then the WAL removed durably, then
+	// the deletion in bolt: no WAL segment can bring the entries back, and
+	// a crash half-way leaves the log as it was or truncated.
+	if err := s.flushLocked(); err != nil {
 		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
 	}
+	if err := s.dropWALLocked(); err != nil {
+		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
+	}
+	err := s.guard("truncate", func() error {
+		if err := s.bolt.DeleteRange(z+1, last); err != nil {
+			return err
+		}
+		if s.noSync {
+			return s.bolt.Sync()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	kept := s.runs[:0]
 	for _, r := range s.runs {
 		if r.start > z {
@@ -365,6 +354,7 @@ func (s *Store) truncateLog(z uint64) error {
 		kept = append(kept, r)
 	}
 	s.runs = kept
+	_, s.boltLast = s.firstLastLocked()
 	s.logger.Info("txn log truncated", "zxid", fmt.Sprintf("0x%x", z), "previous_last_zxid", fmt.Sprintf("0x%x", last))
 	return nil
 }
@@ -468,11 +458,21 @@ func (s *Store) logBase() (uint64, error) {
 func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 	s.replayMu.Lock()
 	defer s.replayMu.Unlock()
+	s.boltMu.Lock()
+	defer s.boltMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return 0, ErrClosed
 	}
+	// The entries to delete must all be in bolt; stale copies in the WAL
+	// are below bolt's last entry (which stays) and are ignored by Open.
+	if err := s.moveLocked(-1); err != nil {
+		return 0, fmt.Errorf("purge txn log %s: %w", s.logPath, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	first, last := s.firstLastLocked()
 	if last == 0 {
 		return 0, nil
@@ -486,6 +486,7 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 		}
 		hp = min(r.end, bound)
 	}
+	hp = min(hp, s.boltLast) // only what is in bolt (always all of it, see above)
 	if hp == 0 {
 		return 0, nil
 	}

@@ -47,6 +47,10 @@ type Options struct {
 	// Logger receives Info lines for state changes and Warn lines for
 	// recovered trouble (corrupt snapshots). Nil discards.
 	Logger *slog.Logger
+
+	// walChunk and walSegmentMax override the WAL's preallocation step and
+	// segment size (tests).
+	walChunk, walSegmentMax int64
 }
 
 // Entry is one transaction of the log.
@@ -68,16 +72,41 @@ type Store struct {
 	closeMu  sync.Once
 	closeErr error
 
-	mu     sync.Mutex // guards the fields below and serialises log writes
+	// walMu serialises WAL writes (Append, TruncateAfter, Close) and
+	// guards wal and nextSeq.
+	walMu   sync.Mutex
+	wal     *walFile // the segment being appended to; nil before the first Append
+	nextSeq uint64
+	// walChunk is the preallocation step; walSegMax the size at which the
+	// WAL rolls to a new segment.
+	walChunk, walSegMax int64
+
+	// boltMu serialises writes into bolt: the mover, TruncateAfter, Purge.
+	boltMu sync.Mutex
+
+	mu     sync.Mutex // guards the fields below
 	bolt   *raftboltdb.BoltStore
-	runs   []run // contiguous zxid ranges present in the log, ascending
+	runs   []run // contiguous zxid ranges present in the log (bolt and WAL), ascending
 	closed bool
+	// pending are the entries in the WAL that are not yet in bolt, in
+	// order; every one is > boltLast.
+	pending      []walEntry
+	pendingBytes int
+	boltLast     uint64    // last zxid in bolt
+	segs         []segment // WAL files on disk, in order (the active one last)
+	activeSeq    uint64    // seq of wal (0: none)
+	moveErr      error     // last failure of the mover, nil once it succeeds
+	moved        *sync.Cond
+
+	moveWake chan struct{}
+	moveStop chan struct{}
+	moveDone chan struct{}
 
 	snapMu sync.Mutex // serialises changes to snapDir
 
 	// replayMu is read-held by Replay and write-held by the log deletions
-	// (TruncateAfter, Purge). Order: replayMu before mu; snapMu is never
-	// held with either.
+	// (TruncateAfter, Purge). Order: replayMu, walMu, boltMu, mu; snapMu is
+	// never held with any of them.
 	replayMu sync.RWMutex
 }
 
@@ -99,10 +128,23 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		logger:  logger,
-		snapDir: filepath.Join(dataDir, versionDir),
-		logDir:  filepath.Join(dataLogDir, versionDir),
-		noSync:  !opts.ForceSync,
+		logger:    logger,
+		snapDir:   filepath.Join(dataDir, versionDir),
+		logDir:    filepath.Join(dataLogDir, versionDir),
+		noSync:    !opts.ForceSync,
+		walChunk:  defaultWALChunk,
+		walSegMax: defaultWALChunk,
+		nextSeq:   1,
+		moveWake:  make(chan struct{}, 1),
+		moveStop:  make(chan struct{}),
+		moveDone:  make(chan struct{}),
+	}
+	s.moved = sync.NewCond(&s.mu)
+	if opts.walChunk > 0 {
+		s.walChunk = opts.walChunk
+	}
+	if opts.walSegmentMax > 0 {
+		s.walSegMax = opts.walSegmentMax
 	}
 	s.logPath = filepath.Join(s.logDir, logFileName)
 	for _, d := range []string{s.snapDir, s.logDir} {
@@ -127,11 +169,17 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		s.unlockDir()
 		return nil, err
 	}
+	if err := s.recoverWAL(); err != nil {
+		_ = s.bolt.Close()
+		s.unlockDir()
+		return nil, err
+	}
+	go s.mover()
 	s.removeStaleTemps()
 	first, last := s.firstLast()
 	logger.Info("storage opened", "log", s.logPath, "snap_dir", s.snapDir,
 		"first_zxid", fmt.Sprintf("0x%x", first), "last_zxid", fmt.Sprintf("0x%x", last),
-		"runs", len(s.runs), "force_sync", opts.ForceSync)
+		"runs", len(s.runs), "force_sync", opts.ForceSync, "wal_dir", s.logDir)
 	return s, nil
 }
 
@@ -196,10 +244,36 @@ func (s *Store) guard(op string, f func() error) (err error) {
 
 // Close closes the log. It is idempotent; other methods return ErrClosed
 // afterwards.
+//
+// Close moves what is still only in the WAL into bolt and removes the WAL
+// segments; if that fails they stay and the next Open recovers them.
 func (s *Store) Close() error {
 	s.closeMu.Do(func() {
+		s.walMu.Lock()
 		s.mu.Lock()
 		s.closed = true
+		s.moved.Broadcast()
+		s.mu.Unlock()
+		s.walMu.Unlock()
+		close(s.moveStop)
+		<-s.moveDone
+		s.walMu.Lock()
+		s.boltMu.Lock()
+		if err := s.flushLocked(); err != nil {
+			s.logger.Warn("txn log: entries left in the WAL at close (recovered at the next open)", "err", err.Error())
+		} else {
+			_ = s.wal.close()
+			s.wal = nil
+			s.mu.Lock()
+			segs := s.segs
+			s.segs, s.activeSeq = nil, 0
+			s.mu.Unlock()
+			removeSegments(segs)
+		}
+		_ = s.wal.close()
+		s.boltMu.Unlock()
+		s.walMu.Unlock()
+		s.mu.Lock()
 		bs := s.bolt
 		s.bolt = nil
 		s.mu.Unlock()

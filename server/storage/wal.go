@@ -1,0 +1,298 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// WAL segment files: <dataLogDir>/version-2/wal.<seq, 16 hex digits>. A
+// segment has no file header; it is a sequence of records, one per Append,
+// followed by zeros (the preallocated space). Record layout (big-endian):
+//
+//	[0:4]    magic "zkWL"
+//	[4:8]    body length L (> 0)
+//	[8:12]   CRC32C over seq (8 bytes, from the file name) || [4:8] || body
+//	[12:]    body: count (4 bytes), then per entry
+//	         zxid (8) | data length (4) | data
+//
+// A record holds one whole batch: a crash during its write loses the batch
+// (it was not acknowledged), never half of it.
+const (
+	walPrefix       = "wal."
+	walMagic        = "zkWL"
+	walHeaderSize   = 12
+	walEntryHeader  = 12
+	walMaxBody      = 1 << 30
+	defaultWALChunk = 64 << 20 // preallocation step, as Apache's preAllocSize
+)
+
+// walEntry is an entry in the WAL not yet moved into bolt.
+type walEntry struct {
+	zxid, runStart, runPrev uint64
+	data                    []byte
+}
+
+// segment is one WAL file.
+type segment struct {
+	seq  uint64
+	path string
+	last uint64 // zxid of the last entry written to it (0: none)
+}
+
+func walName(seq uint64) string { return fmt.Sprintf("%s%016x", walPrefix, seq) }
+
+func walCRC(seq uint64, length, body []byte) uint32 {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	c := crc32.Update(crc32.Checksum(k[:], castagnoli), castagnoli, length)
+	return crc32.Update(c, castagnoli, body)
+}
+
+// encodeWALRecord frames a batch as one record. It points each entry's data
+// at its copy inside the record.
+func encodeWALRecord(seq uint64, es []walEntry) ([]byte, error) {
+	n := 4
+	for _, e := range es {
+		n += walEntryHeader + len(e.data)
+	}
+	if n > walMaxBody {
+		return nil, fmt.Errorf("batch of %d bytes is larger than the WAL's limit of %d", n, walMaxBody)
+	}
+	buf := make([]byte, walHeaderSize+n)
+	copy(buf, walMagic)
+	binary.BigEndian.PutUint32(buf[4:], uint32(n))
+	b := buf[walHeaderSize:]
+	binary.BigEndian.PutUint32(b, uint32(len(es)))
+	p := 4
+	for i, e := range es {
+		binary.BigEndian.PutUint64(b[p:], e.zxid)
+		binary.BigEndian.PutUint32(b[p+8:], uint32(len(e.data)))
+		d := b[p+walEntryHeader : p+walEntryHeader+len(e.data) : p+walEntryHeader+len(e.data)]
+		copy(d, e.data)
+		es[i].data = d // the caller's bytes are not kept
+		p += walEntryHeader + len(e.data)
+	}
+	binary.BigEndian.PutUint32(buf[8:], walCRC(seq, buf[4:8], b))
+	return buf, nil
+}
+
+// decodeWALRecord parses the record at the start of b and returns its
+// entries and its size in bytes, or an error when no valid record starts
+// there (magic, bounds, checksum, framing).
+func decodeWALRecord(seq uint64, b []byte) (es []walEntry, size int, err error) {
+	if len(b) < walHeaderSize {
+		return nil, 0, errors.New("record header cut short")
+	}
+	if string(b[:4]) != walMagic {
+		return nil, 0, fmt.Errorf("bad record magic %x", b[:4])
+	}
+	n := int(binary.BigEndian.Uint32(b[4:]))
+	if n < 4 || n > walMaxBody || n > len(b)-walHeaderSize {
+		return nil, 0, fmt.Errorf("record length %d out of bounds", n)
+	}
+	body := b[walHeaderSize : walHeaderSize+n]
+	if got, want := walCRC(seq, b[4:8], body), binary.BigEndian.Uint32(b[8:]); got != want {
+		return nil, 0, fmt.Errorf("record checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	count := int(binary.BigEndian.Uint32(body))
+	p := 4
+	for range count {
+		if len(body)-p < walEntryHeader {
+			return nil, 0, errors.New("record entries overrun the body")
+		}
+		e := walEntry{zxid: binary.BigEndian.Uint64(body[p:])}
+		l := int(binary.BigEndian.Uint32(body[p+8:]))
+		p += walEntryHeader
+		if l > len(body)-p {
+			return nil, 0, errors.New("record entries overrun the body")
+		}
+		e.data = body[p : p+l : p+l]
+		p += l
+		es = append(es, e)
+	}
+	if p != len(body) {
+		return nil, 0, fmt.Errorf("%d stray bytes after the record's entries", len(body)-p)
+	}
+	return es, walHeaderSize + n, nil
+}
+
+// listSegments returns the WAL files of dir in seq order.
+func listSegments(dir string) ([]segment, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list WAL segments: %w", err)
+	}
+	var out []segment
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), walPrefix)
+		if !ok || len(rest) != 16 || !e.Type().IsRegular() {
+			continue
+		}
+		seq, err := strconv.ParseUint(rest, 16, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, segment{seq: seq, path: filepath.Join(dir, e.Name())})
+	}
+	slices.SortFunc(out, func(a, b segment) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// readSegment returns the entries of one segment with zxid > after, in
+// order. In the last segment a bad record with nothing valid after it is a
+// torn write of an unacknowledged batch: the entries before it are returned
+// and cut reports the offset and length of the tail. Anywhere else a bad
+// record is ErrCorrupt naming the file and offset.
+func readSegment(seg segment, last bool) (es []walEntry, cutAt, cutLen int64, err error) {
+	b, err := os.ReadFile(seg.path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read WAL segment: %w", err)
+	}
+	off := 0
+	for off < len(b) {
+		rest := b[off:]
+		if allZero(rest[:min(len(rest), walHeaderSize)]) {
+			// End of the written part: the rest must be zeros.
+			if allZero(rest) {
+				return es, 0, 0, nil
+			}
+		}
+		recs, size, derr := decodeWALRecord(seg.seq, rest)
+		if derr == nil {
+			es = append(es, recs...)
+			off += size
+			continue
+		}
+		if last && !hasValidRecord(seg.seq, rest[1:]) {
+			return es, int64(off), int64(len(rest) - zeroSuffix(rest)), nil
+		}
+		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d followed by valid data: %v",
+			seg.path, ErrCorrupt, off, derr)
+	}
+	return es, 0, 0, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// zeroSuffix is the number of zero bytes at the end of b.
+func zeroSuffix(b []byte) int {
+	n := 0
+	for i := len(b) - 1; i >= 0 && b[i] == 0; i-- {
+		n++
+	}
+	return n
+}
+
+// hasValidRecord reports whether a valid record starts anywhere in b.
+func hasValidRecord(seq uint64, b []byte) bool {
+	magic := []byte(walMagic)
+	for off := 0; ; {
+		i := bytes.Index(b[off:], magic)
+		if i < 0 {
+			return false
+		}
+		if _, _, err := decodeWALRecord(seq, b[off+i:]); err == nil {
+			return true
+		}
+		off += i + 1
+	}
+}
+
+// walFile is the segment being appended to.
+type walFile struct {
+	seg   segment
+	f     *os.File
+	off   int64 // where the next record goes
+	alloc int64 // preallocated size
+	// dirty is set when a write failed part-way: the bytes at off.. must be
+	// zeroed before anything else is written.
+	dirty int64
+}
+
+// createSegment creates a new, empty segment file and makes its name
+// durable (directory fsync), so that an acknowledged record is never lost
+// with the directory entry.
+func createSegment(dir string, seq uint64, sync bool) (*walFile, error) {
+	p := filepath.Join(dir, walName(seq))
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create WAL segment: %w", err)
+	}
+	if sync {
+		if err := syncDir(dir); err != nil {
+			_ = f.Close()
+			_ = os.Remove(p)
+			return nil, fmt.Errorf("create WAL segment %s: %w", p, err)
+		}
+	}
+	return &walFile{seg: segment{seq: seq, path: p}, f: f}, nil
+}
+
+// write writes rec at the end of the segment, preallocating chunk bytes
+// more when it does not fit, and fdatasyncs when sync is set. On error the
+// segment is left as it was (a partly written record is zeroed, now or
+// before the next write).
+func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
+	if w.dirty > 0 {
+		if _, err := w.f.WriteAt(make([]byte, w.dirty), w.off); err != nil {
+			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
+		}
+		w.dirty = 0
+	}
+	end := w.off + int64(len(rec))
+	if end > w.alloc {
+		size := max(w.alloc+chunk, end)
+		if err := preallocate(w.f, w.alloc, size-w.alloc); err != nil {
+			return fmt.Errorf("WAL segment %s: preallocate %d bytes: %w", w.seg.path, size-w.alloc, err)
+		}
+		w.alloc = size
+	}
+	if n, err := w.f.WriteAt(rec, w.off); err != nil {
+		if n > 0 {
+			w.dirty = int64(n)
+		}
+		return fmt.Errorf("WAL segment %s: write: %w", w.seg.path, err)
+	}
+	if sync {
+		if err := fdatasync(w.f); err != nil {
+			// The record may or may not be on disk: zero it before the
+			// next write, so it is never acknowledged afterwards.
+			w.dirty = int64(len(rec))
+			return fmt.Errorf("WAL segment %s: fdatasync: %w", w.seg.path, err)
+		}
+	}
+	w.off = end
+	return nil
+}
+
+func (w *walFile) close() error {
+	if w == nil || w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}

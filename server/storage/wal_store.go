@@ -1,0 +1,367 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+const (
+	// moveBatch bounds the entries moved into bolt per transaction.
+	moveBatch = 4096
+	// moveMin and moveDelay: the mover waits up to moveDelay for moveMin
+	// entries, so that bolt's commits (two fsyncs each) stay few and off
+	// the disk while the WAL is being synced.
+	moveMin   = 512
+	moveDelay = 10 * time.Millisecond
+	// moveRetry is the pause after a failed move (full disk).
+	moveRetry = 200 * time.Millisecond
+	// maxPendingBytes / maxPending bound what is only in the WAL (and in
+	// memory): Append waits for the mover beyond them.
+	maxPendingBytes = 64 << 20
+	maxPending      = 256 << 10
+)
+
+// recoverWAL reads the WAL segments after bolt's last entry, moves their
+// entries into bolt (synced) and removes the segments. A torn last record of
+// the last segment (an unacknowledged batch) is cut off with one Info line;
+// anything else that does not verify is ErrCorrupt naming the file.
+func (s *Store) recoverWAL() error {
+	segs, err := listSegments(s.logDir)
+	if err != nil {
+		return fmt.Errorf("open txn log %s: %w", s.logDir, err)
+	}
+	_, s.boltLast = s.firstLastLocked()
+	if len(segs) == 0 {
+		return nil
+	}
+	s.nextSeq = segs[len(segs)-1].seq + 1
+	var recovered []walEntry
+	prev := s.boltLast
+	for i, seg := range segs {
+		es, cutAt, cutLen, err := readSegment(seg, i == len(segs)-1)
+		if err != nil {
+			return fmt.Errorf("open txn log: %w", err)
+		}
+		if cutLen > 0 {
+			s.logger.Info("txn log: cut off a torn write at the end of the WAL (a batch never acknowledged)",
+				"file", seg.path, "offset", cutAt, "bytes", cutLen)
+		}
+		for _, e := range es {
+			if e.zxid <= s.boltLast {
+				continue // moved into bolt before the crash
+			}
+			if e.zxid <= prev {
+				return fmt.Errorf("open txn log: WAL segment %s: %w: zxid 0x%x does not follow 0x%x",
+					seg.path, ErrCorrupt, e.zxid, prev)
+			}
+			prev = e.zxid
+			recovered = append(recovered, e)
+		}
+	}
+	for len(recovered) > 0 {
+		n := min(len(recovered), moveBatch)
+		batch := recovered[:n]
+		for i := range batch {
+			batch[i].runStart, batch[i].runPrev = s.nextRunFields(batch[i].zxid)
+			s.runs = addToRuns(s.runs, batch[i].zxid)
+		}
+		if err := s.storeInBolt(batch); err != nil {
+			return fmt.Errorf("open txn log: move WAL entries into %s: %w", s.logPath, err)
+		}
+		recovered = recovered[n:]
+		s.boltLast = batch[n-1].zxid
+		if len(recovered) == 0 {
+			s.logger.Info("txn log: recovered entries from the WAL", "last_zxid", fmt.Sprintf("0x%x", s.boltLast))
+		}
+	}
+	if s.noSync {
+		if err := s.guard("sync", s.bolt.Sync); err != nil {
+			return fmt.Errorf("open txn log %s: sync: %w", s.logPath, err)
+		}
+	}
+	removeSegments(segs)
+	if err := syncDir(s.logDir); err != nil {
+		return fmt.Errorf("open txn log: %w", err)
+	}
+	return nil
+}
+
+// nextRunFields returns the run bookkeeping of zxid z appended after the
+// current runs.
+func (s *Store) nextRunFields(z uint64) (start, prev uint64) {
+	n := len(s.runs)
+	if n > 0 && s.runs[n-1].end+1 == z {
+		return s.runs[n-1].start, s.runs[n-1].prev
+	}
+	if n > 0 {
+		return z, s.runs[n-1].end
+	}
+	return z, 0
+}
+
+// storeInBolt writes entries into bolt in one transaction.
+func (s *Store) storeInBolt(es []walEntry) error {
+	logs := make([]*raft.Log, len(es))
+	for i, e := range es {
+		logs[i] = &raft.Log{
+			Index: e.zxid,
+			Term:  e.zxid >> 32,
+			Type:  raft.LogCommand,
+			Data:  encodeEntry(e.zxid, e.runStart, e.runPrev, e.data),
+		}
+	}
+	return s.guard("append", func() error { return s.bolt.StoreLogs(logs) })
+}
+
+func removeSegments(segs []segment) {
+	for _, seg := range segs {
+		_ = os.Remove(seg.path)
+	}
+}
+
+// Append writes the entries as one CRC-framed record to the WAL (one write
+// and, with Options.ForceSync, one fdatasync) and returns; a background
+// mover copies them into bolt. The caller batches every waiting write into
+// one call (group commit). Zxids must be > 0 and strictly increase, within
+// the batch and after LastZxid. On error nothing of the batch is stored.
+func (s *Store) Append(entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	s.walMu.Lock()
+	defer s.walMu.Unlock()
+	s.mu.Lock()
+	// Back-pressure: wait while the mover is far behind.
+	for !s.closed && (len(s.pending) > maxPending || s.pendingBytes > maxPendingBytes) {
+		if s.moveErr != nil {
+			err := s.moveErr
+			s.mu.Unlock()
+			return fmt.Errorf("append to txn log: %d entries wait to be moved into %s: %w", len(s.pending), s.logPath, err)
+		}
+		s.moved.Wait()
+	}
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	_, last := s.firstLastLocked()
+	es := make([]walEntry, len(entries))
+	p := last
+	var start, prev uint64
+	if n := len(s.runs); n > 0 {
+		start, prev = s.runs[n-1].start, s.runs[n-1].prev
+	}
+	for i, e := range entries {
+		if e.Zxid <= 0 {
+			s.mu.Unlock()
+			return fmt.Errorf("append to txn log: zxid 0x%x is not positive", e.Zxid)
+		}
+		z := uint64(e.Zxid)
+		if z <= p {
+			s.mu.Unlock()
+			return fmt.Errorf("append to txn log: zxid 0x%x does not follow 0x%x", z, p)
+		}
+		if p == 0 || z != p+1 {
+			start, prev = z, p
+		}
+		es[i] = walEntry{zxid: z, runStart: start, runPrev: prev, data: e.Data}
+		p = z
+	}
+	if last == 0 {
+		// The log was empty: if snapshots exist, the history before the
+		// first entry is only in them (a learner synced by SNAP, or a log
+		// truncated to nothing). Remember that older snapshots can no
+		// longer serve recovery.
+		if base := s.newestSnapshotBelow(entries[0].Zxid); base > 0 {
+			if err := s.raiseLogBaseLocked(uint64(base)); err != nil {
+				s.mu.Unlock()
+				return err
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	if err := s.walWrite(es); err != nil {
+		return fmt.Errorf("append to txn log: %w", err)
+	}
+
+	s.mu.Lock()
+	for _, e := range es {
+		s.runs = addToRuns(s.runs, e.zxid)
+		s.pendingBytes += len(e.data)
+	}
+	s.pending = append(s.pending, es...)
+	for i := range s.segs {
+		if s.segs[i].seq == s.activeSeq {
+			s.segs[i].last = p
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.moveWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// walWrite writes es as one record to the active segment, creating or
+// rolling it as needed. walMu is held.
+func (s *Store) walWrite(es []walEntry) error {
+	size := int64(walHeaderSize + 4)
+	for _, e := range es {
+		size += walEntryHeader + int64(len(e.data))
+	}
+	if s.wal != nil && s.wal.off > 0 && s.wal.off+size > s.walSegMax && s.wal.dirty == 0 {
+		_ = s.wal.close() // its entries stay until the mover has them in bolt
+		s.wal = nil
+	}
+	if s.wal == nil {
+		w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
+		if err != nil {
+			return err
+		}
+		s.nextSeq++
+		s.wal = w
+		s.mu.Lock()
+		s.segs = append(s.segs, w.seg)
+		s.activeSeq = w.seg.seq
+		s.mu.Unlock()
+	}
+	rec, err := encodeWALRecord(s.wal.seg.seq, es)
+	if err != nil {
+		return err
+	}
+	return s.wal.write(rec, s.walChunk, !s.noSync)
+}
+
+// mover copies WAL entries into bolt in the background until Close.
+func (s *Store) mover() {
+	defer close(s.moveDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-s.moveStop:
+			return
+		case <-s.moveWake:
+		}
+		s.mu.Lock()
+		n := len(s.pending)
+		s.mu.Unlock()
+		if n < moveMin {
+			timer.Reset(moveDelay)
+			select {
+			case <-s.moveStop:
+				return
+			case <-timer.C:
+			}
+		}
+		s.boltMu.Lock()
+		err := s.moveLocked(-1)
+		s.boltMu.Unlock()
+		if err != nil {
+			timer.Reset(moveRetry)
+			select {
+			case <-s.moveStop:
+				return
+			case <-timer.C:
+			}
+			select {
+			case s.moveWake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// moveLocked moves pending entries into bolt (all of them when limit < 0)
+// and removes the WAL segments bolt now holds entirely. boltMu is held.
+func (s *Store) moveLocked(limit int) error {
+	moved := 0
+	for limit < 0 || moved < limit {
+		s.mu.Lock()
+		if s.closed && s.bolt == nil {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		n := min(len(s.pending), moveBatch)
+		batch := s.pending[:n]
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if err := s.storeInBolt(batch); err != nil {
+			err = fmt.Errorf("move WAL entries into %s: %w", s.logPath, err)
+			s.mu.Lock()
+			if s.moveErr == nil {
+				s.logger.Warn("txn log: cannot move entries from the WAL into bolt; they stay in the WAL", "err", err.Error())
+			}
+			s.moveErr = err
+			s.moved.Broadcast()
+			s.mu.Unlock()
+			return err
+		}
+		moved += n
+		s.mu.Lock()
+		for _, e := range batch {
+			s.pendingBytes -= len(e.data)
+		}
+		s.pending = s.pending[n:]
+		if len(s.pending) == 0 {
+			s.pending = nil
+		}
+		s.boltLast = batch[n-1].zxid
+		s.moveErr = nil
+		var done []segment
+		kept := s.segs[:0]
+		for _, seg := range s.segs {
+			if seg.seq != s.activeSeq && seg.last <= s.boltLast {
+				done = append(done, seg)
+				continue
+			}
+			kept = append(kept, seg)
+		}
+		s.segs = kept
+		s.moved.Broadcast()
+		s.mu.Unlock()
+		removeSegments(done)
+	}
+	return nil
+}
+
+// flushLocked moves every pending entry into bolt and makes bolt durable.
+// boltMu is held.
+func (s *Store) flushLocked() error {
+	if err := s.moveLocked(-1); err != nil {
+		return err
+	}
+	if s.noSync {
+		if err := s.guard("sync", s.bolt.Sync); err != nil {
+			return fmt.Errorf("sync %s: %w", s.logPath, err)
+		}
+	}
+	return nil
+}
+
+// dropWALLocked closes and removes every WAL segment, durably (directory
+// fsync): used before entries are deleted from bolt, so that no segment can
+// bring them back at the next Open. walMu and boltMu are held, and every
+// entry has been moved.
+func (s *Store) dropWALLocked() error {
+	_ = s.wal.close()
+	s.wal = nil
+	s.mu.Lock()
+	segs := s.segs
+	s.segs, s.activeSeq = nil, 0
+	s.mu.Unlock()
+	for _, seg := range segs {
+		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove WAL segment: %w", err)
+		}
+	}
+	return syncDir(s.logDir)
+}
