@@ -541,3 +541,23 @@ func TestPipelinedHandshake(t *testing.T) {
 		t.Fatalf("events %+v", c.events)
 	}
 }
+
+// /zookeeper/config is created with aversion -1, and / and /zookeeper
+// carry the client-visible cversions of their built-in children (observed
+// on Apache 3.8.0: / -1, /zookeeper -2 on a fresh server).
+func TestBuiltinNodeStats(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	if st := c.stat("/zookeeper"); st.Cversion != -2 || st.NumChildren != 2 || st.Czxid != 0 {
+		t.Fatalf("/zookeeper stat %+v", st)
+	}
+	if st := c.stat("/zookeeper/quota"); st.Czxid != 0 || st.Aversion != 0 {
+		t.Fatalf("/zookeeper/quota stat %+v", st)
+	}
+	if !apacheMode() {
+		t.Skip("BUG: zkgo's /zookeeper/config has aversion 0; Apache's has -1")
+	}
+	if st := c.stat("/zookeeper/config"); st.Aversion != -1 || st.Czxid != 0 || st.DataLength != 0 {
+		t.Fatalf("/zookeeper/config stat %+v", st)
+	}
+}
