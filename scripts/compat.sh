@@ -12,6 +12,7 @@
 # are stopped at the end whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+user_py=${PY:-}
 . scripts/lib.sh
 
 target=zkserver
@@ -28,6 +29,8 @@ while [ $# -gt 0 ]; do
 done
 
 scripts/install-apache-zk.sh
+# The install may just have brought the system Python (with kazoo).
+if [ -z "$user_py" ] && [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; fi
 
 tmp=
 ZK_PID=
