@@ -1,7 +1,6 @@
 package zab
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -754,6 +753,38 @@ func (l *leader) ack(h *learnerHandler, z int64) {
 
 var errStopReplay = errors.New("stop replay")
 
+// chunkWriter cuts a snapshot into SNAPCHUNK packets.
+type chunkWriter struct {
+	send func(Packet) error
+	buf  []byte
+	off  int64
+}
+
+func (w *chunkWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		k := min(snapChunkSize-len(w.buf), len(b))
+		w.buf = append(w.buf, b[:k]...)
+		b = b[k:]
+		if len(w.buf) == snapChunkSize {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.send(Packet{Type: PacketSnapChunk, Zxid: w.off, Data: w.buf})
+	w.off += int64(len(w.buf))
+	w.buf = w.buf[:0]
+	return err
+}
+
 // syncMode is how a learner is brought up to date.
 type syncMode int
 
@@ -886,26 +917,21 @@ func (h *learnerHandler) streamSync(plan syncPlan) error {
 	case syncTrunc:
 		err = send(Packet{Type: PacketTrunc, Zxid: from})
 	case syncSnap:
-		var buf bytes.Buffer
+		// The snapshot streams as it is written; its zxid comes at the end.
+		if err = send(Packet{Type: PacketSnap}); err != nil {
+			return err
+		}
+		cw := &chunkWriter{send: send}
 		var s int64
-		s, err = p.sm.Snapshot(&buf)
+		s, err = p.sm.Snapshot(cw)
+		if err == nil {
+			err = cw.flush()
+		}
 		if err != nil {
 			return fmt.Errorf("snapshot for learner: %w", err)
 		}
 		from = s
-		if err = send(Packet{Type: PacketSnap, Zxid: s}); err != nil {
-			return err
-		}
-		b := buf.Bytes()
-		off := 0
-		for off < len(b) {
-			n := min(snapChunkSize, len(b)-off)
-			if err = send(Packet{Type: PacketSnapChunk, Zxid: int64(off), Data: b[off : off+n]}); err != nil {
-				return err
-			}
-			off += n
-		}
-		err = send(Packet{Type: PacketSnapChunk, Zxid: int64(off)})
+		err = send(Packet{Type: PacketSnapEnd, Zxid: s, Data: int64Bytes(cw.off)})
 	}
 	if err != nil {
 		return err

@@ -295,8 +295,8 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 			if pkt.Type != header.Type || pkt.Zxid != header.Zxid {
 				return fmt.Errorf("second sync header %s", pkt)
 			}
-		case PacketSnapChunk:
-			// A duplicate of the snapshot's last chunk.
+		case PacketSnapChunk, PacketSnapEnd:
+			// A duplicate of the snapshot's end.
 		default:
 			return fmt.Errorf("unexpected packet from leader: %s", pkt)
 		}
@@ -320,27 +320,35 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 		p.log.Info("txn log truncated by the leader", "zxid", fmt.Sprintf("0x%x", pkt.Zxid))
 	case PacketSnap:
 		var buf bytes.Buffer
+		var s int64
 		for {
 			c, err := lr.recv()
 			if err != nil {
 				return err
 			}
+			off := int64(buf.Len())
+			if c.Type == PacketSnapEnd {
+				n, err := bytesInt64(c.Data)
+				if err != nil {
+					return err
+				}
+				if n != off {
+					return fmt.Errorf("%w: snapshot of %d bytes, got %d", errLostPacket, n, off)
+				}
+				s = c.Zxid
+				break
+			}
 			if c.Type != PacketSnapChunk {
 				return fmt.Errorf("got %s inside a snapshot", c.Type)
 			}
-			off := int64(buf.Len())
 			if c.Zxid < off && c.Zxid+int64(len(c.Data)) <= off {
 				continue // duplicate
 			}
 			if c.Zxid != off {
 				return fmt.Errorf("%w: snapshot chunk at %d, have %d bytes", errLostPacket, c.Zxid, off)
 			}
-			if len(c.Data) == 0 {
-				break
-			}
 			buf.Write(c.Data)
 		}
-		s := pkt.Zxid
 		if err := p.applier.waitIdle(ctx); err != nil {
 			return err
 		}

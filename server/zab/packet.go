@@ -30,9 +30,11 @@ const (
 	PacketObserverInfo PacketType = 16 // observer→leader: like FOLLOWERINFO
 	PacketLeaderInfo   PacketType = 17 // leader→learner: zxid = newEpoch<<32
 	PacketAckEpoch     PacketType = 18 // learner→leader: zxid = last logged, data = currentEpoch or -1
-	// PacketSnapChunk carries a piece of the snapshot after SNAP; an empty
-	// chunk ends it (Apache streams the snapshot raw, then "BenWasHere").
+	// PacketSnapChunk carries a piece of the snapshot after SNAP (zxid =
+	// offset); PacketSnapEnd ends it (zxid = the snapshot's zxid, data =
+	// its length). Apache streams the snapshot raw, then "BenWasHere".
 	PacketSnapChunk PacketType = 100
+	PacketSnapEnd   PacketType = 101
 )
 
 var packetNames = map[PacketType]string{
@@ -42,7 +44,7 @@ var packetNames = map[PacketType]string{
 	PacketFollowerInfo: "FOLLOWERINFO", PacketUpToDate: "UPTODATE",
 	PacketDiff: "DIFF", PacketTrunc: "TRUNC", PacketSnap: "SNAP",
 	PacketObserverInfo: "OBSERVERINFO", PacketLeaderInfo: "LEADERINFO",
-	PacketAckEpoch: "ACKEPOCH", PacketSnapChunk: "SNAPCHUNK",
+	PacketAckEpoch: "ACKEPOCH", PacketSnapChunk: "SNAPCHUNK", PacketSnapEnd: "SNAPEND",
 }
 
 func (t PacketType) String() string {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -401,5 +402,32 @@ func TestElectionPrefersLongestHistory(t *testing.T) {
 	c.Start(l)
 	c.WaitLeader(c.IDs)
 	c.WaitApplied(c.IDs, last)
+	checkAll(t, c, acked)
+}
+
+// A snapshot of several chunks reaches a lagging follower intact.
+func TestSnapSeveralChunks(t *testing.T) {
+	c := newCluster(t, Options{Voters: 3, MaxDiffEntries: 5})
+	c.StartAll()
+	acked := map[int64]string{}
+	l := c.WaitLeader(c.IDs)
+	f := others(c.IDs, l)[0]
+	c.Stop(f)
+	var last int64
+	for i := range 24 {
+		d := fmt.Sprintf("%d-%s", i, strings.Repeat("x", 100<<10))
+		z, err := c.Propose(l, []byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[z], last = d, z
+	}
+	c.WaitApplied([]int64{l}, last)
+	c.Start(f)
+	c.WaitLeader(c.IDs)
+	c.WaitApplied(c.IDs, last)
+	if s := c.Member(f).Peer.Status().LastSync; s != "SNAP" {
+		t.Errorf("follower synced by %q, want SNAP", s)
+	}
 	checkAll(t, c, acked)
 }
