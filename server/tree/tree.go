@@ -118,6 +118,8 @@ func New() *Tree {
 	t.addSystemNode("/zookeeper", OpenACL)
 	t.addSystemNode("/zookeeper/quota", OpenACL)
 	t.addSystemNode("/zookeeper/config", ReadACL)
+	// Apache creates the config node with aversion -1 (observed on 3.8.0).
+	t.nodes["/zookeeper/config"].Aversion = -1
 	return t
 }
 
