@@ -554,9 +554,6 @@ func TestBuiltinNodeStats(t *testing.T) {
 	if st := c.stat("/zookeeper/quota"); st.Czxid != 0 || st.Aversion != 0 {
 		t.Fatalf("/zookeeper/quota stat %+v", st)
 	}
-	if !apacheMode() {
-		t.Skip("BUG: zkgo's /zookeeper/config has aversion 0; Apache's has -1")
-	}
 	if st := c.stat("/zookeeper/config"); st.Aversion != -1 || st.Czxid != 0 || st.DataLength != 0 {
 		t.Fatalf("/zookeeper/config stat %+v", st)
 	}
