@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -26,7 +27,13 @@ func TestStatEvolution(t *testing.T) {
 	c := rawSession(t, s.Addr())
 
 	var cr wire.Create2Response
+	before := time.Now().UnixMilli()
 	c.mustOK("create2", c.call(wire.OpCreate2, &wire.CreateRequest{Path: "/s", Data: []byte("hello"), ACL: openACL}, &cr))
+	after := time.Now().UnixMilli()
+	if !apacheMode() && (cr.Stat.Ctime < before || cr.Stat.Ctime > after) {
+		// ctime is the server's wall clock at the txn (same host here).
+		t.Fatalf("ctime %d outside [%d, %d]", cr.Stat.Ctime, before, after)
+	}
 	z1 := cr.Stat.Czxid
 	want := wire.Stat{Czxid: z1, Mzxid: z1, Ctime: cr.Stat.Ctime, Mtime: cr.Stat.Ctime, DataLength: 5, Pzxid: z1}
 	if cr.Stat != want || cr.Stat.Ctime <= 0 {
