@@ -51,6 +51,9 @@ type Options struct {
 	// walChunk and walSegmentMax override the WAL's preallocation step and
 	// segment size (tests).
 	walChunk, walSegmentMax int64
+	// walNoMove keeps the background mover idle, so entries stay in the
+	// WAL until something flushes them (tests).
+	walNoMove bool
 }
 
 // Entry is one transaction of the log.
@@ -80,6 +83,7 @@ type Store struct {
 	// walChunk is the preallocation step; walSegMax the size at which the
 	// WAL rolls to a new segment.
 	walChunk, walSegMax int64
+	noMove              bool
 
 	// boltMu serialises writes into bolt: the mover, TruncateAfter, Purge.
 	boltMu sync.Mutex
@@ -140,6 +144,7 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		moveDone:  make(chan struct{}),
 	}
 	s.moved = sync.NewCond(&s.mu)
+	s.noMove = opts.walNoMove
 	if opts.walChunk > 0 {
 		s.walChunk = opts.walChunk
 	}

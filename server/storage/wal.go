@@ -179,10 +179,14 @@ func readSegment(seg segment, last bool) (es []walEntry, cutAt, cutLen int64, er
 			off += size
 			continue
 		}
-		if last && !hasValidRecord(seg.seq, rest[1:]) {
+		if !last {
+			return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d in a segment followed by others: %v",
+				seg.path, ErrCorrupt, off, derr)
+		}
+		if !hasValidRecord(seg.seq, rest[1:]) {
 			return es, int64(off), int64(len(rest) - zeroSuffix(rest)), nil
 		}
-		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d followed by valid data: %v",
+		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d followed by valid records: %v",
 			seg.path, ErrCorrupt, off, derr)
 	}
 	return es, 0, 0, nil

@@ -249,6 +249,9 @@ func (s *Store) mover() {
 			return
 		case <-s.moveWake:
 		}
+		if s.noMove {
+			continue
+		}
 		s.mu.Lock()
 		n := len(s.pending)
 		s.mu.Unlock()
