@@ -5,6 +5,7 @@
 // # Layout
 //
 //	<dataLogDir>/version-2/log.bolt           txn log (hashicorp/raft-boltdb)
+//	<dataLogDir>/version-2/wal.<seq, 16 hex>  write-ahead segments in front of it
 //	<dataDir>/version-2/snapshot.<zxid hex>   snapshots (suffix as Apache: Long.toHexString)
 //
 // The txn log is a raft-boltdb LogStore whose raft index is the zxid and
@@ -23,17 +24,56 @@
 // directory fsynced. LatestSnapshot falls back to older snapshots when the
 // newest is corrupt, logging one Warn line per bad file.
 //
+// # Write-ahead log
+//
+// A bolt commit costs two fdatasyncs (data pages, then the meta page) and
+// several writes; Apache appends to a preallocated file and fsyncs once. So
+// Append does what Apache does: it writes the whole batch as one record
+// (magic, length, CRC32C over the segment number, length and body; see
+// wal.go) at the end of the current WAL segment with one pwrite and, with
+// Options.ForceSync (zoo.cfg forceSync=yes, the default), one fdatasync,
+// and returns. Segments are preallocated (fallocate) in 64 MB steps, like
+// Apache's preAllocSize, so the write changes no file size and fdatasync
+// has no metadata to flush; a new segment's directory entry is fsynced
+// once. A segment rolls at 64 MB.
+//
+// A background mover (one goroutine per Store) copies the WAL's entries
+// into bolt in batches (waiting up to 10 ms for 512 of them, so bolt's
+// fsyncs are few and off the write path) and deletes a segment once bolt
+// holds all of it (bolt commits are synced with ForceSync). Until then the
+// entries are also kept in memory: LastZxid, FirstZxid and Replay see every
+// appended entry wherever it is. Append waits (back-pressure) when more than
+// 256k entries or 64 MB wait for the mover, and fails if the mover is
+// failing (bolt cannot grow): nothing is then written.
+//
+// TruncateAfter moves everything into bolt, removes every WAL segment and
+// fsyncs the directory (so no segment can bring truncated entries back),
+// then deletes from bolt and syncs: durable when it returns. Purge moves
+// everything into bolt before deleting from it; stale WAL copies of purged
+// entries are below bolt's last entry (which is always kept) and ignored.
+// Close moves everything and removes the WAL.
+//
+// Open recovers: bolt first (runs as below), then the WAL segments in
+// order, taking the entries after bolt's last zxid; they must strictly
+// increase. In the last segment, a record that does not verify with no
+// valid record after it is a write torn by a crash (a batch never
+// acknowledged): it is cut off with one Info line naming the file and
+// offset. Any other bad record (in an earlier segment, or followed by a
+// valid one) is ErrCorrupt naming the file and offset: Open refuses and
+// changes nothing. The recovered entries are then written into bolt, bolt
+// is synced, and the segments are removed: the store starts clean.
+//
 // # Durability
 //
-// Append commits one bolt transaction per call (the caller group-commits by
-// passing every waiting entry at once). With Options.ForceSync (zoo.cfg
-// forceSync=yes, the default) the commit is on disk when Append returns;
-// bbolt syncs the data pages and then the meta page (two fdatasyncs per
-// commit, the barrier bolt needs to survive power loss). A failed commit (full
-// disk, I/O error) rolls back: Append returns the error and the in-memory
-// view (LastZxid, runs) is unchanged, so nothing acknowledged is lost and
-// nothing unacknowledged is reported as stored. With ForceSync off the data
-// reaches the page cache only: it survives kill -9, not power loss.
+// With ForceSync the batch is on disk when Append returns (the WAL record
+// is fdatasynced). A failed Append (full disk: the next preallocation
+// fails; an I/O error) returns the error and publishes nothing: LastZxid
+// and the runs are unchanged, and a partly written record is zeroed before
+// the next write (until that succeeds every Append fails), so nothing
+// acknowledged is lost and nothing unacknowledged is reported as stored.
+// With ForceSync off nothing is fsynced: the data reaches the page cache
+// only; it survives kill -9, not power loss (a power loss may then even
+// leave a hole in the WAL, which Open refuses as corruption).
 //
 // bbolt can panic or fault on a damaged file; every bolt call is made with
 // debug.SetPanicOnFault and a recover that turns such a failure into an
@@ -41,13 +81,18 @@
 //
 // # Concurrency
 //
-// A Store is safe for concurrent use. Log writes (Append, TruncateAfter,
-// the log part of Purge, SetInt) are serialised by one mutex; Replay reads
-// without holding it, so the leader can stream a DIFF while appending;
-// TruncateAfter and Purge wait for running replays (a read-write lock taken
-// before the log mutex), so an entry never vanishes under a replay.
-// Snapshot directory changes are serialised by a third mutex, never held
-// with the other two. WriteSnapshot's callback runs without any lock.
+// A Store is safe for concurrent use. Locks, in the order they are taken:
+// replayMu (read-held by Replay, write-held by TruncateAfter and Purge, so
+// an entry never vanishes under a replay), walMu (WAL writes: Append,
+// TruncateAfter, Close), boltMu (writes into bolt: the mover, TruncateAfter,
+// Purge), mu (the in-memory view: runs, pending entries, segment list; held
+// briefly, never across disk I/O except bolt's small SetInt commits).
+// Append holds mu only to check and to publish, not while it writes and
+// syncs, so readers are not held up by the fsync. Replay reads without any
+// lock after taking its view, so the leader can stream a DIFF while
+// appending. The mover goroutine is started by Open and stopped by Close.
+// Snapshot directory changes are serialised by snapMu, never held with the
+// others. WriteSnapshot's callback runs without any lock.
 //
 // This package imports nothing of zkgo's: zab and server depend on it, not
 // the other way round.
