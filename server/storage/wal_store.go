@@ -62,6 +62,7 @@ func (s *Store) recoverWAL() error {
 			recovered = append(recovered, e)
 		}
 	}
+	total := len(recovered)
 	for len(recovered) > 0 {
 		n := min(len(recovered), moveBatch)
 		batch := recovered[:n]
@@ -75,7 +76,8 @@ func (s *Store) recoverWAL() error {
 		recovered = recovered[n:]
 		s.boltLast = batch[n-1].zxid
 		if len(recovered) == 0 {
-			s.logger.Info("txn log: recovered entries from the WAL", "last_zxid", fmt.Sprintf("0x%x", s.boltLast))
+			s.logger.Info("txn log: recovered entries from the WAL", "entries", total,
+				"last_zxid", fmt.Sprintf("0x%x", s.boltLast), "segments", len(segs))
 		}
 	}
 	if s.noSync {

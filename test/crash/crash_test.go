@@ -79,6 +79,9 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 			srv.waitKilled(t)
 			t.Fatalf("round %d: after restart: %v\n%s", round, err, srv.logTail())
 		}
+		for _, l := range srv.recoveryLines() {
+			t.Logf("round %d: recovery: %s", round, l)
+		}
 		killAfter := 10 + rng.IntN(400) // acknowledged writes before the kill
 		acked, err := m.load(ctx, srv, round, killAfter, rng.Uint64())
 		srv.waitKilled(t)
@@ -299,6 +302,23 @@ func srvr(addr string) (string, error) {
 	var b bytes.Buffer
 	_, err = b.ReadFrom(c)
 	return b.String(), err
+}
+
+// recoveryLines returns the lines of the server log about recovering the
+// write-ahead log (zkserver's storage says "WAL"), to show that kills landed
+// between a WAL write and its move into the main log file.
+func (s *server) recoveryLines() []string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "WAL") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (s *server) logTail() string {
