@@ -79,7 +79,8 @@
 // cumulative ACK and the sessions it saw. SYNC carries a request id (and,
 // in the answer, the commit zxid). REQUEST carries a per-connection
 // sequence number, so a duplicated frame is not proposed twice. SNAP is
-// followed by SNAPCHUNK packets (offset-checked, an empty one ends it).
+// followed by SNAPCHUNK packets (offset-checked) and SNAPEND, which
+// carries the snapshot's zxid and length.
 //
 // # Goroutines
 //
