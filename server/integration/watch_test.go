@@ -528,7 +528,7 @@ func TestReconnectFiresMissedEvents(t *testing.T) {
 // them coexist (ZOOKEEPER-4466). Observed on Apache 3.8.0.
 func TestWatchModeReplacement(t *testing.T) {
 	if !apacheMode() {
-		t.Skip("BUG: zkgo keeps standard and persistent watches of one connection side by side (3.9 semantics); 3.8 replaces the mode")
+		t.Skip("deliberate difference: zkgo keeps standard and persistent watches of one connection side by side, as 3.9 does (ZOOKEEPER-4466); 3.8 lets a later mode replace the earlier one and loses the persistent watch")
 	}
 	s := newServer(t)
 	c := rawSession(t, s.Addr())
@@ -564,9 +564,6 @@ func TestWatchModeReplacement(t *testing.T) {
 // then removes the rest; a recursive watch answers checkWatches for both
 // types. Observed on Apache 3.8.0.
 func TestRemovePersistentWatchByType(t *testing.T) {
-	if !apacheMode() {
-		t.Skip("BUG: zkgo removes a persistent watch whole on removeWatches(Children) and checkWatches(Children) misses a recursive watch; Apache keeps a data and a child side")
-	}
 	s := newServer(t)
 	c := rawSession(t, s.Addr())
 	w := rawSession(t, s.Addr())

@@ -34,10 +34,30 @@ const (
 
 type set map[Watcher]struct{}
 
+// The tables. As in Apache 3.8, a persistent or recursive watch has a data
+// side and a child side, each removable on its own by removeWatches; the
+// child side of a recursive watch never fires but counts for check and remove.
+const (
+	tData = iota
+	tChild
+	tPersData
+	tPersChild
+	tRecData
+	tRecChild
+	numTables
+)
+
+var tablesOf = [...][]int{
+	Data:                {tData},
+	Child:               {tChild},
+	Persistent:          {tPersData, tPersChild},
+	PersistentRecursive: {tRecData, tRecChild},
+}
+
 // Manager holds every watch of a server.
 type Manager struct {
 	mu     sync.Mutex
-	tables [4]map[string]set
+	tables [numTables]map[string]set
 }
 
 // New returns an empty manager.
@@ -52,12 +72,14 @@ func New() *Manager {
 // Add registers a watch of kind k on path for w.
 func (m *Manager) Add(k Kind, path string, w Watcher) {
 	m.mu.Lock()
-	s := m.tables[k][path]
-	if s == nil {
-		s = make(set)
-		m.tables[k][path] = s
+	for _, t := range tablesOf[k] {
+		s := m.tables[t][path]
+		if s == nil {
+			s = make(set)
+			m.tables[t][path] = s
+		}
+		s[w] = struct{}{}
 	}
-	s[w] = struct{}{}
 	m.mu.Unlock()
 }
 
@@ -81,31 +103,28 @@ func (m *Manager) Trigger(typ int32, path string) {
 			w.Notify(ev)
 		}
 	}
-	oneShot := func(k Kind) {
-		if s := m.tables[k][path]; s != nil {
-			delete(m.tables[k], path)
+	oneShot := func(t int) {
+		if s := m.tables[t][path]; s != nil {
+			delete(m.tables[t], path)
 			fire(s)
 		}
 	}
-	switch typ {
-	case wire.EventNodeCreated, wire.EventNodeDataChanged:
-		oneShot(Data)
-	case wire.EventNodeDeleted:
-		oneShot(Data)
-		oneShot(Child)
-	case wire.EventNodeChildrenChanged:
-		oneShot(Child)
+	dataSide := typ != wire.EventNodeChildrenChanged
+	childSide := typ == wire.EventNodeChildrenChanged || typ == wire.EventNodeDeleted
+	if dataSide {
+		oneShot(tData)
+		fire(m.tables[tPersData][path])
 	}
-	if s := m.tables[Persistent][path]; s != nil {
-		fire(s)
+	if childSide {
+		oneShot(tChild)
+		fire(m.tables[tPersChild][path])
 	}
-	if typ == wire.EventNodeChildrenChanged || len(m.tables[PersistentRecursive]) == 0 {
+	// Recursive watches: data events of the path and every descendant.
+	if !dataSide || len(m.tables[tRecData]) == 0 {
 		return
 	}
 	for p := path; p != ""; p = wire.Parent(p) {
-		if s := m.tables[PersistentRecursive][p]; s != nil {
-			fire(s)
-		}
+		fire(m.tables[tRecData][p])
 	}
 }
 
@@ -113,21 +132,21 @@ func (m *Manager) Trigger(typ int32, path string) {
 // WatcherData or WatcherAny) on path and reports whether any existed. With
 // remove false (checkWatches) it only reports whether any connection holds
 // such a watch on path, as Apache 3.8 does.
-// Persistent watches count as both data and child watches, as in 3.8.
+// A persistent or recursive watch loses only the side named, as in 3.8.
 func (m *Manager) Remove(path string, w Watcher, typ int32, remove bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var kinds []Kind
+	var tables []int
 	switch typ {
 	case wire.WatcherChildren:
-		kinds = []Kind{Child, Persistent}
+		tables = []int{tChild, tPersChild, tRecChild}
 	case wire.WatcherData:
-		kinds = []Kind{Data, Persistent, PersistentRecursive}
+		tables = []int{tData, tPersData, tRecData}
 	case wire.WatcherAny:
-		kinds = []Kind{Data, Child, Persistent, PersistentRecursive}
+		tables = []int{tData, tChild, tPersData, tPersChild, tRecData, tRecChild}
 	}
 	found := false
-	for _, k := range kinds {
+	for _, k := range tables {
 		s := m.tables[k][path]
 		if !remove && len(s) > 0 {
 			// checkWatches: Apache 3.8 answers OK when any connection
@@ -238,8 +257,8 @@ func (m *Manager) DataTable() map[string][]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[string][]int64{}
-	for _, k := range []Kind{Data, Persistent, PersistentRecursive} {
-		for path, s := range m.tables[k] {
+	for _, t := range []int{tData, tPersData, tRecData} {
+		for path, s := range m.tables[t] {
 			for w := range s {
 				sid := w.SessionID()
 				if !slices.Contains(out[path], sid) {
