@@ -49,7 +49,7 @@ type Node struct {
 	Version  int32
 	Cversion int32 // stored counter: child creations only
 	Aversion int32
-	Owner    int64 // raw ephemeralOwner: session, container or TTL marker
+	Owner    int64               // raw ephemeralOwner: session, container or TTL marker
 	children map[string]struct{} // nil for a leaf: most znodes are leaves
 }
 
