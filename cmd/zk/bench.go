@@ -104,8 +104,9 @@ func benchAction(c *cli.Context) error {
 		return &usageError{msg: "bench: " + strings.ReplaceAll(err.Error(), "\n", "; ")}
 	}
 
+	var bar *progressbar.ProgressBar
 	if out == shell.FormatText && isTerminal(stderr) {
-		bar := progressbar.NewOptions64(int64((cfg.Warmup+cfg.Duration)/time.Millisecond),
+		bar = progressbar.NewOptions64(int64((cfg.Warmup+cfg.Duration)/time.Millisecond),
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription(string(cfg.Op)),
 			progressbar.OptionSetPredictTime(false),
@@ -122,18 +123,18 @@ func benchAction(c *cli.Context) error {
 			bar.Describe(fmt.Sprintf("%s %s", cfg.Op, phase))
 			_ = bar.Set64(int64(el / time.Millisecond))
 		}
-		defer func() { _ = bar.Clear() }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := bench.Run(ctx, cfg)
+	if bar != nil {
+		// The bar writes on stderr; wipe its line before the result.
+		_ = bar.Clear()
+		fmt.Fprint(stderr, "\r\033[K")
+	}
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
-	}
-	if cfg.Progress != nil {
-		// The bar writes on stderr; end its line before the result.
-		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err := writeResult(stdout, out, res, res.WriteText); err != nil {
 		return err
