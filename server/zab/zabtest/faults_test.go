@@ -44,7 +44,7 @@ func (c *Cluster) tryWrite(ctx context.Context, data string) (int64, bool) {
 		if err != nil {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		err = waitFSM(wctx, m.FSM, z)
 		cancel()
 		if err != nil {
