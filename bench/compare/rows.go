@@ -94,6 +94,7 @@ func (r *runner) rows() {
 	}{
 		{sampleStartup, "start-up to first served request, empty", "ms", 0.1},
 		{sampleRestart, fmt.Sprintf("restart with %dk znodes to first served read", r.o.Znodes/1000), "ms", 0.25},
+		{sampleCrash, "same, restarted after SIGKILL", "ms", 0.25},
 		{sampleRSS, fmt.Sprintf("RSS with %dk × 100 B znodes after restart", r.o.Znodes/1000), "MiB", 0.4},
 		{sampleFailover, "leader SIGKILL to first write, ensemble", "ms", 0.5},
 		{sampleOneShot, "one-shot get: zk vs zkCli.sh, whole process", "ms", 0.05},

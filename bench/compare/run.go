@@ -71,6 +71,7 @@ func DefaultOptions() Options {
 const (
 	sampleStartup  = "startup_empty_ms"
 	sampleRestart  = "restart_100k_first_read_ms"
+	sampleCrash    = "restart_after_sigkill_100k_first_read_ms"
 	sampleRSS      = "rss_100k_mib"
 	sampleOneShot  = "oneshot_get_ms"
 	sampleFailover = "leader_kill_to_write_ms"
@@ -140,7 +141,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			part(kind, "standalone load", func() error { return r.standaloneLoad(ctx, kind, oneShot) })
 		}
 		if !r.skip("restart") && o.Znodes > 0 {
-			part(kind, "restart", func() error { return r.restart(ctx, kind) })
+			part(kind, "restart", func() error { return r.restart(ctx, kind, false) })
+			part(kind, "restart after SIGKILL", func() error { return r.restart(ctx, kind, true) })
 		}
 	}
 	if o.Ensemble && !r.skip("ensemble") {
@@ -272,9 +274,20 @@ func (r *runner) standaloneLoad(ctx context.Context, kind Kind, oneShot bool) er
 
 // restart fills a server with Znodes znodes, stops it, and then starts it
 // Repeats times, timing the first served read of the last znode and
-// reading the RSS a second later.
-func (r *runner) restart(ctx context.Context, kind Kind) error {
-	dir := filepath.Join(r.work, string(kind), "load")
+// reading the RSS a second later. The server is stopped with SIGTERM (a
+// clean restart: zkgo writes a snapshot on the way down, Apache does not),
+// or with SIGKILL when crash is set (recovery from the log on both).
+func (r *runner) restart(ctx context.Context, kind Kind, crash bool) error {
+	name, sample := "load", sampleRestart
+	halt := func(p *Proc) { r.stop(p) }
+	if crash {
+		name, sample = "load-killed", sampleCrash
+		halt = func(p *Proc) {
+			_ = p.Kill()
+			r.stop(p)
+		}
+	}
+	dir := filepath.Join(r.work, string(kind), name)
 	ports, err := FreePorts(1)
 	if err != nil {
 		return err
@@ -293,9 +306,13 @@ func (r *runner) restart(ctx context.Context, kind Kind) error {
 		return err
 	}
 	r.logf("%-6s loaded %d znodes of 100 B in %s", kind, r.o.Znodes, time.Since(t0).Round(time.Millisecond))
-	r.stop(p)
+	halt(p)
 	addr := p.Addr
 	last := LoadPath("/zkload", r.o.Znodes-1)
+	how := "SIGTERM"
+	if crash {
+		how = "SIGKILL"
+	}
 	for range r.o.Repeats {
 		p, err := r.startCfg(kind, dir, filepath.Join(dir, "zoo.cfg"), addr)
 		if err != nil {
@@ -306,16 +323,21 @@ func (r *runner) restart(ctx context.Context, kind Kind) error {
 			r.stop(p)
 			return err
 		}
+		r.sample(sample, kind, ms(d))
+		if crash {
+			halt(p)
+			r.logf("%-6s restart after %s with %d znodes to first served read: %s", kind, how, r.o.Znodes, d.Round(time.Millisecond))
+			continue
+		}
 		// Let the start-up finish (JIT, caches) before reading RSS.
 		time.Sleep(time.Second)
 		rss, err := RSS(p.Pid())
-		r.stop(p)
+		halt(p)
 		if err != nil {
 			return err
 		}
-		r.sample(sampleRestart, kind, ms(d))
 		r.sample(sampleRSS, kind, float64(rss)/(1<<20))
-		r.logf("%-6s restart with %d znodes to first served read: %s, RSS %.1f MiB", kind, r.o.Znodes, d.Round(time.Millisecond), float64(rss)/(1<<20))
+		r.logf("%-6s restart after %s with %d znodes to first served read: %s, RSS %.1f MiB", kind, how, r.o.Znodes, d.Round(time.Millisecond), float64(rss)/(1<<20))
 	}
 	return nil
 }
