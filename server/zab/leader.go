@@ -80,7 +80,6 @@ type learnerHandler struct {
 	lastReqSeq   int64
 }
 
-
 func (p *Peer) runLeader(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
 	accepted, current := p.epochs()
@@ -743,4 +742,3 @@ func (l *leader) ack(h *learnerHandler, z int64) {
 	}
 	l.maybeCommitLocked()
 }
-
