@@ -468,7 +468,10 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 	}
 	// The entries to delete must all be in bolt; stale copies in the WAL
 	// are below bolt's last entry (which stays) and are ignored by Open.
-	if err := s.moveLocked(-1); err != nil {
+	s.mu.Lock()
+	n := len(s.pending) // not more: appends go on meanwhile
+	s.mu.Unlock()
+	if err := s.moveLocked(n); err != nil {
 		return 0, fmt.Errorf("purge txn log %s: %w", s.logPath, err)
 	}
 	s.mu.Lock()

@@ -85,7 +85,13 @@ func (s *Store) recoverWAL() error {
 			return fmt.Errorf("open txn log %s: sync: %w", s.logPath, err)
 		}
 	}
-	removeSegments(segs)
+	// A segment left behind would later sit before new ones, and its torn
+	// tail (if any) would then read as corruption: removal must succeed.
+	for _, seg := range segs {
+		if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("open txn log: remove recovered WAL segment: %w", err)
+		}
+	}
 	if err := syncDir(s.logDir); err != nil {
 		return fmt.Errorf("open txn log: %w", err)
 	}
