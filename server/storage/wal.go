@@ -183,11 +183,11 @@ func readSegment(seg segment, last bool) (es []walEntry, cutAt, cutLen int64, er
 			return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d in a segment followed by others: %v",
 				seg.path, ErrCorrupt, off, derr)
 		}
-		if !hasValidRecord(seg.seq, rest[1:]) {
-			return es, int64(off), int64(len(rest) - zeroSuffix(rest)), nil
+		if why := notTorn(seg.seq, rest); why != "" {
+			return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d (%v) %s",
+				seg.path, ErrCorrupt, off, derr, why)
 		}
-		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d followed by valid records: %v",
-			seg.path, ErrCorrupt, off, derr)
+		return es, int64(off), int64(len(rest) - zeroSuffix(rest)), nil
 	}
 	return es, 0, 0, nil
 }
@@ -208,6 +208,29 @@ func zeroSuffix(b []byte) int {
 		n++
 	}
 	return n
+}
+
+// notTorn says why the bad record at the start of b (in the last segment)
+// cannot be a write torn by a crash, "" if it can. A torn write is the last
+// thing written: no valid record follows it, and when its whole header
+// made it to disk (the magic and non-zero bytes up to the header's end) its
+// length is in bounds and only zeros (the preallocated space) follow the
+// length it announces.
+func notTorn(seq uint64, b []byte) string {
+	if hasValidRecord(seq, b[1:]) {
+		return "followed by valid records"
+	}
+	if len(b)-zeroSuffix(b) < walHeaderSize || string(b[:4]) != walMagic {
+		return "" // the header itself did not make it to disk
+	}
+	n := int(binary.BigEndian.Uint32(b[4:]))
+	if n < 4 || n > len(b)-walHeaderSize {
+		return "although its header is complete"
+	}
+	if !allZero(b[walHeaderSize+n:]) {
+		return "followed by more data"
+	}
+	return ""
 }
 
 // hasValidRecord reports whether a valid record starts anywhere in b.
