@@ -3,8 +3,19 @@ package storage
 import (
 	"fmt"
 	"log/slog"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // BenchmarkAppend measures the txn log with the batch sizes of group commit
 // (1: every write alone; 64: a busy server) with fsync on (forceSync=yes)
@@ -65,4 +76,46 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// BenchmarkMoveToBolt measures the background mover's cost per entry by
+// the size of the batch it moves into bolt in one transaction (fsync on):
+// the CPU it takes from the server and the disk time it competes with the
+// WAL for.
+func BenchmarkMoveToBolt(b *testing.B) {
+	data := make([]byte, 100)
+	for _, batch := range []int{64, 512, 4096} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s, err := Open(b.TempDir(), "", Options{ForceSync: true, Logger: slog.New(slog.DiscardHandler), walNoMove: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			es := make([]Entry, batch)
+			z := int64(1) << 32
+			var wall, cpu time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range es {
+					z++
+					es[i] = Entry{Zxid: z, Data: data}
+				}
+				if err := s.Append(es); err != nil {
+					b.Fatal(err)
+				}
+				c0, t0 := cpuTime(), time.Now()
+				s.boltMu.Lock()
+				err := s.moveLocked(-1)
+				s.boltMu.Unlock()
+				wall += time.Since(t0)
+				cpu += cpuTime() - c0
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(b.N * batch)
+			b.ReportMetric(float64(wall.Nanoseconds())/n, "move-ns/entry")
+			b.ReportMetric(float64(cpu.Nanoseconds())/n, "move-cpu-ns/entry")
+		})
+	}
 }

@@ -55,12 +55,14 @@
 //
 // Open recovers: bolt first (runs as below), then the WAL segments in
 // order, taking the entries after bolt's last zxid; they must strictly
-// increase. In the last segment, a record that does not verify with no
-// valid record after it is a write torn by a crash (a batch never
-// acknowledged): it is cut off with one Info line naming the file and
-// offset. Any other bad record (in an earlier segment, or followed by a
-// valid one) is ErrCorrupt naming the file and offset: Open refuses and
-// changes nothing. The recovered entries are then written into bolt, bolt
+// increase. In the last segment, a record that does not verify is a write
+// torn by a crash (a batch never acknowledged) when it is the last thing
+// written: no valid record after it and, if its whole header reached the
+// disk, a length in bounds with only zeros after the length it announces.
+// It is cut off with one Info line naming the file and offset. Any other
+// bad record (in an earlier segment, followed by a valid one or by more
+// data, or with a complete header announcing an impossible length) is
+// ErrCorrupt naming the file and offset: Open refuses and changes nothing. The recovered entries are then written into bolt, bolt
 // is synced, and the segments are removed: the store starts clean.
 //
 // # Durability
