@@ -215,14 +215,54 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
 	s.started = time.Now()
-	s.mu.Unlock()
 	select {
 	case <-s.quit:
 		// Close ran before Serve set s.ln: it could not close ln.
+		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
 	default:
 	}
+	// Still under mu, so Close's wg.Wait cannot run before these Adds.
+	s.startLoops()
+	s.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.failed:
+			s.Close()
+		case <-s.quit:
+		}
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				// Close runs elsewhere (a signal, a failure): return once
+				// it has finished, so the caller can exit safely.
+				<-s.done
+				if p := s.failErr.Load(); p != nil {
+					return *p
+				}
+				return ErrServerClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if c := s.admit(nc); c != nil {
+			go c.serve()
+		}
+	}
+}
+
+// startLoops starts the background goroutines; the caller holds mu.
+func (s *Server) startLoops() {
 	s.wg.Add(2)
 	go s.sessionLoop()
 	go s.reapLoop()
@@ -253,65 +293,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.wg.Add(1)
 		go s.purgeLoop()
 	}
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.Close()
-		case <-s.failed:
-			s.Close()
-		case <-s.quit:
-		}
-	}()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			select {
-			case <-s.quit:
-				// Close runs elsewhere (a signal, a failure): return once
-				// it has finished, so the caller can exit safely.
-				<-s.done
-				if p := s.failErr.Load(); p != nil {
-					return *p
-				}
-				return ErrServerClosed
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !s.admit(nc) {
-			continue
-		}
-		c := newConn(s, nc)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go c.serve()
-	}
 }
 
-// admit enforces maxClientCnxns per client IP.
-func (s *Server) admit(nc net.Conn) bool {
+// admit enforces maxClientCnxns per client IP and registers the
+// connection; nil means it was refused. Under mu, like Close, so that no
+// connection starts after Close has collected them.
+func (s *Server) admit(nc net.Conn) *conn {
 	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	select {
 	case <-s.quit:
 		nc.Close()
-		return false
+		return nil
 	default:
 	}
 	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
 		s.log.Warn("too many connections from this address: closing", "ip", host, "max", max)
 		nc.Close()
-		return false
+		return nil
 	}
 	s.perIP[host]++
-	return true
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return c
 }
 
 func (s *Server) dropConn(c *conn) {
@@ -363,8 +369,8 @@ func (s *Server) fail(err error) {
 // Close stops the server: listener, connections, pipeline. Idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.quit)
 		s.mu.Lock()
+		close(s.quit) // under mu: Serve starts its goroutines under mu too
 		if s.ln != nil {
 			s.ln.Close()
 		}
