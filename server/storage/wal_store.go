@@ -11,12 +11,14 @@ import (
 
 const (
 	// moveBatch bounds the entries moved into bolt per transaction.
-	moveBatch = 4096
+	moveBatch = 8192
 	// moveMin and moveDelay: the mover waits up to moveDelay for moveMin
-	// entries, so that bolt's commits (two fsyncs each) stay few and off
-	// the disk while the WAL is being synced.
-	moveMin   = 512
-	moveDelay = 10 * time.Millisecond
+	// entries, so that bolt's commits stay few. Each costs two fdatasyncs,
+	// which on this kind of VM cost as much CPU (and device flushes) as the
+	// WAL's own: at 10 ms they took half of the process's CPU time in
+	// BenchmarkAppend (fsync=true, batch=1).
+	moveMin   = 8192
+	moveDelay = 100 * time.Millisecond
 	// moveRetry is the pause after a failed move (full disk).
 	moveRetry = 200 * time.Millisecond
 	// maxPendingBytes / maxPending bound what is only in the WAL (and in

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,35 +127,46 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 func TestCorruptLogRefusesToStart(t *testing.T) {
 	bin := buildServer(t)
 	tests := []struct {
-		name   string
-		damage func(t *testing.T, logFile string, m *model)
+		name string
+		// damage returns the files it damaged.
+		damage func(t *testing.T, logFile string, m *model) []string
 	}{
-		{"entry checksum", func(t *testing.T, logFile string, m *model) {
+		{"entry checksum", func(t *testing.T, logFile string, m *model) []string {
 			// The data of a write in the middle of the log: flip it in
-			// every copy bolt left in the file.
-			b, err := os.ReadFile(logFile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// every copy in the log files (bolt leaves stale copies of
+			// pages; zkserver's storage also keeps recent entries in
+			// wal.* segments before moving them into the main file).
 			val := []byte(fmt.Sprintf("v%08d", m.next/2))
-			n := 0
-			for off := 0; ; {
-				i := bytes.Index(b[off:], val)
-				if i < 0 {
-					break
+			var damaged []string
+			for _, f := range logFiles(t, filepath.Dir(logFile)) {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
 				}
-				b[off+i+len(val)-1] ^= 0x01
-				off += i + len(val)
-				n++
+				n := 0
+				for off := 0; ; {
+					i := bytes.Index(b[off:], val)
+					if i < 0 {
+						break
+					}
+					b[off+i+len(val)-1] ^= 0x01
+					off += i + len(val)
+					n++
+				}
+				if n == 0 {
+					continue
+				}
+				if err := os.WriteFile(f, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				damaged = append(damaged, f)
 			}
-			if n == 0 {
-				t.Fatalf("value %s not found in %s", val, logFile)
+			if len(damaged) == 0 {
+				t.Fatalf("value %s not found in the log files of %s", val, filepath.Dir(logFile))
 			}
-			if err := os.WriteFile(logFile, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			return damaged
 		}},
-		{"file cut in half", func(t *testing.T, logFile string, _ *model) {
+		{"file cut in half", func(t *testing.T, logFile string, _ *model) []string {
 			fi, err := os.Stat(logFile)
 			if err != nil {
 				t.Fatal(err)
@@ -162,11 +174,13 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 			if err := os.Truncate(logFile, fi.Size()/2); err != nil {
 				t.Fatal(err)
 			}
+			return []string{logFile}
 		}},
-		{"garbage", func(t *testing.T, logFile string, _ *model) {
+		{"garbage", func(t *testing.T, logFile string, _ *model) []string {
 			if err := os.WriteFile(logFile, bytes.Repeat([]byte("not bolt"), 8192), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			return []string{logFile}
 		}},
 	}
 	for _, tc := range tests {
@@ -184,7 +198,7 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 			srv.kill()
 			srv.waitKilled(t)
 			logFile := findLogFile(t, dataDir)
-			tc.damage(t, logFile, m)
+			damaged := tc.damage(t, logFile, m)
 
 			srv = startServerCfg(t, bin, work, dataDir, 2, "snapCount=1000000\n")
 			err := srv.waitReady(ctx)
@@ -207,17 +221,34 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 			}
 			var naming []string
 			for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-				if strings.Contains(l, filepath.Base(logFile)) {
+				if slices.ContainsFunc(damaged, func(f string) bool { return strings.Contains(l, filepath.Base(f)) }) {
 					naming = append(naming, l)
 				}
 			}
 			if len(naming) == 0 {
-				t.Errorf("no output line names %s:\n%s", logFile, text)
+				t.Errorf("no output line names %v:\n%s", damaged, text)
 			} else {
 				t.Logf("zkserver said: %s", naming[len(naming)-1])
 			}
 		})
 	}
+}
+
+// logFiles returns the txn log files of a version-2 directory: log.* (ours:
+// log.bolt; Apache's log.<zxid>) and zkserver's wal.* segments.
+func logFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "log.") || strings.HasPrefix(e.Name(), "wal.") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }
 
 // findLogFile returns the txn log file: the one file in version-2 that is
