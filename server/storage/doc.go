@@ -38,7 +38,7 @@
 // once. A segment rolls at 64 MB.
 //
 // A background mover (one goroutine per Store) copies the WAL's entries
-// into bolt in batches (waiting up to 10 ms for 512 of them, so bolt's
+// into bolt in batches (waiting up to 100 ms for 8192 of them, so bolt's
 // fsyncs are few and off the write path) and deletes a segment once bolt
 // holds all of it (bolt commits are synced with ForceSync). Until then the
 // entries are also kept in memory: LastZxid, FirstZxid and Replay see every
