@@ -40,6 +40,8 @@ test:
 # when missing).
 compat: build
 	@set -e; for t in $(COMPAT_TARGETS); do scripts/compat.sh --target $$t; done
+	@echo "compat: the integration suite's expectations against Apache ZooKeeper 3.8 itself"
+	ZKGO_IT_APACHE=1 $(GO) test -count=1 -timeout 10m ./server/integration/
 
 # zkserver against Apache ZooKeeper 3.8, same machine, same configuration;
 # results in bench/results/.
