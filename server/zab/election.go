@@ -58,6 +58,12 @@ type electionNet struct {
 	wg      sync.WaitGroup
 	ctx     context.Context
 	conns   map[Conn]bool
+	// down holds the members known to be unreachable: their election
+	// connection to us broke, a dial to them failed, or their leader
+	// connection broke. A member leaves it when it connects or sends.
+	down map[int64]bool
+	// downChanged is signalled when a member is marked down.
+	downChanged chan struct{}
 }
 
 type electionSender struct {
@@ -70,7 +76,7 @@ func startElectionNet(ctx context.Context, p *Peer) (*electionNet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("election: %w", err)
 	}
-	e := &electionNet{p: p, ln: ln, senders: make(map[int64]*electionSender), ctx: ctx, conns: make(map[Conn]bool)}
+	e := &electionNet{p: p, ln: ln, senders: make(map[int64]*electionSender), ctx: ctx, conns: make(map[Conn]bool), down: make(map[int64]bool), downChanged: make(chan struct{}, 1)}
 	e.wg.Add(1)
 	go e.acceptLoop()
 	for _, id := range p.others {
@@ -111,6 +117,34 @@ func (e *electionNet) untrack(c Conn) {
 	_ = c.Close()
 }
 
+// setDown records whether member id is known to be unreachable.
+func (e *electionNet) setDown(id int64, down bool) {
+	e.mu.Lock()
+	was := e.down[id]
+	if down {
+		e.down[id] = true
+	} else {
+		delete(e.down, id)
+	}
+	e.mu.Unlock()
+	if was != down {
+		e.p.log.Debug("election peer reachability", "peer", id, "down", down)
+		if down {
+			select {
+			case e.downChanged <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// isDown reports whether member id is known to be unreachable.
+func (e *electionNet) isDown(id int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.down[id]
+}
+
 func (e *electionNet) acceptLoop() {
 	defer e.wg.Done()
 	for {
@@ -138,9 +172,13 @@ func (e *electionNet) recvLoop(c Conn) {
 		e.p.log.Warn("election connection from an unknown server dropped", "peer", from)
 		return
 	}
+	e.setDown(from, false)
 	for {
 		b, err := c.Recv()
 		if err != nil {
+			// The member's sender went away: it crashed or its network
+			// did. (Shutting down ourselves also lands here; harmless.)
+			e.setDown(from, true)
 			return
 		}
 		n, err := unmarshalNotification(from, b)
@@ -148,6 +186,7 @@ func (e *electionNet) recvLoop(c Conn) {
 			e.p.log.Warn("bad election notification", "peer", from, "err", err)
 			return
 		}
+		e.setDown(from, false) // it speaks: it is up
 		e.p.onNotification(n)
 	}
 }
@@ -187,44 +226,63 @@ func (e *electionNet) sendLoop(s *electionSender) {
 			return
 		case b = <-s.mbox:
 		}
-		if c == nil {
-			dctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
-			nc, err := e.p.transport.Dial(dctx, s.to, ChannelElection)
-			cancel()
-			if err != nil {
-				e.p.log.Debug("cannot open election channel", "peer", s.to, "err", err)
-				continue // the message is lost; FastLeaderElection resends
+		// A connection kept from before may be dead (the member restarted):
+		// the write fails and the message goes out again on a fresh one
+		// instead of waiting for FastLeaderElection's resend.
+		for attempt := 0; attempt < 2; attempt++ {
+			if c == nil {
+				nc, ok := e.dial(s.to)
+				if !ok {
+					break // the message is lost; FastLeaderElection resends
+				}
+				c = nc
 			}
-			if !e.track(nc) {
+			err := c.Send(b)
+			if err == nil {
+				err = c.Flush()
+			}
+			if err == nil {
+				break
+			}
+			e.untrack(c)
+			c = nil
+		}
+	}
+}
+
+// dial opens the election channel to member to and sends our id.
+func (e *electionNet) dial(to int64) (Conn, bool) {
+	dctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+	nc, err := e.p.transport.Dial(dctx, to, ChannelElection)
+	cancel()
+	if err != nil {
+		e.p.log.Debug("cannot open election channel", "peer", to, "err", err)
+		if e.ctx.Err() == nil {
+			e.setDown(to, true)
+		}
+		return nil, false
+	}
+	if !e.track(nc) {
+		return nil, false
+	}
+	e.setDown(to, false)
+	if err := nc.Send(int64Bytes(e.p.id)); err != nil {
+		e.untrack(nc)
+		return nil, false
+	}
+	// Drain what the other side may send on this connection (nothing in
+	// our protocol) so that a closed connection is noticed.
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for {
+			if _, err := nc.Recv(); err != nil {
+				_ = nc.Close()
 				return
 			}
-			if err := nc.Send(int64Bytes(e.p.id)); err != nil {
-				e.untrack(nc)
-				continue
-			}
-			c = nc
-			// Drain what the other side may send on this connection (nothing
-			// in our protocol) so that a closed connection is noticed.
-			e.wg.Add(1)
-			go func(c Conn) {
-				defer e.wg.Done()
-				for {
-					if _, err := c.Recv(); err != nil {
-						_ = c.Close()
-						return
-					}
-				}
-			}(c)
 		}
-		if err := c.Send(b); err == nil {
-			err = c.Flush()
-			if err == nil {
-				continue
-			}
-		}
-		e.untrack(c)
-		c = nil
-	}
+	}()
+	return nc, true
 }
 
 // onNotification is FastLeaderElection's WorkerReceiver: while looking,
@@ -366,8 +424,29 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 			case p.q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch):
 				setProposal(n.Vote)
 				sendAll()
+			case p.q.betterVote(prop.Leader, prop.Zxid, prop.PeerEpoch, n.Leader, n.Zxid, n.PeerEpoch):
+				// The sender has not seen our better vote (it may have been
+				// sent while the sender was still following): tell it now
+				// rather than at the next resend. Each such answer makes
+				// the sender's vote strictly better, so this cannot echo.
+				p.elect.send(n.from, notification{from: p.id, Vote: prop})
 			}
 			recvset[n.from] = Vote{Leader: n.Leader, Zxid: n.Zxid, ElectionEpoch: n.ElectionEpoch, PeerEpoch: n.PeerEpoch, State: Looking}
+			if p.q.hasQuorumFor(recvset, prop) && prop.Leader != noLeader && p.allReachableAgree(recvset, prop) {
+				// Every voter we can reach proposes prop in this round:
+				// settle now instead of after finalizeWait. This keeps
+				// FastLeaderElection's guarantee: a vote only ever moves to
+				// a better one (higher peer epoch, then zxid, then id), so
+				// prop's history is the newest of every voter that voted
+				// for it, and those are a quorum. No better vote can come
+				// from them in this round; one could only come from a voter
+				// we know to be down (its connection broke or refused us),
+				// and the wait would not hear from it either. Safety does
+				// not rest on this wait anyway: in discovery the leader
+				// gives up if any member of its ACKEPOCH quorum has a newer
+				// history than its own (waitEpochAck).
+				return prop, nil
+			}
 			if p.q.hasQuorumFor(recvset, prop) {
 				// Wait finalizeWait for a better vote before settling.
 				better := false
@@ -378,6 +457,12 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 					case <-ctx.Done():
 						fin.Stop()
 						return Vote{}, ctx.Err()
+					case <-p.elect.downChanged:
+						// A voter we were waiting for turned out to be down.
+						if prop.Leader != noLeader && p.allReachableAgree(recvset, prop) {
+							fin.Stop()
+							return prop, nil
+						}
 					case m := <-p.recvq:
 						if p.q.betterVote(m.Leader, m.Zxid, m.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch) {
 							pushback = &m
@@ -413,6 +498,21 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 			}
 		}
 	}
+}
+
+// allReachableAgree reports whether every voter other than those known to
+// be down has sent, in this round, a vote equal to v (we count as
+// agreeing when v is our own proposal).
+func (p *Peer) allReachableAgree(recvset map[int64]Vote, v Vote) bool {
+	for id := range p.q.voters {
+		if got, ok := recvset[id]; ok && sameVote(got, v) {
+			continue
+		}
+		if id == p.id || p.elect == nil || !p.elect.isDown(id) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLeader is FastLeaderElection.checkLeader: a vote for another

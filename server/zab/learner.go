@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/storage"
@@ -54,6 +55,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
 	conn, info, err := p.registerWithLeader(ctx, leaderID, initWait)
 	if err != nil {
+		p.noteLeaderGone(leaderID, err)
 		return err
 	}
 	lr := &learner{
@@ -90,7 +92,18 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	p.noteLeaderGone(leaderID, err)
 	return err
+}
+
+// noteLeaderGone tells the election that the leader is down when its
+// connection broke the way a crash breaks it (end of stream, reset,
+// refused), so that the next election need not wait for its vote.
+func (p *Peer) noteLeaderGone(leaderID int64, err error) {
+	if p.elect != nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)) {
+		p.elect.setDown(leaderID, true)
+	}
 }
 
 // registerWithLeader dials the leader's quorum port, sends FOLLOWERINFO
@@ -98,7 +111,11 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 // pass: the leader may still be finishing its election and close us.
 func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time.Duration) (Conn, Packet, error) {
 	deadline := time.Now().Add(wait)
-	retry := min(p.cfg.TickTime/2, time.Second)
+	// The elected leader may not accept learners yet (it closes them until
+	// its own election returns, usually within a millisecond): retry soon,
+	// then back off to half a tick.
+	maxRetry := min(p.cfg.TickTime/2, time.Second)
+	retry := min(5*time.Millisecond, maxRetry)
 	info := PacketFollowerInfo
 	if p.observer {
 		info = PacketObserverInfo
@@ -118,6 +135,7 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 			return nil, Packet{}, ctx.Err()
 		case <-t.C:
 		}
+		retry = min(2*retry, maxRetry)
 	}
 }
 
