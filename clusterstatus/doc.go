@@ -6,6 +6,6 @@
 //
 // Check queries the servers concurrently, one goroutine per server and
 // word, all bounded by the caller's context; nothing outlives Check.
-// The package renders the report as a table (tablewriter) or leaves it to
+// The package renders the report as a table (internal/textable) or leaves it to
 // encoding/json; it imports only fourletter of ours.
 package clusterstatus

@@ -1,23 +1,18 @@
 package clusterstatus
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/zkgo/zkgo/internal/textable"
 )
 
 // WriteTable prints the report for a human: one row per server, then the
 // errors of the servers that are not up, then the verdict.
 func (r *Report) WriteTable(w io.Writer) error {
-	var buf bytes.Buffer
-	t := newTable(&buf)
-	t.Header("SERVER", "STATE", "MODE", "ZXID", "LATENCY MIN/AVG/MAX", "CONNS", "OUTSTANDING", "ZNODES", "VERSION")
+	rows := make([][]string, 0, len(r.Servers))
 	for _, s := range r.Servers {
 		row := []string{s.Addr, s.State, "-", "-", "-", "-", "-", "-", "-"}
 		if s.State == StateUp {
@@ -30,19 +25,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 				dash(shortVersion(s.Version)),
 			}
 		}
-		if err := t.Append(row); err != nil {
-			return fmt.Errorf("status table: %w", err)
-		}
-	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("status table: %w", err)
+		rows = append(rows, row)
 	}
 	var out strings.Builder
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		out.WriteString(strings.TrimRight(line, " \n"))
-		if strings.HasSuffix(line, "\n") {
-			out.WriteString("\n")
-		}
+	header := []string{"SERVER", "STATE", "MODE", "ZXID", "LATENCY MIN/AVG/MAX", "CONNS", "OUTSTANDING", "ZNODES", "VERSION"}
+	if err := textable.Write(&out, header, rows); err != nil {
+		return fmt.Errorf("status table: %w", err)
 	}
 	for _, s := range r.Servers {
 		if s.Error != "" {
@@ -52,25 +40,6 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&out, "health: %s (%s)\n", r.Health, r.Summary)
 	_, err := io.WriteString(w, out.String())
 	return err
-}
-
-// newTable is a borderless, left-aligned table with headers as given.
-func newTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-	)
 }
 
 func dash(s string) string {

@@ -1,7 +1,6 @@
 package ensemble
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/textable"
 )
 
 // Roles of a member that is not serving; a serving member's role is the
@@ -164,23 +161,7 @@ func query(ctx context.Context, addr string) (role, zxid, errMsg string) {
 // role, client address, pid, last zxid), then the connect string, the
 // directory and a one-line summary.
 func (r *Report) WriteTable(w io.Writer) error {
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-	)
-	t.Header("ID", "ROLE", "CLIENT", "PID", "ZXID")
+	rows := make([][]string, 0, len(r.Members))
 	for _, m := range r.Members {
 		pid, zxid := "-", "-"
 		if m.PID != 0 {
@@ -189,19 +170,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if m.Zxid != "" {
 			zxid = m.Zxid
 		}
-		if err := t.Append([]string{strconv.Itoa(m.ID), m.Role, m.Client, pid, zxid}); err != nil {
-			return fmt.Errorf("ensemble table: %w", err)
-		}
-	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("ensemble table: %w", err)
+		rows = append(rows, []string{strconv.Itoa(m.ID), m.Role, m.Client, pid, zxid})
 	}
 	var out strings.Builder
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		out.WriteString(strings.TrimRight(line, " \n"))
-		if strings.HasSuffix(line, "\n") {
-			out.WriteString("\n")
-		}
+	if err := textable.Write(&out, []string{"ID", "ROLE", "CLIENT", "PID", "ZXID"}, rows); err != nil {
+		return fmt.Errorf("ensemble table: %w", err)
 	}
 	for _, m := range r.Members {
 		if m.Error != "" {

@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/zkgo/zkgo/internal/textable"
 )
 
 // Commands zkCli.sh does not have (what users of zk-shell and
@@ -76,35 +74,15 @@ func runLsLong(inv *Invocation, p string) error {
 	if inv.JSON() {
 		return inv.Value(entries)
 	}
-	var tbuf strings.Builder
-	t := tablewriter.NewTable(&tbuf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-		tablewriter.WithTrimSpace(tw.On),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-	)
-	t.Header("NAME", "TYPE", "DATALENGTH", "NUMCHILDREN", "VERSION", "MTIME", "EPHEMERALOWNER")
+	rows := make([][]string, 0, len(entries))
 	for _, e := range entries {
 		s := e.Stat
-		if err := t.Append([]string{e.Name, e.Type, strconv.Itoa(int(s.DataLength)), strconv.Itoa(int(s.NumChildren)),
-			strconv.Itoa(int(s.Version)), time.UnixMilli(s.Mtime).Format(time.RFC3339), fmt.Sprintf("0x%x", s.EphemeralOwner)}); err != nil {
-			return fmt.Errorf("ls -l: %w", err)
-		}
+		rows = append(rows, []string{e.Name, e.Type, strconv.Itoa(int(s.DataLength)), strconv.Itoa(int(s.NumChildren)),
+			strconv.Itoa(int(s.Version)), time.UnixMilli(s.Mtime).Format(time.RFC3339), fmt.Sprintf("0x%x", s.EphemeralOwner)})
 	}
-	if err := t.Render(); err != nil {
+	header := []string{"NAME", "TYPE", "DATALENGTH", "NUMCHILDREN", "VERSION", "MTIME", "EPHEMERALOWNER"}
+	if err := textable.Write(inv.Out, header, rows); err != nil {
 		return fmt.Errorf("ls -l: %w", err)
-	}
-	for _, line := range strings.Split(strings.TrimRight(tbuf.String(), "\n"), "\n") {
-		fmt.Fprintln(inv.Out, strings.TrimRight(line, " "))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,10 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/zkgo/zkgo/bench"
+	"github.com/zkgo/zkgo/internal/textable"
 )
 
 // Better says which direction of a measure is good.
@@ -120,23 +117,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable prints one line per row: both values, the ratio zkgo/Apache,
 // the target and whether it was met.
 func (r *Report) WriteTable(w io.Writer) error {
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-	)
-	t.Header("MEASURE", "UNIT", "ZKGO", "APACHE 3.8", "RATIO", "TARGET", "MET")
+	rows := make([][]string, 0, len(r.Rows))
 	for _, row := range r.Rows {
 		target, met := "-", "-"
 		if row.Target > 0 {
@@ -156,19 +137,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if row.Ratio != nil {
 			ratio = fmtRatio(*row.Ratio)
 		}
-		if err := t.Append([]string{row.Name, row.Unit, fmtValue(row.Zkgo), fmtValue(row.Apache), ratio, target, met}); err != nil {
-			return fmt.Errorf("report table: %w", err)
-		}
-	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("report table: %w", err)
+		rows = append(rows, []string{row.Name, row.Unit, fmtValue(row.Zkgo), fmtValue(row.Apache), ratio, target, met})
 	}
 	var out strings.Builder
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		out.WriteString(strings.TrimRight(line, " \n"))
-		if strings.HasSuffix(line, "\n") {
-			out.WriteString("\n")
-		}
+	header := []string{"MEASURE", "UNIT", "ZKGO", "APACHE 3.8", "RATIO", "TARGET", "MET"}
+	if err := textable.Write(&out, header, rows); err != nil {
+		return fmt.Errorf("report table: %w", err)
 	}
 	for _, n := range r.Notes {
 		out.WriteString("note: " + n + "\n")
