@@ -328,9 +328,9 @@ func runSet(inv *Invocation) error {
 		}
 		data = dec
 	}
-	version, ok := inv.Opts.Int32("v", -1)
-	if !ok {
-		return &CommandError{Msg: "version " + inv.Opts["v"] + " is not a number"}
+	version, err := expectedVersion(inv)
+	if err != nil {
+		return err
 	}
 	st, err := inv.C.Set(p, data, version)
 	if err != nil {
@@ -343,6 +343,16 @@ func runSet(inv *Invocation) error {
 		writeStatText(inv.Out, st)
 	}
 	return nil
+}
+
+// expectedVersion is the -v option of set, delete and setAcl: the version
+// the znode must have, -1 (any) when the option is not given.
+func expectedVersion(inv *Invocation) (int32, error) {
+	version, ok := inv.Opts.Int32("v", -1)
+	if !ok {
+		return 0, &CommandError{Msg: "version " + inv.Opts["v"] + " is not a number"}
+	}
+	return version, nil
 }
 
 func runStat(inv *Invocation) error {
@@ -369,9 +379,9 @@ func runDelete(inv *Invocation) error {
 	if err != nil {
 		return err
 	}
-	version, ok := inv.Opts.Int32("v", -1)
-	if !ok {
-		return &CommandError{Msg: "version " + inv.Opts["v"] + " is not a number"}
+	version, err := expectedVersion(inv)
+	if err != nil {
+		return err
 	}
 	return cliError(inv.C.Delete(p, version), p)
 }
@@ -531,9 +541,9 @@ func runSetACL(inv *Invocation) error {
 	if err != nil {
 		return err
 	}
-	version, ok := inv.Opts.Int32("v", -1)
-	if !ok {
-		return &CommandError{Msg: "version " + inv.Opts["v"] + " is not a number"}
+	version, err := expectedVersion(inv)
+	if err != nil {
+		return err
 	}
 	if inv.Opts.Has("R") {
 		paths, err := listSubtreeBFS(inv.C, p)
