@@ -336,6 +336,12 @@ func runSet(inv *Invocation) error {
 	if err != nil {
 		return cliError(err, p)
 	}
+	return writeChangedStat(inv, st)
+}
+
+// writeChangedStat ends set and setAcl: the new Stat as the value with
+// -o json or yaml, as zkCli's Stat block with -s, else nothing.
+func writeChangedStat(inv *Invocation, st *zk.Stat) error {
 	if inv.JSON() {
 		return inv.Value(statJSON(st))
 	}
@@ -561,13 +567,7 @@ func runSetACL(inv *Invocation) error {
 	if err != nil {
 		return cliError(err, p)
 	}
-	if inv.JSON() {
-		return inv.Value(statJSON(st))
-	}
-	if inv.Opts.Has("s") {
-		writeStatText(inv.Out, st)
-	}
-	return nil
+	return writeChangedStat(inv, st)
 }
 
 func runAddWatch(inv *Invocation) error {
