@@ -679,19 +679,7 @@ func runConfig(inv *Invocation) error {
 		text = clientConfigString(text)
 	}
 	if inv.JSON() {
-		members := map[string]string{}
-		version := ""
-		for _, line := range strings.Split(string(data), "\n") {
-			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-			if !ok {
-				continue
-			}
-			if k == "version" {
-				version = v
-			} else {
-				members[k] = v
-			}
-		}
+		members, version := parseConfigText(string(data))
 		out := struct {
 			Servers map[string]string `json:"servers" yaml:"servers"`
 			Version string            `json:"version,omitempty" yaml:"version,omitempty"`
