@@ -23,8 +23,8 @@ var (
 	buildErr  error
 )
 
-// zkBin builds the zk binary once per test run.
-func zkBin(t *testing.T) string {
+// zkBin builds the zk binary once per test run (tests and benchmarks).
+func zkBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(buildZk)
 	if buildErr != nil {

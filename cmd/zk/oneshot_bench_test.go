@@ -14,7 +14,7 @@ import (
 //
 //	go test ./cmd/zk -run '^$' -bench OneShot -benchtime 50x
 func BenchmarkOneShotGet(b *testing.B) {
-	bin := zkBinB(b)
+	bin := zkBin(b)
 	addr := testServer(b)
 	prepareBenchNode(b, addr)
 	b.ResetTimer()
@@ -49,12 +49,4 @@ func prepareBenchNode(b *testing.B, addr string) {
 	if _, err := conn.Create("/bench-get", []byte("hello"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		b.Fatal(err)
 	}
-}
-
-func zkBinB(b *testing.B) string {
-	buildOnce.Do(buildZk)
-	if buildErr != nil {
-		b.Fatalf("build zk: %v", buildErr)
-	}
-	return zkBinary
 }
