@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -87,12 +86,7 @@ func TestStatusCommand(t *testing.T) {
 		t.Errorf("status of one standalone server: exit %d, out %q, err %q", code, out, errOut)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := freeAddr(t)
 	code, out, _ = runZK(t, "-server", srv.Addr()+","+dead, "-o", "json", "status")
 	if code != 1 {
 		t.Errorf("one of two down: exit %d, want 1", code)

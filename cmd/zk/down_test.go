@@ -17,7 +17,7 @@ import (
 
 // freeAddr returns "127.0.0.1:port" of a port nobody listens on (taken
 // from the kernel and closed again).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"strings"
 	"testing"
 
@@ -26,12 +25,7 @@ func FuzzRun(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatal(err)
-	}
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := freeAddr(f)
 	f.Fuzz(func(t *testing.T, line string) {
 		words := shell.SplitLine(line)
 		for _, w := range words {
