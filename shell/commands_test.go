@@ -234,8 +234,7 @@ func TestExportImport(t *testing.T) {
 func TestTreeFindDuLsLong(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/t")
-	t.Cleanup(func() { cleanTree(t, conn, "/t") })
+	freshTree(t, conn, "/t")
 	mustCreate(t, conn, "/t", []byte("12345"), 0)
 	mustCreate(t, conn, "/t/a", []byte("1"), 0)
 	mustCreate(t, conn, "/t/a/x", []byte("12"), 0)
@@ -282,8 +281,7 @@ func TestTreeFindDuLsLong(t *testing.T) {
 func TestChroot(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/chr")
-	t.Cleanup(func() { cleanTree(t, conn, "/chr") })
+	freshTree(t, conn, "/chr")
 	mustCreate(t, conn, "/chr", nil, 0)
 	r := run(t, addr+"/chr", "", "create", "-s", "/n-", "v")
 	if r.runErr != nil || r.err != "Created /n-0000000000\n" {
@@ -301,8 +299,7 @@ func TestChroot(t *testing.T) {
 func TestExtraOps(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/eo")
-	t.Cleanup(func() { cleanTree(t, conn, "/eo") })
+	freshTree(t, conn, "/eo")
 	mustCreate(t, conn, "/eo", nil, 0)
 	c, err := Dial(testCtx(t), ConnectString{Servers: []string{addr}}, 10*time.Second, nil)
 	if err != nil {
@@ -388,8 +385,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestWatchCommand(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/w")
-	t.Cleanup(func() { cleanTree(t, conn, "/w") })
+	freshTree(t, conn, "/w")
 	mustCreate(t, conn, "/w", nil, 0)
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {

@@ -13,8 +13,7 @@ import (
 func TestLineShell(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/ls")
-	t.Cleanup(func() { cleanTree(t, conn, "/ls") })
+	freshTree(t, conn, "/ls")
 	script := strings.Join([]string{
 		"create /ls a",
 		"ls -w /ls",
@@ -72,8 +71,7 @@ func TestLineShell(t *testing.T) {
 func TestCompletionCache(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
-	cleanTree(t, conn, "/cc")
-	t.Cleanup(func() { cleanTree(t, conn, "/cc") })
+	freshTree(t, conn, "/cc")
 	mustCreate(t, conn, "/cc", nil, 0)
 	mustCreate(t, conn, "/cc/a", nil, 0)
 	sh, err := New(Config{Server: addr, Timeout: 10 * time.Second, Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})

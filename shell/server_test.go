@@ -70,6 +70,13 @@ func cleanTree(t testing.TB, conn *zk.Conn, root string) {
 	del(root)
 }
 
+// freshTree deletes the subtree at root now and again when the test ends.
+func freshTree(t testing.TB, conn *zk.Conn, root string) {
+	t.Helper()
+	cleanTree(t, conn, root)
+	t.Cleanup(func() { cleanTree(t, conn, root) })
+}
+
 func mustCreate(t testing.TB, conn *zk.Conn, p string, data []byte, flags int32) {
 	t.Helper()
 	if _, err := conn.Create(p, data, flags, zk.WorldACL(zk.PermAll)); err != nil {
