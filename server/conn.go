@@ -43,6 +43,7 @@ type conn struct {
 
 	outMu   sync.Mutex // leaf lock: the outbound frame queue
 	out     [][]byte
+	writing bool // a goroutine (writer or reader inline) is writing the socket
 	closing bool
 	wake    chan struct{}
 
@@ -105,17 +106,62 @@ func (c *conn) Notify(ev wire.WatcherEvent) {
 	c.push(e.Bytes())
 }
 
-// push queues a frame whose first 4 bytes are reserved for the length.
+// push queues a frame whose first 4 bytes are reserved for the length and
+// wakes the writer goroutine.
 func (c *conn) push(frame []byte) {
+	c.queue(frame)
+	c.wakeWriter()
+}
+
+// queue appends a frame to the outbound queue without waking the writer.
+func (c *conn) queue(frame []byte) {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 	c.outMu.Lock()
 	if !c.closing {
 		c.out = append(c.out, frame)
 	}
 	c.outMu.Unlock()
+}
+
+func (c *conn) wakeWriter() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+}
+
+// flushInline writes the queued frames from the reader goroutine itself
+// when nobody else is writing: a read answered at once then costs no
+// hand-off to the writer goroutine. Only the connection's own reader calls
+// it (never the applier, which must not block on a client's socket).
+func (c *conn) flushInline() {
+	c.outMu.Lock()
+	if c.writing || len(c.out) == 0 || c.closing {
+		pending := len(c.out) > 0
+		c.outMu.Unlock()
+		if pending {
+			c.wakeWriter()
+		}
+		return
+	}
+	batch := net.Buffers(c.out)
+	n := len(c.out)
+	c.out = nil
+	c.writing = true
+	c.outMu.Unlock()
+	_, err := batch.WriteTo(c.nc)
+	c.stats.sent.Add(int64(n))
+	c.s.stats.sent.Add(int64(n))
+	c.outMu.Lock()
+	c.writing = false
+	pending := len(c.out) > 0 || c.closing
+	c.outMu.Unlock()
+	if err != nil {
+		c.close()
+		return
+	}
+	if pending {
+		c.wakeWriter()
 	}
 }
 
@@ -169,8 +215,14 @@ func (c *conn) writeLoop() {
 		case <-c.wake:
 		}
 		c.outMu.Lock()
+		if c.writing {
+			// The reader is writing inline; it wakes us when it is done.
+			c.outMu.Unlock()
+			continue
+		}
 		batch, c.out = c.out, batch[:0]
 		closing := c.closing
+		c.writing = true
 		c.outMu.Unlock()
 		for _, f := range batch {
 			if _, err := w.Write(f); err != nil {
@@ -181,9 +233,17 @@ func (c *conn) writeLoop() {
 			c.s.stats.sent.Add(1)
 		}
 		clear(batch)
-		if err := w.Flush(); err != nil {
+		err := w.Flush()
+		c.outMu.Lock()
+		c.writing = false
+		more := len(c.out) > 0
+		c.outMu.Unlock()
+		if err != nil {
 			c.close()
 			return
+		}
+		if more {
+			c.wakeWriter()
 		}
 		if closing {
 			c.outMu.Lock()
@@ -197,12 +257,14 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// enqueue appends a slot in request order and answers what it can.
+// enqueue appends a slot in request order and answers what it can. It
+// runs on the connection's reader, which then writes the answers itself.
 func (c *conn) enqueue(sl *slot) {
 	c.mu.Lock()
 	c.slots = append(c.slots, sl)
-	c.flushLocked()
+	c.flushLocked(false)
 	c.mu.Unlock()
+	c.flushInline()
 }
 
 // fill completes a write's slot.
@@ -210,11 +272,13 @@ func (c *conn) fill(sl *slot, frame []byte) {
 	c.mu.Lock()
 	sl.frame = frame
 	sl.filled = true
-	c.flushLocked()
+	c.flushLocked(true)
 	c.mu.Unlock()
 }
 
-func (c *conn) flushLocked() {
+// flushLocked moves answered slots, in order, to the outbound queue; wake
+// says whether to wake the writer goroutine (the reader flushes inline).
+func (c *conn) flushLocked(wake bool) {
 	for len(c.slots) > 0 {
 		sl := c.slots[0]
 		if !sl.filled {
@@ -227,12 +291,15 @@ func (c *conn) flushLocked() {
 		c.slots[0] = nil
 		c.slots = c.slots[1:]
 		if sl.frame != nil {
-			c.push(sl.frame)
+			c.queue(sl.frame)
 			c.s.recordLatency(c, sl)
 		}
 		if sl.closeConn {
 			c.closeAfterFlush()
 		}
+	}
+	if wake {
+		c.wakeWriter()
 	}
 }
 
