@@ -64,11 +64,21 @@ type electionNet struct {
 	down map[int64]bool
 	// downChanged is signalled when a member is marked down.
 	downChanged chan struct{}
+	replies     map[int64]*replyConn // connections of non-members, by id
 }
 
 type electionSender struct {
 	to   int64
-	mbox chan []byte // capacity 1
+	mbox chan []byte   // capacity 1
+	stop chan struct{} // closed when the member leaves the configuration
+}
+
+// replyConn is an election connection from a server that is not a member
+// (a joiner, or a removed member): we have no address to dial it, so our
+// answers to it go back on its own connection.
+type replyConn struct {
+	mu sync.Mutex
+	c  Conn
 }
 
 func startElectionNet(ctx context.Context, p *Peer) (*electionNet, error) {
@@ -76,16 +86,37 @@ func startElectionNet(ctx context.Context, p *Peer) (*electionNet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("election: %w", err)
 	}
-	e := &electionNet{p: p, ln: ln, senders: make(map[int64]*electionSender), ctx: ctx, conns: make(map[Conn]bool), down: make(map[int64]bool), downChanged: make(chan struct{}, 1)}
+	e := &electionNet{p: p, ln: ln, senders: make(map[int64]*electionSender), ctx: ctx, conns: make(map[Conn]bool),
+		down: make(map[int64]bool), downChanged: make(chan struct{}, 1), replies: make(map[int64]*replyConn)}
 	e.wg.Add(1)
 	go e.acceptLoop()
-	for _, id := range p.others {
-		s := &electionSender{to: id, mbox: make(chan []byte, 1)}
+	e.setMembers(p.v().others)
+	return e, nil
+}
+
+// setMembers starts a sender for every member in ids that has none and
+// stops those of members no longer in it (after a reconfig).
+func (e *electionNet) setMembers(ids []int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	keep := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+		if e.senders[id] != nil || e.ctx.Err() != nil {
+			continue
+		}
+		s := &electionSender{to: id, mbox: make(chan []byte, 1), stop: make(chan struct{})}
 		e.senders[id] = s
 		e.wg.Add(1)
 		go e.sendLoop(s)
 	}
-	return e, nil
+	for id, s := range e.senders {
+		if !keep[id] {
+			close(s.stop)
+			delete(e.senders, id)
+			delete(e.down, id)
+		}
+	}
 }
 
 // close stops every goroutine of the election network and waits for them.
@@ -168,10 +199,24 @@ func (e *electionNet) recvLoop(c Conn) {
 		return
 	}
 	from, err := bytesInt64(b)
-	if err != nil || !e.p.isMember(from) || from == e.p.id {
+	if err != nil || from == e.p.id || from <= 0 {
 		e.p.log.Warn("election connection from an unknown server dropped", "peer", from)
 		return
 	}
+	// A server outside the configuration gets its answers on this
+	// connection (Apache answers non-voters with its current vote, which
+	// is how a joiner finds the leader).
+	rc := &replyConn{c: c}
+	e.mu.Lock()
+	e.replies[from] = rc
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		if e.replies[from] == rc {
+			delete(e.replies, from)
+		}
+		e.mu.Unlock()
+	}()
 	e.setDown(from, false)
 	for {
 		b, err := c.Recv()
@@ -193,11 +238,25 @@ func (e *electionNet) recvLoop(c Conn) {
 
 // send queues a notification for member to, replacing one not yet sent.
 func (e *electionNet) send(to int64, n notification) {
+	e.mu.Lock()
 	s := e.senders[to]
+	rc := e.replies[to]
+	e.mu.Unlock()
+	b := n.marshal()
 	if s == nil {
+		if rc != nil {
+			rc.mu.Lock()
+			err := rc.c.Send(b)
+			if err == nil {
+				err = rc.c.Flush()
+			}
+			rc.mu.Unlock()
+			if err != nil {
+				_ = rc.c.Close()
+			}
+		}
 		return
 	}
-	b := n.marshal()
 	for {
 		select {
 		case s.mbox <- b:
@@ -223,6 +282,8 @@ func (e *electionNet) sendLoop(s *electionSender) {
 		var b []byte
 		select {
 		case <-e.ctx.Done():
+			return
+		case <-s.stop:
 			return
 		case b = <-s.mbox:
 		}
@@ -270,15 +331,20 @@ func (e *electionNet) dial(to int64) (Conn, bool) {
 		e.untrack(nc)
 		return nil, false
 	}
-	// Drain what the other side may send on this connection (nothing in
-	// our protocol) so that a closed connection is noticed.
+	// The other side answers on this connection only while we are not in
+	// its configuration (we are joining, or were removed); reading also
+	// notices a closed connection.
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		for {
-			if _, err := nc.Recv(); err != nil {
+			b, err := nc.Recv()
+			if err != nil {
 				_ = nc.Close()
 				return
+			}
+			if n, err := unmarshalNotification(to, b); err == nil {
+				e.p.onNotification(n)
 			}
 		}
 	}()
@@ -293,24 +359,40 @@ func (p *Peer) onNotification(n notification) {
 	p.mu.Lock()
 	state, cur, clock := p.state, p.vote, p.logicalClock
 	p.mu.Unlock()
+	p.mu.Lock()
+	e := p.elect
+	p.mu.Unlock()
 	reply := func(v Vote, st State) {
-		if p.elect != nil {
+		if e != nil {
 			v.State = st
-			p.elect.send(n.from, notification{from: p.id, Vote: v})
+			e.send(n.from, notification{from: p.id, Vote: v})
 		}
 	}
-	if !p.q.isVoter(n.from) {
-		// An observer looking for the leader asks: tell it what we know.
-		// Its other messages (answers to our own notifications) need no
-		// answer, or the two of us would echo each other forever.
+	if !p.v().q.isVoter(n.from) {
+		// An observer or a non-member looking for the leader asks: tell it
+		// what we know. Its other messages (answers to our own
+		// notifications) need no answer, or the two of us would echo each
+		// other forever; and while we look ourselves, only a change of our
+		// vote is news to it (a joiner counts itself a voter and answers
+		// our answers).
 		if n.State == Looking {
-			reply(cur, state)
+			cur.State = state
+			p.mu.Lock()
+			last, told := p.nvTold[n.from]
+			if p.nvTold == nil {
+				p.nvTold = make(map[int64]Vote)
+			}
+			p.nvTold[n.from] = cur
+			p.mu.Unlock()
+			if state != Looking || !told || last != cur {
+				reply(cur, state)
+			}
 		}
 		return
 	}
 	if state == Looking {
 		p.queueNotification(n)
-		if n.State == Looking && n.ElectionEpoch < clock && p.q.isVoter(p.id) {
+		if n.State == Looking && n.ElectionEpoch < clock && p.v().q.isVoter(p.id) {
 			reply(cur, Looking)
 		}
 		return
@@ -337,7 +419,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 	p.mu.Unlock()
 
 	initID := p.id
-	if !p.q.isVoter(p.id) {
+	if !p.v().q.isVoter(p.id) {
 		initID = noLeader
 	}
 	prop := Vote{Leader: initID, Zxid: myZxid, ElectionEpoch: clock, PeerEpoch: myEpoch, State: Looking}
@@ -354,11 +436,11 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 		p.mu.Unlock()
 	}
 	sendAll := func() {
-		if p.q.isVoter(p.id) {
+		if p.v().q.isVoter(p.id) {
 			recvset[p.id] = prop
 		}
-		for _, id := range p.others {
-			if p.q.isVoter(id) {
+		for _, id := range p.v().others {
+			if p.v().q.isVoter(id) {
 				p.elect.send(id, notification{from: p.id, Vote: prop})
 			}
 		}
@@ -395,15 +477,15 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				"zxid", fmt.Sprintf("0x%x", n.Zxid), "election_epoch", n.ElectionEpoch, "peer_epoch", n.PeerEpoch,
 				"clock", clock, "proposal", prop.Leader)
 		}
-		if !p.q.isVoter(n.from) && n.State == Looking {
+		if !p.v().q.isVoter(n.from) && n.State == Looking {
 			continue
 		}
-		if n.Leader != noLeader && !p.q.isVoter(n.Leader) {
+		if n.Leader != noLeader && !p.v().q.isVoter(n.Leader) {
 			continue
 		}
 		switch n.State {
 		case Looking:
-			if !p.q.isVoter(n.from) {
+			if !p.v().q.isVoter(n.from) {
 				continue
 			}
 			switch {
@@ -413,7 +495,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				p.logicalClock = clock
 				p.mu.Unlock()
 				clear(recvset)
-				if p.q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, initID, myZxid, myEpoch) {
+				if p.v().q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, initID, myZxid, myEpoch) {
 					setProposal(n.Vote)
 				} else {
 					setProposal(Vote{Leader: initID, Zxid: myZxid, PeerEpoch: myEpoch})
@@ -421,10 +503,10 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				sendAll()
 			case n.ElectionEpoch < clock:
 				continue
-			case p.q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch):
+			case p.v().q.betterVote(n.Leader, n.Zxid, n.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch):
 				setProposal(n.Vote)
 				sendAll()
-			case p.q.betterVote(prop.Leader, prop.Zxid, prop.PeerEpoch, n.Leader, n.Zxid, n.PeerEpoch):
+			case p.v().q.betterVote(prop.Leader, prop.Zxid, prop.PeerEpoch, n.Leader, n.Zxid, n.PeerEpoch):
 				// The sender has not seen our better vote (it may have been
 				// sent while the sender was still following): tell it now
 				// rather than at the next resend. Each such answer makes
@@ -432,7 +514,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				p.elect.send(n.from, notification{from: p.id, Vote: prop})
 			}
 			recvset[n.from] = Vote{Leader: n.Leader, Zxid: n.Zxid, ElectionEpoch: n.ElectionEpoch, PeerEpoch: n.PeerEpoch, State: Looking}
-			if p.q.hasQuorumFor(recvset, prop) && prop.Leader != noLeader && p.allReachableAgree(recvset, prop) {
+			if p.v().q.hasQuorumFor(recvset, prop) && prop.Leader != noLeader && p.allReachableAgree(recvset, prop) {
 				// Every voter we can reach proposes prop in this round:
 				// settle now instead of after finalizeWait. This keeps
 				// FastLeaderElection's guarantee: a vote only ever moves to
@@ -447,7 +529,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 				// history than its own (waitEpochAck).
 				return prop, nil
 			}
-			if p.q.hasQuorumFor(recvset, prop) {
+			if p.v().q.hasQuorumFor(recvset, prop) {
 				// Wait finalizeWait for a better vote before settling.
 				better := false
 				fin := time.NewTimer(finalize)
@@ -464,7 +546,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 							return prop, nil
 						}
 					case m := <-p.recvq:
-						if p.q.betterVote(m.Leader, m.Zxid, m.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch) {
+						if p.v().q.betterVote(m.Leader, m.Zxid, m.PeerEpoch, prop.Leader, prop.Zxid, prop.PeerEpoch) {
 							pushback = &m
 							better = true
 							break wait
@@ -482,15 +564,15 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 			// Observers do not vote.
 		case Following, Leading:
 			v := Vote{Leader: n.Leader, Zxid: n.Zxid, ElectionEpoch: n.ElectionEpoch, PeerEpoch: n.PeerEpoch, State: n.State}
-			if n.ElectionEpoch == clock && p.q.isVoter(n.from) {
+			if n.ElectionEpoch == clock && p.v().q.isVoter(n.from) {
 				recvset[n.from] = v
-				if p.q.hasQuorumFor(recvset, v) && p.checkLeader(recvset, n.Leader, n.ElectionEpoch, clock) {
+				if p.v().q.hasQuorumFor(recvset, v) && p.checkLeader(recvset, n.Leader, n.ElectionEpoch, clock) {
 					return v, nil
 				}
 			}
 			// A running ensemble: follow the leader a quorum follows.
 			outofelection[n.from] = v
-			if p.q.hasQuorumFor(outofelection, v) && p.checkLeader(outofelection, n.Leader, n.ElectionEpoch, clock) {
+			if p.v().q.hasQuorumFor(outofelection, v) && p.checkLeader(outofelection, n.Leader, n.ElectionEpoch, clock) {
 				p.mu.Lock()
 				p.logicalClock = n.ElectionEpoch
 				p.mu.Unlock()
@@ -504,7 +586,7 @@ func (p *Peer) lookForLeader(ctx context.Context) (Vote, error) {
 // be down has sent, in this round, a vote equal to v (we count as
 // agreeing when v is our own proposal).
 func (p *Peer) allReachableAgree(recvset map[int64]Vote, v Vote) bool {
-	for id := range p.q.voters {
+	for id := range p.v().q.voters {
 		if got, ok := recvset[id]; ok && sameVote(got, v) {
 			continue
 		}

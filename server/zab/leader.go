@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 )
 
@@ -51,6 +52,15 @@ type leader struct {
 	app        *appender
 	wg         sync.WaitGroup
 	syncs      []pendingSync // learners' syncs waiting for proposals to commit
+	reconfig   *pendingReconfig
+}
+
+// pendingReconfig is a proposed membership change not yet committed: it
+// and everything after it commit only with quorums of both the current
+// and the next configuration; at its commit the next one becomes active.
+type pendingReconfig struct {
+	zxid int64
+	next *view
 }
 
 // pendingSync is a learner's SYNC parked until every proposal that was
@@ -236,7 +246,7 @@ func (l *leader) getEpochToPropose(ctx context.Context, sid, acceptedEpoch int64
 	for id := range l.connEpochs {
 		set[id] = true
 	}
-	if set[l.p.id] && l.p.q.contains(set) {
+	if set[l.p.id] && l.p.v().q.contains(set) {
 		var e int64
 		for _, a := range l.connEpochs {
 			e = max(e, a)
@@ -281,7 +291,7 @@ func (l *leader) waitEpochAck(ctx context.Context, h *learnerHandler, sid, curEp
 	if h == nil || !h.observer {
 		l.epochAcks[sid] = true
 	}
-	if l.epochAcks[l.p.id] && l.p.q.contains(l.epochAcks) {
+	if l.epochAcks[l.p.id] && l.p.v().q.contains(l.epochAcks) {
 		select {
 		case <-l.epochAcked:
 		default:
@@ -298,7 +308,7 @@ func (l *leader) waitEpochAck(ctx context.Context, h *learnerHandler, sid, curEp
 }
 
 func (l *leader) checkEstablishedLocked() {
-	if l.established || !l.p.q.contains(l.nlAcks) || !l.nlAcks[l.p.id] {
+	if l.established || !l.p.v().q.contains(l.nlAcks) || !l.nlAcks[l.p.id] {
 		return
 	}
 	l.established = true
@@ -318,6 +328,10 @@ func (l *leader) checkEstablishedLocked() {
 func (l *leader) propose(data []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.proposeLocked(data)
+}
+
+func (l *leader) proposeLocked(data []byte) (int64, error) {
 	if !l.established || l.stopped {
 		return 0, ErrNotLeader
 	}
@@ -340,6 +354,49 @@ func (l *leader) propose(data []byte) (int64, error) {
 		}
 	}
 	return z, nil
+}
+
+// proposeReconfig is Peer.ProposeReconfig on the leader.
+func (l *leader) proposeReconfig(data []byte, servers []config.Server) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.established || l.stopped {
+		return 0, ErrNotLeader
+	}
+	if l.reconfig != nil {
+		return 0, ErrReconfigInProgress
+	}
+	next, err := newView(l.p.id, servers, l.p.cfg.Observer, 0)
+	if err != nil {
+		return 0, err
+	}
+	z, err := l.proposeLocked(data)
+	if err != nil {
+		return 0, err
+	}
+	next.version = z
+	l.reconfig = &pendingReconfig{zxid: z, next: next}
+	l.p.log.Info("reconfig proposed", "zxid", fmt.Sprintf("0x%x", z), "members", len(servers))
+	return z, nil
+}
+
+// quorumSynced is Leader.isQuorumSynced: do the voters of servers that
+// are connected and in broadcast (with the leader, if it votes there)
+// form a quorum of that configuration?
+func (l *leader) quorumSynced(servers []config.Server) bool {
+	next, err := newView(l.p.id, servers, l.p.cfg.Observer, 0)
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := map[int64]bool{l.p.id: true}
+	for sid, h := range l.learners {
+		if !h.observer && h.newLeaderAck && l.tick-h.lastHeard <= int64(l.p.cfg.SyncLimit) {
+			ids[sid] = true
+		}
+	}
+	return next.q.contains(ids)
 }
 
 // proposalData prefixes a txn with the zxid of the txn before it, so that
@@ -371,7 +428,13 @@ func (l *leader) maybeCommitLocked() {
 			acks[sid] = h.acked
 		}
 	}
-	c := min(l.p.q.committedByQuorum(acks), l.proposed)
+	c := min(l.p.v().q.committedByQuorum(acks), l.proposed)
+	r := l.reconfig
+	if r != nil && c >= r.zxid {
+		// The reconfig and what follows it need a quorum of the next
+		// configuration as well.
+		c = max(min(c, r.next.q.committedByQuorum(acks)), r.zxid-1)
+	}
 	if c <= l.committed {
 		l.dispatchLocked()
 		return
@@ -400,6 +463,16 @@ func (l *leader) maybeCommitLocked() {
 	}
 	l.answerSyncsLocked()
 	l.dispatchLocked()
+	if r != nil && c >= r.zxid {
+		l.reconfig = nil
+		l.p.setView(r.next)
+		l.p.log.Info("reconfig committed, new membership active", "version", fmt.Sprintf("0x%x", r.zxid))
+		if !r.next.q.isVoter(l.p.id) {
+			// Apache hands the leadership over; we step down and the
+			// voters elect a leader among themselves.
+			go l.fail(errors.New("no longer a voter after the reconfig, stepping down"))
+		}
+	}
 }
 
 // dispatchLocked hands the txns that are committed and on the leader's
@@ -490,7 +563,7 @@ func (l *leader) tickLoop() {
 				synced[h.sid] = true
 			}
 		}
-		lost := l.established && !l.p.q.contains(synced)
+		lost := l.established && !l.p.v().q.contains(synced)
 		l.mu.Unlock()
 		for _, h := range silent {
 			l.p.log.Warn("learner silent for too long, closing", "peer", h.sid)
@@ -624,10 +697,14 @@ func (h *learnerHandler) handshake() error {
 	h.sid = sid
 	h.observer = pkt.Type == PacketObserverInfo
 	l.mu.Unlock()
-	if !p.isMember(sid) || sid == p.id {
-		return fmt.Errorf("server %d is not a member", sid)
+	if sid == p.id {
+		return fmt.Errorf("server %d is this server", sid)
 	}
-	if p.q.isVoter(sid) == h.observer {
+	// A server that is not a member is taken as a non-voting learner (a
+	// joiner before the reconfig that adds it, or a removed member), as
+	// Apache does: its acknowledgements count only for a configuration
+	// that has it as a voter.
+	if v := p.v(); v.isMember(sid) && v.q.isVoter(sid) == h.observer {
 		return fmt.Errorf("server %d connected as %s, the configuration says otherwise", sid, pkt.Type)
 	}
 	epoch, err := l.getEpochToPropose(l.ctx, sid, zxidEpoch(pkt.Zxid))

@@ -47,7 +47,7 @@ var errLostPacket = errors.New("lost or reordered packet from the leader")
 
 func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 	st := Following
-	if p.observer {
+	if p.v().observer {
 		st = Observing
 	}
 	p.setRole(st, leaderID, "discovery", false)
@@ -59,7 +59,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		return err
 	}
 	lr := &learner{
-		p: p, leaderID: leaderID, observer: p.observer, conn: conn,
+		p: p, leaderID: leaderID, observer: p.v().observer, conn: conn,
 		out: newSendQueue(), done: make(chan struct{}), syncs: make(map[int64]chan int64),
 	}
 	lr.heard.Store(time.Now().UnixNano())
@@ -117,7 +117,7 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 	maxRetry := min(p.cfg.TickTime/2, time.Second)
 	retry := min(5*time.Millisecond, maxRetry)
 	info := PacketFollowerInfo
-	if p.observer {
+	if p.v().observer {
 		info = PacketObserverInfo
 	}
 	for {

@@ -39,6 +39,9 @@ type Config struct {
 	// Observer makes this member an observer (peerType=observer); a
 	// server.N line ending in :observer does too.
 	Observer bool
+	// ConfigVersion is the version of Servers (the dynamic file's
+	// suffix; 0 for a static configuration).
+	ConfigVersion int64
 
 	TickTime  time.Duration // zoo.cfg tickTime (default 2s)
 	InitLimit int           // ticks a learner may take to connect and sync (default 10)
@@ -69,6 +72,9 @@ var (
 	// ErrNoLeader is returned by Forward and Sync while this member is not
 	// connected to an established leader.
 	ErrNoLeader = errors.New("no leader")
+	// ErrReconfigInProgress is returned by ProposeReconfig while another
+	// reconfig is not committed yet.
+	ErrReconfigInProgress = errors.New("a reconfig is in progress")
 )
 
 // Status is what srvr, stat and mntr report about replication.
@@ -104,10 +110,7 @@ type Peer struct {
 	log       *slog.Logger
 	store     *storage.Store
 	sm        StateMachine
-	q         quorum
-	others    []int64 // every other member, voters and observers
-	members   map[int64]config.Server
-	observer  bool
+	cur       atomic.Pointer[view] // the active membership
 	transport Transport
 
 	recvq   chan notification
@@ -131,6 +134,7 @@ type Peer struct {
 	onRequest      func(from int64, req []byte)
 	onSessionTouch func(ids []int64)
 	onStateChange  func(st Status)
+	nvTold         map[int64]Vote // last vote told to each non-voter while looking
 
 	tmu     sync.Mutex
 	touched map[int64]struct{}
@@ -167,59 +171,98 @@ func New(cfg Config) (*Peer, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Peer{
-		cfg:      cfg,
-		id:       cfg.MyID,
-		log:      logger.With("myid", cfg.MyID),
-		store:    cfg.Store,
-		sm:       cfg.SM,
-		members:  make(map[int64]config.Server),
-		recvq:    make(chan notification, 1024),
-		touched:  make(map[int64]struct{}),
-		observer: cfg.Observer,
+		cfg:     cfg,
+		id:      cfg.MyID,
+		log:     logger.With("myid", cfg.MyID),
+		store:   cfg.Store,
+		sm:      cfg.SM,
+		recvq:   make(chan notification, 1024),
+		touched: make(map[int64]struct{}),
 	}
-	var voters []int64
-	found := false
-	for _, s := range cfg.Servers {
-		if _, dup := p.members[s.ID]; dup {
-			return nil, fmt.Errorf("zab: server.%d is listed twice", s.ID)
-		}
-		p.members[s.ID] = s
-		obs := s.Observer || (s.ID == cfg.MyID && cfg.Observer)
-		if s.ID == cfg.MyID {
-			found = true
-			p.observer = obs
-		} else {
-			p.others = append(p.others, s.ID)
-		}
-		if !obs {
-			voters = append(voters, s.ID)
-		}
+	v, err := newView(cfg.MyID, cfg.Servers, cfg.Observer, cfg.ConfigVersion)
+	if err != nil {
+		return nil, err
 	}
-	if len(cfg.Servers) > 0 && !found {
+	if len(cfg.Servers) > 0 && !v.isMember(cfg.MyID) {
 		return nil, fmt.Errorf("zab: myid %d is not among the servers of the configuration", cfg.MyID)
 	}
-	if len(cfg.Servers) == 0 {
-		if p.observer {
-			return nil, errors.New("zab: a standalone server cannot be an observer")
-		}
-		voters = []int64{cfg.MyID}
+	if len(cfg.Servers) == 0 && v.observer {
+		return nil, errors.New("zab: a standalone server cannot be an observer")
 	}
-	if len(voters) == 0 {
-		return nil, errors.New("zab: the configuration has no voting member")
-	}
-	p.q = newQuorum(voters)
-	slices.Sort(p.others)
+	p.cur.Store(v)
 	p.transport = cfg.Transport
-	if p.transport == nil && len(p.others) > 0 {
+	if p.transport == nil && len(v.others) > 0 {
 		p.transport = NewTCPTransport(cfg.MyID, cfg.Servers)
 	}
 	p.applier = newApplier(p)
 	return p, nil
 }
 
+// view is one membership of the ensemble (Apache's QuorumVerifier): who
+// is in it, who votes, and its version (the zxid of the reconfig that
+// made it, 0 for the configuration files'). It never changes: a reconfig
+// swaps in a new one.
+type view struct {
+	q        quorum
+	servers  []config.Server
+	members  map[int64]config.Server
+	others   []int64 // every member but this one, voters and observers
+	observer bool    // this member does not vote (an observer, or not a member)
+	version  int64
+}
+
+// newView builds the view of servers for member myID; cfgObserver is
+// peerType=observer.
+func newView(myID int64, servers []config.Server, cfgObserver bool, version int64) (*view, error) {
+	v := &view{members: make(map[int64]config.Server), version: version, servers: slices.Clone(servers)}
+	var voters []int64
+	found := false
+	for _, s := range servers {
+		if _, dup := v.members[s.ID]; dup {
+			return nil, fmt.Errorf("zab: server.%d is listed twice", s.ID)
+		}
+		v.members[s.ID] = s
+		obs := s.Observer || (s.ID == myID && cfgObserver)
+		if s.ID == myID {
+			found = true
+			v.observer = obs
+		} else {
+			v.others = append(v.others, s.ID)
+		}
+		if !obs {
+			voters = append(voters, s.ID)
+		}
+	}
+	switch {
+	case len(servers) == 0:
+		v.observer = cfgObserver
+		if !cfgObserver {
+			voters = []int64{myID}
+		}
+	case !found:
+		// Not in this membership: a non-voting follower (a removed member,
+		// or a joiner before the reconfig that adds it), which still logs
+		// and acknowledges proposals, as Apache's; or an observer.
+		v.observer = cfgObserver
+	}
+	if len(voters) == 0 {
+		return nil, errors.New("zab: the configuration has no voting member")
+	}
+	v.q = newQuorum(voters)
+	slices.Sort(v.others)
+	return v, nil
+}
+
+func (v *view) isMember(id int64) bool {
+	_, ok := v.members[id]
+	return ok
+}
+
+// v is the current membership.
+func (p *Peer) v() *view { return p.cur.Load() }
+
 func (p *Peer) isMember(id int64) bool {
-	_, ok := p.members[id]
-	return ok || id == p.id
+	return p.v().isMember(id) || id == p.id
 }
 
 // OnRequest sets the function the leader calls with each request a
@@ -362,7 +405,7 @@ func (p *Peer) Status() Status {
 	p.mu.Lock()
 	st := Status{
 		State: p.state, Serving: p.serving, MyID: p.id, Leader: p.leaderID,
-		Standalone: len(p.others) == 0,
+		Standalone: len(p.v().others) == 0,
 		Epoch:      p.currentEpoch, LastZxid: p.lastLogged, LastSync: p.lastSync,
 	}
 	phase := p.phase
@@ -446,7 +489,7 @@ func (p *Peer) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if len(p.others) > 0 {
+	if len(p.v().others) > 0 {
 		ln, err := p.transport.Listen(ChannelQuorum)
 		if err != nil {
 			return fmt.Errorf("zab: quorum port: %w", err)
@@ -461,13 +504,16 @@ func (p *Peer) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("zab: %w", err)
 		}
+		p.mu.Lock()
 		p.elect = e
+		p.mu.Unlock()
+		e.setMembers(p.v().others) // a reconfig may have come in between
 		defer e.close()
 	}
 	for ctx.Err() == nil {
 		p.setRole(Looking, 0, "election", false)
 		var v Vote
-		if len(p.others) == 0 {
+		if len(p.v().others) == 0 {
 			_, cur := p.epochs()
 			v = Vote{Leader: p.id, Zxid: p.getLastLogged(), PeerEpoch: cur}
 		} else {
@@ -525,6 +571,91 @@ func (p *Peer) Propose(data []byte) (int64, error) {
 		return 0, ErrNotLeader
 	}
 	return l.propose(data)
+}
+
+// ProposeReconfig (leader only) proposes data, a txn that changes the
+// membership to servers, as Propose does. It commits only once quorums of
+// both the current and the new configuration have logged it (and so does
+// every txn proposed after it until then); at its commit the leader
+// counts with the new configuration, whose version is the returned zxid.
+// The other members switch when the server calls Reconfigure as it
+// applies the txn. One at a time: ErrReconfigInProgress otherwise.
+func (p *Peer) ProposeReconfig(data []byte, servers []config.Server) (int64, error) {
+	p.mu.Lock()
+	l := p.lead
+	p.mu.Unlock()
+	if l == nil {
+		return 0, ErrNotLeader
+	}
+	return l.proposeReconfig(data, servers)
+}
+
+// Membership is the active configuration and its version, and (on the
+// leader) whether a proposed reconfig has not committed yet.
+func (p *Peer) Membership() (servers []config.Server, version int64, pending bool) {
+	v := p.v()
+	p.mu.Lock()
+	l := p.lead
+	p.mu.Unlock()
+	if l != nil {
+		l.mu.Lock()
+		pending = l.reconfig != nil
+		l.mu.Unlock()
+	}
+	return slices.Clone(v.servers), v.version, pending
+}
+
+// QuorumSynced (leader only) reports whether the voters of servers that
+// are connected to this leader and in broadcast, with the leader itself
+// if it votes there, form a quorum of that configuration: the condition
+// for proposing it (Apache's NEWCONFIGNOQUORUM otherwise).
+func (p *Peer) QuorumSynced(servers []config.Server) bool {
+	p.mu.Lock()
+	l := p.lead
+	p.mu.Unlock()
+	return l != nil && l.quorumSynced(servers)
+}
+
+// Reconfigure makes servers, of the given version, the active membership
+// unless a membership of that version or a newer one is active. The
+// server calls it when it applies a committed reconfig txn (version = its
+// zxid) or restores a state holding one. A member no longer listed stays
+// as a non-voting follower (as Apache's); a leader no longer voting steps
+// down.
+func (p *Peer) Reconfigure(servers []config.Server, version int64) error {
+	if version <= p.v().version {
+		return nil
+	}
+	v, err := newView(p.id, servers, p.cfg.Observer, version)
+	if err != nil {
+		return fmt.Errorf("zab: reconfigure: %w", err)
+	}
+	p.setView(v)
+	p.log.Info("membership changed", "version", fmt.Sprintf("0x%x", version), "members", len(servers), "voter", v.q.isVoter(p.id))
+	return nil
+}
+
+// setView activates a membership: quorum counting, election channels
+// and the addresses the transport dials.
+func (p *Peer) setView(v *view) {
+	for {
+		old := p.v()
+		if v.version <= old.version {
+			return
+		}
+		if p.cur.CompareAndSwap(old, v) {
+			break
+		}
+	}
+	if t, ok := p.transport.(interface{ SetServers([]config.Server) }); ok {
+		t.SetServers(v.servers)
+	}
+	p.mu.Lock()
+	e := p.elect
+	p.mu.Unlock()
+	if e != nil {
+		e.setMembers(v.others)
+	}
 }
 
 // Forward sends a client request to the leader (learners). On the leader

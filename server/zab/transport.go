@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -66,10 +67,31 @@ func NewTCPTransport(myID int64, servers []config.Server) Transport {
 
 type tcpTransport struct {
 	myID    int64
+	mu      sync.Mutex
 	servers []config.Server
 }
 
+// SetServers replaces the addresses (after a reconfig). The listening
+// ports stay those this member started with.
+func (t *tcpTransport) SetServers(servers []config.Server) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keep := make(map[int64]bool)
+	for _, s := range servers {
+		keep[s.ID] = true
+	}
+	// Keep our own line even when the new membership lacks us.
+	for _, s := range t.servers {
+		if s.ID == t.myID && !keep[s.ID] {
+			servers = append(slices.Clone(servers), s)
+		}
+	}
+	t.servers = servers
+}
+
 func (t *tcpTransport) addr(id int64, ch Channel) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, s := range t.servers {
 		if s.ID == id {
 			port := s.QuorumPort
