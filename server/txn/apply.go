@@ -16,7 +16,8 @@ type Result struct {
 	Type int32 // txn type (TypeError for a failed request)
 	Err  wire.Code
 	Path string    // create: the created path
-	Stat wire.Stat // create, setData, setACL: the node's Stat after the change
+	Stat wire.Stat // create, setData, setACL, reconfig: the node's Stat after the change
+	Data []byte    // reconfig: the new /zookeeper/config
 	Ops  []Result  // multi
 }
 
@@ -59,6 +60,19 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		}
 		res.Stat = n.Stat()
 		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path})
+	case TypeReconfig:
+		// As Apache's DataTree: a setData of /zookeeper/config with
+		// version -1; the membership's version is this txn's zxid.
+		data := ConfigText(string(x.Data), x.Zxid)
+		n := t.SetData(ConfigNode, data, -1, x.Zxid, x.Time)
+		if n == nil {
+			res.Err = wire.CodeNoNode
+			return res
+		}
+		res.Path = ConfigNode
+		res.Data = data
+		res.Stat = n.Stat()
+		*events = append(*events, Event{wire.EventNodeDataChanged, ConfigNode})
 	case TypeSetACL:
 		n := t.SetACL(x.Path, x.ACL, x.Version)
 		if n == nil {

@@ -24,6 +24,12 @@ type Options struct {
 	ExtendedTypes   bool // TTL nodes allowed
 	SkipACL         bool
 	ReconfigEnabled bool
+	// StandaloneEnabled (zoo.cfg standaloneEnabled, default true): a
+	// reconfig must then leave at least 2 voters.
+	StandaloneEnabled bool
+	// Quorum answers reconfig's questions on the leader; nil on a
+	// standalone server (reconfig is UNIMPLEMENTED there).
+	Quorum Quorum
 }
 
 // nodeState is what prep knows of a node: the committed node or an
@@ -209,7 +215,11 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		if !p.opts.ReconfigEnabled {
 			return errorTxn(t, wire.CodeReconfigDisabled), ch
 		}
-		return errorTxn(t, wire.CodeUnimplemented), ch
+		rt, err := p.prepReconfig(o, req, t)
+		if err != nil {
+			return errorTxn(t, wire.CodeOf(err)), ch
+		}
+		return rt, ch
 	case wire.OpCloseSession:
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
 			o.set(path, &nodeState{})

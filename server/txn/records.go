@@ -71,6 +71,8 @@ func (t *Txn) encodeBody(e *wire.Encoder) {
 		e.String(t.Path)
 		e.Buffer(t.Data)
 		e.Int(t.Version)
+	case TypeReconfig:
+		e.Buffer(t.Data)
 	case TypeSetACL:
 		e.String(t.Path)
 		wire.EncodeACLs(e, t.ACL)
@@ -115,6 +117,9 @@ func (t *Txn) decodeBody(d *wire.Decoder, depth int) {
 		t.Path = d.String()
 		t.Data = d.Buffer()
 		t.Version = d.Int()
+	case TypeReconfig:
+		t.Path = ConfigNode
+		t.Data = d.Buffer()
 	case TypeSetACL:
 		t.Path = d.String()
 		t.ACL = wire.DecodeACLs(d)
