@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
@@ -31,17 +36,21 @@ type waitKey struct {
 
 // newPeer builds the quorum peer for an ensemble configuration.
 func (s *Server) newPeer() error {
+	if err := s.loadDynamicConfig(); err != nil {
+		return err
+	}
 	cfg := s.cfg
 	p, err := zab.New(zab.Config{
-		MyID:      cfg.MyID,
-		Servers:   cfg.Servers,
-		Observer:  cfg.PeerType == "observer",
-		TickTime:  cfg.TickTime,
-		InitLimit: cfg.InitLimit,
-		SyncLimit: cfg.SyncLimit,
-		Store:     s.store,
-		SM:        stateMachine{s},
-		Logger:    s.log,
+		MyID:          cfg.MyID,
+		Servers:       cfg.Servers,
+		ConfigVersion: cfg.ConfigVersion,
+		Observer:      cfg.PeerType == "observer",
+		TickTime:      cfg.TickTime,
+		InitLimit:     cfg.InitLimit,
+		SyncLimit:     cfg.SyncLimit,
+		Store:         s.store,
+		SM:            stateMachine{s},
+		Logger:        s.log,
 	})
 	if err != nil {
 		return err
@@ -54,6 +63,7 @@ func (s *Server) newPeer() error {
 	})
 	p.OnStateChange(s.onPeerState)
 	s.peer = p
+	s.prep.EnableReconfig(p, cfg.StandaloneEnabled)
 	s.waiting = make(map[waitKey]func(int64, txn.Result))
 	s.modeFn = func() string {
 		if s.readOnly.Load() {
@@ -72,7 +82,8 @@ func (s *Server) newPeer() error {
 	s.quorumFn = func() *fourletter.Quorum {
 		st := p.Status()
 		voters := 0
-		for _, sv := range cfg.Servers {
+		servers, _, _ := p.Membership()
+		for _, sv := range servers {
 			if !sv.Observer {
 				voters++
 			}
@@ -245,7 +256,17 @@ func (s *Server) propose(req *txn.Request) error {
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
 	t, changes := s.prep.Prep(req, time.Now().UnixMilli())
-	zxid, err := s.peer.Propose(t.Marshal())
+	var zxid int64
+	var err error
+	if t.Type == txn.TypeReconfig {
+		var servers []config.Server
+		servers, _, err = txn.ParseConfigText(t.Data)
+		if err == nil {
+			zxid, err = s.peer.ProposeReconfig(t.Marshal(), servers)
+		}
+	} else {
+		zxid, err = s.peer.Propose(t.Marshal())
+	}
 	if err != nil {
 		return err
 	}
@@ -335,6 +356,9 @@ func (m stateMachine) Apply(e storage.Entry) {
 	}
 	t.Zxid = e.Zxid
 	res := s.applyTxn(t, true)
+	if t.Type == txn.TypeReconfig && res.Err == 0 {
+		s.activateConfig(t.Data, t.Zxid)
+	}
 	key := waitKey{t.SessionID, t.Cxid}
 	s.waitMu.Lock()
 	done := s.waiting[key]
@@ -378,6 +402,118 @@ func (m stateMachine) Restore(zxid int64, r io.Reader) error {
 	s.prepMu.Lock()
 	s.prep.Reset()
 	s.prepMu.Unlock()
+	// The state may hold a newer membership than ours (a reconfig we did
+	// not apply as a txn).
+	var data []byte
+	s.tree.RLock()
+	if n := s.tree.Get(txn.ConfigNode); n != nil {
+		data = n.Data
+	}
+	s.tree.RUnlock()
+	if len(data) > 0 {
+		if _, v, err := txn.ParseConfigText(data); err == nil && v > 0 {
+			s.activateConfig(data, v)
+		}
+	}
+	return nil
+}
+
+// dynamicPrefix names the files holding a membership set by reconfig,
+// dataDir/zoo.cfg.dynamic.<hex version>, as Apache names them.
+const dynamicPrefix = "zoo.cfg.dynamic."
+
+// activateConfig makes a committed membership active in the peer and
+// persists it in dataDir, so that a restarted member comes back with it.
+func (s *Server) activateConfig(text []byte, version int64) {
+	servers, _, err := txn.ParseConfigText(text)
+	if err != nil {
+		s.log.Error("committed membership does not parse", "version", fmt.Sprintf("0x%x", version), "err", err)
+		return
+	}
+	_, cur, _ := s.peer.Membership()
+	if version <= cur {
+		return
+	}
+	if err := s.writeDynamicConfig(servers, version); err != nil {
+		s.log.Error("cannot persist the new membership", "err", err)
+	}
+	if err := s.peer.Reconfigure(servers, version); err != nil {
+		s.log.Error("cannot activate the new membership", "err", err)
+	}
+}
+
+// writeDynamicConfig writes dataDir/zoo.cfg.dynamic.<hex version> (server
+// lines; the version is in the name) durably and removes older ones.
+func (s *Server) writeDynamicConfig(servers []config.Server, version int64) error {
+	dir := s.cfg.DataDir
+	name := filepath.Join(dir, dynamicPrefix+strconv.FormatInt(version, 16))
+	tmp := name + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("dynamic config: %w", err)
+	}
+	_, err = f.WriteString(txn.MembersText(servers))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("dynamic config %s: %w", name, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	olds, _ := filepath.Glob(filepath.Join(dir, dynamicPrefix+"*"))
+	for _, o := range olds {
+		if v, ok := dynamicVersion(o); ok && v < version {
+			_ = os.Remove(o)
+		}
+	}
+	s.log.Info("membership persisted", "file", name)
+	return nil
+}
+
+func dynamicVersion(path string) (int64, bool) {
+	suffix := strings.TrimPrefix(filepath.Base(path), dynamicPrefix)
+	v, err := strconv.ParseUint(suffix, 16, 64)
+	if err != nil {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// loadDynamicConfig starts from the newest membership a reconfig left in
+// dataDir when it is newer than the configuration file's.
+func (s *Server) loadDynamicConfig() error {
+	files, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, dynamicPrefix+"*"))
+	best, bestV := "", s.cfg.ConfigVersion
+	for _, f := range files {
+		if v, ok := dynamicVersion(f); ok && v > bestV {
+			best, bestV = f, v
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	b, err := os.ReadFile(best)
+	if err != nil {
+		return fmt.Errorf("dynamic config: %w", err)
+	}
+	servers, _, err := txn.ParseConfigText(b)
+	if err != nil {
+		return fmt.Errorf("dynamic config %s: %w", best, err)
+	}
+	c := *s.cfg
+	c.Servers, c.ConfigVersion = servers, bestV
+	s.cfg = &c
+	s.log.Info("membership from a reconfig", "file", best, "version", fmt.Sprintf("0x%x", bestV))
 	return nil
 }
 
