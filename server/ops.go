@@ -60,7 +60,7 @@ func newRequestBody(op int32) wire.Record {
 	case wire.OpMulti, wire.OpMultiRead:
 		return &wire.MultiRequest{}
 	case wire.OpReconfig:
-		return &wire.ReconfigRequest{}
+		return &txn.ReconfigRequest{} // keeps null strings apart from empty ones
 	case wire.OpCheckWatches, wire.OpRemoveWatches:
 		return &wire.WatchesRequest{}
 	case wire.OpAddWatch:
@@ -249,6 +249,8 @@ func (s *Server) writeReply(xid, op int32, res txn.Result) []byte {
 		return s.reply(xid, wire.CodeOK, &wire.Create2Response{Path: res.Path, Stat: res.Stat})
 	case wire.OpSetData, wire.OpSetACL:
 		return s.reply(xid, wire.CodeOK, &wire.StatResponse{Stat: res.Stat})
+	case wire.OpReconfig:
+		return s.reply(xid, wire.CodeOK, &wire.GetDataResponse{Data: res.Data, Stat: res.Stat})
 	case wire.OpMulti:
 		mr := &wire.MultiResponse{Results: make([]wire.OpResult, len(res.Ops))}
 		for i, r := range res.Ops {
@@ -512,6 +514,10 @@ func (s *Server) setWatches(c *conn, sw *wire.SetWatches) {
 func (s *Server) configData() []byte {
 	if len(s.cfg.Servers) == 0 {
 		return []byte{}
+	}
+	// A committed reconfig wrote the new membership into the node.
+	if n := s.tree.Get("/zookeeper/config"); n != nil && len(n.Data) > 0 {
+		return n.Data
 	}
 	return []byte(config.MembershipText(s.cfg))
 }
