@@ -286,3 +286,36 @@ func TestReconfigErrors(t *testing.T) {
 		t.Fatalf("/zookeeper/config mzxid 0x%x after failed reconfigs, want 0", st.Mzxid)
 	}
 }
+
+// TestReconfigRemoveLeader: the leader removes itself; it steps down once
+// the reconfig commits and the remaining voters elect a leader among
+// themselves (Apache hands the leadership over instead).
+func TestReconfigRemoveLeader(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 0, servertest.WithConfig(reconfigOn))
+	l := e.Leader()
+	c, _ := connect(t, e.Addrs()...)
+	st, err := c.IncrementalReconfig(nil, []string{strconv.Itoa(l + 1)}, -1)
+	if err != nil && !errors.Is(err, zk.ErrConnectionClosed) {
+		t.Fatalf("remove the leader: %v", err)
+	}
+	var rest []int64
+	for i := range e.Servers {
+		if i != l {
+			rest = append(rest, int64(i+1))
+		}
+	}
+	waitFor(t, "a new leader among the others", func() bool {
+		nl := e.Leader()
+		return nl >= 0 && nl != l
+	})
+	other := e.Addrs()[(l+1)%3]
+	text, st2 := configOf(t, other)
+	if st != nil && st.Mzxid != 0 && st2.Mzxid != st.Mzxid {
+		t.Fatalf("config version 0x%x, reconfig answered 0x%x", st2.Mzxid, st.Mzxid)
+	}
+	wantMembers(t, "after removing the leader", text, st2.Mzxid, rest...)
+	// The old leader is a non-voting follower now: stopping it changes
+	// nothing, and the two voters left commit.
+	e.Servers[l].Stop()
+	writeThrough(t, other, "/after-leader-removal")
+}
