@@ -430,12 +430,19 @@ func (s *Server) activateConfig(text []byte, version int64) {
 		s.log.Error("committed membership does not parse", "version", fmt.Sprintf("0x%x", version), "err", err)
 		return
 	}
-	_, cur, _ := s.peer.Membership()
-	if version <= cur {
-		return
+	// The leader's peer switched already at the commit; persist anyway
+	// unless as new a membership is on disk.
+	newest := s.cfg.ConfigVersion
+	files, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, dynamicPrefix+"*"))
+	for _, f := range files {
+		if v, ok := dynamicVersion(f); ok {
+			newest = max(newest, v)
+		}
 	}
-	if err := s.writeDynamicConfig(servers, version); err != nil {
-		s.log.Error("cannot persist the new membership", "err", err)
+	if version > newest {
+		if err := s.writeDynamicConfig(servers, version); err != nil {
+			s.log.Error("cannot persist the new membership", "err", err)
+		}
 	}
 	if err := s.peer.Reconfigure(servers, version); err != nil {
 		s.log.Error("cannot activate the new membership", "err", err)
