@@ -159,31 +159,41 @@ func TestReconfigAddAndRemove(t *testing.T) {
 	}
 	writeThrough(t, j.Addr(), "/through-4")
 
-	// Remove member 3 (incremental; -v with the version just read).
-	c, _ := connect(t, e.Addrs()[0])
-	if _, err := c.IncrementalReconfig(nil, []string{"3"}, version); err != nil {
-		t.Fatalf("remove 3: %v", err)
+	// Remove a follower F (incremental; -v with the version just read).
+	l := e.Leader()
+	fi, oi := (l+1)%3, (l+2)%3 // F, and the other old member O
+	c, _ := connect(t, e.Addrs()[l])
+	if _, err := c.IncrementalReconfig(nil, []string{strconv.Itoa(fi + 1)}, version); err != nil {
+		t.Fatalf("remove %d: %v", fi+1, err)
 	}
-	text, st = configOf(t, e.Addrs()[0])
-	wantMembers(t, "after removing 3", text, st.Mzxid, 1, 2, 4)
+	var left []int64
+	for i := int64(1); i <= 4; i++ {
+		if i != int64(fi+1) {
+			left = append(left, i)
+		}
+	}
+	text, st = configOf(t, e.Addrs()[l])
+	wantMembers(t, "after removing a follower", text, st.Mzxid, left...)
 	text, _ = configOf(t, j.Addr())
-	wantMembers(t, "member 4 after removing 3", text, st.Mzxid, 1, 2, 4)
+	wantMembers(t, "member 4 after removing a follower", text, st.Mzxid, left...)
 
-	// With {1, 2, 4} a quorum is two of them: stopping 3 and 1 leaves 2
-	// and 4, which must still commit (the old {1, 2, 3} would not).
-	e.Servers[2].Stop()
-	e.Servers[0].Stop()
-	writeThrough(t, e.Addrs()[1], "/after-removal")
+	// Now a quorum is two of {L, O, 4}: stopping F and O leaves L and 4,
+	// which must still commit (in the old membership L alone is left).
+	e.Servers[fi].Stop()
+	e.Servers[oi].Stop()
+	writeThrough(t, e.Addrs()[l], "/after-removal")
 
-	// A restarted member comes back with the new membership.
+	// Restarted, L (which proposed the reconfigs) and 4 come back with the
+	// new membership and form a quorum again.
+	e.Servers[l].Stop()
+	j.Stop()
+	e.Servers[l].Restart()
 	j.Restart()
-	waitFor(t, "member 4 back", func() bool {
-		m := servertest.Mode(j.Addr())
-		return m == "leader" || m == "follower"
-	})
 	text, _ = configOf(t, j.Addr())
-	wantMembers(t, "member 4 after restart", text, st.Mzxid, 1, 2, 4)
+	wantMembers(t, "member 4 after restart", text, st.Mzxid, left...)
 	writeThrough(t, j.Addr(), "/after-restart")
+	text, _ = configOf(t, e.Addrs()[l])
+	wantMembers(t, "the old leader after restart", text, st.Mzxid, left...)
 }
 
 // TestReconfigNewMembers replaces the membership with a new list
