@@ -47,8 +47,9 @@ type Cluster struct {
 	IDs     []int64
 	dirs    map[int64]string
 
-	mu      sync.Mutex
-	members map[int64]*Member
+	mu            sync.Mutex
+	members       map[int64]*Member
+	joinerServers map[int64][]config.Server // AddJoiner's members' configurations
 }
 
 // Member is one running member.
@@ -98,6 +99,26 @@ func (c *Cluster) StartAll() {
 	}
 }
 
+// AddJoiner prepares member id, which is not in the ensemble's
+// membership, and starts it configured with the current members plus
+// itself (as a joiner is started before the reconfig that adds it).
+func (c *Cluster) AddJoiner(id int64) *Member {
+	c.t.Helper()
+	c.mu.Lock()
+	if _, ok := c.dirs[id]; ok {
+		c.mu.Unlock()
+		c.t.Fatalf("member %d exists", id)
+	}
+	c.dirs[id] = filepath.Join(c.t.TempDir(), "server"+strconv.FormatInt(id, 10))
+	c.IDs = append(c.IDs, id)
+	if c.joinerServers == nil {
+		c.joinerServers = make(map[int64][]config.Server)
+	}
+	c.joinerServers[id] = append(slices.Clone(c.Servers), config.Server{ID: id, Host: "127.0.0.1"})
+	c.mu.Unlock()
+	return c.Start(id)
+}
+
 // Start starts (or restarts) member id on its data directory.
 func (c *Cluster) Start(id int64) *Member {
 	c.t.Helper()
@@ -106,13 +127,17 @@ func (c *Cluster) Start(id int64) *Member {
 	if m := c.members[id]; m != nil {
 		return m
 	}
+	servers := c.Servers
+	if js, ok := c.joinerServers[id]; ok {
+		servers = js
+	}
 	st, err := storage.Open(c.dirs[id], "", storage.Options{ForceSync: c.opts.ForceSync})
 	if err != nil {
 		c.t.Fatalf("open storage of %d: %v", id, err)
 	}
 	fsm := NewFSM()
 	p, err := zab.New(zab.Config{
-		MyID: id, Servers: c.Servers,
+		MyID: id, Servers: servers,
 		TickTime: c.opts.TickTime, InitLimit: c.opts.InitLimit, SyncLimit: c.opts.SyncLimit,
 		Store: st, SM: fsm, Logger: c.opts.Logger.With("member", id),
 		Transport:               c.Net.Transport(id),
