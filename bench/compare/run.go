@@ -459,6 +459,14 @@ func (r *runner) ensemble(ctx context.Context, kind Kind) error {
 			return err
 		}
 	}
+	// Serving a read is not enough: wait until a write commits through
+	// every member (sessions and writes need the established leader), so
+	// the first load rows do not measure the ensemble settling.
+	for _, p := range procs {
+		if err := firstWrite(ctx, []string{p.Addr}, "/", 2*time.Minute); err != nil {
+			return fmt.Errorf("%s ensemble: no write through %s: %w", kind, p.Addr, err)
+		}
+	}
 	if !r.skip("throughput") {
 		if err := r.matrix(ctx, kind, "ensemble", procs); err != nil {
 			return err
