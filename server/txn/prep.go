@@ -133,6 +133,15 @@ func (o *overlay) set(path string, s *nodeState) {
 	o.changes[path] = s
 }
 
+// remove records the deletion of path and its parent's lost child.
+func (o *overlay) remove(path string) {
+	parentPath := wire.Parent(path)
+	parent := o.get(parentPath)
+	o.set(path, &nodeState{})
+	parent.numChildren--
+	o.set(parentPath, parent)
+}
+
 func (o *overlay) commit(zxid int64) {
 	if zxid <= o.p.applied {
 		return // already in the tree
@@ -222,10 +231,7 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		return rt, ch
 	case wire.OpCloseSession:
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
-			o.set(path, &nodeState{})
-			parent := o.get(wire.Parent(path))
-			parent.numChildren--
-			o.set(wire.Parent(path), parent)
+			o.remove(path)
 		}
 		for path, s := range p.pending {
 			if s.exists && s.owner == req.SessionID {
@@ -257,6 +263,22 @@ func (p *Prep) checkACL(s *nodeState, perm int32, req *Request) error {
 		return nil
 	}
 	return wire.ErrNoAuth
+}
+
+// existing validates path and returns its node after checking perm, the
+// order of setData's and check's checks in PrepRequestProcessor.
+func (p *Prep) existing(o *overlay, path string, perm int32, req *Request) (*nodeState, error) {
+	if wire.ValidatePath(path) != nil {
+		return nil, wire.ErrBadArguments
+	}
+	node := o.get(path)
+	if !node.exists {
+		return nil, wire.ErrNoNode
+	}
+	if err := p.checkACL(node, perm, req); err != nil {
+		return nil, err
+	}
+	return node, nil
 }
 
 func checkVersion(current, expected int32) (int32, error) {
@@ -309,23 +331,15 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if node.numChildren > 0 {
 			return nil, wire.ErrNotEmpty
 		}
-		o.set(r.Path, &nodeState{})
-		parent.numChildren--
-		o.set(parentPath, parent)
+		o.remove(r.Path)
 		return &Txn{Header: Header{Type: TypeDelete}, Path: r.Path}, nil
 	case wire.OpSetData:
 		r, ok := body.(*wire.SetDataRequest)
 		if !ok {
 			return nil, wire.ErrMarshallingError
 		}
-		if wire.ValidatePath(r.Path) != nil {
-			return nil, wire.ErrBadArguments
-		}
-		node := o.get(r.Path)
-		if !node.exists {
-			return nil, wire.ErrNoNode
-		}
-		if err := p.checkACL(node, wire.PermWrite, req); err != nil {
+		node, err := p.existing(o, r.Path, wire.PermWrite, req)
+		if err != nil {
 			return nil, err
 		}
 		v, err := checkVersion(node.version, r.Version)
@@ -367,14 +381,8 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if !ok {
 			return nil, wire.ErrMarshallingError
 		}
-		if wire.ValidatePath(r.Path) != nil {
-			return nil, wire.ErrBadArguments
-		}
-		node := o.get(r.Path)
-		if !node.exists {
-			return nil, wire.ErrNoNode
-		}
-		if err := p.checkACL(node, wire.PermRead, req); err != nil {
+		node, err := p.existing(o, r.Path, wire.PermRead, req)
+		if err != nil {
 			return nil, err
 		}
 		if _, err := checkVersion(node.version, r.Version); err != nil {
@@ -397,11 +405,7 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if node.numChildren > 0 {
 			return nil, wire.ErrNotEmpty
 		}
-		parentPath := wire.Parent(r.Path)
-		parent := o.get(parentPath)
-		o.set(r.Path, &nodeState{})
-		parent.numChildren--
-		o.set(parentPath, parent)
+		o.remove(r.Path)
 		return &Txn{Header: Header{Type: TypeDeleteContainer}, Path: r.Path}, nil
 	}
 	return nil, wire.ErrUnimplemented
