@@ -62,10 +62,8 @@ func StartEnsemble(t testing.TB, n, observers int, opts ...Option) *Ensemble {
 		member := append([]Option{func(c *config.Config) {
 			c.MyID = int64(i + 1)
 			c.Servers = servers
-			// Generous limits: a loaded 2-core CI machine can stall a member for
-			// half a second, which must not look like a dead peer.
-			c.InitLimit = 30
-			c.SyncLimit = 20
+			c.InitLimit = 10
+			c.SyncLimit = 5
 			c.TickTime = 100 * time.Millisecond
 			c.MinSessionTimeout = 2 * c.TickTime
 			c.MaxSessionTimeout = 40 * c.TickTime
