@@ -1,9 +1,11 @@
 package servertest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +47,25 @@ func freePorts(t testing.TB, n int) []int {
 // every member's configuration.
 func StartEnsemble(t testing.TB, n, observers int, opts ...Option) *Ensemble {
 	t.Helper()
+	// freePorts releases its ports before the members bind them, so a
+	// parallel test process can get the same port from the kernel and bind
+	// it first: start again on fresh ports when a member could not bind.
+	for attempt := 1; ; attempt++ {
+		e, err := startEnsemble(t, n, observers, opts...)
+		if err == nil {
+			return e
+		}
+		for _, s := range e.Servers {
+			s.Stop()
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			t.Fatalf("servertest: %v", err)
+		}
+	}
+}
+
+func startEnsemble(t testing.TB, n, observers int, opts ...Option) (*Ensemble, error) {
+	t.Helper()
 	total := n + observers
 	ports := freePorts(t, 3*total)
 	servers := make([]config.Server, total)
@@ -80,8 +101,7 @@ func StartEnsemble(t testing.TB, n, observers int, opts ...Option) *Ensemble {
 		t.Cleanup(s.Stop)
 		e.Servers = append(e.Servers, s)
 	}
-	e.WaitServing(30 * time.Second)
-	return e
+	return e, e.waitServing(30 * time.Second)
 }
 
 // Addrs returns the client addresses of the running members.
@@ -122,12 +142,21 @@ func (e *Ensemble) Leader() int {
 // or observer, and exactly one leader.
 func (e *Ensemble) WaitServing(d time.Duration) {
 	e.t.Helper()
+	if err := e.waitServing(d); err != nil {
+		e.t.Fatalf("servertest: %v", err)
+	}
+}
+
+func (e *Ensemble) waitServing(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
 		leaders, serving, running := 0, 0, 0
-		for _, s := range e.Servers {
+		for i, s := range e.Servers {
 			if s.srv == nil {
 				continue
+			}
+			if err := s.exited(); err != nil {
+				return fmt.Errorf("member %d stopped: %w", i+1, err)
 			}
 			running++
 			switch Mode(s.Addr()) {
@@ -139,10 +168,10 @@ func (e *Ensemble) WaitServing(d time.Duration) {
 			}
 		}
 		if leaders == 1 && serving == running {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("servertest: ensemble not serving after %v (%d leaders, %d of %d serving)", d, leaders, serving, running)
+			return fmt.Errorf("ensemble not serving after %v (%d leaders, %d of %d serving)", d, leaders, serving, running)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

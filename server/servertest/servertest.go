@@ -5,6 +5,7 @@ package servertest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"testing"
@@ -81,6 +82,21 @@ func (s *Server) start() {
 	s.srv = srv
 	s.done = make(chan error, 1)
 	go func() { s.done <- srv.Serve(context.Background(), ln) }()
+}
+
+// exited returns the error Serve ended with, if it has ended; the
+// result stays in done for Stop.
+func (s *Server) exited() error {
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if err == nil {
+			return errors.New("server stopped")
+		}
+		return err
+	default:
+		return nil
+	}
 }
 
 // Addr returns "127.0.0.1:port".
