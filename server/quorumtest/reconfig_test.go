@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,19 +27,7 @@ func reconfigOn(c *config.Config) {
 // freeServer reserves ports for a member that is not started yet.
 func freeServer(t *testing.T, id int64) config.Server {
 	t.Helper()
-	var ports [3]int
-	var lns []net.Listener
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
+	ports := servertest.FreePorts(t, 3)
 	return config.Server{ID: id, Host: "127.0.0.1", QuorumPort: ports[1], ElectionPort: ports[2],
 		ClientAddress: "127.0.0.1", ClientPort: ports[0]}
 }

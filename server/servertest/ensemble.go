@@ -3,6 +3,7 @@ package servertest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"syscall"
@@ -21,23 +22,31 @@ type Ensemble struct {
 	Servers []*Server
 }
 
-// freePorts reserves n distinct free TCP ports on 127.0.0.1. They are
-// released before use, so another process could take one in between; the
-// server then fails to start and the test says so.
-func freePorts(t testing.TB, n int) []int {
+// FreePorts reserves n distinct free TCP ports on 127.0.0.1 for servers
+// that bind them later. They are taken at random below 32768, outside
+// Linux's ephemeral range (32768-60999), so the many client connections of
+// parallel tests never take them as local ports; they are released before
+// use, so another test process could still bind one first: StartEnsemble
+// then starts again on fresh ports.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	lns := make([]net.Listener, n)
-	ports := make([]int, n)
-	for i := range lns {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("servertest: free port: %v", err)
+	lns := make([]net.Listener, 0, n)
+	ports := make([]int, 0, n)
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
 		}
-		lns[i] = ln
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
-		ln.Close()
+	}()
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000*n {
+			t.Fatalf("servertest: no %d free ports in 20000-32767", n)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(20000+rand.IntN(12768)))
+		if err != nil {
+			continue // taken
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
 }
@@ -67,7 +76,7 @@ func StartEnsemble(t testing.TB, n, observers int, opts ...Option) *Ensemble {
 func startEnsemble(t testing.TB, n, observers int, opts ...Option) (*Ensemble, error) {
 	t.Helper()
 	total := n + observers
-	ports := freePorts(t, 3*total)
+	ports := FreePorts(t, 3*total)
 	servers := make([]config.Server, total)
 	for i := range servers {
 		servers[i] = config.Server{
