@@ -58,27 +58,17 @@ type conn struct {
 
 // connStats feed cons and mntr.
 type connStats struct {
+	counters
 	established time.Time
-	received    atomic.Int64
-	sent        atomic.Int64
 	lastOp      atomic.Int32
 	lastCxid    atomic.Int32
 	lastZxid    atomic.Int64
 	lastResp    atomic.Int64 // unix ms
 	lastLat     atomic.Int64
-	minLat      atomic.Int64
-	maxLat      atomic.Int64
-	totLat      atomic.Int64
-	count       atomic.Int64
 }
 
 func (st *connStats) reset() {
-	st.received.Store(0)
-	st.sent.Store(0)
-	st.minLat.Store(-1)
-	st.maxLat.Store(0)
-	st.totLat.Store(0)
-	st.count.Store(0)
+	st.counters.reset()
 	st.lastLat.Store(0)
 }
 

@@ -81,23 +81,41 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
-type serverStats struct {
-	received   atomic.Int64
-	sent       atomic.Int64
-	minLat     atomic.Int64
-	maxLat     atomic.Int64
-	totLat     atomic.Int64
-	count      atomic.Int64
-	authFailed atomic.Int64
+// counters are the packet and latency statistics kept for the server and
+// for each connection (srvr, cons, mntr); minLat is -1 before any sample.
+type counters struct {
+	received atomic.Int64
+	sent     atomic.Int64
+	minLat   atomic.Int64
+	maxLat   atomic.Int64
+	totLat   atomic.Int64
+	count    atomic.Int64
 }
 
-func (st *serverStats) reset() {
+func (st *counters) reset() {
 	st.received.Store(0)
 	st.sent.Store(0)
 	st.minLat.Store(-1)
 	st.maxLat.Store(0)
 	st.totLat.Store(0)
 	st.count.Store(0)
+}
+
+// record adds one request latency in ms.
+func (st *counters) record(lat int64) {
+	st.totLat.Add(lat)
+	st.count.Add(1)
+	if m := st.minLat.Load(); m < 0 || lat < m {
+		st.minLat.Store(lat)
+	}
+	if lat > st.maxLat.Load() {
+		st.maxLat.Store(lat)
+	}
+}
+
+type serverStats struct {
+	counters
+	authFailed atomic.Int64
 }
 
 // New opens the data directories, recovers the newest valid snapshot plus
@@ -533,21 +551,8 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 		return
 	}
 	lat := time.Since(sl.start).Milliseconds()
-	for _, st := range []*struct {
-		min, max, tot, cnt *atomic.Int64
-	}{
-		{&s.stats.minLat, &s.stats.maxLat, &s.stats.totLat, &s.stats.count},
-		{&c.stats.minLat, &c.stats.maxLat, &c.stats.totLat, &c.stats.count},
-	} {
-		st.tot.Add(lat)
-		st.cnt.Add(1)
-		if m := st.min.Load(); m < 0 || lat < m {
-			st.min.Store(lat)
-		}
-		if lat > st.max.Load() {
-			st.max.Store(lat)
-		}
-	}
+	s.stats.record(lat)
+	c.stats.record(lat)
 	c.stats.lastLat.Store(lat)
 	c.stats.lastResp.Store(time.Now().UnixMilli())
 }
