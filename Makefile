@@ -9,8 +9,11 @@ TEST_TIMEOUT ?= 15m
 COMPAT_TARGETS ?= zkserver ensemble
 # Arguments for scripts/bench.sh, e.g. make bench BENCH_ARGS="--duration 5s --quick".
 BENCH_ARGS   ?=
+# How long make fuzz runs each fuzz target, and how long make soak runs.
+FUZZTIME     ?= 30s
+DURATION     ?= 10m
 
-.PHONY: all build run standalone test compat bench fmt lint vet clean
+.PHONY: all build run standalone test compat bench fuzz soak fmt lint vet clean
 
 all: build
 
@@ -40,6 +43,7 @@ test:
 # when missing).
 compat: build
 	@set -e; for t in $(COMPAT_TARGETS); do scripts/compat.sh --target $$t; done
+	@if [ -x scripts/compat-extra.sh ]; then scripts/compat-extra.sh; fi
 	@echo "compat: the integration suite's expectations against Apache ZooKeeper 3.8 itself"
 	ZKGO_IT_APACHE=1 $(GO) test -count=1 -timeout 10m ./server/integration/
 
@@ -47,6 +51,14 @@ compat: build
 # results in bench/results/.
 bench: build
 	scripts/bench.sh $(BENCH_ARGS)
+
+# Every fuzz target for FUZZTIME each (make test runs only their corpora).
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+# A zkserver ensemble under mixed load with member kills for DURATION.
+soak: build
+	scripts/soak.sh $(DURATION)
 
 vet:
 	$(GO) vet ./...
