@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs Apache ZooKeeper 3.8 (Debian package `zookeeper`) and, unless
-# --no-kazoo is given, python3-kazoo, each only when missing. Idempotent:
-# with both present it runs no apt-get at all.
+# --no-kazoo is given, python3-kazoo, each only when missing; with
+# --c-client also Debian's `zookeeper-bin` (the C client's cli_mt, in
+# /usr/lib/zookeeper/bin). Idempotent: with everything present it runs no
+# apt-get at all.
 set -euo pipefail
 
 kazoo=1
+cclient=0
 for a in "$@"; do
   case "$a" in
     --no-kazoo) kazoo=0 ;;
-    -h|--help) echo "usage: $0 [--no-kazoo]"; exit 0 ;;
+    --c-client) cclient=1 ;;
+    -h|--help) echo "usage: $0 [--no-kazoo] [--c-client]"; exit 0 ;;
     *) echo "install-apache-zk.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -24,6 +28,9 @@ if [ ! -x /usr/share/zookeeper/bin/zkCli.sh ] || [ ! -x /usr/share/zookeeper/bin
 fi
 if [ "$kazoo" = 1 ] && ! "$py" -c 'import kazoo' >/dev/null 2>&1; then
   want+=(python3-kazoo)
+fi
+if [ "$cclient" = 1 ] && [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then
+  want+=(zookeeper-bin)
 fi
 if [ "${#want[@]}" = 0 ]; then
   exit 0
@@ -48,5 +55,9 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${want[@]}" >&2
 if [ ! -x /usr/share/zookeeper/bin/zkCli.sh ]; then
   echo "install-apache-zk.sh: zookeeper installed but /usr/share/zookeeper/bin/zkCli.sh is missing" >&2
+  exit 1
+fi
+if [ "$cclient" = 1 ] && [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then
+  echo "install-apache-zk.sh: zookeeper-bin installed but /usr/lib/zookeeper/bin/cli_mt is missing" >&2
   exit 1
 fi
