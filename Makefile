@@ -34,9 +34,12 @@ run: build
 standalone: build
 	$(BIN)/zkserver start-foreground
 
+# Every package's tests; testsum prints a line per package, failed tests'
+# output, skipped tests with their reasons and "N passed, N failed, N skipped".
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) build -o $(BIN)/testsum ./internal/cmd/testsum
+	bash -o pipefail -c '$(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./... | $(BIN)/testsum'
 
 # Apache's zkCli.sh and kazoo against zkserver, standalone and as an ensemble
 # with a failover (installs the Debian packages zookeeper and python3-kazoo
