@@ -39,7 +39,21 @@ func (v view) Serving() bool {
 	}
 }
 
-func (v view) Config() *config.Config { return v.s.cfg }
+// Config is the configuration the server runs with; in an ensemble its
+// membership is the current one, so that after a reconfig conf and the
+// AdminServer show what /zookeeper/config shows, as Apache's do.
+func (v view) Config() *config.Config {
+	if v.s.peer == nil {
+		return v.s.cfg
+	}
+	servers, version, _ := v.s.peer.Membership()
+	if version == v.s.cfg.ConfigVersion {
+		return v.s.cfg
+	}
+	c := *v.s.cfg
+	c.Servers, c.ConfigVersion = servers, version
+	return &c
+}
 
 func (v view) mode() string {
 	if m := v.s.modeFn; m != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/shell"
@@ -143,6 +144,20 @@ func TestReconfigAddAndRemove(t *testing.T) {
 	}
 	if !strings.Contains(text, serverLine(s4)) {
 		t.Fatalf("config lacks %q:\n%s", serverLine(s4), text)
+	}
+	// conf's "membership:" is the new one too (Apache's QuorumPeer
+	// reports its current QuorumVerifier), on every member.
+	for i, a := range append(e.Addrs(), j.Addr()) {
+		qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conf, err := fourletter.Query(qctx, a, "conf")
+		qcancel()
+		if err != nil {
+			t.Fatalf("conf on member %d: %v", i+1, err)
+		}
+		_, members, _ := strings.Cut(conf, "membership: \n")
+		if members != text {
+			t.Fatalf("conf on member %d after reconfig shows membership\n%s\nwant /zookeeper/config's\n%s", i+1, members, text)
+		}
 	}
 	writeThrough(t, j.Addr(), "/through-4")
 
