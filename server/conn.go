@@ -184,6 +184,20 @@ func (c *conn) finish() {
 	c.close()
 }
 
+// closeGracefully ends a connection after an answer that closes it (auth
+// failed, session expired): it sends FIN after the answer and reads what the
+// client still sends for up to a second before closing. Closing a socket
+// with unread input sends RST, and a client that pipelined requests behind
+// the failed one (the C client does) then sees a connection loss instead of
+// the answer.
+func (c *conn) closeGracefully() {
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+		_ = c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
+	}
+	c.close()
+}
+
 // close shuts the connection at once.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
@@ -240,7 +254,7 @@ func (c *conn) writeLoop() {
 			empty := len(c.out) == 0
 			c.outMu.Unlock()
 			if empty {
-				c.close()
+				c.closeGracefully()
 				return
 			}
 		}
