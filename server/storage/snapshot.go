@@ -157,6 +157,9 @@ func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) (err er
 	if _, err := f.Write(make([]byte, snapHeaderSize)); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", tmp, err)
 	}
+	if err := s.faults.get(); err != nil {
+		return fmt.Errorf("write snapshot %s: %w", tmp, err)
+	}
 	bw := bufio.NewWriterSize(f, snapBufSize)
 	cw := &crcWriter{w: bw, h: crc32.New(castagnoli)}
 	if err := write(cw); err != nil {

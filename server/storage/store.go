@@ -108,6 +108,8 @@ type Store struct {
 
 	snapMu sync.Mutex // serialises changes to snapDir
 
+	faults *faults // InjectWriteError (tests); never nil
+
 	// replayMu is read-held by Replay and write-held by the log deletions
 	// (TruncateAfter, Purge). Order: replayMu, walMu, boltMu, mu; snapMu is
 	// never held with any of them.
@@ -142,6 +144,7 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		moveWake:  make(chan struct{}, 1),
 		moveStop:  make(chan struct{}),
 		moveDone:  make(chan struct{}),
+		faults:    &faults{},
 	}
 	s.moved = sync.NewCond(&s.mu)
 	s.noMove = opts.walNoMove

@@ -256,7 +256,8 @@ type walFile struct {
 	alloc int64 // preallocated size
 	// dirty is set when a write failed part-way: the bytes at off.. must be
 	// zeroed before anything else is written.
-	dirty int64
+	dirty  int64
+	faults *faults
 }
 
 // createSegment creates a new, empty segment file and makes its name
@@ -284,18 +285,38 @@ func createSegment(dir string, seq uint64, sync bool) (*walFile, error) {
 // before the next write).
 func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 	if w.dirty > 0 {
+		if err := w.faults.get(); err != nil {
+			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
+		}
 		if _, err := w.f.WriteAt(make([]byte, w.dirty), w.off); err != nil {
 			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
 		}
+		// The next record's fdatasync makes the zeros durable with it:
+		// a refused batch never reappears after an acknowledged one.
 		w.dirty = 0
 	}
 	end := w.off + int64(len(rec))
 	if end > w.alloc {
 		size := max(w.alloc+chunk, end)
-		if err := preallocate(w.f, w.alloc, size-w.alloc); err != nil {
+		err := preallocate(w.f, w.alloc, size-w.alloc)
+		if err != nil && size > end {
+			// Not room for a whole chunk (a nearly full disk): reserve
+			// what this record needs, so the log works until the disk
+			// is really full instead of failing 64 MB early.
+			if err2 := preallocate(w.f, w.alloc, end-w.alloc); err2 == nil {
+				err, size = nil, end
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("WAL segment %s: preallocate %d bytes: %w", w.seg.path, size-w.alloc, err)
 		}
 		w.alloc = size
+	}
+	if err := w.faults.get(); err != nil {
+		// As a write cut short by a full disk: half the record is there.
+		n, _ := w.f.WriteAt(rec[:len(rec)/2], w.off)
+		w.dirty = int64(n)
+		return fmt.Errorf("WAL segment %s: write: %w", w.seg.path, err)
 	}
 	if n, err := w.f.WriteAt(rec, w.off); err != nil {
 		if n > 0 {

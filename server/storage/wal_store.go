@@ -115,6 +115,9 @@ func (s *Store) nextRunFields(z uint64) (start, prev uint64) {
 
 // storeInBolt writes entries into bolt in one transaction.
 func (s *Store) storeInBolt(es []walEntry) error {
+	if err := s.faults.getBolt(); err != nil {
+		return fmt.Errorf("store %d entries: %w", len(es), err)
+	}
 	logs := make([]*raft.Log, len(es))
 	for i, e := range es {
 		logs[i] = &raft.Log{
@@ -230,10 +233,14 @@ func (s *Store) walWrite(es []walEntry) error {
 		s.wal = nil
 	}
 	if s.wal == nil {
+		if err := s.faults.get(); err != nil {
+			return fmt.Errorf("create WAL segment: %w", err)
+		}
 		w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
 		if err != nil {
 			return err
 		}
+		w.faults = s.faults
 		s.nextSeq++
 		s.wal = w
 		s.mu.Lock()
