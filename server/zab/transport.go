@@ -186,9 +186,18 @@ func (s *streamConn) Recv() ([]byte, error) {
 	if n > MaxFrame {
 		return nil, fmt.Errorf("receive %d bytes: %w", n, errFrameTooLarge)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(s.r, b); err != nil {
-		return nil, err
+	// Grow the frame as its bytes arrive: a length prefix alone (a peer
+	// that lies or stalls) never costs its length in memory.
+	const chunk = 64 << 10
+	b := make([]byte, 0, min(int(n), chunk))
+	for len(b) < int(n) {
+		m := min(int(n)-len(b), chunk)
+		b = slices.Grow(b, m)
+		k, err := io.ReadFull(s.r, b[len(b):len(b)+m])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
