@@ -46,7 +46,7 @@ func (f *fakeView) Metrics() []fourletter.Metric { return f.metrics }
 
 const sid = int64(0x10000046e680000)
 
-func newFake(t *testing.T) *fakeView {
+func newFake(t testing.TB) *fakeView {
 	cfg, err := config.ParseBytes("zoo.cfg", []byte("tickTime=2000\ndataDir=/data\nclientPort=2181\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=0\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=0\n"))
 	if err != nil {
 		t.Fatal(err)
