@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // ErrInjected is the error InjectWriteError's callers usually pass: a disk
@@ -49,4 +50,29 @@ func (s *Store) InjectWriteError(err error) {
 		return
 	}
 	s.faults.err.Store(&err)
+}
+
+// appendDelay is the slow-disk seam (SetAppendDelay).
+var appendDelay atomic.Pointer[func(logDir string) time.Duration]
+
+// SetAppendDelay is a test seam for a slow disk: while fn is non-nil,
+// every Append of every Store in the process first waits fn(logDir)
+// (logDir is the store's <dataLogDir>/version-2), holding the WAL as a
+// slow write would. It is process-wide because servers open their stores
+// themselves (test/nemesis slows one in-process member at a time). Pass
+// nil to turn it off; unarmed, it costs one atomic load per Append.
+func SetAppendDelay(fn func(logDir string) time.Duration) {
+	if fn == nil {
+		appendDelay.Store(nil)
+		return
+	}
+	appendDelay.Store(&fn)
+}
+
+func slowDisk(logDir string) {
+	if p := appendDelay.Load(); p != nil {
+		if d := (*p)(logDir); d > 0 {
+			time.Sleep(d)
+		}
+	}
 }

@@ -147,6 +147,7 @@ func (s *Store) Append(entries []Entry) error {
 	}
 	s.walMu.Lock()
 	defer s.walMu.Unlock()
+	slowDisk(s.logDir)
 	s.mu.Lock()
 	// Back-pressure: wait while the mover is far behind.
 	for !s.closed && (len(s.pending) > maxPending || s.pendingBytes > maxPendingBytes) {
