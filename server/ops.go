@@ -392,7 +392,7 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 	case wire.OpWhoAmI:
 		// As AuthUtil.getClientInfos: the user name, not the digest.
 		infos := make([]wire.ID, len(c.auth))
-		for i, id := range c.auth {
+		for i, id := range acl.Ordered(c.auth) {
 			if id.Scheme == "digest" {
 				id.ID, _, _ = strings.Cut(id.ID, ":")
 			}

@@ -1,5 +1,6 @@
 // Package acl checks ZooKeeper ACLs and authenticates the schemes zkgo
-// supports: world, auth, digest (Apache's SHA-1 digest), ip and super.
+// supports: world, auth, digest (Apache's SHA-1 digest), ip, x509 (ids
+// from TLS client certificates, added by the server) and super.
 // It imports only wire.
 package acl
 
@@ -7,7 +8,9 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"net/netip"
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/zkgo/zkgo/server/wire"
 )
@@ -111,8 +114,11 @@ func validIP(pattern string) bool {
 
 // Fixup validates a create/setACL ACL list and expands the auth scheme
 // into the caller's authenticated ids, as PrepRequestProcessor.fixupACL
-// does. It returns wire.ErrInvalidACL for an empty or invalid list.
-func Fixup(acl []wire.ACL, ids []wire.ID) ([]wire.ACL, error) {
+// does. It returns wire.ErrInvalidACL for an empty or invalid list. x509
+// says whether the x509 scheme is registered (Apache registers its
+// provider when a secure client port is configured); without it an x509
+// ACL is invalid, as any scheme without a provider.
+func Fixup(acl []wire.ACL, ids []wire.ID, x509 bool) ([]wire.ACL, error) {
 	if len(acl) == 0 {
 		return nil, wire.ErrInvalidACL
 	}
@@ -125,9 +131,13 @@ func Fixup(acl []wire.ACL, ids []wire.ID) ([]wire.ACL, error) {
 			}
 			out = append(out, a)
 		case "auth":
+			// The ids of providers whose isAuthenticated() is true: digest
+			// and x509. ip is not; super has no provider (Apache logs
+			// "Missing AuthenticationProvider for super" and skips it).
+			// Apache iterates the connection's id set in hash order.
 			added := false
-			for _, id := range ids {
-				if id.Scheme == "digest" || id.Scheme == "super" {
+			for _, id := range Ordered(ids) {
+				if id.Scheme == "digest" || id.Scheme == "x509" {
 					out = append(out, wire.ACL{Perms: a.Perms, ID: id})
 					added = true
 				}
@@ -145,9 +155,14 @@ func Fixup(acl []wire.ACL, ids []wire.ID) ([]wire.ACL, error) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)
-		case "super":
+		case "x509":
+			if !x509 || !ValidDN(a.ID.ID) {
+				return nil, wire.ErrInvalidACL
+			}
 			out = append(out, a)
 		default:
+			// Including "super": it is an id a connection holds, not a
+			// scheme with a provider, so Apache refuses it in an ACL.
 			return nil, wire.ErrInvalidACL
 		}
 	}
@@ -161,4 +176,90 @@ func Fixup(acl []wire.ACL, ids []wire.ID) ([]wire.ACL, error) {
 		}
 	}
 	return uniq, nil
+}
+
+// Ordered returns ids (given in the order a connection acquired them) in
+// the order Apache iterates a connection's authInfo, a set backed by a
+// ConcurrentHashMap: by bin index of the jute Id's hashCode, then in
+// insertion order. whoAmI and the auth scheme's expansion show this order.
+// (Past 12 ids Java resizes the table while filling it, which may reorder
+// a bin; zkgo sizes the table for the final count.)
+func Ordered(ids []wire.ID) []wire.ID {
+	if len(ids) < 2 {
+		return ids
+	}
+	n := 16
+	for len(ids) >= n-n/4 {
+		n *= 2
+	}
+	out := slices.Clone(ids)
+	bin := func(id wire.ID) int {
+		h := int32(17)
+		h = 37*h + javaStringHash(id.Scheme)
+		h = 37*h + javaStringHash(id.ID)
+		u := uint32(h)
+		spread := (u ^ u>>16) & 0x7fffffff
+		return int(spread) & (n - 1)
+	}
+	slices.SortStableFunc(out, func(a, b wire.ID) int { return bin(a) - bin(b) })
+	return out
+}
+
+// javaStringHash is Java's String.hashCode over UTF-16 code units.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return h
+}
+
+// ValidDN reports whether s parses as an X.500 distinguished name in the
+// RFC 2253 / RFC 1779 string form javax.security.auth.x500.X500Principal
+// accepts: attribute=value pairs separated by ',', ';' or '+', with a
+// keyword or dotted OID as the attribute; the empty name is valid.
+func ValidDN(s string) bool {
+	if strings.TrimSpace(s) == "" {
+		return true
+	}
+	var avas []string
+	var cur strings.Builder
+	inQuote, esc := false, false
+	for _, r := range s {
+		switch {
+		case esc:
+			esc = false
+			cur.WriteRune(r)
+		case r == '\\':
+			esc = true
+			cur.WriteRune(r)
+		case r == '"':
+			inQuote = !inQuote
+			cur.WriteRune(r)
+		case !inQuote && (r == ',' || r == ';' || r == '+'):
+			avas = append(avas, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if inQuote || esc {
+		return false
+	}
+	avas = append(avas, cur.String())
+	for _, ava := range avas {
+		typ, _, ok := strings.Cut(ava, "=")
+		typ = strings.TrimSpace(typ)
+		if !ok || typ == "" {
+			return false
+		}
+		for i, r := range typ {
+			letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+			digit := r >= '0' && r <= '9'
+			if !(letter || digit || (i > 0 && (r == '-' || r == '.'))) {
+				return false
+			}
+		}
+	}
+	return true
 }

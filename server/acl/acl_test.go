@@ -42,20 +42,63 @@ func TestCheck(t *testing.T) {
 
 func TestFixup(t *testing.T) {
 	digest := wire.ID{Scheme: "digest", ID: Digest("u:p")}
-	if _, err := Fixup(nil, nil); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup(nil, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("empty acl: %v", err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}, false); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("auth without digest: %v", err)
 	}
-	got, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, digest})
+	got, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, digest}, false)
 	if err != nil || len(got) != 1 || got[0].ID != digest {
 		t.Fatalf("auth expansion = %v, %v", got, err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("unknown scheme: %v", err)
 	}
 	if _, err := Authenticate("foo", []byte("x"), netip.Addr{}, ""); !errors.Is(err, wire.ErrAuthFailed) {
 		t.Fatalf("unknown auth scheme: %v", err)
+	}
+}
+
+func TestValidDN(t *testing.T) {
+	for dn, want := range map[string]bool{
+		"":                      true,
+		"CN=client":             true,
+		"CN=client,O=zkgo,C=DE": true,
+		`CN=a\,b,O=x`:           true,
+		`CN="a,b";O=x`:          true,
+		"CN=x+UID=3":            true,
+		"2.5.4.3=x":             true,
+		"client":                false,
+		"CN=x,client":           false,
+		`CN="open`:              false,
+		"=x":                    false,
+		"C N=x":                 false,
+	} {
+		if got := ValidDN(dn); got != want {
+			t.Errorf("ValidDN(%q) = %v, want %v", dn, got, want)
+		}
+	}
+}
+
+func TestFixupX509AndSuper(t *testing.T) {
+	x := wire.ACL{Perms: 31, ID: wire.ID{Scheme: "x509", ID: "CN=client"}}
+	if _, err := Fixup([]wire.ACL{x}, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("x509 without a secure port: %v", err)
+	}
+	if got, err := Fixup([]wire.ACL{x}, nil, true); err != nil || len(got) != 1 || got[0] != x {
+		t.Fatalf("x509 ACL: %v %v", got, err)
+	}
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "x509", ID: "nodn"}}}, nil, true); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("x509 ACL that is not a DN: %v", err)
+	}
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: Super}}, []wire.ID{Super}, true); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("super ACL: %v", err)
+	}
+	// auth expands to x509 and digest ids, never super or ip.
+	ids := []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "super", ID: "CN=admin"}, {Scheme: "x509", ID: "CN=admin"}}
+	got, err := Fixup([]wire.ACL{{Perms: 1, ID: wire.ID{Scheme: "auth"}}}, ids, true)
+	if err != nil || len(got) != 1 || got[0].ID != ids[2] {
+		t.Fatalf("auth with x509: %v %v", got, err)
 	}
 }

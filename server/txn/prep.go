@@ -24,6 +24,9 @@ type Options struct {
 	ExtendedTypes   bool // TTL nodes allowed
 	SkipACL         bool
 	ReconfigEnabled bool
+	// X509: the x509 scheme is valid in ACLs (a secure client port is
+	// configured, which registers Apache's X509AuthenticationProvider).
+	X509 bool
 	// StandaloneEnabled (zoo.cfg standaloneEnabled, default true): a
 	// reconfig must then leave at least 2 voters.
 	StandaloneEnabled bool
@@ -357,7 +360,7 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if wire.ValidatePath(r.Path) != nil {
 			return nil, wire.ErrBadArguments
 		}
-		list, err := acl.Fixup(r.ACL, req.Auth)
+		list, err := acl.Fixup(r.ACL, req.Auth, p.opts.X509)
 		if err != nil {
 			return nil, err
 		}
@@ -447,7 +450,7 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	if len(path) == 0 || path[0] != '/' || hasNUL(path) {
 		return nil, wire.ErrBadArguments
 	}
-	list, err := acl.Fixup(cr.ACL, req.Auth)
+	list, err := acl.Fixup(cr.ACL, req.Auth, p.opts.X509)
 	if err != nil {
 		return nil, err
 	}
