@@ -94,6 +94,9 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.SuperDigest != "" {
 		lines = append(lines, "DigestAuthenticationProvider.superDigest="+cfg.SuperDigest)
 	}
+	if cfg.SkipACL {
+		lines = append(lines, "skipACL=yes")
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
