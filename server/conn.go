@@ -429,15 +429,18 @@ func (c *conn) handshake(frame []byte) bool {
 		done := make(chan bool, 1)
 		ok := s.submit(&writeReq{
 			req: txnRequest(id, 0, wire.OpCreateSession, nil, nil, int32(timeout/time.Millisecond)),
-			done: func(zxid int64, _ txnResult) {
-				done <- true
+			done: func(zxid int64, res txnResult) {
+				done <- res.Err == wire.CodeOK // not refused (log not writable)
 			},
 		})
 		if !ok {
 			return false
 		}
 		select {
-		case <-done:
+		case created := <-done:
+			if !created {
+				return false
+			}
 		case <-c.closed:
 			return false
 		case <-s.quit:

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // writeReq is a write on its way into the pipeline. done runs on the
@@ -23,27 +26,43 @@ type proposal struct {
 	t    *txn.Txn
 	data []byte
 	done func(zxid int64, res txn.Result)
+	// barrier, when set, makes a proposal of its own that the applier
+	// only closes: everything sent before it has been applied.
+	barrier chan struct{}
 }
 
 // submit preps a write and passes it on to the log, in zxid order. The
 // prep step runs on the caller's goroutine under prepMu, which saves a
-// goroutine hop per write. It reports false when the server is shutting down.
+// goroutine hop per write. It reports false when the server is shutting
+// down, or when it refuses a new session because its log cannot be written
+// (the handshake then closes the connection).
 func (s *Server) submit(w *writeReq) bool {
 	if s.peer != nil {
 		return s.submitQuorum(w)
 	}
 	s.prepMu.Lock()
-	defer s.prepMu.Unlock()
 	select {
 	case <-s.quit:
+		s.prepMu.Unlock()
 		return false
 	default:
+	}
+	if s.logFault.refusing.Load() {
+		now := time.Now()
+		if now.Before(s.logFault.nextProbe) {
+			s.prepMu.Unlock()
+			return s.refuse(w.req.Type, w.req.SessionID, w.done)
+		}
+		// This write probes the log: if its append succeeds, writes
+		// resume; if not, it is refused like the others.
+		s.logFault.nextProbe = now.Add(logProbeInterval)
 	}
 	t, changes := s.prep.Prep(&w.req, time.Now().UnixMilli())
 	s.nextZxid++
 	t.Zxid = s.nextZxid
 	s.prep.Commit(changes, t.Zxid)
 	p := &proposal{t: t, data: t.Marshal(), done: w.done}
+	defer s.prepMu.Unlock()
 	select {
 	case s.logCh <- p:
 		return true
@@ -61,6 +80,7 @@ func (s *Server) logLoop() {
 	defer s.wg.Done()
 	batch := make([]*proposal, 0, maxBatch)
 	entries := make([]storage.Entry, 0, maxBatch)
+	logged := s.lastZxid.Load() // last zxid in the log
 	for {
 		batch = batch[:0]
 		select {
@@ -83,10 +103,17 @@ func (s *Server) logLoop() {
 			entries = append(entries, storage.Entry{Zxid: p.t.Zxid, Data: p.data})
 		}
 		if err := s.store.Append(entries); err != nil {
-			// Nothing of this batch was acknowledged; stop rather than
-			// answer writes we cannot keep, as Apache does.
-			s.fail(fmt.Errorf("txn log append failed at zxid 0x%x: %w", batch[0].t.Zxid, err))
-			return
+			// Nothing of this batch is stored: refuse it and every write
+			// prepped after it, and keep serving reads until the log
+			// takes writes again.
+			if !s.refuseWrites(batch, logged, err) {
+				return
+			}
+			continue
+		}
+		logged = batch[len(batch)-1].t.Zxid
+		if s.logFault.refusing.Load() {
+			s.resumeWrites()
 		}
 		out := make([]*proposal, len(batch))
 		copy(out, batch)
@@ -106,6 +133,10 @@ func (s *Server) applyLoop() {
 		case <-s.quit:
 			return
 		case batch := <-s.applyCh:
+			if len(batch) == 1 && batch[0].barrier != nil {
+				close(batch[0].barrier)
+				continue
+			}
 			for _, p := range batch {
 				res := s.applyTxn(p.t, true)
 				if p.done != nil {
@@ -186,4 +217,160 @@ func (s *Server) maybeSnapshot(n int) {
 		}
 		s.log.Info("snapshot written", "zxid", fmt.Sprintf("0x%x", zxid), "bytes", buf.Len(), "took", time.Since(start).Round(time.Millisecond))
 	}()
+}
+
+// logProbeInterval is how often, while writes are refused, one write is let
+// through to find out whether the log takes writes again.
+const logProbeInterval = 500 * time.Millisecond
+
+// logFault is a standalone server's state after a failed txn log append: a
+// full disk (the WAL cannot preallocate or write, ENOSPC) or a failing one
+// (EIO). Apache's SyncRequestProcessor stops the whole server then; zkgo
+// refuses writes and keeps serving reads and sessions, and writes resume
+// by themselves once the log takes one again: the next write after
+// logProbeInterval is appended as a probe.
+//
+// A refused write gets the error code NOTREADONLY (-119), what Apache's
+// read-only server answers a write: every 3.8 client knows it (Java
+// KeeperException.NotReadOnlyException, kazoo NotReadOnlyCallError), it
+// is definite (the write was not applied and the client may retry later),
+// and the connection, its session and its watches stay, so reads go on.
+// Closing the connection (CONNECTIONLOSS) would make clients reconnect in
+// a loop, drop every read in flight, and leave them unsure whether the
+// write was applied. srvr and mntr report the mode as read-only meanwhile.
+// A new session is a write too: its handshake is refused by closing the
+// connection, as a read-only server does for a client that does not
+// accept read-only mode.
+type logFault struct {
+	refusing atomic.Bool
+	since    atomic.Int64 // unix ms when refusing began
+	refused  atomic.Int64 // writes refused since then
+	total    atomic.Int64 // writes refused since the start
+	// nextProbe is when the next write may probe the log; prepMu.
+	nextProbe time.Time
+}
+
+// refuse answers a write that is not applied (the log cannot be written).
+// The caller does not hold prepMu.
+func (s *Server) refuse(typ int32, sessionID int64, done func(int64, txn.Result)) bool {
+	s.logFault.refused.Add(1)
+	s.logFault.total.Add(1)
+	switch typ {
+	case txn.TypeCreateSession:
+		if done != nil {
+			// Already prepped: the handshake waits for this answer.
+			done(s.lastZxid.Load(), txn.Result{Type: txn.TypeError, Err: wire.CodeNotReadOnly})
+		}
+		return false
+	case txn.TypeCloseSession:
+		// Not closed: the expiry (or the client) tries again later.
+		s.sessions.mu.Lock()
+		if ss := s.sessions.sessions[sessionID]; ss != nil {
+			ss.closing = false
+		}
+		s.sessions.mu.Unlock()
+	}
+	if done != nil {
+		done(s.lastZxid.Load(), txn.Result{Type: txn.TypeError, Err: wire.CodeNotReadOnly})
+	}
+	return true
+}
+
+// refuseWrites is called by the log loop when appending batch failed:
+// logged is the last zxid in the log. It refuses the batch and every write
+// prepped after it, and rolls the prep state (in-flight changes, next
+// zxid) back to what the log holds, once the applier has applied all of
+// that. It reports false when the server is shutting down.
+func (s *Server) refuseWrites(batch []*proposal, logged int64, err error) bool {
+	if !s.logFault.refusing.Swap(true) {
+		s.logFault.since.Store(time.Now().UnixMilli())
+		s.logFault.refused.Store(0)
+		s.log.Error("txn log write failed: refusing writes (NOTREADONLY) and serving reads until the log takes writes again",
+			"zxid", fmt.Sprintf("0x%x", batch[0].t.Zxid), "last_logged_zxid", fmt.Sprintf("0x%x", logged), "err", err)
+	} else {
+		s.log.Debug("txn log still not writable", "err", err)
+	}
+	failed := append([]*proposal(nil), batch...)
+	// Take prepMu, so nothing more is prepped; submitters hold it while
+	// they send to logCh, so keep draining logCh until it is ours.
+	locked := make(chan struct{})
+	go func() {
+		s.prepMu.Lock()
+		close(locked)
+	}()
+wait:
+	for {
+		select {
+		case <-locked:
+			break wait
+		case p := <-s.logCh:
+			failed = append(failed, p)
+		}
+	}
+	for drained := false; !drained; {
+		select {
+		case p := <-s.logCh:
+			failed = append(failed, p)
+		default:
+			drained = true
+		}
+	}
+	// The prep state may only forget in-flight changes the tree has.
+	barrier := make(chan struct{})
+	ok := true
+	select {
+	case s.applyCh <- []*proposal{{barrier: barrier}}:
+		select {
+		case <-barrier:
+		case <-s.quit:
+			ok = false
+		}
+	case <-s.quit:
+		ok = false
+	}
+	if ok {
+		s.prep.Reset()
+		s.nextZxid = logged
+		s.logFault.nextProbe = time.Now().Add(logProbeInterval)
+	}
+	s.prepMu.Unlock()
+	if !ok {
+		return false
+	}
+	for _, p := range failed {
+		s.refuse(p.t.Type, p.t.SessionID, p.done)
+	}
+	return true
+}
+
+// resumeWrites ends the refusal: an append succeeded.
+func (s *Server) resumeWrites() {
+	if s.logFault.refusing.Swap(false) {
+		s.log.Info("txn log writable again: accepting writes",
+			"refused_writes", s.logFault.refused.Load(),
+			"refusing_for", time.Since(time.UnixMilli(s.logFault.since.Load())).Round(time.Millisecond))
+	}
+}
+
+// WritesRefused reports whether the server refuses writes because its txn
+// log cannot be written (a full disk), and since when.
+func (s *Server) WritesRefused() (bool, time.Time) {
+	if !s.logFault.refusing.Load() {
+		return false, time.Time{}
+	}
+	return true, time.UnixMilli(s.logFault.since.Load())
+}
+
+// logFaultMetrics are zkgo's extra mntr lines about the state above.
+func (s *Server) logFaultMetrics() []fourletter.Metric {
+	refusing := int64(0)
+	if s.logFault.refusing.Load() {
+		refusing = 1
+	}
+	return []fourletter.Metric{
+		{Name: "zkgo_writes_refused", Value: refusing,
+			Help: "1 while writes are refused because the txn log cannot be written (full disk), else 0"},
+		{Name: "zkgo_refused_writes_total", Value: s.logFault.total.Load(), Counter: true,
+			Help: "writes refused with NOTREADONLY because the txn log could not be written"},
+	}
 }

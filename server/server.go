@@ -51,6 +51,7 @@ type Server struct {
 	sinceSnap int // owned by the applier
 	snapAt    int
 	snapping  atomic.Bool
+	logFault  logFault // standalone: writes refused after a failed log append (pipeline.go)
 
 	mu      sync.Mutex
 	ln      net.Listener

@@ -59,6 +59,9 @@ func (v view) mode() string {
 	if m := v.s.modeFn; m != nil {
 		return m()
 	}
+	if v.s.logFault.refusing.Load() {
+		return "read-only" // the txn log cannot be written (pipeline.go)
+	}
 	return "standalone"
 }
 
@@ -210,4 +213,4 @@ func (v view) ResetConnectionStats() {
 	}
 }
 
-func (v view) Metrics() []fourletter.Metric { return nil }
+func (v view) Metrics() []fourletter.Metric { return v.s.logFaultMetrics() }
