@@ -1,0 +1,271 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+// Cluster is an ensemble of in-process zkserver members (server.Server,
+// the whole server: tree, sessions, pipeline, zab, storage) whose quorum
+// and election traffic goes through Net. Members keep their data
+// directory across Crash/Start.
+type Cluster struct {
+	t       testing.TB
+	Net     *Net
+	N       int
+	tick    time.Duration
+	log     *slog.Logger
+	members []*Member // index id-1
+}
+
+// Member is one server of the Cluster.
+type Member struct {
+	ID      int
+	Client  string // 127.0.0.1:port, no faults
+	DataDir string
+	LogDir  string // the store's log directory (<dataDir>/version-2)
+	cfg     *config.Config
+
+	mu   sync.Mutex
+	srv  *server.Server
+	done chan error
+}
+
+// NewCluster prepares n members (not started) with tickTime tick.
+func NewCluster(t testing.TB, n int, tick time.Duration, seed uint64, log *slog.Logger) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Net: NewNet(seed), N: n, tick: tick, log: log}
+	t.Cleanup(func() {
+		c.StopAll()
+		c.Net.Close()
+	})
+	ports := servertest.FreePorts(t, 3*n) // client, quorum, election of each
+	base := t.TempDir()
+	for i := range n {
+		id := i + 1
+		var servers []config.Server
+		for j := range n {
+			s := config.Server{
+				ID: int64(j + 1), Host: "127.0.0.1",
+				QuorumPort: ports[3*j+1], ElectionPort: ports[3*j+2],
+				ClientAddress: "127.0.0.1", ClientPort: ports[3*j],
+			}
+			if j != i {
+				// Member id reaches member j+1 through its own proxies.
+				var err error
+				if s.QuorumPort, err = c.Net.Link(id, j+1, "127.0.0.1:"+strconv.Itoa(ports[3*j+1])); err != nil {
+					t.Fatal(err)
+				}
+				if s.ElectionPort, err = c.Net.Link(id, j+1, "127.0.0.1:"+strconv.Itoa(ports[3*j+2])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			servers = append(servers, s)
+		}
+		cfg := config.Default()
+		cfg.DataDir = filepath.Join(base, "server"+strconv.Itoa(id))
+		cfg.DataLogDir = cfg.DataDir
+		cfg.TickTime = tick
+		cfg.InitLimit, cfg.SyncLimit = 10, 5
+		cfg.MinSessionTimeout, cfg.MaxSessionTimeout = 2*tick, 60*tick
+		cfg.ForceSync = false
+		cfg.AdminEnableServer = false
+		cfg.MetricsEnabled = false
+		cfg.SnapCount = 500 // snapshots and purges happen during a run
+		cfg.MyID = int64(id)
+		cfg.Servers = servers
+		cfg.ClientPort = ports[3*i]
+		cfg.ClientPortAddress = "127.0.0.1"
+		c.members = append(c.members, &Member{
+			ID: id, Client: "127.0.0.1:" + strconv.Itoa(ports[3*i]), DataDir: cfg.DataDir,
+			LogDir: filepath.Join(cfg.DataDir, "version-2"), cfg: cfg,
+		})
+	}
+	return c
+}
+
+// IDs lists the member ids.
+func (c *Cluster) IDs() []int {
+	var ids []int
+	for _, m := range c.members {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// Member returns member id.
+func (c *Cluster) Member(id int) *Member { return c.members[id-1] }
+
+// Addrs lists every member's client address.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, m := range c.members {
+		out = append(out, m.Client)
+	}
+	return out
+}
+
+// Start starts member id (on its data directory) if it is not running.
+func (c *Cluster) Start(id int) error {
+	m := c.Member(id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.srv != nil {
+		return nil
+	}
+	var ln net.Listener
+	var err error
+	for try := 0; ; try++ {
+		ln, err = net.Listen("tcp", m.Client)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // the last incarnation's socket is closing
+	}
+	if err != nil {
+		return fmt.Errorf("member %d: listen: %w", id, err)
+	}
+	srv, err := server.New(m.cfg, c.log.With("member", id))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("member %d: %w", id, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	m.srv, m.done = srv, done
+	return nil
+}
+
+// Crash stops member id at once (connections closed, goroutines stopped,
+// disk kept) and reports the error Serve ended with if it was not the
+// expected ErrServerClosed.
+func (c *Cluster) Crash(id int) error {
+	m := c.Member(id)
+	m.mu.Lock()
+	srv, done := m.srv, m.done
+	m.srv = nil
+	m.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	srv.Close()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, server.ErrServerClosed) {
+			return fmt.Errorf("member %d: Serve: %w", id, err)
+		}
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("member %d did not stop within 30s", id)
+	}
+	return nil
+}
+
+// Running reports whether member id runs.
+func (c *Cluster) Running(id int) bool {
+	m := c.Member(id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.srv != nil
+}
+
+// Failed returns the error of a member whose Serve ended by itself.
+func (c *Cluster) Failed() error {
+	for _, m := range c.members {
+		m.mu.Lock()
+		done := m.done
+		running := m.srv != nil
+		m.mu.Unlock()
+		if !running {
+			continue
+		}
+		select {
+		case err := <-done:
+			done <- err
+			return fmt.Errorf("member %d stopped by itself: %v", m.ID, err)
+		default:
+		}
+	}
+	return nil
+}
+
+// StopAll crashes every running member.
+func (c *Cluster) StopAll() {
+	for _, m := range c.members {
+		if err := c.Crash(m.ID); err != nil {
+			c.t.Errorf("%v", err)
+		}
+	}
+}
+
+// Srvr asks member id for srvr (ok false when it does not serve).
+func (c *Cluster) Srvr(id int) (fourletter.Srvr, bool) {
+	if !c.Running(id) {
+		return fourletter.Srvr{}, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := fourletter.Query(ctx, c.Member(id).Client, "srvr")
+	if err != nil {
+		return fourletter.Srvr{}, false
+	}
+	st, err := fourletter.ParseSrvr(out)
+	if err != nil {
+		return fourletter.Srvr{}, false
+	}
+	return st, true
+}
+
+// Leader returns the member that says it leads, or 0.
+func (c *Cluster) Leader() int {
+	for _, id := range c.IDs() {
+		if st, ok := c.Srvr(id); ok && st.Mode == "leader" {
+			return id
+		}
+	}
+	return 0
+}
+
+// WaitServing waits until every member runs and serves under one leader.
+func (c *Cluster) WaitServing(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		leaders, serving := 0, 0
+		var state string
+		for _, id := range c.IDs() {
+			st, ok := c.Srvr(id)
+			switch {
+			case !ok:
+			case st.Mode == "leader":
+				leaders++
+				serving++
+			case st.Mode == "follower" || st.Mode == "observer":
+				serving++
+			}
+			state += fmt.Sprintf("%d:%s ", id, st.Mode)
+		}
+		if leaders == 1 && serving == c.N {
+			return nil
+		}
+		if err := c.Failed(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ensemble not serving after %s: %s", d, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
