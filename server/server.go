@@ -59,7 +59,8 @@ type Server struct {
 	perIP   map[string]int
 	started time.Time
 
-	stats serverStats
+	stats    serverStats
+	inflight inflight // requests not yet answered, for globalOutstandingLimit (conn.go)
 
 	// Ensemble mode (nil peer: standalone).
 	peer      *zab.Peer
@@ -308,7 +309,7 @@ func (s *Server) startLoops() {
 			go s.readOnlyLoop()
 		}
 	}
-	if s.cfg.AutopurgePurgeInterval > 0 {
+	if s.cfg.AutopurgePurgeInterval > 0 || s.cfg.AutopurgePurgeIntervalMs > 0 {
 		s.wg.Add(1)
 		go s.purgeLoop()
 	}
@@ -533,7 +534,11 @@ func (s *Server) reapCandidates(now time.Time) []string {
 
 func (s *Server) purgeLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(time.Duration(s.cfg.AutopurgePurgeInterval) * time.Hour)
+	every := time.Duration(s.cfg.AutopurgePurgeInterval) * time.Hour
+	if s.cfg.AutopurgePurgeIntervalMs > 0 {
+		every = s.cfg.AutopurgePurgeIntervalMs // zkgo extension
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -26,8 +26,12 @@ type Config struct {
 	SnapCount                int           // snapCount, default 100000
 	AutopurgeSnapRetainCount int           // autopurge.snapRetainCount, default 3 (min 3)
 	AutopurgePurgeInterval   int           // autopurge.purgeInterval in hours, default 0 (off)
-	ForceSync                bool          // forceSync, default true ("no" turns fsync off)
-	JuteMaxBuffer            int           // jute.maxbuffer, default 0xfffff
+	// AutopurgePurgeIntervalMs is autopurge.purgeIntervalMs, a zkgo
+	// extension (tests, small disks): when > 0 it replaces
+	// purgeInterval's hours. Default 0.
+	AutopurgePurgeIntervalMs time.Duration
+	ForceSync                bool // forceSync, default true ("no" turns fsync off)
+	JuteMaxBuffer            int  // jute.maxbuffer, default 0xfffff
 
 	FourLetterWhitelist map[string]bool // 4lw.commands.whitelist; srvr always in; "*" expands to all
 

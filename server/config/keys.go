@@ -101,6 +101,7 @@ var keyTable = map[string]setter{
 	"DigestAuthenticationProvider.superDigest": setSuperDigest,
 	"readonlymode.enabled":                     boolean(func(c *Config) *bool { return &c.ReadOnlyModeEnabled }),
 	"pprof.enabled":                            boolean(func(c *Config) *bool { return &c.PprofEnabled }),
+	"autopurge.purgeIntervalMs":                millis(func(c *Config) *time.Duration { return &c.AutopurgePurgeIntervalMs }, 1),
 	"log.dir":                                  str(func(c *Config) *string { return &c.LogDir }),
 }
 
