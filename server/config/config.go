@@ -73,10 +73,11 @@ type Config struct {
 	// ignored"), one line each, for the caller to log at Warn.
 	Warnings []string
 
-	SecureClientPort        int    // secureClientPort, 0 = off (zkgo has no TLS: warned)
-	SecureClientPortAddress string // secureClientPortAddress
-	ClientPortListenBacklog int    // clientPortListenBacklog, default -1 (OS default)
-	MaxCnxns                int    // maxCnxns: total client connections, 0 = unlimited
+	SecureClientPort        int       // secureClientPort, 0 = off
+	SecureClientPortAddress string    // secureClientPortAddress
+	TLS                     TLSConfig // ssl.* keys of the secure client port (tls.go)
+	ClientPortListenBacklog int       // clientPortListenBacklog, default -1 (OS default)
+	MaxCnxns                int       // maxCnxns: total client connections, 0 = unlimited
 
 	SnapSizeLimitInKb      int64         // snapSizeLimitInKb, default 4194304; <= 0 disables
 	TxnLogSizeLimitInKb    int64         // txnLogSizeLimitInKb, default -1 (off)

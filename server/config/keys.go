@@ -108,10 +108,10 @@ var keyTable = map[string]setter{
 // ignoredKeys are Apache keys zkgo accepts but does not implement (TLS,
 // SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
 var ignoredKeys = map[string]string{
-	"sslQuorum":                               "TLS is not supported",
-	"portUnification":                         "TLS is not supported",
-	"sslQuorumReloadCertFiles":                "TLS is not supported",
-	"client.portUnification":                  "TLS is not supported",
+	"sslQuorum":                               "quorum TLS is not supported",
+	"portUnification":                         "quorum TLS is not supported",
+	"sslQuorumReloadCertFiles":                "quorum TLS is not supported",
+	"client.portUnification":                  "a port serving plain and TLS clients is not supported (use secureClientPort)",
 	"serverCnxnFactory":                       "zkgo has its own connection handling",
 	"quorum.auth.enableSasl":                  "SASL is not supported",
 	"quorum.auth.serverRequireSasl":           "SASL is not supported",
@@ -138,10 +138,8 @@ var ignoredKeys = map[string]string{
 	"sessionRequireClientSASLAuth":            "SASL is not supported",
 	"enforce.auth.enabled":                    "not supported",
 	"enforce.auth.schemes":                    "not supported",
-	"ssl.keyStore.location":                   "TLS is not supported",
-	"ssl.trustStore.location":                 "TLS is not supported",
-	"ssl.quorum.keyStore.location":            "TLS is not supported",
-	"ssl.quorum.trustStore.location":          "TLS is not supported",
+	"ssl.quorum.keyStore.location":            "quorum TLS is not supported",
+	"ssl.quorum.trustStore.location":          "quorum TLS is not supported",
 	"connection_throttle_tokens":              "not used by zkgo",
 	"request.throttler.shutdownTimeout":       "not used by zkgo",
 	"learner.closeSocketAsync":                "not used by zkgo",
@@ -152,7 +150,6 @@ var ignoredKeys = map[string]string{
 	"watchManagerName":                        "not used by zkgo",
 	"zookeeper.sasl.client":                   "SASL is not supported",
 	"DigestAuthenticationProvider.digestAlg":  "only SHA-1 digests (Apache's default) are supported",
-	"X509AuthenticationProvider.superUser":    "TLS is not supported",
 	"ensembleAuthName":                        "not supported",
 	"kerberos.removeHostFromPrincipal":        "SASL is not supported",
 	"kerberos.removeRealmFromPrincipal":       "SASL is not supported",
@@ -211,8 +208,8 @@ func ignoredReason(key string) (string, bool) {
 	if r, ok := ignoredKeys[k]; ok {
 		return r, true
 	}
-	if strings.HasPrefix(k, "ssl.") || strings.HasPrefix(k, "ssl.quorum.") {
-		return "TLS is not supported", true
+	if strings.HasPrefix(k, "ssl.quorum.") {
+		return "quorum TLS is not supported", true
 	}
 	if strings.HasPrefix(k, "authProvider.") {
 		return "custom auth providers are not supported", true

@@ -41,12 +41,10 @@ func (p *parser) validate(onDisk bool) {
 			}
 		}
 	}
-	if c.SecureClientPort != 0 {
-		p.warnf(f, line("secureClientPort"), "secureClientPort", "TLS is not supported by zkgo; the secure port is not opened")
-	}
 	if c.SecureClientPortAddress != "" && c.SecureClientPort == 0 {
 		p.errorf(f, line("secureClientPortAddress"), "secureClientPortAddress", "is set but secureClientPort is not set")
 	}
+	p.validateTLS()
 
 	// Membership (QuorumPeerConfig.parseDynamicConfig, setupClientPort,
 	// setupPeerType, checkValidity).
@@ -101,9 +99,9 @@ func (p *parser) validate(onDisk bool) {
 	if c.ClientPort == 0 {
 		if line("clientPortAddress") > 0 {
 			p.errorf(f, line("clientPortAddress"), "clientPortAddress", "is set but clientPort is not set")
-		} else if !(c.Distributed() && (!onDisk || p.myidBad)) {
+		} else if c.SecureClientPort == 0 && !(c.Distributed() && (!onDisk || p.myidBad)) {
 			// (without the disk we cannot know myid, hence server.<myid>'s port)
-			p.errorf(f, 0, "clientPort", "is not set (nor a client port in server.<myid>)")
+			p.errorf(f, 0, "clientPort", "is not set (nor a client port in server.<myid>, nor secureClientPort)")
 		}
 	}
 	if c.Distributed() {
