@@ -41,11 +41,20 @@ type conn struct {
 	auth  []wire.ID
 	sess  *session
 
-	outMu   sync.Mutex // leaf lock: the outbound frame queue
-	out     [][]byte
-	writing bool // a goroutine (writer or reader inline) is writing the socket
-	closing bool
-	wake    chan struct{}
+	outMu    sync.Mutex // leaf lock: the outbound frame queue
+	out      [][]byte
+	outBytes int  // bytes in out, bounded by outLimit
+	overflow bool // out passed outLimit: the connection is being dropped
+	writing  bool // a goroutine (writer or reader inline) is writing the socket
+	closing  bool
+	wake     chan struct{}
+
+	// outstanding counts this connection's requests not answered yet
+	// (slots); it is part of the server's inflight count until the
+	// connection ends (released). Guarded by mu.
+	outstanding int64
+	released    bool
+	unthrottle  chan struct{} // signalled when outstanding drops to 0
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -73,7 +82,7 @@ func (st *connStats) reset() {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	c := &conn{s: s, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{}), unthrottle: make(chan struct{}, 1)}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remote = ap
 	}
@@ -103,14 +112,43 @@ func (c *conn) push(frame []byte) {
 	c.wakeWriter()
 }
 
+// outLimitFactor times jute.maxbuffer bounds the bytes queued for a
+// client and not yet handed to its socket: replies and notifications of a
+// client that does not read pile up there. Past it the client is
+// disconnected (Apache's NIOServerCnxn queues without bound). Four frames
+// of the largest size a client accepts is far more than a client that
+// reads ever has queued: the socket's own buffers absorb bursts.
+const outLimitFactor = 4
+
+// outLimit is the bound on a connection's queued output, in bytes.
+func (c *conn) outLimit() int {
+	return outLimitFactor * max(c.s.cfg.JuteMaxBuffer, wire.DefaultMaxBuffer)
+}
+
 // queue appends a frame to the outbound queue without waking the writer.
+// A client whose queued output passes outLimit is disconnected: the
+// applier (which queues notifications and write replies) never blocks on
+// a client's socket, so this is what bounds the memory a slow reader holds.
 func (c *conn) queue(frame []byte) {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	over := 0
 	c.outMu.Lock()
-	if !c.closing {
+	if !c.closing && !c.overflow {
 		c.out = append(c.out, frame)
+		c.outBytes += len(frame)
+		if c.outBytes > c.outLimit() {
+			over = c.outBytes
+			c.overflow = true
+			clear(c.out)
+			c.out, c.outBytes = nil, 0
+		}
 	}
 	c.outMu.Unlock()
+	if over > 0 {
+		c.log.Warn("closing connection: client does not read its replies",
+			"session_id", fmt.Sprintf("0x%x", c.sessionID.Load()), "queued_bytes", over, "limit", c.outLimit())
+		c.close()
+	}
 }
 
 func (c *conn) wakeWriter() {
@@ -136,7 +174,7 @@ func (c *conn) flushInline() {
 	}
 	batch := net.Buffers(c.out)
 	n := len(c.out)
-	c.out = nil
+	c.out, c.outBytes = nil, 0
 	c.writing = true
 	c.outMu.Unlock()
 	_, err := batch.WriteTo(c.nc)
@@ -225,6 +263,7 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		batch, c.out = c.out, batch[:0]
+		c.outBytes = 0
 		closing := c.closing
 		c.writing = true
 		c.outMu.Unlock()
@@ -266,6 +305,10 @@ func (c *conn) writeLoop() {
 func (c *conn) enqueue(sl *slot) {
 	c.mu.Lock()
 	c.slots = append(c.slots, sl)
+	if !c.released {
+		c.outstanding++
+		c.s.inflight.n.Add(1)
+	}
 	c.flushLocked(false)
 	c.mu.Unlock()
 	c.flushInline()
@@ -294,6 +337,15 @@ func (c *conn) flushLocked(wake bool) {
 		}
 		c.slots[0] = nil
 		c.slots = c.slots[1:]
+		if !c.released {
+			if c.outstanding--; c.outstanding == 0 {
+				select {
+				case c.unthrottle <- struct{}{}:
+				default:
+				}
+			}
+			c.s.inflight.done()
+		}
 		if sl.frame != nil {
 			c.queue(sl.frame)
 			c.s.recordLatency(c, sl)
@@ -332,6 +384,7 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.s.dropConn(c)
+	defer c.releaseOutstanding()
 	defer c.finish()
 	defer func() {
 		if r := recover(); r != nil {
@@ -365,6 +418,9 @@ func (c *conn) serve() {
 		return
 	}
 	for {
+		if !c.throttle() {
+			return
+		}
 		buf, err = c.readFrame(r, buf, max)
 		if err != nil {
 			c.logReadErr(err)
@@ -497,4 +553,110 @@ func equalBytes(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// inflight is the server-wide count of requests received and not yet
+// answered, for globalOutstandingLimit.
+type inflight struct {
+	n       atomic.Int64
+	limit   atomic.Int64 // what waiters wait for
+	mu      sync.Mutex
+	waiting atomic.Bool
+	wake    chan struct{} // closed when n drops to the limit; guarded by mu
+}
+
+// done counts one request answered and wakes throttled readers when the
+// count is back within the limit.
+func (f *inflight) done() { f.sub(1) }
+
+func (f *inflight) sub(n int64) {
+	v := f.n.Add(-n)
+	if f.waiting.Load() {
+		f.mu.Lock()
+		if f.wake != nil && v <= f.limit.Load() {
+			close(f.wake)
+			f.wake = nil
+			f.waiting.Store(false)
+		}
+		f.mu.Unlock()
+	}
+}
+
+// waitCh returns a channel closed once the count is back within limit.
+func (f *inflight) waitCh(limit int64) chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limit.Store(limit)
+	if f.wake == nil {
+		f.wake = make(chan struct{})
+	}
+	f.waiting.Store(true)
+	return f.wake
+}
+
+// outstandingLimit is globalOutstandingLimit as Apache applies it: in an
+// ensemble of more than two voters it is divided by their number minus
+// one (LeaderZooKeeperServer, FollowerZooKeeperServer); 0 or less turns
+// throttling off.
+func (s *Server) outstandingLimit() int64 {
+	limit := int64(s.cfg.GlobalOutstandingLimit)
+	if s.peer != nil {
+		voters := 0
+		for _, m := range s.cfg.Servers {
+			if !m.Observer {
+				voters++
+			}
+		}
+		if voters > 2 {
+			limit /= int64(voters - 1)
+		}
+	}
+	return limit
+}
+
+// throttle holds the reader while the server has more requests in flight
+// than globalOutstandingLimit and this connection has requests of its own
+// in flight, as Apache's ServerCnxn.incrOutstandingAndCheckThrottle /
+// shouldThrottle (a connection with nothing outstanding keeps reading).
+// It reports false when the connection or the server closed meanwhile.
+func (c *conn) throttle() bool {
+	limit := c.s.outstandingLimit()
+	if limit <= 0 {
+		return true
+	}
+	for c.s.inflight.n.Load() > limit {
+		c.mu.Lock()
+		mine := c.outstanding
+		c.mu.Unlock()
+		if mine == 0 {
+			return true
+		}
+		ch := c.s.inflight.waitCh(limit)
+		if c.s.inflight.n.Load() <= limit {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-c.unthrottle:
+		case <-c.closed:
+			return false
+		case <-c.s.quit:
+			return false
+		}
+	}
+	return true
+}
+
+// releaseOutstanding takes the connection's unanswered requests out of
+// the server's count when it ends (writes forgotten at a leader change
+// never come back to fill their slots).
+func (c *conn) releaseOutstanding() {
+	c.mu.Lock()
+	n := c.outstanding
+	c.outstanding = 0
+	c.released = true
+	c.mu.Unlock()
+	if n > 0 {
+		c.s.inflight.sub(n)
+	}
 }
