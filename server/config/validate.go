@@ -101,7 +101,7 @@ func (p *parser) validate(onDisk bool) {
 			p.errorf(f, line("clientPortAddress"), "clientPortAddress", "is set but clientPort is not set")
 		} else if c.SecureClientPort == 0 && !(c.Distributed() && (!onDisk || p.myidBad)) {
 			// (without the disk we cannot know myid, hence server.<myid>'s port)
-			p.errorf(f, 0, "clientPort", "is not set (nor a client port in server.<myid>, nor secureClientPort)")
+			p.errorf(f, 0, "clientPort", "is not set (nor a client port in server.<myid>)")
 		}
 	}
 	if c.Distributed() {
