@@ -92,18 +92,28 @@ func definite(err error) bool {
 
 // client is one load client: its own session, its own keys.
 type client struct {
-	id    int
-	conn  *zk.Conn
-	rng   *rand.Rand
-	keys  []*keyState
-	seqs  []string // acknowledged sequential nodes
-	st    *stats
-	n     int
-	ephN  int
-	stopc <-chan struct{}
+	id   int
+	conn *zk.Conn
+	rng  *rand.Rand
+	keys []*keyState
+	seqs []string // acknowledged sequential nodes, oldest first
+	gone []string // acknowledged deletes of sequential nodes (some: a sample)
+	ephs []string // this session's ephemerals
+	// delUnknown: the last delete of seqs[0] had an unknown outcome.
+	delUnknown bool
+	st         *stats
+	n          int
+	ephN       int
+	stopc      <-chan struct{}
 }
 
 var acl = zk.WorldACL(zk.PermAll)
+
+// Bounds on what a client keeps, so the tree does not grow with the run.
+const (
+	maxSeqs = 50
+	maxEphs = 5
+)
 
 func (c *client) stopped() bool {
 	select {
@@ -162,6 +172,26 @@ func (c *client) step() {
 	r := c.rng.IntN(100)
 	switch {
 	case r < 8:
+		// Sequential nodes: the client keeps its last maxSeqs (the tree
+		// stays bounded, so memory growth means a leak) and deletes older ones.
+		if len(c.seqs) >= maxSeqs {
+			p := c.seqs[0]
+			err := c.conn.Delete(p, -1)
+			if !c.record("delete-sequential", err) {
+				c.delUnknown = true // the next try may find it gone
+				return
+			}
+			switch {
+			case err == nil:
+				c.st.acked.Add(1)
+				c.gone = append(c.gone, p)
+			case errors.Is(err, zk.ErrNoNode) && c.delUnknown:
+			default:
+				c.st.fault("client %d: delete %s: %v, but its create was acknowledged", c.id, p, err)
+			}
+			c.seqs, c.delUnknown = c.seqs[1:], false
+			return
+		}
 		p, err := c.conn.Create(fmt.Sprintf("/soak/seq/c%d-", c.id), []byte(fmt.Sprint(c.n)), zk.FlagSequence, acl)
 		if c.record("create-sequential", err) && err == nil {
 			c.st.acked.Add(1)
@@ -169,9 +199,20 @@ func (c *client) step() {
 		}
 		return
 	case r < 12:
+		// Ephemerals: at most maxEphs per session, the oldest deleted first.
+		if len(c.ephs) >= maxEphs {
+			err := c.conn.Delete(c.ephs[0], -1)
+			if c.record("delete-ephemeral", err) {
+				c.ephs = c.ephs[1:] // NoNode: its session expired and took it
+			}
+			return
+		}
 		c.ephN++
-		_, err := c.conn.Create(fmt.Sprintf("/soak/eph/c%d-%d", c.id, c.ephN), nil, zk.FlagEphemeral, acl)
-		c.record("create-ephemeral", err)
+		p := fmt.Sprintf("/soak/eph/c%d-%d", c.id, c.ephN)
+		_, err := c.conn.Create(p, nil, zk.FlagEphemeral, acl)
+		if c.record("create-ephemeral", err) && err == nil {
+			c.ephs = append(c.ephs, p)
+		}
 		return
 	}
 	k := c.keys[c.rng.IntN(len(c.keys))]

@@ -90,7 +90,7 @@ func writeMembers(dir, bin string, n int, tick time.Duration) ([]*member, error)
 			return nil, fmt.Errorf("member %d: %w", m.id, err)
 		}
 		cfg := fmt.Sprintf("tickTime=%d\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
-			"admin.enableServer=false\n4lw.commands.whitelist=*\nforceSync=yes\nsnapCount=2000\n"+
+			"admin.enableServer=false\n4lw.commands.whitelist=*\nforceSync=yes\nsnapCount=10000\n"+
 			"autopurge.snapRetainCount=3\nautopurge.purgeInterval=1\n%s",
 			tick.Milliseconds(), data, ports[3*i], servers.String())
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")

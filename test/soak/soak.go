@@ -112,7 +112,7 @@ type run struct {
 	mu       sync.Mutex
 	kills    int
 	checks   []string // "PASS name" / "FAIL name: why"
-	growth   []string
+	growth   map[string]string // member+kind → the largest growth seen
 	maxRSS   []int64
 	maxFDs   []int
 	lastSmpl []sample
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		dir, tmp = d, true
 	}
 	zk.DefaultLogger = log.New(io.Discard, "", 0)
-	r := &run{cfg: cfg, out: cfg.Out, rng: rand.New(rand.NewPCG(cfg.Seed, 0x50a4))}
+	r := &run{cfg: cfg, out: cfg.Out, rng: rand.New(rand.NewPCG(cfg.Seed, 0x50a4)), growth: map[string]string{}}
 	fmt.Fprintf(r.out, "soak: seed=%d duration=%s members=%d clients=%d keys/client=%d kill every ~%s (down up to %s) dir=%s\n",
 		cfg.Seed, cfg.Duration, cfg.Members, cfg.Clients, cfg.Keys, cfg.KillEvery, cfg.MaxDown, dir)
 	ms, err := writeMembers(dir, cfg.Zkserver, cfg.Members, cfg.TickTime)
@@ -431,11 +431,11 @@ func (r *run) observe(i int, m *member, s sample) {
 	}
 	f := m.first
 	if float64(s.rss) > r.cfg.GrowthFactor*float64(f.rss) && s.rss-f.rss > 64<<20 {
-		r.growth = append(r.growth, fmt.Sprintf("member %d RSS grew from %.1f to %.1f MiB in %s",
-			m.id, float64(f.rss)/(1<<20), float64(s.rss)/(1<<20), s.at.Sub(f.at).Round(time.Second)))
+		r.growth[fmt.Sprintf("%d rss", m.id)] = fmt.Sprintf("member %d RSS grew from %.1f to %.1f MiB in %s",
+			m.id, float64(f.rss)/(1<<20), float64(s.rss)/(1<<20), s.at.Sub(f.at).Round(time.Second))
 	}
 	if s.fds-f.fds > r.cfg.FDGrowth {
-		r.growth = append(r.growth, fmt.Sprintf("member %d open fds grew from %d to %d in %s", m.id, f.fds, s.fds, s.at.Sub(f.at).Round(time.Second)))
+		r.growth[fmt.Sprintf("%d fds", m.id)] = fmt.Sprintf("member %d open fds grew from %d to %d in %s", m.id, f.fds, s.fds, s.at.Sub(f.at).Round(time.Second))
 	}
 }
 
@@ -445,7 +445,11 @@ func (r *run) bounds() {
 			"max %.1f MiB", float64(r.maxRSS[i])/(1<<20))
 		r.check(r.maxFDs[i] <= r.cfg.MaxFDs, fmt.Sprintf("member %d open fds ≤ %d (max %d)", m.id, r.cfg.MaxFDs, r.maxFDs[i]), "max %d", r.maxFDs[i])
 	}
-	r.check(len(r.growth) == 0, "no RSS or fd growth within a process's life", "%s", strings.Join(r.growth, "; "))
+	var growth []string
+	for _, k := range slices.Sorted(maps.Keys(r.growth)) {
+		growth = append(growth, r.growth[k])
+	}
+	r.check(len(growth) == 0, "no RSS or fd growth within a process's life", "%s", strings.Join(growth, "; "))
 }
 
 func (r *run) result() *Result {
@@ -540,10 +544,19 @@ func (r *run) verify(ctx context.Context, clients []*client) {
 				have["/soak/seq/"+k] = true
 			}
 			for _, c := range clients {
-				for _, p := range c.seqs {
+				for i, p := range c.seqs {
+					if i == 0 && c.delUnknown {
+						continue // its delete may have happened
+					}
 					if !have[p] {
 						lost++
 						r.st.fault("member %d: acknowledged sequential node %s is missing", m.id, p)
+					}
+				}
+				for _, p := range c.gone {
+					if have[p] {
+						lost++
+						r.st.fault("member %d: sequential node %s is there, its delete was acknowledged", m.id, p)
 					}
 				}
 			}
