@@ -111,7 +111,7 @@ type run struct {
 
 	mu       sync.Mutex
 	kills    int
-	checks   []string // "PASS name" / "FAIL name: why"
+	checks   []string          // "PASS name" / "FAIL name: why"
 	growth   map[string]string // member+kind → the largest growth seen
 	maxRSS   []int64
 	maxFDs   []int
