@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -372,13 +373,31 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	if n < 0 || n > max {
 		return nil, fmt.Errorf("%w %d", errLen, n)
 	}
-	if cap(buf) < n {
-		buf = make([]byte, n)
+	if cap(buf) >= n || n <= frameChunk {
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		_, err := io.ReadFull(r, buf)
+		return buf, err
 	}
-	buf = buf[:n]
-	_, err := io.ReadFull(r, buf)
-	return buf, err
+	// A large frame grows as its bytes arrive: a client that announces
+	// jute.maxbuffer and sends nothing more holds no such buffer.
+	buf = buf[:0]
+	for len(buf) < n {
+		m := min(n-len(buf), frameChunk)
+		buf = slices.Grow(buf, m)
+		k, err := io.ReadFull(r, buf[len(buf):len(buf)+m])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
+
+// frameChunk is the size up to which a frame's buffer is allocated at once.
+const frameChunk = 64 << 10
 
 // serve runs the connection's reader until the client goes away.
 func (c *conn) serve() {

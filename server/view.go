@@ -88,7 +88,7 @@ func (v view) Stats() fourletter.Stats {
 		LatencyCount:        s.stats.count.Load(),
 		PacketsReceived:     s.stats.received.Load(),
 		PacketsSent:         s.stats.sent.Load(),
-		Outstanding:         int64(len(s.logCh)),
+		Outstanding:         s.inflight.n.Load(), // requests in flight, Apache's getInProcess
 		LastZxid:            s.lastZxid.Load(),
 		NodeCount:           int64(nodes),
 		WatchCount:          int64(s.watches.Count()),
