@@ -91,6 +91,9 @@ func (s *Server) decodeSnapshot(body []byte) error {
 		if d.Err() != nil {
 			break
 		}
+		if wire.ValidatePath(path) != nil {
+			return fmt.Errorf("snapshot: invalid path %q", path)
+		}
 		if path != "/" && t.Get(wire.Parent(path)) == nil {
 			return fmt.Errorf("snapshot: node %s has no parent", path)
 		}

@@ -34,6 +34,13 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 	res := Result{Type: x.Type}
 	switch x.Type {
 	case TypeCreate, TypeCreateContainer, TypeCreateTTL:
+		if x.Path == "/" || wire.ValidatePath(x.Path) != nil {
+			// Only bytes that did not come from a prep step (a corrupt
+			// log, a hostile leader) name such a path; a node "//" or
+			// "/a/" would make tree walks loop or go astray.
+			res.Err = wire.CodeNoNode
+			return res
+		}
 		n := t.Create(x.Path, x.Data, x.ACL, x.EphemeralOwner, x.ParentCVersion, x.Zxid, x.Time)
 		if n == nil {
 			// Replaying a txn the snapshot already holds: Apache ignores NODEEXISTS here.
