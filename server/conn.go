@@ -550,6 +550,7 @@ func (c *conn) handshake(frame []byte) bool {
 	c.sessionID.Store(resp.SessionID)
 	c.timeout.Store(int64(resp.TimeOut))
 	c.auth = append(c.auth, wire.ID{Scheme: "ip", ID: c.remote.Addr().Unmap().String()})
+	c.auth = append(c.auth, s.certIDs(c.nc)...) // x509 (and super) of a TLS client, tls.go
 	s.attach(c, resp.SessionID, timeout)
 	c.send(resp)
 	return true

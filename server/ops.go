@@ -393,8 +393,11 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		// As AuthUtil.getClientInfos: the user name, not the digest.
 		infos := make([]wire.ID, len(c.auth))
 		for i, id := range acl.Ordered(c.auth) {
-			if id.Scheme == "digest" {
+			switch id.Scheme {
+			case "digest":
 				id.ID, _, _ = strings.Cut(id.ID, ":")
+			case "super":
+				id.ID = "" // no provider: AuthUtil.getUser gives null, shown as ""
 			}
 			infos[i] = id
 		}

@@ -170,6 +170,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
+		X509:            cfg.X509Enabled(),
 	})
 	if cfg.Distributed() {
 		if err := s.newPeer(); err != nil {
@@ -245,6 +246,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Still under mu, so Close's wg.Wait cannot run before these Adds.
 	s.startLoops()
+	if err := s.startSecure(); err != nil { // tls.go
+		s.mu.Unlock()
+		s.Close()
+		return err
+	}
 	s.mu.Unlock()
 	go func() {
 		select {

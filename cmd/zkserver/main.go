@@ -122,9 +122,25 @@ func startForeground(args []string, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", cfg.ClientAddr())
-	if err != nil {
-		return fmt.Errorf("client port %s: %w", cfg.ClientAddr(), unwrapSys(err))
+	var ln net.Listener
+	var err error
+	if cfg.SecureClientPort != 0 {
+		// Refuse bad key or trust stores before anything starts.
+		if _, err := server.ServerTLSConfig(cfg); err != nil {
+			return err
+		}
+	}
+	if cfg.ClientPort == 0 && cfg.SecureClientPort != 0 {
+		// TLS clients only: the secure port is the server's listener.
+		ln, err = server.ListenSecure(cfg, logger)
+		if err != nil {
+			return err
+		}
+	} else {
+		ln, err = net.Listen("tcp", cfg.ClientAddr())
+		if err != nil {
+			return fmt.Errorf("client port %s: %w", cfg.ClientAddr(), unwrapSys(err))
+		}
 	}
 	srv, err := server.New(cfg, logger)
 	if err != nil {
