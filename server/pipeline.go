@@ -374,3 +374,8 @@ func (s *Server) logFaultMetrics() []fourletter.Metric {
 			Help: "writes refused with NOTREADONLY because the txn log could not be written"},
 	}
 }
+
+// InjectLogWriteError is a test seam for full-disk tests of a whole server
+// or ensemble member: while err is non-nil every write its storage makes
+// fails with it (storage.Store.InjectWriteError); nil heals.
+func (s *Server) InjectLogWriteError(err error) { s.store.InjectWriteError(err) }
