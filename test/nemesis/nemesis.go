@@ -22,6 +22,8 @@ type Nemesis struct {
 	slow map[string]time.Duration // log dir → delay per Append
 	// Counts of each action taken, for the report.
 	Actions map[string]int
+	// stacked counts the faults in force that were not healed yet.
+	stacked int
 }
 
 // NewNemesis arms the slow-disk seam for c's members.
@@ -125,6 +127,13 @@ func (n *Nemesis) Step(stop <-chan struct{}) error {
 	case <-stop:
 	case <-t.C:
 	}
+	// One time in three the fault stays and the next one comes on top
+	// (at most three at once).
+	n.stacked++
+	if n.stacked < 3 && n.rng.IntN(3) == 0 {
+		n.logf("nemesis: (not healed)")
+		return c.Failed()
+	}
 	if err := n.Heal(); err != nil {
 		return err
 	}
@@ -138,6 +147,7 @@ func (n *Nemesis) Step(stop <-chan struct{}) error {
 
 // Heal removes every fault and starts every member that is down.
 func (n *Nemesis) Heal() error {
+	n.stacked = 0
 	n.c.Net.Heal()
 	n.c.Net.SetFaults(Faults{})
 	n.mu.Lock()
