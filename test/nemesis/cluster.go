@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,6 +33,9 @@ type Cluster struct {
 	tick    time.Duration
 	log     *slog.Logger
 	members []*Member // index id-1
+	// Bin, when set, runs members as zkserver processes (crash = SIGKILL)
+	// instead of in-process servers.
+	Bin string
 }
 
 // Member is one server of the Cluster.
@@ -42,6 +48,7 @@ type Member struct {
 
 	mu   sync.Mutex
 	srv  *server.Server
+	proc *exec.Cmd // process mode
 	done chan error
 }
 
@@ -124,8 +131,11 @@ func (c *Cluster) Start(id int) error {
 	m := c.Member(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.srv != nil {
+	if m.srv != nil || m.proc != nil {
 		return nil
+	}
+	if c.Bin != "" {
+		return c.startProcess(m)
 	}
 	var ln net.Listener
 	var err error
@@ -156,9 +166,14 @@ func (c *Cluster) Start(id int) error {
 func (c *Cluster) Crash(id int) error {
 	m := c.Member(id)
 	m.mu.Lock()
-	srv, done := m.srv, m.done
-	m.srv = nil
+	srv, proc, done := m.srv, m.proc, m.done
+	m.srv, m.proc = nil, nil
 	m.mu.Unlock()
+	if proc != nil {
+		_ = proc.Process.Signal(syscall.SIGKILL)
+		<-done
+		return nil
+	}
 	if srv == nil {
 		return nil
 	}
@@ -179,7 +194,7 @@ func (c *Cluster) Running(id int) bool {
 	m := c.Member(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.srv != nil
+	return m.srv != nil || m.proc != nil
 }
 
 // Failed returns the error of a member whose Serve ended by itself.
@@ -187,7 +202,7 @@ func (c *Cluster) Failed() error {
 	for _, m := range c.members {
 		m.mu.Lock()
 		done := m.done
-		running := m.srv != nil
+		running := m.srv != nil || m.proc != nil
 		m.mu.Unlock()
 		if !running {
 			continue
@@ -268,4 +283,49 @@ func (c *Cluster) WaitServing(d time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startProcess writes the member's zoo.cfg and myid (its server lines name
+// its own proxies) and starts zkserver on them, output in zkserver.log.
+func (c *Cluster) startProcess(m *Member) error {
+	cfg := m.cfg
+	var b strings.Builder
+	fmt.Fprintf(&b, "tickTime=%d\ninitLimit=%d\nsyncLimit=%d\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n",
+		cfg.TickTime.Milliseconds(), cfg.InitLimit, cfg.SyncLimit, cfg.DataDir, cfg.ClientPort)
+	fmt.Fprintf(&b, "minSessionTimeout=%d\nmaxSessionTimeout=%d\nforceSync=no\nsnapCount=%d\nadmin.enableServer=false\n4lw.commands.whitelist=*\n",
+		cfg.MinSessionTimeout.Milliseconds(), cfg.MaxSessionTimeout.Milliseconds(), cfg.SnapCount)
+	for _, s := range cfg.Servers {
+		fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d;127.0.0.1:%d\n", s.ID, s.QuorumPort, s.ElectionPort, s.ClientPort)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("member %d: %w", m.ID, err)
+	}
+	path := filepath.Join(cfg.DataDir, "zoo.cfg")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("member %d: %w", m.ID, err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "myid"), []byte(strconv.Itoa(m.ID)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("member %d: %w", m.ID, err)
+	}
+	logf, err := os.OpenFile(filepath.Join(cfg.DataDir, "zkserver.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("member %d: %w", m.ID, err)
+	}
+	cmd := exec.Command(c.Bin, "start-foreground", path)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("member %d: start zkserver: %w", m.ID, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		if err == nil {
+			err = errors.New("exited")
+		}
+		done <- err
+	}()
+	m.proc, m.done = cmd, done
+	return nil
 }

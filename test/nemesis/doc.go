@@ -21,6 +21,10 @@
 // acknowledged sequential node must exist and no ephemeral of a closed
 // session may remain.
 //
+// TestNemesisProcesses runs the same with members as zkserver processes
+// (built from this tree) behind the same proxies, crashed with SIGKILL
+// (no slow disk there).
+//
 // One seed drives the schedule and the clients' choices; it is printed
 // as `nemesis seed=N` and ZKGO_NEMESIS_SEED=N replays it (timing still
 // varies). ZKGO_NEMESIS_DURATION (default 4s, what make test runs) makes

@@ -95,7 +95,7 @@ func (n *Nemesis) Step(stop <-chan struct{}) error {
 	case r < 60: // everyone crashes and restarts
 		crashed = c.IDs()
 		what = "crash all"
-	case r < 80: // lossy, slow network
+	case r < 80 || c.Bin != "": // lossy, slow network (processes: no slow disk)
 		f := Faults{
 			Drop:      float64(n.rng.IntN(50)) / 1000,
 			Duplicate: float64(n.rng.IntN(50)) / 1000,

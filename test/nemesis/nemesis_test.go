@@ -8,7 +8,9 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,7 +63,23 @@ func settings(t *testing.T) (seed uint64, d time.Duration, members int) {
 // ZKGO_NEMESIS_SEED=N replays a run's schedule, ZKGO_NEMESIS_DURATION=10m
 // makes a long run, ZKGO_NEMESIS_MEMBERS=5 a bigger ensemble,
 // ZKGO_NEMESIS_LOG=1 shows the servers' logs.
-func TestNemesis(t *testing.T) {
+func TestNemesis(t *testing.T) { runNemesis(t, "") }
+
+// TestNemesisProcesses is the same with members as zkserver processes
+// (the binary built from this tree), crashed with SIGKILL; no slow disk.
+func TestNemesisProcesses(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SIGKILL and /proc")
+	}
+	bin := filepath.Join(t.TempDir(), "zkserver")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/zkgo/zkgo/cmd/zkserver").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build zkserver: %v\n%s", err, out)
+	}
+	runNemesis(t, bin)
+}
+
+func runNemesis(t *testing.T, bin string) {
 	seed, duration, members := settings(t)
 	t.Logf("nemesis seed=%d duration=%s members=%d (replay: ZKGO_NEMESIS_SEED=%d)", seed, duration, members, seed)
 	if testing.Verbose() {
@@ -73,6 +91,7 @@ func TestNemesis(t *testing.T) {
 	}
 	const tick = 100 * time.Millisecond
 	c := NewCluster(t, members, tick, seed, logger)
+	c.Bin = bin
 	for _, id := range c.IDs() {
 		if err := c.Start(id); err != nil {
 			t.Fatal(err)
@@ -204,7 +223,7 @@ func TestNemesis(t *testing.T) {
 		stamp("history of %d operations is linearizable", len(h.ops))
 	}
 	if t.Failed() {
-		t.Logf("replay: ZKGO_NEMESIS_SEED=%d ZKGO_NEMESIS_DURATION=%s go test -run TestNemesis ./test/nemesis/", seed, duration)
+		t.Logf("replay: ZKGO_NEMESIS_SEED=%d ZKGO_NEMESIS_DURATION=%s ZKGO_NEMESIS_MEMBERS=%d go test -run '%s$' ./test/nemesis/", seed, duration, members, t.Name())
 	}
 }
 
