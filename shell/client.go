@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,9 @@ import (
 type ConnectString struct {
 	Servers []string // host:port, port defaulted to 2181
 	Chroot  string   // "" or "/a/b"
+	// TLS, when not nil, makes every connection a TLS one (the servers'
+	// secureClientPort); it is not part of the string.
+	TLS *tls.Config
 }
 
 // ParseConnectString parses "host:port[,host:port...][/chroot]" as

@@ -741,6 +741,7 @@ func runConnect(inv *Invocation) error {
 		return &UsageError{Msg: err.Error(), Usage: inv.Cmd.Usage}
 	}
 	s.Close()
+	cs.TLS = s.cfg.TLS
 	s.cs = cs
 	s.clearCache()
 	_, err = s.Client(inv.Ctx)

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -38,7 +39,15 @@ func (e *ConnectError) Error() string {
 // dial is the client library's dialer: a plain TCP dial whose outcome is
 // recorded for the round tracking and the error message.
 func (c *Client) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout(network, addr, timeout)
+	var conn net.Conn
+	var err error
+	if c.CS.TLS != nil {
+		// The handshake is part of the dial: a refused certificate shows
+		// as this server's failure. ServerName comes from addr.
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, addr, c.CS.TLS)
+	} else {
+		conn, err = net.DialTimeout(network, addr, timeout)
+	}
 	c.mu.Lock()
 	c.dialErrs[addr] = err
 	c.roundDials++

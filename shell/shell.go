@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ type Config struct {
 	Server   string        // connect string host:port[,...][/chroot]
 	Timeout  time.Duration // session timeout; also how long to wait for a session
 	ReadOnly bool          // -r: accept read-only servers (accepted, see docs)
+	TLS      *tls.Config   // -tls: connect over TLS (see TLSConfig)
 	Format   string        // default -o format
 	Out, Err io.Writer
 	In       io.Reader // stdin for data given as "-"
@@ -66,6 +68,7 @@ func New(cfg Config) (*Shell, error) {
 	if err != nil {
 		return nil, &UsageError{Msg: "-server: " + err.Error()}
 	}
+	cs.TLS = cfg.TLS
 	s := &Shell{cfg: cfg, cs: cs, logger: cfg.Logger, printWatches: true}
 	s.cmds = map[string]*Command{}
 	for _, c := range commandTable() {

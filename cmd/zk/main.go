@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -155,7 +156,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		orig := cli.FlagStringer
 		cli.FlagStringer = func(f cli.Flag) string {
 			s := orig(f)
-			for _, n := range []string{"server", "timeout"} {
+			for _, n := range []string{"server", "timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure"} {
 				if strings.HasPrefix(s, "--"+n+" ") || strings.HasPrefix(s, "--"+n+"\t") {
 					return s[1:]
 				}
@@ -167,7 +168,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Description:          appDescription,
 		Name:                 "zk",
 		Usage:                "ZooKeeper shell and scripting CLI",
-		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-o text|json|yaml] [COMMAND ARGS...]",
+		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-tls [-tls-ca FILE] [-tls-cert FILE [-tls-key FILE]] [-tls-insecure]] [-o text|json|yaml] [COMMAND ARGS...]",
 		Version:              shell.Version,
 		HideVersion:          true,
 		Reader:               stdin,
@@ -179,6 +180,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.IntFlag{Name: "timeout", Value: 30000, Usage: "session timeout in `ms`"},
 			&cli.BoolFlag{Name: "r", Usage: "allow read-only servers"},
 			&cli.StringFlag{Name: "o", Value: shell.FormatText, Usage: "output `format`: text, json or yaml"},
+			&cli.BoolFlag{Name: "tls", Usage: "connect over TLS (the servers' secureClientPort)"},
+			&cli.StringFlag{Name: "tls-ca", Usage: "PEM `FILE` of CA certificates to verify the server with (implies -tls; default: the system's)"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "PEM `FILE` with the client certificate, and its key unless -tls-key (implies -tls)"},
+			&cli.StringFlag{Name: "tls-key", Usage: "PEM `FILE` with the client certificate's private key"},
+			&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the server's certificate (implies -tls)"},
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			if errors.Is(err, flag.ErrHelp) {
@@ -221,9 +227,14 @@ var globalFlags = []shell.Flag{
 	{Name: "server", Arg: "host:port"},
 	{Name: "timeout", Arg: "ms"},
 	{Name: "r"},
+	{Name: "tls"},
+	{Name: "tls-ca", Arg: "FILE"},
+	{Name: "tls-cert", Arg: "FILE"},
+	{Name: "tls-key", Arg: "FILE"},
+	{Name: "tls-insecure"},
 }
 
-// splitGlobals takes -server, -timeout and -r out of a shell command's
+// splitGlobals takes -server, -timeout, -r and the -tls options out of a shell command's
 // arguments (up to "--"), leaving the rest in order.
 func splitGlobals(args []string) (map[string]string, []string, error) {
 	g := map[string]string{}
@@ -292,7 +303,48 @@ func shellConfig(c *cli.Context, g map[string]string, stdin io.Reader, stdout, s
 	if _, ok := g["r"]; ok {
 		cfg.ReadOnly = true
 	}
+	tc, err := tlsConfig(c, g)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TLS = tc
 	return cfg, nil
+}
+
+// tlsConfig builds the -tls options (from any level of the command line,
+// or g, the options after a shell command's arguments); nil without TLS.
+// -tls-ca, -tls-cert and -tls-insecure imply -tls.
+func tlsConfig(c *cli.Context, g map[string]string) (*tls.Config, error) {
+	str := func(name string) string {
+		if v, ok := g[name]; ok {
+			return v
+		}
+		for _, ctx := range c.Lineage() {
+			if ctx.IsSet(name) {
+				return ctx.String(name)
+			}
+		}
+		return ""
+	}
+	flag := func(name string) bool {
+		if _, ok := g[name]; ok {
+			return true
+		}
+		for _, ctx := range c.Lineage() {
+			if ctx.IsSet(name) {
+				return ctx.Bool(name)
+			}
+		}
+		return false
+	}
+	o := shell.TLSOptions{CAFile: str("tls-ca"), CertFile: str("tls-cert"), KeyFile: str("tls-key"), Insecure: flag("tls-insecure")}
+	if !flag("tls") && o == (shell.TLSOptions{}) {
+		return nil, nil
+	}
+	if o.KeyFile != "" && o.CertFile == "" {
+		return nil, &usageError{msg: "-tls-key needs -tls-cert"}
+	}
+	return shell.TLSConfig(o)
 }
 
 func oneShot(c *cli.Context, stdin io.Reader, stdout, stderr io.Writer) error {
