@@ -73,6 +73,12 @@
 // and the runs are unchanged, and a partly written record is zeroed before
 // the next write (until that succeeds every Append fails), so nothing
 // acknowledged is lost and nothing unacknowledged is reported as stored.
+// When a whole preallocation chunk does not fit (a nearly full disk), the
+// record's own size is preallocated instead, so Append fails only when the
+// disk is really full. The background mover and WriteSnapshot survive a
+// full disk too: the mover logs one Warn line and retries every 200 ms (the
+// entries stay in the WAL), a failed snapshot leaves no file. Tests make
+// all of these fail on demand with InjectWriteError.
 // With ForceSync off nothing is fsynced: the data reaches the page cache
 // only; it survives kill -9, not power loss (a power loss may then even
 // leave a hole in the WAL, which Open refuses as corruption).

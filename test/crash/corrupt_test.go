@@ -75,6 +75,7 @@ func flip(t *testing.T, path string, off int64) {
 // starts from the previous one plus the log, says which file was bad, and
 // has every acknowledged write.
 func TestCorruptSnapshotFallsBack(t *testing.T) {
+	track(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := buildServer(t)
@@ -125,6 +126,7 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 // makes zkserver exit non-zero with one line naming the file, no stack
 // trace, and never serve a partial state.
 func TestCorruptLogRefusesToStart(t *testing.T) {
+	track(t)
 	bin := buildServer(t)
 	tests := []struct {
 		name string
@@ -185,6 +187,7 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			track(t)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			work := t.TempDir()
@@ -271,6 +274,7 @@ func findLogFile(t *testing.T, dataDir string) string {
 // TestSecondServerOnSameDataDir: a second zkserver on a dataDir in use exits
 // at once with one line saying so, instead of hanging or sharing the files.
 func TestSecondServerOnSameDataDir(t *testing.T) {
+	track(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bin := buildServer(t)

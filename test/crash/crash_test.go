@@ -34,6 +34,7 @@ const (
 
 // TestKill9LosesNoAcknowledgedWrite is the crash test of issue 3.
 func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
+	track(t)
 	rounds := roundsFull
 	if testing.Short() {
 		rounds = roundsShort
@@ -377,6 +378,7 @@ type model struct {
 	// its name is unknown, so a node of that writer with its data may
 	// appear after the restart.
 	pendingSeq map[int]string
+	stopped    map[int]string // writer -> the connection error that stopped it
 }
 
 func newModel() *model { return &model{nodes: map[string]*node{}, pendingSeq: map[int]string{}} }
@@ -584,7 +586,7 @@ func (m *model) loadWith(ctx context.Context, srv *server, killAfter int, seed u
 	select {
 	case <-killNow:
 	case <-allDone:
-		err = errors.New("every writer stopped before the kill")
+		err = fmt.Errorf("every writer stopped before the kill: %s", m.lostConns())
 	case <-timeout.C:
 		err = fmt.Errorf("only %d of %d writes acknowledged within %v", acked.Load(), killAfter, roundTimeout)
 	case <-ctx.Done():
@@ -654,6 +656,7 @@ func (m *model) writer(c *zk.Conn, w int, rng *rand.Rand, stop <-chan struct{}, 
 			name, err := c.Create(dir+"/"+seqPrefix, []byte(val), zk.FlagSequence, acl)
 			if err != nil {
 				if isConnErr(err) {
+					m.lostConn(w, err)
 					return nil
 				}
 				return fmt.Errorf("writer %d: sequential create: %w", w, err)
@@ -724,10 +727,28 @@ func (m *model) writer(c *zk.Conn, w int, rng *rand.Rand, stop <-chan struct{}, 
 		// Connection errors are what a kill looks like; a ZooKeeper error
 		// code on a healthy connection is a bug.
 		if isConnErr(err) {
+			m.lostConn(w, err)
 			return nil
 		}
 		return fmt.Errorf("writer %d: %s %s: %w", w, what, ops[0].path, err)
 	}
+}
+
+// lostConn records why writer w stopped (for the report when every writer
+// stops before the kill).
+func (m *model) lostConn(w int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped == nil {
+		m.stopped = map[int]string{}
+	}
+	m.stopped[w] = fmt.Sprintf("%s at %s", err, time.Now().Format("15:04:05.000"))
+}
+
+func (m *model) lostConns() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprint(m.stopped)
 }
 
 func isConnErr(err error) bool {
@@ -739,6 +760,7 @@ func isConnErr(err error) bool {
 // TestHarnessDetectsLostWrite checks the checker: a node removed or set
 // back behind the model's back must be reported as lost.
 func TestHarnessDetectsLostWrite(t *testing.T) {
+	track(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bin := buildServer(t)
@@ -792,6 +814,7 @@ func TestHarnessDetectsLostWrite(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			track(t)
 			p := paths[i]
 			saved := *m.nodes[p]
 			if err := tc.damage(p); err != nil {
@@ -811,6 +834,7 @@ func TestHarnessDetectsLostWrite(t *testing.T) {
 		})
 	}
 	t.Run("torn multi", func(t *testing.T) {
+		track(t)
 		// Model a multi in flight at the kill over paths[3] and paths[4]:
 		// the server shows it applied on the first node only.
 		g := &group{size: 2}

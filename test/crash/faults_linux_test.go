@@ -107,6 +107,7 @@ func checkBallast(addr string) error {
 // acknowledged writes. After every kill the server must start and hold
 // every acknowledged write. ZKGO_CRASH_ROUNDS sets the number of rounds.
 func TestKill9DuringSnapshotAndPurge(t *testing.T) {
+	track(t)
 	rounds := crashRounds(t, 6)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rounds)*20*time.Second+time.Minute)
 	defer cancel()

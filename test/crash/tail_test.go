@@ -158,6 +158,7 @@ func copyDir(t *testing.T, from, to string) {
 //
 // and never a panic, a stack trace, or a state with a hole.
 func TestDamagedTailRecoversOrRefuses(t *testing.T) {
+	track(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := buildServer(t)
@@ -296,6 +297,7 @@ func TestDamagedTailRecoversOrRefuses(t *testing.T) {
 
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			track(t)
 			dir := copyOf(t, work, orig, fmt.Sprintf("case-%d", i))
 			target := tc.file(dir)
 			tc.do(t, target)

@@ -205,6 +205,7 @@ func fill(t *testing.T, path string) {
 // gone, writes succeed again by themselves (one line says so), and after a
 // SIGKILL and a restart every acknowledged write is there.
 func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
+	track(t)
 	mnt := mountTmpfs(t)
 	bin := buildServer(t)
 	work := t.TempDir()

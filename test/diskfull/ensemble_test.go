@@ -91,8 +91,10 @@ func checkAll(t *testing.T, e *servertest.Ensemble, acked map[string]bool) {
 // writes, but never loses an acknowledged one; after healing every member
 // has every acknowledged write.
 func TestEnsembleMemberWithFullDisk(t *testing.T) {
+	track(t)
 	for _, role := range []string{"follower", "leader"} {
 		t.Run(role, func(t *testing.T) {
+			track(t)
 			e := servertest.StartEnsemble(t, 3, 0)
 			leader := e.Leader()
 			if leader < 0 {
