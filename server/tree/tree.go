@@ -114,7 +114,8 @@ func New() *Tree {
 		ttls:       make(map[string]struct{}),
 		aclCache:   make(map[string][]wire.ACL),
 	}
-	t.nodes["/"] = &Node{ACL: t.intern(OpenACL), children: map[string]struct{}{}}
+	// Apache's DataTree gives these nodes empty, not null, data.
+	t.nodes["/"] = &Node{Data: []byte{}, ACL: t.intern(OpenACL), children: map[string]struct{}{}}
 	t.addSystemNode("/zookeeper", OpenACL)
 	t.addSystemNode("/zookeeper/quota", OpenACL)
 	t.addSystemNode("/zookeeper/config", ReadACL)
@@ -124,7 +125,7 @@ func New() *Tree {
 }
 
 func (t *Tree) addSystemNode(path string, acl []wire.ACL) {
-	t.nodes[path] = &Node{ACL: t.intern(acl), children: map[string]struct{}{}}
+	t.nodes[path] = &Node{Data: []byte{}, ACL: t.intern(acl), children: map[string]struct{}{}}
 	t.nodes[wire.Parent(path)].children[wire.Base(path)] = struct{}{}
 }
 
