@@ -24,7 +24,13 @@ func (e *Error) Error() string {
 	}
 	sb.WriteString(": ")
 	if e.Key != "" {
-		sb.WriteString(e.Key + ": ")
+		k := e.Key
+		if strings.ContainsFunc(k, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			// A key with an escaped newline (\n) would split the
+			// one-line-per-problem message.
+			k = strconv.Quote(k)
+		}
+		sb.WriteString(k + ": ")
 	}
 	sb.WriteString(e.Msg)
 	return sb.String()
