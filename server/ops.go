@@ -295,6 +295,10 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 	switch op {
 	case wire.OpExists:
 		r := body.(*wire.PathWatchRequest)
+		if strings.IndexByte(r.Path, 0) >= 0 {
+			// FinalRequestProcessor checks this for exists only.
+			return nil, wire.CodeBadArguments
+		}
 		n := s.lookup(r.Path)
 		if n == nil {
 			if r.Watch {
