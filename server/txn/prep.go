@@ -197,7 +197,11 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		t.Ops = make([]Txn, 0, len(mr.Ops))
 		failed := -1
 		for i, op := range mr.Ops {
-			sub, err := p.prepOp(o, req, op.Type, op.Req)
+			typ, body, ok := multiCreate(op)
+			if !ok {
+				return errorTxn(t, wire.CodeMarshallingError), ch
+			}
+			sub, err := p.prepOp(o, req, typ, body)
 			if err != nil {
 				failed = i
 				t.Ops = t.Ops[:0]
@@ -253,6 +257,48 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 	sub.Header = t.Header
 	sub.Header.Type = typ
 	return sub, ch
+}
+
+// multiCreate maps a create op of a multi as Apache's Op.create does when
+// MultiOperationRecord reads it: the opcode follows the flags (unknown flags
+// count as persistent), and a createTTL whose mode is not a TTL mode becomes
+// a plain create (or createContainer), its TTL dropped. ok is false for TTL
+// flags under create, create2 or createContainer: Apache then makes a
+// createTTL op of a CreateRequest, prep's cast fails and the whole multi is
+// answered MARSHALLINGERROR (observed on 3.8.0; found by the differential
+// test).
+func multiCreate(op wire.Op) (int32, wire.Record, bool) {
+	mode := func(f int32) int32 {
+		if f < wire.ModePersistent || f > wire.ModePersistentSequentialWithTTL {
+			return wire.ModePersistent
+		}
+		return f
+	}
+	isTTL := func(m int32) bool {
+		return m == wire.ModePersistentWithTTL || m == wire.ModePersistentSequentialWithTTL
+	}
+	opFor := func(m int32) int32 {
+		if m == wire.ModeContainer {
+			return wire.OpCreateContainer
+		}
+		return wire.OpCreate
+	}
+	switch r := op.Req.(type) {
+	case *wire.CreateRequest:
+		if op.Type != wire.OpCreate && op.Type != wire.OpCreate2 && op.Type != wire.OpCreateContainer {
+			break
+		}
+		if isTTL(mode(r.Flags)) {
+			return 0, nil, false
+		}
+		return opFor(mode(r.Flags)), r, true
+	case *wire.CreateTTLRequest:
+		if op.Type != wire.OpCreateTTL || isTTL(mode(r.Flags)) {
+			break
+		}
+		return opFor(mode(r.Flags)), &wire.CreateRequest{Path: r.Path, Data: r.Data, ACL: r.ACL, Flags: r.Flags}, true
+	}
+	return op.Type, op.Req, true
 }
 
 func errorTxn(t *Txn, code wire.Code) *Txn {
