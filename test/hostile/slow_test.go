@@ -3,6 +3,7 @@ package hostile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strconv"
@@ -276,4 +277,63 @@ func TestGlobalOutstandingLimit(t *testing.T) {
 		}
 	}
 	e.expectTree(changes)
+}
+
+// A client that watches what it writes and reads nothing: it pipelines
+// setData on a node under its own persistent recursive watch, so every
+// write queues a reply and a notification for itself. The server stops
+// reading from it (its reader blocks on the full socket, or the client is
+// dropped past the output bound), so its writes stall; memory stays
+// bounded, every write that got in is applied once, and when its session
+// (400 ms) expires for want of requests the connection is closed.
+func TestSlowReaderOwnNotifications(t *testing.T) {
+	const maxBuffer = 128 << 10
+	e := start(t, func(c *config.Config) { c.JuteMaxBuffer = maxBuffer })
+	c := e.dialFrom("", 4096)
+	if resp, err := c.connect(&wire.ConnectRequest{TimeOut: 400, Passwd: make([]byte, 16)}); err != nil || resp.SessionID == 0 {
+		t.Fatalf("connect: %+v %v", resp, err)
+	}
+	name := "/self" + strings.Repeat("s", 1000)
+	if h, _ := c.call(wire.OpCreate, &wire.CreateRequest{Path: name, ACL: worldACL}); h.Err != wire.CodeOK {
+		t.Fatalf("create: %v", h.Err)
+	}
+	if h, _ := c.call(wire.OpAddWatch, &wire.AddWatchRequest{Path: name, Mode: wire.AddWatchPersistentRecursive}); h.Err != wire.CodeOK {
+		t.Fatalf("addWatch: %v", h.Err)
+	}
+	stop := peakHeap()
+	var batch []byte
+	for range 100 {
+		batch = append(batch, c.request(wire.OpSetData, &wire.SetDataRequest{Path: name, Data: []byte("d"), Version: -1})...)
+	}
+	sent := 0
+	for ; sent < 200000; sent += 100 {
+		c.nc.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.nc.Write(batch); err != nil {
+			break // the server stopped reading, or closed
+		}
+	}
+	if sent >= 200000 {
+		t.Fatalf("the server read %d writes (%d MiB of replies and notifications) from a client that reads nothing", sent, sent>>10)
+	}
+	e.check()
+	peak := stop()
+	if peak > e.heap+96<<20 {
+		t.Fatalf("live heap peaked %d MiB over the start", (peak-e.heap)>>20)
+	}
+	// The session expires and its connection is closed.
+	c.nc.SetReadDeadline(time.Now().Add(ioTimeout))
+	if _, err := io.Copy(io.Discard, c.nc); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("the stalled client's connection stayed open")
+		}
+	}
+	// Writes that got in are applied once: the version counts them.
+	_, st, err := e.by.Get(name)
+	if err != nil || st.Version <= 0 || int(st.Version) > sent+100 {
+		t.Fatalf("version %d after %d writes sent (%v)", st.Version, sent, err)
+	}
+	e.check()
+	e.expectTree(map[string]*string{"/bystander": strp(strconv.Itoa(e.seq)), name: strp("d")})
+	e.expectHeap(32 << 20)
 }
