@@ -24,6 +24,7 @@ type member struct {
 	dir    string
 	cfg    string
 	client string // 127.0.0.1:port
+	admin  string // 127.0.0.1:port of the AdminServer (pprof), "" when off
 	bin    string
 
 	mu      sync.Mutex
@@ -69,8 +70,8 @@ func freePorts(n int) ([]int, error) {
 }
 
 // writeMembers writes zoo.cfg and myid for n members under dir.
-func writeMembers(dir, bin string, n int, tick time.Duration) ([]*member, error) {
-	ports, err := freePorts(3 * n)
+func writeMembers(dir, bin string, n int, tick time.Duration, pprof bool) ([]*member, error) {
+	ports, err := freePorts(4 * n)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +82,11 @@ func writeMembers(dir, bin string, n int, tick time.Duration) ([]*member, error)
 	var ms []*member
 	for i := range n {
 		m := &member{id: i + 1, bin: bin, client: "127.0.0.1:" + strconv.Itoa(ports[3*i])}
+		admin := "admin.enableServer=false\n"
+		if pprof {
+			m.admin = "127.0.0.1:" + strconv.Itoa(ports[3*n+i])
+			admin = fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=%d\npprof.enabled=true\n", ports[3*n+i])
+		}
 		m.dir = filepath.Join(dir, "server"+strconv.Itoa(m.id))
 		data := filepath.Join(m.dir, "data")
 		if err := os.MkdirAll(data, 0o755); err != nil {
@@ -90,9 +96,9 @@ func writeMembers(dir, bin string, n int, tick time.Duration) ([]*member, error)
 			return nil, fmt.Errorf("member %d: %w", m.id, err)
 		}
 		cfg := fmt.Sprintf("tickTime=%d\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
-			"admin.enableServer=false\n4lw.commands.whitelist=*\nforceSync=yes\nsnapCount=10000\n"+
+			"%s4lw.commands.whitelist=*\nforceSync=yes\nsnapCount=10000\n"+
 			"autopurge.snapRetainCount=3\nautopurge.purgeInterval=1\n%s",
-			tick.Milliseconds(), data, ports[3*i], servers.String())
+			tick.Milliseconds(), data, ports[3*i], admin, servers.String())
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		if err := os.WriteFile(m.cfg, []byte(cfg), 0o644); err != nil {
 			return nil, fmt.Errorf("member %d: %w", m.id, err)

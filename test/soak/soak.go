@@ -8,7 +8,9 @@ import (
 	"log"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -39,8 +41,11 @@ type Config struct {
 	GrowthFactor float64 // default 4
 	FDGrowth     int     // default 200
 	TickTime     time.Duration
-	Seed         uint64
-	Out          io.Writer // the report (default os.Stdout)
+	// Pprof turns on each member's AdminServer with /debug/pprof and saves
+	// its heap profile (DIR/serverN/heap.pprof) at the end of the load.
+	Pprof bool
+	Seed  uint64
+	Out   io.Writer // the report (default os.Stdout)
 }
 
 // Result is what a run found.
@@ -148,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &run{cfg: cfg, out: cfg.Out, rng: rand.New(rand.NewPCG(cfg.Seed, 0x50a4)), growth: map[string]string{}}
 	fmt.Fprintf(r.out, "soak: seed=%d duration=%s members=%d clients=%d keys/client=%d kill every ~%s (down up to %s) dir=%s\n",
 		cfg.Seed, cfg.Duration, cfg.Members, cfg.Clients, cfg.Keys, cfg.KillEvery, cfg.MaxDown, dir)
-	ms, err := writeMembers(dir, cfg.Zkserver, cfg.Members, cfg.TickTime)
+	ms, err := writeMembers(dir, cfg.Zkserver, cfg.Members, cfg.TickTime, cfg.Pprof)
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +320,7 @@ loop:
 	fmt.Fprintf(r.out, "soak: load stopped after %s: %d ops (%.0f/s), %d acknowledged writes, %d errors, %d kills\n",
 		elapsed.Round(time.Second), ops, float64(ops)/elapsed.Seconds(), r.st.acked.Load(), r.st.errorCount(), r.kills)
 
+	r.saveHeaps()
 	// Resolve what is uncertain through the clients' own sessions, then close them.
 	for _, c := range clients {
 		for _, k := range c.keys {
@@ -611,5 +617,30 @@ func (r *run) verify(ctx context.Context, clients []*client) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// saveHeaps saves every member's heap profile when pprof is on.
+func (r *run) saveHeaps() {
+	for _, m := range r.members {
+		if m.admin == "" {
+			continue
+		}
+		path := filepath.Join(m.dir, "heap.pprof")
+		resp, err := http.Get("http://" + m.admin + "/debug/pprof/heap")
+		if err != nil {
+			fmt.Fprintf(r.out, "soak: member %d heap profile: %v\n", m.id, err)
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(r.out, "soak: member %d heap profile: %v\n", m.id, err)
+			continue
+		}
+		fmt.Fprintf(r.out, "soak: member %d heap profile: %s\n", m.id, path)
 	}
 }

@@ -26,6 +26,7 @@ func main() {
 	flag.DurationVar(&cfg.KillEvery, "kill-every", 0, "mean time between member kills (default duration/15, at least 2s)")
 	flag.DurationVar(&cfg.MaxDown, "max-down", 3*time.Second, "longest time a killed member stays down")
 	flag.DurationVar(&cfg.ReportEvery, "report-every", 0, "period of the table rows (default duration/20, 1s-30s)")
+	flag.BoolVar(&cfg.Pprof, "pprof", false, "serve /debug/pprof on each member's AdminServer and save heap profiles at the end")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "random seed (default: from the clock; printed)")
 	flag.Parse()
 	if flag.NArg() > 0 {
