@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -41,6 +42,10 @@ type conn struct {
 	slots []*slot
 	auth  []wire.ID
 	sess  *session
+	// authView is a copy of auth that the applier reads without mu (it
+	// holds the tree's write lock, which comes after mu) to filter watch
+	// notifications by the znode's READ permission.
+	authView atomic.Pointer[[]wire.ID]
 
 	outMu    sync.Mutex // leaf lock: the outbound frame queue
 	out      [][]byte
@@ -96,6 +101,24 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // SessionID implements watch.Watcher.
 func (c *conn) SessionID() int64 { return c.sessionID.Load() }
+
+// publishAuth stores a copy of auth for the applier; called with mu held
+// (or before the connection is shared).
+func (c *conn) publishAuth() {
+	ids := append([]wire.ID(nil), c.auth...)
+	c.authView.Store(&ids)
+}
+
+// mayRead reports whether the connection may read a znode with acl: watch
+// notifications of nodes it cannot read are dropped, as Apache does since
+// the fix of CVE-2024-23944 (3.8.4, and Debian's 3.8.0-11+deb12u2).
+func (c *conn) mayRead(a []wire.ACL) bool {
+	var ids []wire.ID
+	if p := c.authView.Load(); p != nil {
+		ids = *p
+	}
+	return acl.Check(a, wire.PermRead, ids)
+}
 
 // Notify implements watch.Watcher: it queues a notification. ZooKeeper 3.8
 // sends zxid -1 in a notification's reply header.
@@ -551,6 +574,7 @@ func (c *conn) handshake(frame []byte) bool {
 	c.timeout.Store(int64(resp.TimeOut))
 	c.auth = append(c.auth, wire.ID{Scheme: "ip", ID: c.remote.Addr().Unmap().String()})
 	c.auth = append(c.auth, s.certIDs(c.nc)...) // x509 (and super) of a TLS client, tls.go
+	c.publishAuth()
 	s.attach(c, resp.SessionID, timeout)
 	c.send(resp)
 	return true

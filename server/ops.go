@@ -165,6 +165,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 					c.auth = append(c.auth, id)
 				}
 			}
+			c.publishAuth()
 			return s.reply(hdr.Xid, wire.CodeOK, nil)
 		}
 		c.enqueue(sl)

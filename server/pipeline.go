@@ -11,6 +11,7 @@ import (
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/watch"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -162,7 +163,7 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 	}
 	if live {
 		for _, ev := range events {
-			s.watches.Trigger(ev.Type, ev.Path)
+			s.watches.TriggerFunc(ev.Type, ev.Path, s.notifyFilter(ev.ACL))
 		}
 	}
 	s.lastZxid.Store(t.Zxid)
@@ -173,6 +174,18 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 		closed.conn.close()
 	}
 	return res
+}
+
+// notifyFilter returns who may get a notification about a znode with acl:
+// a connection that may read it (Apache's ServerCnxn.process(event, acl)).
+func (s *Server) notifyFilter(a []wire.ACL) func(watch.Watcher) bool {
+	if s.cfg.SkipACL || len(a) == 0 {
+		return nil
+	}
+	return func(w watch.Watcher) bool {
+		c, ok := w.(*conn)
+		return !ok || c.mayRead(a)
+	}
 }
 
 // maybeSnapshot takes a snapshot after roughly snapCount txns, randomised

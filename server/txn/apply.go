@@ -9,6 +9,15 @@ import (
 type Event struct {
 	Type int32 // wire.EventNodeCreated ... wire.EventNodeChildrenChanged
 	Path string
+	ACL  []wire.ACL // the znode's ACL when it changed: only readers are notified
+}
+
+// aclOf returns the ACL of the node at path (nil when there is none).
+func aclOf(t *tree.Tree, path string) []wire.ACL {
+	if n := t.Get(path); n != nil {
+		return n.ACL
+	}
+	return nil
 }
 
 // Result is what applying a txn produced, for the reply.
@@ -52,13 +61,16 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		}
 		res.Path = x.Path
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeCreated, x.Path}, Event{wire.EventNodeChildrenChanged, parentOf(x.Path)})
+		*events = append(*events, Event{wire.EventNodeCreated, x.Path, n.ACL},
+			Event{wire.EventNodeChildrenChanged, parentOf(x.Path), aclOf(t, parentOf(x.Path))})
 	case TypeDelete, TypeDeleteContainer:
+		a := aclOf(t, x.Path)
 		if !t.Delete(x.Path, x.Zxid) {
 			res.Err = wire.CodeNoNode
 			return res
 		}
-		*events = append(*events, Event{wire.EventNodeDeleted, x.Path}, Event{wire.EventNodeChildrenChanged, parentOf(x.Path)})
+		*events = append(*events, Event{wire.EventNodeDeleted, x.Path, a},
+			Event{wire.EventNodeChildrenChanged, parentOf(x.Path), aclOf(t, parentOf(x.Path))})
 	case TypeSetData:
 		n := t.SetData(x.Path, x.Data, x.Version, x.Zxid, x.Time)
 		if n == nil {
@@ -66,7 +78,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 			return res
 		}
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path})
+		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path, n.ACL})
 	case TypeReconfig:
 		// As Apache's DataTree: a setData of /zookeeper/config with
 		// version -1; the membership's version is this txn's zxid.
@@ -79,7 +91,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		res.Path = ConfigNode
 		res.Data = data
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeDataChanged, ConfigNode})
+		*events = append(*events, Event{wire.EventNodeDataChanged, ConfigNode, n.ACL})
 	case TypeSetACL:
 		n := t.SetACL(x.Path, x.ACL, x.Version)
 		if n == nil {
@@ -90,8 +102,10 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 	case TypeCheck, TypeCreateSession:
 	case TypeCloseSession:
 		for _, p := range t.Ephemerals(x.SessionID) {
+			a := aclOf(t, p)
 			if t.Delete(p, x.Zxid) {
-				*events = append(*events, Event{wire.EventNodeDeleted, p}, Event{wire.EventNodeChildrenChanged, parentOf(p)})
+				*events = append(*events, Event{wire.EventNodeDeleted, p, a},
+					Event{wire.EventNodeChildrenChanged, parentOf(p), aclOf(t, parentOf(p))})
 			}
 		}
 	case TypeError:

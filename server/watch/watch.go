@@ -86,7 +86,13 @@ func (m *Manager) Add(k Kind, path string, w Watcher) {
 // Trigger fires the watches that an event of type typ on path concerns and
 // removes the one-shot ones, as Apache's WatchManager.triggerWatch does.
 // Each watcher gets at most one notification per call.
-func (m *Manager) Trigger(typ int32, path string) {
+func (m *Manager) Trigger(typ int32, path string) { m.TriggerFunc(typ, path, nil) }
+
+// TriggerFunc is Trigger where only the watchers allow accepts are notified
+// (nil: all); the one-shot watches of the others are consumed all the same,
+// as Apache's ServerCnxn drops a notification of a znode the client may
+// not read.
+func (m *Manager) TriggerFunc(typ int32, path string, allow func(Watcher) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ev := wire.WatcherEvent{Type: typ, State: wire.StateSyncConnected, Path: path}
@@ -100,7 +106,9 @@ func (m *Manager) Trigger(typ int32, path string) {
 				continue
 			}
 			done[w] = struct{}{}
-			w.Notify(ev)
+			if allow == nil || allow(w) {
+				w.Notify(ev)
+			}
 		}
 	}
 	oneShot := func(t int) {
