@@ -574,9 +574,9 @@ func (m *model) loadWith(ctx context.Context, srv *server, killAfter int, seed u
 	go func() { wg.Wait(); close(allDone) }()
 	if arm != nil {
 		disarm := arm(func() {
-			srv.kill()
 			external.Store(true)
-			trigger()
+			trigger() // before the kill: the writers stop only after it
+			srv.kill()
 		})
 		defer disarm()
 	}
@@ -586,7 +586,11 @@ func (m *model) loadWith(ctx context.Context, srv *server, killAfter int, seed u
 	select {
 	case <-killNow:
 	case <-allDone:
-		err = fmt.Errorf("every writer stopped before the kill: %s", m.lostConns())
+		select {
+		case <-killNow: // both were ready: the kill came first
+		default:
+			err = fmt.Errorf("every writer stopped before the kill: %s", m.lostConns())
+		}
 	case <-timeout.C:
 		err = fmt.Errorf("only %d of %d writes acknowledged within %v", acked.Load(), killAfter, roundTimeout)
 	case <-ctx.Done():
