@@ -184,9 +184,51 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 		t.Fatalf("create while refusing: %v, want NOTREADONLY (-119)", err)
 	}
 
+	// A new session is a write: its handshake is refused (closed) again
+	// and again, and succeeds once the disk heals.
+	nc, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietZKLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for closed := 0; closed < 3; {
+		select {
+		case e := <-ev:
+			switch e.State {
+			case zk.StateHasSession:
+				t.Fatal("a new session was created while writes are refused")
+			case zk.StateDisconnected:
+				closed++
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the refused handshake neither closed nor succeeded")
+		}
+	}
+
 	s.store.InjectWriteError(nil)
 	close(healed)
-	waitUntil(t, "writes accepted again", func() bool { mu.Lock(); defer mu.Unlock(); return ackedAfterHeal >= 20 })
+	for got := false; !got; {
+		select {
+		case e := <-ev:
+			got = e.State == zk.StateHasSession
+		case <-time.After(20 * time.Second):
+			t.Fatal("no new session after the disk healed")
+		}
+	}
+	go func() {
+		for range ev {
+		}
+	}()
+	waitUntil(t, "writes accepted again", func() bool {
+		select {
+		case err := <-errc:
+			t.Fatalf("writer: %v", err)
+		default:
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return ackedAfterHeal >= 20
+	})
 	if st := s.View().Stats(); st.Mode != "standalone" {
 		t.Errorf("srvr Mode after the disk healed = %q, want standalone", st.Mode)
 	}
