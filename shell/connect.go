@@ -3,6 +3,7 @@ package shell
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sort"
@@ -45,6 +46,9 @@ func (c *Client) dial(network, addr string, timeout time.Duration) (net.Conn, er
 		// The handshake is part of the dial: a refused certificate shows
 		// as this server's failure. ServerName comes from addr.
 		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, addr, c.CS.TLS)
+		if err != nil && len(c.CS.TLS.Certificates) == 0 && strings.Contains(err.Error(), "remote error: tls:") {
+			err = fmt.Errorf("%w (does the server want a client certificate? -tls-cert)", err)
+		}
 	} else {
 		conn, err = net.DialTimeout(network, addr, timeout)
 	}

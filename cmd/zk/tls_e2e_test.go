@@ -70,7 +70,7 @@ func TestTLSOneShot(t *testing.T) {
 	}
 	// No client certificate: the server refuses the handshake.
 	r = runZk(t, nil, "", "-server", addr, "-timeout", "2000", "-tls-ca", ca.CertFile, "get", "/tls")
-	if r.code != 1 || !strings.HasPrefix(r.stderr, "zk: ") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "zk: cannot connect to ") || !strings.Contains(r.stderr, "-tls-cert") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("without a client certificate: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	// Without the CA the server's certificate is not trusted...
