@@ -381,7 +381,13 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		if !s.canRead(c, n, wire.PermRead) {
 			return nil, wire.CodeNoAuth
 		}
-		return &wire.CountResponse{Total: int32(s.tree.CountDescendants(normRoot(r.Path)))}, wire.CodeOK
+		total := s.tree.CountDescendants(normRoot(r.Path))
+		if r.Path == "" {
+			// Apache counts the keys starting with "" + "/": the root's
+			// "/" key too, one more than for "/".
+			total++
+		}
+		return &wire.CountResponse{Total: int32(total)}, wire.CodeOK
 	case wire.OpGetEphemerals:
 		r := body.(*wire.PathRequest)
 		var out []string
