@@ -204,9 +204,12 @@ func TestConnectRequestFields(t *testing.T) {
 	e.expectTree(map[string]*string{"/bystander": strp(strconv.Itoa(e.seq))})
 }
 
-// A request sent as the first frame is read as a ConnectRequest (Apache
-// has no other way to read the first frame): too short to be one, the
-// connection closes without a reply and without a session.
+// A request sent as the first frame is read as a ConnectRequest (Apache's
+// NIOServerCnxn reads the first frame with readConnectRequest whatever it
+// holds): either it is too short to be one (EOF in deserialize), or its
+// opcode lands in the high word of lastZxidSeen, a zxid from the future
+// (CLIENT_ZXID_AHEAD). Either way the connection closes without a reply
+// and without a session.
 func TestRequestBeforeConnect(t *testing.T) {
 	e := start(t)
 	sessionsBefore := e.mntr()["zk_global_sessions"]

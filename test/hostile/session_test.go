@@ -68,7 +68,8 @@ func TestWrongPassword(t *testing.T) {
 // owner's current connection, but the attacker gets the expired answer,
 // the owner's client re-attaches with its password, its session and
 // ephemeral survive, and the attacker can neither change nor delete the
-// ephemeral (its ACL is the owner's) nor end the owner's session.
+// ephemeral (it and its parent carry the owner's digest ACL) nor end the
+// owner's session.
 func TestSessionHijack(t *testing.T) {
 	e := start(t)
 	owner, ev, err := zk.Connect([]string{e.addr}, 4*time.Second, zk.WithLogInfo(false))
