@@ -1,0 +1,628 @@
+package differential
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zkgo/zkgo/server/acl"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+func envInt(t *testing.T, key string, def int64) int64 {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", key, v, err)
+	}
+	return n
+}
+
+// TestDifferential runs randomized sequences against Apache ZooKeeper 3.8
+// and zkserver and compares every reply.
+func TestDifferential(t *testing.T) {
+	if os.Getenv("ZKGO_DIFF_APACHE") != "1" {
+		t.Skip("differential test against Apache ZooKeeper: set ZKGO_DIFF_APACHE=1 (make compat runs it)")
+	}
+	seeds := envInt(t, "ZKGO_DIFF_SEEDS", 40)
+	first := envInt(t, "ZKGO_DIFF_SEED", time.Now().UnixNano()%1000000)
+	steps := int(envInt(t, "ZKGO_DIFF_STEPS", 200))
+	t.Logf("seeds %d..%d, %d steps each (replay one: ZKGO_DIFF_SEED=<seed> ZKGO_DIFF_SEEDS=1)", first, first+seeds-1, steps)
+
+	apache, apacheLog := startApache(t)
+	t.Cleanup(func() {
+		if t.Failed() && os.Getenv("ZKGO_DIFF_VERBOSE") != "" {
+			out, _ := os.ReadFile(apacheLog)
+			t.Logf("apache log:\n%s", out)
+		}
+	})
+	zk := servertest.Start(t, servertest.WithConfig(func(c *config.Config) {
+		// Apache's settings below, the same on both.
+		c.TickTime = 2000 * time.Millisecond
+		c.MinSessionTimeout = 2 * c.TickTime
+		c.MaxSessionTimeout = 20 * c.TickTime
+		c.ExtendedTypesEnabled = true
+		c.JuteMaxBuffer = maxBuffer
+		c.ContainerCheckInterval = time.Hour
+		c.SuperDigest = acl.Digest(superUser)
+	}))
+
+	var failed []string
+	total := 0
+	for seed := first; seed < first+seeds; seed++ {
+		n, msg := runSeed(t, seed, steps, apache, zk.Addr())
+		// Whatever happened, both servers lose the seed's znodes, so that
+		// what a seed reads of / does not depend on an earlier one.
+		for _, addr := range []string{apache, zk.Addr()} {
+			if err := cleanup(addr, fmt.Sprintf("/diff%d", seed)); err != nil {
+				t.Fatalf("cleanup of seed %d on %s: %v", seed, addr, err)
+			}
+		}
+		total += n
+		if msg != "" {
+			failed = append(failed, fmt.Sprintf("seed %d: %s", seed, msg))
+			t.Errorf("seed %d (replay: ZKGO_DIFF_SEED=%d ZKGO_DIFF_SEEDS=1 ZKGO_DIFF_STEPS=%d):\n%s", seed, seed, steps, msg)
+		}
+	}
+	fmt.Printf("differential: %d passed, %d failed (%d seeds from %d, %d steps compared)\n",
+		seeds-int64(len(failed)), len(failed), seeds, first, total)
+}
+
+// superUser may do anything on both servers (superDigest).
+const superUser = "super:secret"
+
+// cleanup deletes root and everything under it as the super user.
+func cleanup(addr, root string) error {
+	c, err := dial(addr)
+	if err != nil {
+		return err
+	}
+	defer func() { _, _ = c.closeSession() }()
+	if h, _, err := c.call(wire.OpAuth, &wire.AuthPacket{Scheme: "digest", Auth: []byte(superUser)}); err != nil || h.Err != wire.CodeOK {
+		return fmt.Errorf("super auth: %v %v", h.Err, err)
+	}
+	var del func(p string) error
+	del = func(p string) error {
+		h, b, err := c.call(wire.OpGetChildren, &wire.PathWatchRequest{Path: p})
+		if err != nil {
+			return err
+		}
+		if h.Err == wire.CodeNoNode {
+			return nil
+		}
+		var kids wire.ChildrenResponse
+		if err := wire.Unmarshal(b, &kids); err != nil {
+			return err
+		}
+		for _, k := range kids.Children {
+			if err := del(p + "/" + k); err != nil {
+				return err
+			}
+		}
+		h, _, err = c.call(wire.OpDelete, &wire.PathVersionRequest{Path: p, Version: -1})
+		if err != nil {
+			return err
+		}
+		if h.Err != wire.CodeOK && h.Err != wire.CodeNoNode {
+			return fmt.Errorf("delete %s: %v", p, h.Err)
+		}
+		return nil
+	}
+	return del(root)
+}
+
+// side is one server under test with its clients.
+type side struct {
+	name  string
+	addr  string
+	conns [nClients]*rawConn
+	gens  [nClients]int
+	auth  [nClients][]string
+	norm  *normalizer
+}
+
+func newSide(name, addr string) (*side, error) {
+	s := &side{name: name, addr: addr, norm: newNormalizer()}
+	for i := range s.conns {
+		c, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		s.conns[i] = c
+		s.norm.sessions[c.sessionID] = fmt.Sprintf("c%d.0", i)
+		if i < len(users) {
+			s.auth[i] = []string{users[i]}
+			if err := s.addAuth(i, users[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *side) addAuth(i int, cred string) error {
+	h, _, err := s.conns[i].call(wire.OpAuth, &wire.AuthPacket{Scheme: "digest", Auth: []byte(cred)})
+	if err != nil {
+		return err
+	}
+	if h.Err != wire.CodeOK {
+		return fmt.Errorf("addauth %s: %v", cred, h.Err)
+	}
+	return nil
+}
+
+func (s *side) close() {
+	for _, c := range s.conns {
+		if c != nil {
+			_, _ = c.closeSession()
+		}
+	}
+}
+
+// reconnect resumes client i's session on a new connection (and adds its
+// credentials again, as client libraries do).
+func (s *side) reconnect(i int) error {
+	c := s.conns[i]
+	c.drop()
+	if err := c.connect(); err != nil {
+		return err
+	}
+	for _, a := range s.auth[i] {
+		if err := s.addAuth(i, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec runs one step and returns its normalized outcome.
+func (s *side) exec(st step, stepNo int) (string, error) {
+	c := s.conns[st.client]
+	switch st.op {
+	case opReopen:
+		h, err := c.closeSession()
+		if err != nil {
+			return "", fmt.Errorf("closeSession: %w", err)
+		}
+		s.norm.reply(h.Zxid, stepNo)
+		nc, err := dial(s.addr)
+		if err != nil {
+			return "", err
+		}
+		s.conns[st.client] = nc
+		s.gens[st.client]++
+		s.norm.sessions[nc.sessionID] = fmt.Sprintf("c%d.%d", st.client, s.gens[st.client])
+		for _, a := range s.auth[st.client] {
+			if err := s.addAuth(st.client, a); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("closed %s, new session", h.Err), nil
+	case opAddAuth:
+		ap := st.req.(*wire.AuthPacket)
+		h, _, err := c.call(wire.OpAuth, ap)
+		if errors.Is(err, errClosed) {
+			return "CLOSED", s.reconnect(st.client)
+		}
+		if err != nil {
+			return "", err
+		}
+		if h.Err == wire.CodeOK {
+			s.auth[st.client] = append(s.auth[st.client], string(ap.Auth))
+		}
+		return h.Err.String(), nil
+	}
+	var h wire.ReplyHeader
+	var body []byte
+	var err error
+	if st.raw != nil {
+		h, body, err = c.callRaw(st.op, st.raw)
+	} else {
+		h, body, err = c.call(st.op, st.req)
+	}
+	if errors.Is(err, errClosed) {
+		return "CLOSED", s.reconnect(st.client)
+	}
+	if err != nil {
+		return "", err
+	}
+	hz := s.norm.reply(h.Zxid, stepNo)
+	return fmt.Sprintf("%s hz=%s %s", h.Err, hz, s.norm.body(st.op, h.Err, body)), nil
+}
+
+// events sends a read on every client and returns the notifications each
+// got before its reply (a server sends a notification before any later
+// reply on that connection).
+//
+// With unordered set, each client's events are sorted: a closed session's
+// ephemerals are deleted in the order of Apache's hash set, which no
+// client can rely on.
+func (s *side) events(stepNo int, unordered bool) (string, error) {
+	var out []string
+	for i, c := range s.conns {
+		h, _, err := c.call(wire.OpExists, &wire.PathWatchRequest{Path: "/zookeeper"})
+		if err != nil {
+			return "", fmt.Errorf("client %d barrier: %w", i, err)
+		}
+		s.norm.reply(h.Zxid, stepNo)
+		evs := c.takeEvents()
+		if len(evs) == 0 {
+			continue
+		}
+		var es []string
+		for _, e := range evs {
+			es = append(es, fmt.Sprintf("%s(%d) %s", eventName(e.Type), e.State, e.Path))
+		}
+		if unordered {
+			sort.Strings(es)
+		}
+		out = append(out, fmt.Sprintf("c%d: %s", i, strings.Join(es, ", ")))
+	}
+	return strings.Join(out, "; "), nil
+}
+
+func eventName(t int32) string {
+	switch t {
+	case wire.EventNodeCreated:
+		return "NodeCreated"
+	case wire.EventNodeDeleted:
+		return "NodeDeleted"
+	case wire.EventNodeDataChanged:
+		return "NodeDataChanged"
+	case wire.EventNodeChildrenChanged:
+		return "NodeChildrenChanged"
+	case wire.EventNone:
+		return "None"
+	}
+	return fmt.Sprintf("Event%d", t)
+}
+
+// runSeed runs one sequence on both servers; it returns the steps compared
+// and a description of the first mismatch ("" when none).
+func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (int, string) {
+	root := fmt.Sprintf("/diff%d", seed)
+	g := newGen(seed, root)
+	ref, err := newSide("apache", apacheAddr)
+	if err != nil {
+		t.Fatalf("apache: %v", err)
+	}
+	defer ref.close()
+	got, err := newSide("zkgo", zkAddr)
+	if err != nil {
+		t.Fatalf("zkgo: %v", err)
+	}
+	defer got.close()
+	setup := step{client: 0, op: wire.OpCreate, req: &wire.CreateRequest{Path: root, ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}},
+		desc: "c0 create " + root}
+	var history []string
+	for i := 0; i <= steps; i++ {
+		st := setup
+		if i > 0 {
+			st = g.next()
+		}
+		a, errA := ref.exec(st, i)
+		b, errB := got.exec(st, i)
+		if errA != nil {
+			t.Fatalf("seed %d step %d (%s): apache: %v", seed, i, st.desc, errA)
+		}
+		if errB != nil {
+			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n  zkgo:   error %v\n%s", i, st.desc, a, errB, tail(history))
+		}
+		ea, errA := ref.events(i, st.op == opReopen)
+		eb, errB := got.events(i, st.op == opReopen)
+		if errA != nil {
+			t.Fatalf("seed %d step %d: apache: %v", seed, i, errA)
+		}
+		if errB != nil {
+			return i, fmt.Sprintf("step %d: %s\n  zkgo events: error %v\n%s", i, st.desc, errB, tail(history))
+		}
+		if a != b || ea != eb {
+			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n          events: %s\n  zkgo:   %s\n          events: %s\n%s",
+				i, st.desc, a, ea, b, eb, tail(history))
+		}
+		history = append(history, fmt.Sprintf("    %d: %s -> %s%s", i, st.desc, short(a), evSuffix(ea)))
+		g.observe(st, a)
+	}
+	return steps, ""
+}
+
+func evSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return " | " + e
+}
+
+func short(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "..."
+	}
+	return s
+}
+
+func tail(h []string) string {
+	if len(h) > 12 && os.Getenv("ZKGO_DIFF_VERBOSE") == "" {
+		h = h[len(h)-12:]
+	}
+	return "  last steps before it:\n" + strings.Join(h, "\n")
+}
+
+// observe learns created paths from the reference's outcome.
+func (g *gen) observe(st step, outcome string) {
+	for _, f := range strings.Fields(outcome) {
+		if p, ok := strings.CutPrefix(f, "path="); ok {
+			if uq, err := strconv.Unquote(p); err == nil && strings.HasPrefix(uq, g.root+"/") {
+				g.learn(uq)
+			}
+		}
+	}
+}
+
+// normalizer turns one server's replies into text that does not depend on
+// its zxids or session ids: a zxid becomes the step whose reply first
+// carried it (or the last such step before it), a session id the client
+// and generation that opened it.
+type normalizer struct {
+	zxids    map[int64]string
+	sorted   []int64
+	sessions map[int64]string
+}
+
+func newNormalizer() *normalizer {
+	return &normalizer{zxids: map[int64]string{}, sessions: map[int64]string{}}
+}
+
+// reply records a reply header's zxid; it says whether it is new.
+func (n *normalizer) reply(z int64, stepNo int) string {
+	if _, ok := n.zxids[z]; ok {
+		return "old"
+	}
+	n.zxids[z] = fmt.Sprintf("z%d", stepNo)
+	i := sort.Search(len(n.sorted), func(i int) bool { return n.sorted[i] >= z })
+	n.sorted = append(n.sorted, 0)
+	copy(n.sorted[i+1:], n.sorted[i:])
+	n.sorted[i] = z
+	return "new"
+}
+
+func (n *normalizer) zxid(z int64) string {
+	if z == 0 {
+		return "0"
+	}
+	if l, ok := n.zxids[z]; ok {
+		return l
+	}
+	i := sort.Search(len(n.sorted), func(i int) bool { return n.sorted[i] >= z })
+	if i == 0 {
+		return "before-all"
+	}
+	return "after-" + n.zxids[n.sorted[i-1]]
+}
+
+func (n *normalizer) owner(id int64) string {
+	if id == 0 {
+		return "0"
+	}
+	if s, ok := n.sessions[id]; ok {
+		return s
+	}
+	return "unknown-session"
+}
+
+func (n *normalizer) stat(s *wire.Stat) string {
+	return fmt.Sprintf("{c=%s m=%s p=%s v=%d cv=%d av=%d owner=%s len=%d nc=%d}",
+		n.zxid(s.Czxid), n.zxid(s.Mzxid), n.zxid(s.Pzxid), s.Version, s.Cversion, s.Aversion,
+		n.owner(s.EphemeralOwner), s.DataLength, s.NumChildren)
+}
+
+func data(b []byte) string {
+	if b == nil {
+		return "null"
+	}
+	if len(b) <= 32 {
+		return fmt.Sprintf("%x", b)
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return fmt.Sprintf("len%d#%x", len(b), h.Sum64())
+}
+
+func acls(a []wire.ACL) string {
+	var out []string
+	for _, x := range a {
+		out = append(out, fmt.Sprintf("%s:%s:%d", x.ID.Scheme, x.ID.ID, x.Perms))
+	}
+	return "[" + strings.Join(out, ",") + "]"
+}
+
+func sortedStrings(s []string) string {
+	if s == nil {
+		return "null"
+	}
+	s = append([]string(nil), s...)
+	sort.Strings(s)
+	return fmt.Sprintf("%q", s)
+}
+
+// body decodes and normalizes a reply body.
+func (n *normalizer) body(op int32, code wire.Code, b []byte) string {
+	if code != wire.CodeOK && op != wire.OpMulti && op != wire.OpMultiRead {
+		if len(b) != 0 {
+			return fmt.Sprintf("body=%dB", len(b))
+		}
+		return ""
+	}
+	var rec wire.Record
+	switch op {
+	case wire.OpCreate:
+		rec = &wire.CreateResponse{}
+	case wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+		rec = &wire.Create2Response{}
+	case wire.OpExists, wire.OpSetData, wire.OpSetACL:
+		rec = &wire.StatResponse{}
+	case wire.OpGetData:
+		rec = &wire.GetDataResponse{}
+	case wire.OpGetACL:
+		rec = &wire.GetACLResponse{}
+	case wire.OpGetChildren, wire.OpGetEphemerals:
+		rec = &wire.ChildrenResponse{}
+	case wire.OpGetChildren2:
+		rec = &wire.Children2Response{}
+	case wire.OpSync:
+		rec = &wire.PathResponse{}
+	case wire.OpGetAllChildrenNumber:
+		rec = &wire.CountResponse{}
+	case wire.OpMulti, wire.OpMultiRead:
+		rec = &wire.MultiResponse{}
+	case wire.OpWhoAmI:
+		rec = &wire.WhoAmIResponse{}
+	default:
+		return fmt.Sprintf("body=%dB", len(b))
+	}
+	if err := wire.Unmarshal(b, rec); err != nil {
+		return fmt.Sprintf("undecodable(%v)", err)
+	}
+	return n.record(rec)
+}
+
+func (n *normalizer) record(rec wire.Record) string {
+	switch r := rec.(type) {
+	case *wire.CreateResponse:
+		return fmt.Sprintf("path=%q", r.Path)
+	case *wire.Create2Response:
+		return fmt.Sprintf("path=%q %s", r.Path, n.stat(&r.Stat))
+	case *wire.StatResponse:
+		return n.stat(&r.Stat)
+	case *wire.GetDataResponse:
+		return fmt.Sprintf("data=%s %s", data(r.Data), n.stat(&r.Stat))
+	case *wire.GetACLResponse:
+		return fmt.Sprintf("acl=%s %s", acls(r.ACL), n.stat(&r.Stat))
+	case *wire.ChildrenResponse:
+		// Apache returns children in its hash set's order.
+		return "children=" + sortedStrings(r.Children)
+	case *wire.Children2Response:
+		return "children=" + sortedStrings(r.Children) + " " + n.stat(&r.Stat)
+	case *wire.PathResponse:
+		return fmt.Sprintf("path=%q", r.Path)
+	case *wire.CountResponse:
+		return fmt.Sprintf("count=%d", r.Total)
+	case *wire.WhoAmIResponse:
+		var ids []string
+		for _, id := range r.Infos {
+			ids = append(ids, id.Scheme+":"+id.ID)
+		}
+		return "ids=" + sortedStrings(ids)
+	case *wire.MultiResponse:
+		var out []string
+		for _, res := range r.Results {
+			s := fmt.Sprintf("%s/%s", wire.OpName(res.Type), res.Err)
+			if res.Resp != nil {
+				s += " " + n.record(res.Resp)
+			}
+			out = append(out, s)
+		}
+		return "results=[" + strings.Join(out, "; ") + "]"
+	}
+	return fmt.Sprintf("%T", rec)
+}
+
+// startApache starts Apache ZooKeeper 3.8 through Debian's zkServer.sh
+// (its JVM settings) on a free port with the settings the zkgo server gets.
+func startApache(t *testing.T) (string, string) {
+	t.Helper()
+	sh := "/usr/share/zookeeper/bin/zkServer.sh"
+	if _, err := os.Stat(sh); err != nil {
+		t.Fatalf("Apache ZooKeeper not installed (scripts/install-apache-zk.sh): %v", err)
+	}
+	dir := t.TempDir()
+	port := servertest.FreePorts(t, 1)[0]
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := strings.Join([]string{
+		"tickTime=2000",
+		"dataDir=" + filepath.Join(dir, "data"),
+		fmt.Sprintf("clientPort=%d", port),
+		"clientPortAddress=127.0.0.1",
+		"forceSync=no",
+		"admin.enableServer=false",
+		"4lw.commands.whitelist=*",
+		"extendedTypesEnabled=true",
+	}, "\n") + "\n"
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "start-foreground", filepath.Join(dir, "zoo.cfg"))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_JVMFLAGS=-Djute.maxbuffer=%d -Dznode.container.checkIntervalMs=3600000 -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=%s",
+		maxBuffer, acl.Digest(superUser)))
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for !serving(addr) {
+		select {
+		case <-done:
+			out, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			t.Fatalf("apache exited before serving:\n%s", out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("apache not serving on %s after 90 s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return addr, filepath.Join(dir, "server.log")
+}
+
+// serving reports whether srvr answers with a Mode line.
+func serving(addr string) bool {
+	nc, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := nc.Write([]byte("srvr")); err != nil {
+		return false
+	}
+	sc := bufio.NewScanner(nc)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Mode: ") {
+			return true
+		}
+	}
+	return false
+}
