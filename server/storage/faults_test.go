@@ -131,3 +131,41 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCheckWritable: CheckWritable fails while writes fail, clears a failed
+// write's leftovers once they succeed, and appends after it work and
+// survive a crash.
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, "", Options{ForceSync: true, Logger: testLogger(t), walChunk: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckWritable(1 << 10); err != nil { // no segment yet
+		t.Fatalf("CheckWritable on a fresh store: %v", err)
+	}
+	mustAppend(t, s, seq(0, 1, 3)...)
+	s.InjectWriteError(syscall.ENOSPC)
+	if err := s.Append(entries(4)); err == nil {
+		t.Fatal("Append succeeded while writes fail")
+	}
+	if err := s.CheckWritable(1 << 10); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("CheckWritable while writes fail: %v", err)
+	}
+	s.InjectWriteError(nil)
+	if err := s.CheckWritable(64 << 10); err != nil {
+		t.Fatalf("CheckWritable after healing: %v", err)
+	}
+	s.walMu.Lock()
+	dirty, room := s.wal.dirty, s.wal.alloc-s.wal.off
+	s.walMu.Unlock()
+	if dirty != 0 || room < 64<<10 {
+		t.Fatalf("after CheckWritable: dirty %d, room %d", dirty, room)
+	}
+	mustAppend(t, s, seq(0, 4, 6)...)
+	s.crash()
+	s2 := openT(t, dir, "")
+	if got := replayed(t, s2, 0); !slices.Equal(got, seq(0, 1, 6)) {
+		t.Fatalf("after crash: %v", got)
+	}
+}

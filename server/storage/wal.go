@@ -336,6 +336,32 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 	return nil
 }
 
+// reserve zeroes a failed write's leftovers and makes sure size bytes are
+// preallocated after off (CheckWritable).
+func (w *walFile) reserve(size int64, sync bool) error {
+	if err := w.faults.get(); err != nil {
+		return fmt.Errorf("WAL segment %s: %w", w.seg.path, err)
+	}
+	if w.dirty > 0 {
+		if _, err := w.f.WriteAt(make([]byte, w.dirty), w.off); err != nil {
+			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
+		}
+		if sync {
+			if err := fdatasync(w.f); err != nil {
+				return fmt.Errorf("WAL segment %s: clear failed write: fdatasync: %w", w.seg.path, err)
+			}
+		}
+		w.dirty = 0
+	}
+	if end := w.off + size; end > w.alloc {
+		if err := preallocate(w.f, w.alloc, end-w.alloc); err != nil {
+			return fmt.Errorf("WAL segment %s: preallocate %d bytes: %w", w.seg.path, end-w.alloc, err)
+		}
+		w.alloc = end
+	}
+	return nil
+}
+
 func (w *walFile) close() error {
 	if w == nil || w.f == nil {
 		return nil

@@ -222,6 +222,45 @@ func (s *Store) Append(entries []Entry) error {
 	return nil
 }
 
+// CheckWritable reports whether Append can store a batch of up to size
+// bytes again after it failed (a full disk), without appending anything:
+// it zeroes what a failed write left behind, preallocates room for size
+// bytes in the active segment (creating one if there is none), and fails
+// while the mover is failing with too much waiting for it. Append remains
+// the real test; this lets a server leave its refusing state while no
+// write comes.
+func (s *Store) CheckWritable(size int64) error {
+	s.walMu.Lock()
+	defer s.walMu.Unlock()
+	s.mu.Lock()
+	closed, moveErr, waiting := s.closed, s.moveErr, len(s.pending)
+	full := waiting > maxPending || s.pendingBytes > maxPendingBytes
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case moveErr != nil && full:
+		return fmt.Errorf("txn log: %d entries wait to be moved into %s: %w", waiting, s.logPath, moveErr)
+	}
+	if s.wal == nil {
+		if err := s.faults.get(); err != nil {
+			return fmt.Errorf("create WAL segment: %w", err)
+		}
+		w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
+		if err != nil {
+			return err
+		}
+		w.faults = s.faults
+		s.nextSeq++
+		s.wal = w
+		s.mu.Lock()
+		s.segs = append(s.segs, w.seg)
+		s.activeSeq = w.seg.seq
+		s.mu.Unlock()
+	}
+	return s.wal.reserve(size, !s.noSync)
+}
+
 // walWrite writes es as one record to the active segment, creating or
 // rolling it as needed. walMu is held.
 func (s *Store) walWrite(es []walEntry) error {
