@@ -409,7 +409,14 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	buf = buf[:0]
 	for len(buf) < n {
 		m := min(n-len(buf), frameChunk)
-		buf = slices.Grow(buf, m)
+		if cap(buf)-len(buf) < m {
+			// Double (not append's 1.25x for large slices): few copies.
+			more := min(n, 2*cap(buf)) - len(buf)
+			if more < m {
+				more = m
+			}
+			buf = slices.Grow(buf, more)
+		}
 		k, err := io.ReadFull(r, buf[len(buf):len(buf)+m])
 		buf = buf[:len(buf)+k]
 		if err != nil {

@@ -192,7 +192,10 @@ func (s *streamConn) Recv() ([]byte, error) {
 	b := make([]byte, 0, min(int(n), chunk))
 	for len(b) < int(n) {
 		m := min(int(n)-len(b), chunk)
-		b = slices.Grow(b, m)
+		if cap(b)-len(b) < m {
+			// Double (not append's 1.25x for large slices): few copies.
+			b = slices.Grow(b, max(m, min(int(n), 2*cap(b))-len(b)))
+		}
 		k, err := io.ReadFull(s.r, b[len(b):len(b)+m])
 		b = b[:len(b)+k]
 		if err != nil {
