@@ -84,9 +84,20 @@ func (s *Server) logLoop() {
 	logged := s.lastZxid.Load() // last zxid in the log
 	for {
 		batch = batch[:0]
+		var probe <-chan time.Time
+		if s.logFault.refusing.Load() {
+			probe = time.After(logProbeInterval)
+		}
 		select {
 		case <-s.quit:
 			return
+		case <-probe:
+			// No write came to probe the log: check that it could take
+			// one, so the state ends (and srvr/mntr say so) without one.
+			if err := s.store.CheckWritable(logProbeSize); err == nil {
+				s.resumeWrites()
+			}
+			continue
 		case p := <-s.logCh:
 			batch = append(batch, p)
 		}
@@ -236,12 +247,18 @@ func (s *Server) maybeSnapshot(n int) {
 // through to find out whether the log takes writes again.
 const logProbeInterval = 500 * time.Millisecond
 
+// logProbeSize is the room the log must have (preallocated) for a probe
+// without a write to end the refusal.
+const logProbeSize = 1 << 20
+
 // logFault is a standalone server's state after a failed txn log append: a
 // full disk (the WAL cannot preallocate or write, ENOSPC) or a failing one
 // (EIO). Apache's SyncRequestProcessor stops the whole server then; zkgo
 // refuses writes and keeps serving reads and sessions, and writes resume
 // by themselves once the log takes one again: the next write after
-// logProbeInterval is appended as a probe.
+// logProbeInterval is appended as a probe, and while none comes the log
+// loop checks every logProbeInterval whether the log has room again
+// (storage.Store.CheckWritable) and ends the state if so.
 //
 // A refused write gets the error code NOTREADONLY (-119), what Apache's
 // read-only server answers a write: every 3.8 client knows it (Java

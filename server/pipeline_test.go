@@ -253,6 +253,17 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 	}
 	t.Logf("refused %d writes; per node %v", refusedTotal, refused)
 
+	// With no write coming, the state ends by itself once the disk heals.
+	s.store.InjectWriteError(syscall.ENOSPC)
+	if _, err := c.Create("/never", nil, 0, zk.WorldACL(zk.PermAll)); !isNotReadOnly(err) {
+		t.Fatalf("create on a full disk: %v, want NOTREADONLY (-119)", err)
+	}
+	s.store.InjectWriteError(nil)
+	waitUntil(t, "srvr Mode standalone without a write", func() bool { return s.View().Stats().Mode == "standalone" })
+	if _, err := c.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create after the probe ended the refusal: %v", err)
+	}
+
 	stop()
 	_, addr, _ = startPipelineServer(t, dir)
 	c2 := connectZK(t, addr)
