@@ -103,6 +103,17 @@ func TestSessionHijack(t *testing.T) {
 		resp, err := c.connect(&wire.ConnectRequest{TimeOut: 4000, SessionID: victim, Passwd: pw, HasReadOnly: true})
 		expectExpired(t, c, resp, err)
 	}
+	// Apache closes the owner's connection on each attempt: its client
+	// sees a disconnection (and then re-attaches).
+	disconnected := false
+	for deadline := time.After(ioTimeout); !disconnected; {
+		select {
+		case ev := <-ev:
+			disconnected = ev.State == zk.StateDisconnected
+		case <-deadline:
+			t.Fatal("the owner's connection was not closed by the re-attach attempts")
+		}
+	}
 	// The attacker's own session cannot touch the owner's ephemeral.
 	if h, _ := mine.call(wire.OpSetData, &wire.SetDataRequest{Path: "/locks/l", Data: []byte("mine"), Version: -1}); h.Err != wire.CodeNoAuth {
 		t.Fatalf("attacker setData on the ephemeral: %v, want NOAUTH", h.Err)
