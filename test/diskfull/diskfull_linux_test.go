@@ -278,10 +278,32 @@ func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
 		}
 	}
 
+	// Idle for three probe intervals (500 ms): the probes without a write
+	// must find the disk still full.
+	time.Sleep(1500 * time.Millisecond)
+	if resp, _ := fourLetter(srv.addr, "srvr"); !strings.Contains(resp, "Mode: read-only") {
+		t.Fatalf("srvr after idling on a full disk:\n%s\n%s", resp, srv.log())
+	}
+	if err := write(); !notReadOnly(err) {
+		t.Fatalf("write after idling on a full disk: %v, want NOTREADONLY (-119)", err)
+	}
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}
+	// Without a write, the server finds out by itself that the log has
+	// room again.
 	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, _ := fourLetter(srv.addr, "srvr")
+		if strings.Contains(resp, "Mode: standalone") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not standalone 30s after space returned:\n%s\n%s", resp, srv.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		err := write()
 		if err == nil {
