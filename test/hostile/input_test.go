@@ -3,6 +3,7 @@ package hostile
 import (
 	"bytes"
 	"errors"
+	"io"
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
@@ -236,8 +237,10 @@ func TestRequestBeforeConnect(t *testing.T) {
 
 // maxClientCnxns bounds the connections of one client address. Apache
 // 3.8's NIOServerCnxnFactory.AcceptThread.doAccept closes each extra
-// connection at once ("Too many connections from /ip - max is N", the
-// socket closed with linger 0) and keeps the others; another address is
+// connection at once ("Too many connections from /ip - max is N",
+// fastCloseSock: linger 0) and keeps the others; observed on 3.8.0 with
+// maxClientCnxns=8: the extra connections get no answer to their
+// ConnectRequest and see a reset or an end of stream. Another address is
 // not affected, and a freed slot can be taken again.
 func TestMaxClientCnxns(t *testing.T) {
 	const max = 10
@@ -249,8 +252,7 @@ func TestMaxClientCnxns(t *testing.T) {
 	}
 	connect := frame(wire.Marshal(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}))
 	for i := range 1000 {
-		// Reset, not closed in order (Apache: SO_LINGER 0 in
-		// fastCloseSock); the reset may even beat the dial's return.
+		// The reset may even beat the dial's return.
 		nc, err := net.DialTimeout("tcp", e.addr, ioTimeout)
 		if err == nil {
 			_, werr := nc.Write(connect)
@@ -266,8 +268,8 @@ func TestMaxClientCnxns(t *testing.T) {
 				err = werr
 			}
 		}
-		if !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("attempt %d over maxClientCnxns: %v, want a connection reset", i, err)
+		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, io.EOF) {
+			t.Fatalf("attempt %d over maxClientCnxns: %v, want the connection closed", i, err)
 		}
 	}
 	if !e.log.has("too many connections") {
