@@ -77,6 +77,17 @@ func freePort(t *testing.T) int {
 
 func start(t *testing.T, bin, work, dataDir string, n int) *server {
 	t.Helper()
+	s, err := tryStart(t, bin, work, dataDir, n)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.log())
+	}
+	return s
+}
+
+// tryStart starts zkserver and waits until it serves; the error says why
+// it did not (it exited, or did not answer within 30 s).
+func tryStart(t *testing.T, bin, work, dataDir string, n int) (*server, error) {
+	t.Helper()
 	port := freePort(t)
 	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
 		"admin.enableServer=false\n4lw.commands.whitelist=*\nsnapCount=100\n", dataDir, port)
@@ -107,15 +118,15 @@ func start(t *testing.T, bin, work, dataDir string, n int) *server {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if resp, err := fourLetter(s.addr, "srvr"); err == nil && strings.Contains(resp, "Mode:") {
-			return s
+			return s, nil
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("zkserver exited during start-up: %v\n%s", s.waitErr, s.log())
+			return s, fmt.Errorf("zkserver exited during start-up: %v", s.waitErr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("zkserver not serving within 30s\n%s", s.log())
+			return s, errors.New("zkserver not serving within 30s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -350,4 +361,57 @@ func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
 		}
 	}
 	t.Logf("%d nodes, all acknowledged values there after SIGKILL and restart", len(acked))
+
+	// SIGKILL while the disk is full, and a start on the full disk: it
+	// serves (reads, writes refused) or exits with one line saying why;
+	// with space back everything acknowledged is there.
+	fill(t, ballast)
+	for n := 0; ; n++ {
+		err := write()
+		if notReadOnly(err) {
+			break
+		}
+		if err != nil || n == 20000 {
+			t.Fatalf("write on a full disk: %v (%d writes)\n%s", err, n, srv.log())
+		}
+	}
+	srv.kill(t)
+	srv3, err := tryStart(t, bin, work, dataDir, 3)
+	out := srv3.log()
+	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
+		t.Fatalf("stack trace starting on a full disk:\n%s", out)
+	}
+	if err != nil {
+		<-srv3.exited
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		last := lines[len(lines)-1]
+		if srv3.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(last, "no space left on device") {
+			t.Fatalf("start on a full disk failed (%v) without a last line saying the disk is full:\n%s", err, out)
+		}
+		t.Logf("start on a full disk refused: %s", last)
+	} else {
+		c3 := connect(t, srv3.addr)
+		for p, want := range acked {
+			if got, _, err := c3.Get(p); err != nil || string(got) != want {
+				t.Fatalf("started on a full disk: %s = %.10q (%v), acknowledged %.10q", p, got, err, want)
+			}
+		}
+		t.Logf("started on a full disk and serves every acknowledged value")
+		c3.Close()
+		srv3.kill(t)
+	}
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	srv = start(t, bin, work, dataDir, 4)
+	c = connect(t, srv.addr)
+	for p, want := range acked {
+		got, _, err := c.Get(p)
+		if err != nil || string(got) != want {
+			t.Fatalf("LOST: after a kill on a full disk, %s = %.10q (%v), acknowledged %.10q\n%s", p, got, err, want, srv.log())
+		}
+	}
+	if err := write(); err != nil {
+		t.Fatalf("write once space is back: %v", err)
+	}
 }
