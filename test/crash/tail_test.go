@@ -295,45 +295,50 @@ func TestDamagedTailRecoversOrRefuses(t *testing.T) {
 		damage{"newest snapshot: empty", newestSnap, cut(0), "recover", truth.zxid},
 	)
 
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			track(t)
-			dir := copyOf(t, work, orig, fmt.Sprintf("case-%d", i))
-			target := tc.file(dir)
-			tc.do(t, target)
-			srv := startServerCfg(t, bin, work, dir, 1000+i, "snapCount=1000000\n")
-			err := srv.waitReady(ctx)
-			out, _ := os.ReadFile(srv.logPath)
-			if bytes.Contains(out, []byte("panic:")) || bytes.Contains(out, []byte("goroutine ")) {
-				t.Fatalf("stack trace in the server output:\n%s", out)
-			}
-			if err != nil {
-				<-srv.exited
-				if tc.must == "recover" {
-					t.Fatalf("did not start: %v\n%s", err, srv.logTail())
+	// Two at a time (go test's -parallel is GOMAXPROCS): each case is a
+	// server start, mostly waiting.
+	t.Run("damage", func(t *testing.T) {
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				track(t)
+				dir := copyOf(t, work, orig, fmt.Sprintf("case-%d", i))
+				target := tc.file(dir)
+				tc.do(t, target)
+				srv := startServerCfg(t, bin, work, dir, 1000+i, "snapCount=1000000\n")
+				err := srv.waitReady(ctx)
+				out, _ := os.ReadFile(srv.logPath)
+				if bytes.Contains(out, []byte("panic:")) || bytes.Contains(out, []byte("goroutine ")) {
+					t.Fatalf("stack trace in the server output:\n%s", out)
 				}
-				if srv.cmd.ProcessState.ExitCode() == 0 {
-					t.Errorf("exit status 0 without serving")
+				if err != nil {
+					<-srv.exited
+					if tc.must == "recover" {
+						t.Fatalf("did not start: %v\n%s", err, srv.logTail())
+					}
+					if srv.cmd.ProcessState.ExitCode() == 0 {
+						t.Errorf("exit status 0 without serving")
+					}
+					lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+					last := lines[len(lines)-1]
+					if !strings.Contains(last, filepath.Base(target)) {
+						t.Fatalf("refused to start, but the last line does not name %s:\n%s", filepath.Base(target), out)
+					}
+					t.Logf("refused: %s", last)
+					return
 				}
-				lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-				last := lines[len(lines)-1]
-				if !strings.Contains(last, filepath.Base(target)) {
-					t.Fatalf("refused to start, but the last line does not name %s:\n%s", filepath.Base(target), out)
+				defer func() { _ = srv.stop(10 * time.Second) }()
+				got, err := dumpState(srv.addr)
+				if err != nil {
+					t.Fatal(err)
 				}
-				t.Logf("refused: %s", last)
-				return
-			}
-			defer func() { _ = srv.stop(10 * time.Second) }()
-			got, err := dumpState(srv.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := got.prefixOf(truth, tc.atLeast); err != nil {
-				t.Fatalf("%v\n%s", err, srv.logTail())
-			}
-			t.Logf("started at zxid 0x%x of 0x%x (must reach 0x%x)", got.zxid, truth.zxid, tc.atLeast)
-		})
-	}
+				if err := got.prefixOf(truth, tc.atLeast); err != nil {
+					t.Fatalf("%v\n%s", err, srv.logTail())
+				}
+				t.Logf("started at zxid 0x%x of 0x%x (must reach 0x%x)", got.zxid, truth.zxid, tc.atLeast)
+			})
+		}
+	})
 }
 
 // copyOf copies the dataDir orig to a fresh directory under work.
