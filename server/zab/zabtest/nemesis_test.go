@@ -53,7 +53,9 @@ func TestNemesisZab(t *testing.T) {
 	t.Logf("nemesis seed=%d duration=%s (replay: ZKGO_NEMESIS_SEED=%d)", seed, duration, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x7a6162))
 	voters := []int{3, 5}[rng.IntN(2)]
-	c := newCluster(t, Options{Voters: voters, Observers: rng.IntN(2), Seed: seed})
+	// A small diff bound sends SNAP instead of DIFF to lagging members.
+	maxDiff := []int{0, 5, 50}[rng.IntN(3)]
+	c := newCluster(t, Options{Voters: voters, Observers: rng.IntN(2), Seed: seed, MaxDiffEntries: maxDiff})
 	var slowMu sync.Mutex
 	slow := map[string]time.Duration{}
 	storage.SetAppendDelay(func(dir string) time.Duration {
@@ -64,7 +66,7 @@ func TestNemesisZab(t *testing.T) {
 	defer storage.SetAppendDelay(nil)
 	c.StartAll()
 	c.WaitLeader(c.IDs)
-	t.Logf("%d voters, %d observers", voters, len(c.IDs)-voters)
+	t.Logf("%d voters, %d observers, max diff entries %d", voters, len(c.IDs)-voters, maxDiff)
 
 	start := time.Now()
 	now := func() int64 { return time.Since(start).Nanoseconds() }
