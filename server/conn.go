@@ -160,7 +160,10 @@ func (c *conn) queue(frame []byte) {
 	if !c.closing && !c.overflow {
 		c.out = append(c.out, frame)
 		c.outBytes += len(frame)
-		if c.outBytes > c.outLimit() {
+		// A lone frame never trips the bound: a reply may be larger than
+		// jute.maxbuffer (getChildren of 10,000 long names is ~20 MB, which
+		// Apache sends; go-zookeeper's TestIntegration_Children reads it).
+		if c.outBytes > c.outLimit() && len(c.out) > 1 {
 			over = c.outBytes
 			c.overflow = true
 			clear(c.out)
