@@ -2,7 +2,8 @@
 # compat-tls.sh: Apache ZooKeeper 3.8's own client (ZooKeeperMain, what
 # zkCli.sh runs) over TLS against a server's secureClientPort, with PEM key
 # and trust stores and client certificates (x509 scheme, superUser), plus a
-# four-letter word over TLS (openssl s_client). Prints "N passed, N failed".
+# four-letter word over TLS (openssl s_client), with ssl.clientAuth need,
+# want and none. Prints "N passed, N failed".
 #
 #   scripts/compat-tls.sh                   build zkserver, start it with TLS on free ports, test it
 #   scripts/compat-tls.sh --target apache   the same against Apache ZooKeeper 3.8 (checks the expectations)
@@ -19,7 +20,7 @@ target=zkserver
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) target=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "compat-tls.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -62,41 +63,49 @@ cert stranger "/C=DE/O=zkgo/CN=compat client" 'extendedKeyUsage=clientAuth\n' ro
 port=$(zk_free_port)
 sport=$(zk_free_port)
 while [ "$sport" = "$port" ]; do sport=$(zk_free_port); done
-zk_write_cfg "$tmp" "$port" \
-  "secureClientPort=$sport" \
-  "secureClientPortAddress=127.0.0.1" \
-  "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory" \
-  "ssl.keyStore.location=$tmp/server.pem" \
-  "ssl.keyStore.type=PEM" \
-  "ssl.trustStore.location=$tmp/ca.pem" \
-  "ssl.trustStore.type=PEM" \
-  "ssl.clientAuth=need" \
-  "X509AuthenticationProvider.superUser=CN=admin"
 
 # shellcheck disable=SC1091
 CLASSPATH=$(. "$ZK_HOME/bin/zkEnv.sh" >/dev/null 2>&1; echo "$CLASSPATH")
 NETTY=$(ls /usr/share/java/netty-*.jar | grep -v -- '-[0-9][0-9.]*Final\.jar$' | tr '\n' ':')
 CP="$CLASSPATH:$NETTY"
 
-case "$target" in
-  zkserver)
-    if [ ! -x bin/zkserver ] || [ -n "$(find cmd server -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
-      go build -o bin/zkserver ./cmd/zkserver
-    fi
-    zk_start zkserver "$tmp"
-    ;;
-  apache)
-    # zkServer.sh's class path lacks Netty's modules too: run its main class.
-    java -cp "$CP" -Dzookeeper.log.dir="$tmp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$tmp/zoo.cfg" \
-      >"$tmp/server.log" 2>&1 </dev/null &
-    ZK_PID=$!
-    ;;
-esac
-echo "compat-tls: $target, plain 127.0.0.1:$port, TLS 127.0.0.1:$sport"
-if ! zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 60; then
-  tail -50 "$tmp/server.log" >&2 || true
-  exit 1
+if [ "$target" = zkserver ]; then
+  if [ ! -x bin/zkserver ] || [ -n "$(find cmd server -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
+    go build -o bin/zkserver ./cmd/zkserver
+  fi
 fi
+
+# start_server CLIENTAUTH: (re)start the server with ssl.clientAuth set so.
+start_server() {
+  zk_stop "$ZK_PID"
+  ZK_PID=
+  zk_write_cfg "$tmp" "$port" \
+    "secureClientPort=$sport" \
+    "secureClientPortAddress=127.0.0.1" \
+    "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory" \
+    "ssl.keyStore.location=$tmp/server.pem" \
+    "ssl.keyStore.type=PEM" \
+    "ssl.trustStore.location=$tmp/ca.pem" \
+    "ssl.trustStore.type=PEM" \
+    "ssl.clientAuth=$1" \
+    "X509AuthenticationProvider.superUser=CN=admin"
+  case "$target" in
+    zkserver)
+      zk_start zkserver "$tmp"
+      ;;
+    apache)
+      # zkServer.sh's class path lacks Netty's modules too: run its main class.
+      java -cp "$CP" -Dzookeeper.log.dir="$tmp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$tmp/zoo.cfg" \
+        >"$tmp/server.log" 2>&1 </dev/null &
+      ZK_PID=$!
+      ;;
+  esac
+  echo "compat-tls: $target, ssl.clientAuth=$1, plain 127.0.0.1:$port, TLS 127.0.0.1:$sport"
+  if ! zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 60; then
+    tail -50 "$tmp/server.log" >&2 || true
+    exit 1
+  fi
+}
 
 # --- checks -------------------------------------------------------------
 passed=0
@@ -114,7 +123,7 @@ check() { # NAME EXPECTED ACTUAL
 # none; "plain" for a plain connection to the plain port), output without
 # the connection chatter.
 cli() {
-  local certname=$1
+  local certname=$1 ms=${CLI_TIMEOUT:-15000}
   shift
   local flags=(-cp "$CP")
   local server=127.0.0.1:$sport
@@ -127,10 +136,11 @@ cli() {
       flags+=("-Dzookeeper.ssl.keyStore.location=$tmp/$certname.pem" -Dzookeeper.ssl.keyStore.type=PEM)
     fi
   fi
-  timeout 60 java "${flags[@]}" org.apache.zookeeper.ZooKeeperMain -server "$server" -timeout 5000 "$@" 2>&1 |
+  timeout 60 java "${flags[@]}" org.apache.zookeeper.ZooKeeperMain -server "$server" -timeout "$ms" "$@" 2>&1 |
     grep -v -e '^SLF4J' -e '^Connecting to' -e '^WATCHER::' -e '^WatchedEvent state:SyncConnected' -e '^$' || true
 }
 
+start_server need
 check "create over TLS" "Created /tls" "$(cli client create /tls hello)"
 check "get over TLS" "hello" "$(cli client get /tls)"
 check "whoami: the certificate is an x509 id" "Auth scheme: User
@@ -149,10 +159,24 @@ x509: CN=admin
 ip: 127.0.0.1" "$(cli admin whoami)"
 check "plain client on the plain port, same tree" "hello" "$(cli plain get /tls)"
 check "plain client and an x509 ACL" "Insufficient permission : /mine" "$(cli plain get /mine)"
-check "ssl.clientAuth=need refuses a client without a certificate" "KeeperErrorCode = ConnectionLoss for /tls" "$(cli "" get /tls)"
-check "a certificate of another CA is refused" "KeeperErrorCode = ConnectionLoss for /tls" "$(cli stranger get /tls)"
+check "ssl.clientAuth=need refuses a client without a certificate" "KeeperErrorCode = ConnectionLoss for /tls" "$(CLI_TIMEOUT=5000 cli "" get /tls)"
+check "a certificate of another CA is refused" "KeeperErrorCode = ConnectionLoss for /tls" "$(CLI_TIMEOUT=5000 cli stranger get /tls)"
 check "ruok over TLS" "imok" "$(printf ruok | timeout 10 openssl s_client -connect "127.0.0.1:$sport" -CAfile "$tmp/ca.pem" \
   -cert "$tmp/client.crt" -key "$tmp/client.key" -quiet 2>/dev/null || true)"
+
+start_server want
+check "clientAuth=want: no certificate is fine" "hello" "$(cli "" get /tls)"
+check "clientAuth=want: no certificate, no x509 id" "Auth scheme: User
+ip: 127.0.0.1" "$(cli "" whoami)"
+check "clientAuth=want: a certificate still authenticates" "mine" "$(cli client get /mine)"
+# The client's key manager offers no certificate the server's CA list
+# does not name, so a foreign certificate makes an anonymous client.
+check "clientAuth=want: a certificate of another CA is not sent" "Auth scheme: User
+ip: 127.0.0.1" "$(cli stranger whoami)"
+
+start_server none
+check "clientAuth=none: the certificate is not asked for" "Auth scheme: User
+ip: 127.0.0.1" "$(cli client whoami)"
 
 echo "compat-tls ($target): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
