@@ -3,7 +3,9 @@
 // together.
 //
 // Goroutines and what they own:
-//   - the accept loop owns the listener;
+//   - the accept loop owns the listener; with a secureClientPort a second
+//     accept loop owns the TLS listener (tls.go), whose handshakes each run
+//     on their own goroutine before the connection is admitted;
 //   - each connection has a reader goroutine (decodes frames, runs reads in
 //     order, submits writes) and a writer goroutine (owns the socket's write
 //     side, batches replies);
