@@ -416,8 +416,11 @@ def scenario_auth(c, cli_bin, server, tr):
         r1 = b.cli.wait(re.compile(r"^%s: rc = (-?\d+)$" % re.escape(ROOT)), mark)
         r2 = b.cli.wait(re.compile(r"^\[%s/afterfail\]: rc = (-?\d+)$" % re.escape(ROOT)), mark)
         got = (r1 and int(r1[0].group(1)), r2 and int(r2[0].group(1)))
-        c.equal(got, (-115, -115), "requests behind a failed auth (ZINVALIDSTATE)")
-        b.note("after failed auth ok=%s rcs=%s" % (ok, got))
+        # ZAUTHFAILED (-116) for requests the client had sent when the
+        # failure arrived, ZINVALIDSTATE (-115) for those it had not: which
+        # depends on the client's timing, against Apache as well.
+        c.check(all(rc in (-115, -116) for rc in got), "requests behind a failed auth: got %r, want -115 or -116" % (got,))
+        b.note("after failed auth ok=%s rejected=%s" % (ok, all(rc in (-115, -116) for rc in got)))
     finally:
         b.cli.close()
 

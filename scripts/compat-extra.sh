@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# make compat, after compat.sh: more real clients against zkserver.
+#
+#   scripts/compat-extra.sh                  every suite against zkserver (standalone and a 3-member ensemble)
+#   scripts/compat-extra.sh --target apache  the suites themselves against Apache ZooKeeper 3.8
+#   scripts/compat-extra.sh --only climt,recipes,gozk,diff
+#
+# Suites:
+#   climt    Apache's C client shell cli_mt (Debian's zookeeper-bin):
+#            compat/climt_compat.py, standalone and ensemble; its transcript is
+#            compared line by line with the one an Apache server gives.
+#   recipes  kazoo's recipes with several clients: compat/kazoo_recipes.py,
+#            standalone and ensemble.
+#   gozk     github.com/go-zookeeper/zk v1.0.4's own test suite (its
+#            integration tests start standalone servers and 3-node clusters
+#            through zkServer.sh; compat/gozk/zkServer.sh runs zkserver).
+#   diff     test/differential: random operation sequences against Apache 3.8
+#            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS).
+#
+# Prints "<suite>: N passed, N failed" per suite and exits 1 on any failure.
+# Installs what it needs (zookeeper, zookeeper-bin, python3-kazoo) through
+# scripts/install-apache-zk.sh. Servers run on free ports with temporary
+# data directories and are stopped at the end whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+user_py=${PY:-}
+. scripts/lib.sh
+
+target=zkserver
+only=climt,recipes,gozk,diff
+DIFF_SEEDS=${DIFF_SEEDS:-60}
+DIFF_STEPS=${DIFF_STEPS:-200}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target) target=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "compat-extra.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$target" in zkserver|apache) ;; *) echo "compat-extra.sh: --target zkserver or apache" >&2; exit 2 ;; esac
+want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
+
+scripts/install-apache-zk.sh --c-client
+if [ -z "$user_py" ] && [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; fi
+CLI_MT=${CLI_MT:-/usr/lib/zookeeper/bin/cli_mt}
+
+tmp=$(mktemp -d /tmp/zkcompat-extra.XXXXXX)
+std_pid=
+ref_pid=
+ens_dir=
+gozk_pid=
+cleanup() {
+  [ -n "$gozk_pid" ] && kill -- "-$gozk_pid" 2>/dev/null
+  zk_stop "$std_pid"
+  zk_stop "$ref_pid"
+  if [ -n "$ens_dir" ]; then
+    bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$target" = zkserver ]; then
+  if [ ! -x bin/zkserver ] || [ ! -x bin/zk ] || [ -n "$(find cmd server fourletter shell ensemble -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
+    echo "compat-extra: building bin/zkserver and bin/zk"
+    go build -o bin/zkserver ./cmd/zkserver
+    go build -o bin/zk ./cmd/zk
+  fi
+fi
+
+summary=()
+status=0
+# report SUITE LOG: takes the log's last "N passed, N failed" line; prints
+# the log when the suite failed or printed no such line.
+report() {
+  local suite=$1 log=$2 rc=$3 line
+  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | sed -E 's/.*: ([0-9]+ passed, [0-9]+ failed.*)/\1/' || true)
+  if [ -z "$line" ]; then line="0 passed, 1 failed (no result line; exit status $rc)"; fi
+  summary+=("$suite: $line")
+  if [ "$rc" != 0 ] || ! grep -qE ' 0 failed' <<<"$line"; then
+    status=1
+    echo "--- $suite failed; its output (last 60 lines of $log): ---"
+    tail -60 "$log"
+    echo "---"
+  fi
+}
+
+# start_standalone KIND DIR: a standalone server on a free port; prints its address.
+start_standalone() {
+  local kind=$1 dir=$2 port
+  port=$(zk_free_port)
+  zk_write_cfg "$dir" "$port" extendedTypesEnabled=true
+  ZK_PID=
+  zk_start "$kind" "$dir"
+  echo "$ZK_PID" >"$dir/pid"
+  if ! zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 90 >&2; then
+    tail -30 "$dir/server.log" >&2
+    return 1
+  fi
+  echo "127.0.0.1:$port"
+}
+
+# go-zookeeper's suite runs in the background from the start: it takes the
+# longest (it starts ~40 servers and clusters of its own).
+run_gozk() {
+  local mod dir bin log=$tmp/gozk.log zkbin=$PWD/bin/zkserver
+  mod=$(go mod download -json github.com/go-zookeeper/zk@v1.0.4 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  dir=$tmp/gozk/zk
+  mkdir -p "$tmp/gozk"
+  cp -r "$mod" "$dir"
+  chmod -R u+w "$dir"
+  cp compat/gozk/zz_zkgo_harness_test.go.txt "$dir/zz_zkgo_harness_test.go"
+  sed -i 's/_, ok := FLWSrvr(serverAddrs, time.Second)/_, ok := zkgoServing(serverAddrs, time.Second)/' "$dir/server_help_test.go"
+  if ! grep -q zkgoServing "$dir/server_help_test.go"; then
+    echo "compat-extra: could not patch go-zookeeper's waitForStart (server_help_test.go changed?)" >&2
+    return 1
+  fi
+  if [ "$target" = zkserver ]; then
+    bin=$PWD/compat/gozk
+  else
+    bin=$ZK_HOME/bin
+  fi
+  # No exclusions: every test passes against zkserver and against Apache
+  # 3.8. ZK_VERSION enables the two reconfig tests (they skip without it).
+  (cd "$dir" && ZK_VERSION=3.8.0 ZKGO_ZKSERVER=$zkbin ZOOKEEPER_BIN_PATH=$bin \
+    go test -count=1 -timeout 600s -v . >"$log" 2>&1)
+}
+gozk_result() {
+  local log=$tmp/gozk.log rc=$1 pass fail skip integ
+  pass=$(grep -c '^--- PASS' "$log" || true)
+  fail=$(grep -c '^--- FAIL' "$log" || true)
+  skip=$(grep -c '^--- SKIP' "$log" || true)
+  integ=$(grep -c '^--- PASS: TestIntegration_' "$log" || true)
+  if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then fail=1; fi
+  echo "gozk: $pass passed, $fail failed ($integ of them integration tests against $target servers, $skip skipped)" >"$tmp/gozk.summary"
+  if [ "$fail" != 0 ]; then grep -E '^(--- FAIL|\s+\S+_test.go:[0-9]+: )' "$log" | grep -v ZKERR | tail -40 >>"$tmp/gozk.summary"; fi
+  cat "$tmp/gozk.summary" >>"$log"
+}
+if want gozk; then
+  echo "compat-extra: go-zookeeper v1.0.4's own tests against $target (in the background)"
+  set -m
+  ( set +e; run_gozk; rc=$?; gozk_result "$rc"; exit "$rc" ) &
+  gozk_pid=$!
+  set +m
+fi
+
+std=
+ref=
+ens=
+if want climt || want recipes; then
+  mkdir -p "$tmp/std"
+  std=$(start_standalone "$target" "$tmp/std")
+  std_pid=$(cat "$tmp/std/pid")
+  echo "compat-extra: $target standalone on $std"
+  if [ "$target" = zkserver ]; then
+    if want climt; then
+      mkdir -p "$tmp/ref"
+      ref=$(start_standalone apache "$tmp/ref")
+      ref_pid=$(cat "$tmp/ref/pid")
+      echo "compat-extra: Apache standalone on $ref (cli_mt's reference transcript)"
+    fi
+    ens_dir=$tmp/ensemble
+    ok=
+    for _ in 1 2 3; do
+      base=$(zk_free_port)
+      if bin/zk ensemble up -n 3 --base-port "$base" --dir "$ens_dir" >"$tmp/up.log" 2>&1; then ok=1; break; fi
+      bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true
+    done
+    if [ -z "$ok" ]; then echo "compat-extra: zk ensemble up failed:" >&2; cat "$tmp/up.log" >&2; exit 1; fi
+    ens=$(bin/zk ensemble connect-string --dir "$ens_dir")
+    echo "compat-extra: zkserver ensemble on $ens"
+  fi
+fi
+
+if want climt; then
+  ref_args=()
+  [ -n "$ref" ] && ref_args=(--reference "$ref")
+  rc=0; "$PY" compat/climt_compat.py --cli "$CLI_MT" --server "$std" "${ref_args[@]}" >"$tmp/climt.log" 2>&1 || rc=$?
+  report "climt ($target standalone)" "$tmp/climt.log" "$rc"
+  if [ -n "$ens" ]; then
+    rc=0; "$PY" compat/climt_compat.py --cli "$CLI_MT" --server "$ens" "${ref_args[@]}" >"$tmp/climt-ens.log" 2>&1 || rc=$?
+    report "climt (zkserver ensemble)" "$tmp/climt-ens.log" "$rc"
+  fi
+fi
+if want recipes; then
+  rc=0; "$PY" compat/kazoo_recipes.py --server "$std" >"$tmp/recipes.log" 2>&1 || rc=$?
+  report "kazoo-recipes ($target standalone)" "$tmp/recipes.log" "$rc"
+  if [ -n "$ens" ]; then
+    rc=0; "$PY" compat/kazoo_recipes.py --server "$ens" >"$tmp/recipes-ens.log" 2>&1 || rc=$?
+    report "kazoo-recipes (zkserver ensemble)" "$tmp/recipes-ens.log" "$rc"
+  fi
+fi
+# The clients are done with these servers: free the cores for the rest.
+zk_stop "$std_pid"; std_pid=
+zk_stop "$ref_pid"; ref_pid=
+if [ -n "$ens_dir" ]; then bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true; ens_dir=; fi
+
+if want diff && [ "$target" = zkserver ]; then
+  echo "compat-extra: differential test, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
+  rc=0
+  ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
+    go test -count=1 -timeout 20m -v -run TestDifferential ./test/differential/ >"$tmp/diff.log" 2>&1 || rc=$?
+  report "differential" "$tmp/diff.log" "$rc"
+fi
+
+if [ -n "$gozk_pid" ]; then
+  rc=0; wait "$gozk_pid" || rc=$?
+  gozk_pid=
+  report "go-zookeeper" "$tmp/gozk.log" "$rc"
+fi
+
+echo "compat-extra: summary ($target)"
+for s in "${summary[@]}"; do echo "  $s"; done
+if [ "$status" = 0 ]; then echo "compat-extra: PASS ($target)"; else echo "compat-extra: FAIL ($target)"; fi
+exit "$status"
