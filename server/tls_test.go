@@ -232,6 +232,23 @@ func TestTLSX509ACL(t *testing.T) {
 	if _, err := bob.Set("/shared", nil, -1); !errors.Is(err, zk.ErrNoAuth) {
 		t.Fatalf("bob writes /shared: %v", err)
 	}
+	// Notifications go to connections that may read the node: bob's
+	// x509 id does.
+	_, _, wch, err := bob.GetW("/shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Set("/shared", []byte("v2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-wch:
+		if ev.Type != zk.EventNodeDataChanged || ev.Path != "/shared" {
+			t.Fatalf("bob's watch: %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("bob's watch on /shared did not fire")
+	}
 	// The superUser DN is super: everything, whatever the ACL.
 	if b, _, err := admin.Get("/mine"); err != nil || string(b) != "m" {
 		t.Fatalf("super reads /mine: %q %v", b, err)
