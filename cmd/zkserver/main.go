@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -197,13 +198,24 @@ func status(args []string, stdout, stderr io.Writer) int {
 			host = self.ClientAddress
 		}
 	}
+	secure := false
+	if port == 0 && cfg.SecureClientPort != 0 {
+		// As zkServer.sh: no client port, so the secure one.
+		fmt.Fprintln(stdout, "Client port not found. Looking for secureClientPort in the static config.")
+		secure, port, host = true, cfg.SecureClientPort, cfg.SecureClientPortAddress
+	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
 	}
-	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: false.\n", port, host)
+	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: %v.\n", port, host, secure)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := fourletter.Query(ctx, net.JoinHostPort(host, strconv.Itoa(port)), "srvr")
+	var out string
+	if secure {
+		out, err = secureSrvr(ctx, cfg, net.JoinHostPort(host, strconv.Itoa(port)))
+	} else {
+		out, err = fourletter.Query(ctx, net.JoinHostPort(host, strconv.Itoa(port)), "srvr")
+	}
 	if err == nil {
 		for _, line := range strings.Split(out, "\n") {
 			if strings.HasPrefix(line, "Mode: ") {
@@ -214,4 +226,28 @@ func status(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "Error contacting service. It is probably not running.")
 	return 1
+}
+
+// secureSrvr asks the server's own secure port for srvr, presenting the
+// server's key store certificate (a server that needs client certificates
+// gets one) and not verifying the server: it is a local health probe.
+func secureSrvr(ctx context.Context, cfg *config.Config, addr string) (string, error) {
+	tc, err := server.ServerTLSConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	d := tls.Dialer{Config: &tls.Config{Certificates: tc.Certificates, InsecureSkipVerify: true, MinVersion: tc.MinVersion, MaxVersion: tc.MaxVersion}}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer nc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	if _, err := nc.Write([]byte("srvr")); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(nc)
+	return string(b), err
 }
