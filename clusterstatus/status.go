@@ -2,6 +2,7 @@ package clusterstatus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -91,6 +92,12 @@ func (r *Report) ExitCode() int {
 // judges the result. It never fails: an unreachable server is reported as
 // down.
 func Check(ctx context.Context, addrs []string, timeout time.Duration) *Report {
+	return CheckTLS(ctx, addrs, timeout, nil)
+}
+
+// CheckTLS is Check over TLS (the servers' secureClientPort), or plain
+// when tc is nil.
+func CheckTLS(ctx context.Context, addrs []string, timeout time.Duration, tc *tls.Config) *Report {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -100,7 +107,7 @@ func Check(ctx context.Context, addrs []string, timeout time.Duration) *Report {
 		wg.Go(func() {
 			qctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			r.Servers[i] = probe(qctx, a)
+			r.Servers[i] = probe(qctx, a, tc)
 		})
 	}
 	wg.Wait()
@@ -109,15 +116,15 @@ func Check(ctx context.Context, addrs []string, timeout time.Duration) *Report {
 }
 
 // probe asks one server for srvr and mntr at the same time.
-func probe(ctx context.Context, addr string) Server {
+func probe(ctx context.Context, addr string, tc *tls.Config) Server {
 	s := Server{Addr: addr, State: StateDown}
 	var (
 		srvrOut, mntrOut string
 		srvrErr, mntrErr error
 		wg               sync.WaitGroup
 	)
-	wg.Go(func() { srvrOut, srvrErr = fourletter.Query(ctx, addr, "srvr") })
-	wg.Go(func() { mntrOut, mntrErr = fourletter.Query(ctx, addr, "mntr") })
+	wg.Go(func() { srvrOut, srvrErr = fourletter.QueryTLS(ctx, addr, "srvr", tc) })
+	wg.Go(func() { mntrOut, mntrErr = fourletter.QueryTLS(ctx, addr, "mntr", tc) })
 	wg.Wait()
 
 	var problems []string

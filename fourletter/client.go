@@ -3,6 +3,7 @@ package fourletter
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +21,21 @@ const MaxReply = 64 << 20
 // returns everything the server writes until it closes the connection.
 // The context's deadline (or cancellation) bounds the whole exchange.
 func Query(ctx context.Context, addr, word string) (string, error) {
+	return QueryTLS(ctx, addr, word, nil)
+}
+
+// QueryTLS is Query over TLS (a server's secureClientPort), or plain when
+// tc is nil.
+func QueryTLS(ctx context.Context, addr, word string, tc *tls.Config) (string, error) {
 	if len(word) != 4 {
 		return "", fmt.Errorf("4lw %q: a four-letter word has 4 letters", word)
 	}
-	var d net.Dialer
+	var d interface {
+		DialContext(context.Context, string, string) (net.Conn, error)
+	} = &net.Dialer{}
+	if tc != nil {
+		d = &tls.Dialer{Config: tc}
+	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("4lw %s to %s: %w", word, addr, err)

@@ -18,7 +18,7 @@ func init() {
 	extraCommands = append(extraCommands, statusCommand())
 }
 
-const statusUsage = "zk status [-server host:port,...] [-timeout-4lw 2s] [-o text|json|yaml]"
+const statusUsage = "zk status [-server host:port,...] [-timeout-4lw 2s] [-tls ...] [-o text|json|yaml]"
 
 const statusHelp = `Asks every server of the list for srvr and mntr and prints one row per
 server (mode, zxid, latency, connections, outstanding requests, znodes,
@@ -44,6 +44,13 @@ func statusAction(c *cli.Context) error {
 	server := fs.String("server", "", "servers host:port[,host:port...]")
 	format := fs.String("o", "", "output format: text, json or yaml")
 	wait := fs.Duration("timeout-4lw", clusterstatus.DefaultTimeout, "how long to wait for each server")
+	g := map[string]string{}
+	for _, name := range []string{"tls", "tls-insecure"} {
+		fs.BoolFunc(name, "as zk's -"+name, func(string) error { g[name] = "true"; return nil })
+	}
+	for _, name := range []string{"tls-ca", "tls-cert", "tls-key"} {
+		fs.Func(name, "as zk's -"+name, func(v string) error { g[name] = v; return nil })
+	}
 	help, args, err := parseAnywhere(fs, c.Args().Slice())
 	if help {
 		fmt.Fprintf(stdout, "usage: %s\n\n%s\n\noptions:\n", statusUsage, statusHelp)
@@ -88,7 +95,11 @@ func statusAction(c *cli.Context) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *wait+5*time.Second)
 	defer cancel()
-	r := clusterstatus.Check(ctx, addrs, *wait)
+	tc, err := tlsConfig(c, g)
+	if err != nil {
+		return err
+	}
+	r := clusterstatus.CheckTLS(ctx, addrs, *wait, tc)
 	if err := writeResult(stdout, out, r, r.WriteTable); err != nil {
 		return err
 	}

@@ -88,6 +88,15 @@ func TestTLSOneShot(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("plain client on the TLS port: %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// zk status over TLS: options after the command, and before it.
+	r = runZk(t, nil, "", "status", "-server", addr, "-tls-ca", ca.CertFile, "-tls-cert", client.File)
+	if r.code != 0 || !strings.Contains(r.stdout, "standalone") {
+		t.Fatalf("status over TLS: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runZk(t, nil, "", "-server", addr, "-tls-ca", ca.CertFile, "-tls-cert", client.File, "status", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"mode":"standalone"`) {
+		t.Fatalf("status over TLS, options first: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	// Usage and file errors.
 	r = runZk(t, nil, "", "-server", addr, "-tls-key", client.KeyFile, "get", "/tls")
 	if r.code != 2 || r.stderr != "zk: -tls-key needs -tls-cert\n" {
