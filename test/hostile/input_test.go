@@ -2,9 +2,9 @@ package hostile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"net"
