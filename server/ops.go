@@ -391,8 +391,10 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 	case wire.OpGetEphemerals:
 		r := body.(*wire.PathRequest)
 		var out []string
+		// Apache tests prefixPath.trim(): Java's trim drops every char <= ' '.
+		trimmed := strings.TrimFunc(r.Path, func(x rune) bool { return x <= ' ' })
 		for _, p := range s.tree.Ephemerals(c.sessionID.Load()) {
-			if r.Path == "" || r.Path == "/" || strings.HasPrefix(p, r.Path) {
+			if trimmed == "" || trimmed == "/" || strings.HasPrefix(p, r.Path) {
 				out = append(out, p)
 			}
 		}
