@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -65,14 +66,23 @@ type server struct {
 	waitErr error
 }
 
+// freePort returns a free port for a server to bind, taken at random below
+// Linux's ephemeral range (32768-60999): a port from that range can be
+// taken as the local port of some client connection (other tests on the
+// machine open thousands) between this check and the server's bind.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12768)))
+		if err != nil {
+			continue // taken
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-32767")
+	return 0
 }
 
 func start(t *testing.T, bin, work, dataDir string, n int) *server {
