@@ -40,7 +40,8 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		rounds = roundsShort
 	}
 	rounds = crashRounds(t, rounds)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// 4 minutes for the default 20 rounds; go test's -timeout still applies.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute+time.Duration(max(rounds-20, 0))*12*time.Second)
 	defer cancel()
 	if d, ok := t.Deadline(); ok {
 		ctx, cancel = context.WithDeadline(ctx, d.Add(-10*time.Second))
