@@ -380,11 +380,12 @@ def t_party(cl):
         ps = [cls(c[i], P, "member%d" % i) for i in range(3)]
         for p in ps:
             p.join()
-        c[0].sync(P)
+        for x in c:
+            x.sync(P)
         equal(len(ps[0]), 3, "%s: size" % kind)
         equal(sorted(ps[1]), ["member0", "member1", "member2"], "%s: members" % kind)
         ps[1].leave()
-        c[2].sync(P)
+        c[2].sync(P)  # ps[2] reads through c[2]
         equal(sorted(ps[2]), ["member0", "member2"], "%s: members after leave" % kind)
     # A member whose session closes leaves the party.
     c2 = cl.new(2)
