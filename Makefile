@@ -42,11 +42,14 @@ test:
 	bash -o pipefail -c '$(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./... | $(BIN)/testsum'
 
 # Apache's zkCli.sh and kazoo against zkserver, standalone and as an ensemble
-# with a failover (installs the Debian packages zookeeper and python3-kazoo
-# when missing).
+# with a failover; then more real clients (compat-extra.sh: the C client,
+# kazoo's recipes, go-zookeeper's own tests, the differential test against
+# Apache) and Apache's Java client over TLS. Installs the Debian packages it
+# needs when missing.
 compat: build
 	@set -e; for t in $(COMPAT_TARGETS); do scripts/compat.sh --target $$t; done
 	@if [ -x scripts/compat-extra.sh ]; then scripts/compat-extra.sh; fi
+	scripts/compat-tls.sh
 	@echo "compat: the integration suite's expectations against Apache ZooKeeper 3.8 itself"
 	ZKGO_IT_APACHE=1 $(GO) test -count=1 -timeout 10m ./server/integration/
 

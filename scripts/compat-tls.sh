@@ -27,7 +27,14 @@ done
 case "$target" in zkserver|apache) ;; *) echo "compat-tls.sh: --target zkserver or apache" >&2; exit 2 ;; esac
 
 scripts/install-apache-zk.sh
-command -v openssl >/dev/null || { echo "compat-tls.sh: openssl is needed" >&2; exit 1; }
+if ! command -v openssl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "compat-tls.sh: installing openssl"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null
+  else
+    echo "compat-tls.sh: openssl is needed (apt-get install openssl)" >&2; exit 1
+  fi
+fi
 
 tmp=$(mktemp -d /tmp/zkcompat-tls.XXXXXX)
 ZK_PID=
