@@ -1,12 +1,14 @@
 package zabtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -95,12 +97,14 @@ func TestNemesisZab(t *testing.T) {
 					cancel()
 					ret := now()
 					mu.Lock()
+					meta := "unknown"
 					if ok {
 						acked[z] = key + "=" + val
+						meta = fmt.Sprintf("zxid 0x%x", z)
 					} else {
 						ret = math.MaxInt64
 					}
-					ops = append(ops, porcupine.Operation{ClientId: cl, Input: kvInput{true, key, val}, Call: call, Output: kvOutput{}, Return: ret})
+					ops = append(ops, porcupine.Operation{ClientId: cl, Input: kvInput{true, key, val}, Call: call, Output: kvOutput{}, Return: ret, Metadata: meta})
 					mu.Unlock()
 					continue
 				}
@@ -121,8 +125,10 @@ func TestNemesisZab(t *testing.T) {
 				}
 				v := readKey(m.FSM, key)
 				ret := now()
+				st := m.Peer.Status()
+				meta := fmt.Sprintf("read on %d (%s, leader %d, epoch %d, applied 0x%x)", m.ID, st.PeerState, st.Leader, st.Epoch, m.FSM.LastApplied())
 				mu.Lock()
-				ops = append(ops, porcupine.Operation{ClientId: cl, Input: kvInput{false, key, ""}, Call: call, Output: kvOutput{v}, Return: ret})
+				ops = append(ops, porcupine.Operation{ClientId: cl, Input: kvInput{false, key, ""}, Call: call, Output: kvOutput{v}, Return: ret, Metadata: meta})
 				mu.Unlock()
 			}
 		}()
@@ -227,9 +233,68 @@ func TestNemesisZab(t *testing.T) {
 			t.Logf("history: %s", path)
 		}
 		t.Errorf("history of %d operations is not linearizable", len(ops))
+		explainIllegal(t, ops, info)
 	}
 	t.Logf("%d operations (%s), %d writes acknowledged, %d entries applied", len(ops), res, len(acked), len(h))
 	if t.Failed() {
 		t.Logf("replay: ZKGO_NEMESIS_SEED=%d ZKGO_NEMESIS_DURATION=%s go test -run TestNemesisZab ./server/zab/zabtest/", seed, duration)
 	}
+}
+
+// explainIllegal logs, for each key whose history is not linearizable,
+// the end of the longest linearizable prefix found and the operations
+// that start right after it.
+func explainIllegal(t *testing.T, ops []porcupine.Operation, info porcupine.LinearizationInfo) {
+	t.Helper()
+	for _, part := range info.PartialLinearizationsOperations() {
+		var best []porcupine.Operation
+		for _, lin := range part {
+			if len(lin) > len(best) {
+				best = lin
+			}
+		}
+		if len(best) == 0 {
+			continue
+		}
+		key := best[0].Input.(kvInput).key
+		var all []porcupine.Operation
+		for _, op := range ops {
+			if op.Input.(kvInput).key == key {
+				all = append(all, op)
+			}
+		}
+		if len(best) == len(all) {
+			continue
+		}
+		in := map[int64]bool{}
+		for _, op := range best {
+			in[op.Call] = true
+		}
+		t.Logf("key %s: %d of %d operations linearized; the last ones:", key, len(best), len(all))
+		for _, op := range best[max(0, len(best)-6):] {
+			t.Logf("  %s", describeOp(op))
+		}
+		t.Logf("first operations left out:")
+		slices.SortFunc(all, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+		n := 0
+		for _, op := range all {
+			if !in[op.Call] && n < 8 {
+				t.Logf("  %s", describeOp(op))
+				n++
+			}
+		}
+	}
+}
+
+func describeOp(op porcupine.Operation) string {
+	in := op.Input.(kvInput)
+	ret := "inf"
+	if op.Return != math.MaxInt64 {
+		ret = fmt.Sprintf("%.6f", float64(op.Return)/1e9)
+	}
+	what := fmt.Sprintf("put %s=%s", in.key, in.value)
+	if !in.write {
+		what = fmt.Sprintf("get %s -> %q", in.key, op.Output.(kvOutput).value)
+	}
+	return fmt.Sprintf("[%.6f, %s] client %d %s  %v", float64(op.Call)/1e9, ret, op.ClientId, what, op.Metadata)
 }
