@@ -169,3 +169,57 @@ func TestCheckWritable(t *testing.T) {
 		t.Fatalf("after crash: %v", got)
 	}
 }
+
+// TestOpenWithBoltFull: when the WAL's entries cannot be moved into bolt
+// at Open (a full disk), Open still succeeds: the entries stay in the WAL
+// and in memory, a torn tail is zeroed on disk so that the segment can
+// sit before new ones, appends go on, and the mover moves everything once
+// bolt can grow; every open after that sees the same log.
+func TestOpenWithBoltFull(t *testing.T) {
+	dir := t.TempDir()
+	s := openNoMove(t, dir, nil, 0)
+	for c := int64(1); c <= 10; c += 2 {
+		mustAppend(t, s, c, c+1)
+	}
+	s.crash()
+	seg := segmentsOf(t, dir)[0]
+	offs := recordOffsets(t, seg)
+	last := offs[len(offs)-1]
+	zeroRange(t, seg.path, last+walHeaderSize+4, last+walHeaderSize+12) // tear the last batch (9, 10)
+
+	rec := &recorder{}
+	s2, err := Open(dir, "", Options{ForceSync: true, Logger: slog.New(rec), walChunk: 4 << 10,
+		boltFault: syscall.ENOSPC})
+	if err != nil {
+		t.Fatalf("Open with bolt full: %v", err)
+	}
+	t.Cleanup(func() { _ = s2.Close() })
+	if len(rec.warnings()) == 0 {
+		t.Error("no Warn line about entries kept in the WAL")
+	}
+	if got := replayed(t, s2, 0); !slices.Equal(got, seq(0, 1, 8)) {
+		t.Fatalf("after Open with bolt full: %v", got)
+	}
+	mustAppend(t, s2, 9, 10, 11)
+	s2.crash()
+
+	// Bolt still full: the same again, now with two segments.
+	s3, err := Open(dir, "", Options{ForceSync: true, Logger: testLogger(t), walChunk: 4 << 10,
+		boltFault: syscall.ENOSPC})
+	if err != nil {
+		t.Fatalf("second Open with bolt full: %v", err)
+	}
+	if got := replayed(t, s3, 0); !slices.Equal(got, seq(0, 1, 11)) {
+		t.Fatalf("after the second Open: %v", got)
+	}
+	s3.faults.boltErr.Store(nil) // space is back: the mover catches up
+	waitFor(t, func() bool { return s3.boltLastZxid() == 11 })
+	waitFor(t, func() bool { s3.mu.Lock(); defer s3.mu.Unlock(); return len(s3.segs) <= 1 })
+	mustAppend(t, s3, 12)
+	s3.crash()
+
+	s4 := openT(t, dir, "")
+	if got := replayed(t, s4, 0); !slices.Equal(got, seq(0, 1, 12)) {
+		t.Fatalf("after space came back: %v", got)
+	}
+}

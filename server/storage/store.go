@@ -54,6 +54,9 @@ type Options struct {
 	// walNoMove keeps the background mover idle, so entries stay in the
 	// WAL until something flushes them (tests).
 	walNoMove bool
+	// boltFault makes every write into bolt fail from the start (tests of
+	// an Open on a full disk).
+	boltFault error
 }
 
 // Entry is one transaction of the log.
@@ -147,6 +150,9 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		faults:    &faults{},
 	}
 	s.moved = sync.NewCond(&s.mu)
+	if opts.boltFault != nil {
+		s.faults.boltErr.Store(&opts.boltFault)
+	}
 	s.noMove = opts.walNoMove
 	if opts.walChunk > 0 {
 		s.walChunk = opts.walChunk

@@ -43,6 +43,7 @@ func (s *Store) recoverWAL() error {
 	s.nextSeq = segs[len(segs)-1].seq + 1
 	var recovered []walEntry
 	prev := s.boltLast
+	var tornAt, tornLen int64 // in the last segment
 	for i, seg := range segs {
 		es, cutAt, cutLen, err := readSegment(seg, i == len(segs)-1)
 		if err != nil {
@@ -51,6 +52,10 @@ func (s *Store) recoverWAL() error {
 		if cutLen > 0 {
 			s.logger.Info("txn log: cut off a torn write at the end of the WAL (a batch never acknowledged)",
 				"file", seg.path, "offset", cutAt, "bytes", cutLen)
+			tornAt, tornLen = cutAt, cutLen
+		}
+		for _, e := range es {
+			segs[i].last = max(segs[i].last, e.zxid)
 		}
 		for _, e := range es {
 			if e.zxid <= s.boltLast {
@@ -73,7 +78,13 @@ func (s *Store) recoverWAL() error {
 			s.runs = addToRuns(s.runs, batch[i].zxid)
 		}
 		if err := s.storeInBolt(batch); err != nil {
-			return fmt.Errorf("open txn log: move WAL entries into %s: %w", s.logPath, err)
+			if errors.Is(err, ErrCorrupt) {
+				return fmt.Errorf("open txn log: move WAL entries into %s: %w", s.logPath, err)
+			}
+			// Bolt cannot grow (a full disk): start with the entries
+			// left in the WAL, as they were before the crash; the mover
+			// retries.
+			return s.keepWAL(segs, recovered, tornAt, tornLen, fmt.Errorf("move WAL entries into %s: %w", s.logPath, err))
 		}
 		recovered = recovered[n:]
 		s.boltLast = batch[n-1].zxid
@@ -98,6 +109,60 @@ func (s *Store) recoverWAL() error {
 		return fmt.Errorf("open txn log: %w", err)
 	}
 	return nil
+}
+
+// keepWAL ends a recovery whose move into bolt failed (a full disk): the
+// entries not in bolt stay in the WAL segments and in memory, pending for
+// the mover, as if the store had run all along. A torn tail is zeroed on
+// disk first (overwriting allocated space needs no room), because the
+// segment will no longer be the last one once Append opens a new one.
+// The entries' run fields must not have been set yet beyond those of
+// recovered[0]'s batch, which are recomputed.
+func (s *Store) keepWAL(segs []segment, recovered []walEntry, tornAt, tornLen int64, moveErr error) error {
+	if tornLen > 0 {
+		last := segs[len(segs)-1]
+		if err := zeroFileRange(last.path, tornAt, tornLen, !s.noSync); err != nil {
+			return fmt.Errorf("open txn log: %w (and zeroing the torn write at offset %d of %s failed: %v)",
+				moveErr, tornAt, last.path, err)
+		}
+	}
+	// Rebuild the runs from bolt, then add every entry left.
+	if err := s.loadRuns(); err != nil {
+		return err
+	}
+	for i := range recovered {
+		recovered[i].runStart, recovered[i].runPrev = s.nextRunFields(recovered[i].zxid)
+		s.runs = addToRuns(s.runs, recovered[i].zxid)
+		s.pendingBytes += len(recovered[i].data)
+	}
+	s.pending = recovered
+	s.segs = segs
+	s.moveErr = moveErr
+	s.logger.Warn("txn log: cannot move the WAL's entries into bolt; they stay in the WAL and are moved later",
+		"entries", len(recovered), "err", moveErr.Error())
+	select {
+	case s.moveWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// zeroFileRange overwrites n bytes at off of the file with zeros.
+func zeroFileRange(path string, off, n int64, sync bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, n), off); err != nil {
+		return err
+	}
+	if sync {
+		if err := fdatasync(f); err != nil {
+			return err
+		}
+	}
+	return f.Close()
 }
 
 // nextRunFields returns the run bookkeeping of zxid z appended after the
