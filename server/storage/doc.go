@@ -77,8 +77,13 @@
 // record's own size is preallocated instead, so Append fails only when the
 // disk is really full. The background mover and WriteSnapshot survive a
 // full disk too: the mover logs one Warn line and retries every 200 ms (the
-// entries stay in the WAL), a failed snapshot leaves no file. Tests make
-// all of these fail on demand with InjectWriteError.
+// entries stay in the WAL), a failed snapshot leaves no file. Open on a
+// full disk succeeds too: when the recovered WAL entries cannot be written
+// into bolt, they stay in their segments and in memory for the mover (a
+// torn tail is zeroed in place first, so the segment can sit before new
+// ones), with one Warn line. Tests make all of these fail on demand with
+// InjectWriteError.
+//
 // With ForceSync off nothing is fsynced: the data reaches the page cache
 // only; it survives kill -9, not power loss (a power loss may then even
 // leave a hole in the WAL, which Open refuses as corruption).
