@@ -302,7 +302,33 @@ func (s *Store) TruncateAfter(zxid int64) error {
 	if err := s.truncateLog(uint64(zxid)); err != nil {
 		return err
 	}
-	return s.removeSnapshotsAfter(zxid)
+	if err := s.removeSnapshotsAfter(zxid); err != nil {
+		return err
+	}
+	// A cut below the log base leaves the log empty: the base comes down
+	// to the cut, so that the snapshot written next is usable (a learner's
+	// SNAP cuts to 0, then writes the leader's snapshot, which can be older
+	// than an earlier SNAP's). Lowered last: a crash before keeps the old.
+	return s.lowerLogBase(uint64(zxid))
+}
+
+func (s *Store) lowerLogBase(z uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	cur, err := s.getStableLocked(logBaseKey)
+	if err != nil {
+		return fmt.Errorf("txn log %s: read log base: %w", s.logPath, err)
+	}
+	if cur <= z {
+		return nil
+	}
+	if err := s.setStableLocked(logBaseKey, z); err != nil {
+		return fmt.Errorf("txn log %s: store log base: %w", s.logPath, err)
+	}
+	return nil
 }
 
 func (s *Store) truncateLog(z uint64) error {
