@@ -2,6 +2,7 @@ package txn
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/zkgo/zkgo/server/tree"
@@ -144,6 +145,42 @@ func FuzzParseConfigText(f *testing.F) {
 		}
 		if v2 != version || len(again) != len(servers) {
 			t.Fatalf("round trip: %d servers version %x -> %d servers version %x", len(servers), version, len(again), v2)
+		}
+	})
+}
+
+// FuzzApplyPaths applies creates and deletes of paths the fuzzer chooses
+// ('|' separates ops, a leading '-' makes a delete) as logged txns: the
+// tree stays one tree (its walk ends and reaches every node), whatever
+// the paths.
+func FuzzApplyPaths(f *testing.F) {
+	for _, s := range []string{"/x|/x/y|-/x/y|-/x", "//", "/a/", "/a|/a//b", "-/|/", "/zookeeper/q|-/zookeeper", "/a/./b|/a/../b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		tr := fuzzTree()
+		for i, op := range strings.Split(spec, "|") {
+			x := &Txn{Header: Header{Zxid: int64(10 + i), Type: TypeCreate}, Path: op, ParentCVersion: 1}
+			if strings.HasPrefix(op, "-") {
+				x.Type, x.Path = TypeDelete, op[1:]
+			}
+			y, err := Unmarshal(x.Marshal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			Apply(tr, y)
+		}
+		n := 0
+		if err := tr.Walk(func(string, *tree.Node) error {
+			if n++; n > 1000 {
+				t.Fatalf("the tree walks more than 1000 nodes")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n+1 != tr.NodeCount() {
+			t.Fatalf("walk reaches %d nodes, the tree holds %d", n, tr.NodeCount()-1)
 		}
 	})
 }
