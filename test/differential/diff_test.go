@@ -422,7 +422,9 @@ func (n *normalizer) owner(id int64) string {
 	if s, ok := n.sessions[id]; ok {
 		return s
 	}
-	return "unknown-session"
+	// Not a session of ours: the container marker or a TTL's encoding,
+	// the same number on both servers.
+	return fmt.Sprintf("%#x", uint64(id))
 }
 
 func (n *normalizer) stat(s *wire.Stat) string {
