@@ -147,7 +147,7 @@ func start(t *testing.T, opts ...func(*config.Config)) *env {
 			t.Errorf("server logged errors:\n%s", strings.Join(errs, "\n"))
 		}
 	})
-	by, ev, err := zk.Connect([]string{e.addr}, 4*time.Second, zk.WithLogInfo(false))
+	by, ev, err := zk.Connect([]string{e.addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,3 +467,9 @@ func (c *raw) expectClosed() [][]byte {
 var worldACL = []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}
 
 func strp(s string) *string { return &s }
+
+// quiet drops go-zookeeper's log lines (its connections are closed on
+// purpose here).
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}

@@ -72,7 +72,7 @@ func TestWrongPassword(t *testing.T) {
 // owner's session.
 func TestSessionHijack(t *testing.T) {
 	e := start(t)
-	owner, ev, err := zk.Connect([]string{e.addr}, 4*time.Second, zk.WithLogInfo(false))
+	owner, ev, err := zk.Connect([]string{e.addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}
