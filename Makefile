@@ -13,7 +13,7 @@ BENCH_ARGS   ?=
 FUZZTIME     ?= 30s
 DURATION     ?= 10m
 
-.PHONY: all build run standalone test compat bench fuzz soak fmt lint vet clean
+.PHONY: all build run standalone test compat bench fuzz soak crash fmt lint vet clean
 
 all: build
 
@@ -61,6 +61,12 @@ bench: build
 # Every fuzz target for FUZZTIME each (make test runs only their corpora).
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# The kill -9 suites for CRASH_ROUNDS rounds each (make test runs a few):
+# SIGKILL under load, aimed at snapshots being written and at log purges.
+CRASH_ROUNDS ?= 200
+crash:
+	ZKGO_CRASH_ROUNDS=$(CRASH_ROUNDS) $(GO) test -count=1 -v -run Kill9 -timeout 60m ./test/crash/
 
 # A zkserver ensemble under mixed load with member kills for DURATION.
 soak: build
