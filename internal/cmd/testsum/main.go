@@ -104,13 +104,16 @@ func run(in io.Reader, out io.Writer) int {
 			}
 			delete(p.tests, ev.Test)
 		case "fail":
+			// A subtest's output is its own: print every failed test's,
+			// subtests first (they finish before their parent).
 			if !strings.Contains(ev.Test, "/") {
 				p.failed++
-				fmt.Fprintf(out, "--- FAIL: %s (%s)\n", ev.Test, p.name)
-				for _, l := range p.tests[ev.Test] {
-					fmt.Fprint(out, "    ", l)
-				}
 			}
+			fmt.Fprintf(out, "--- FAIL: %s (%s)\n", ev.Test, p.name)
+			for _, l := range p.tests[ev.Test] {
+				fmt.Fprint(out, "    ", l)
+			}
+			delete(p.tests, ev.Test)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -120,18 +123,21 @@ func run(in io.Reader, out io.Writer) int {
 	return summary(out, pkgs, order, buildFailed)
 }
 
-// skipReason is the message of a t.Skip: the lines after "--- SKIP".
+// skipReason is the message of a t.Skip: the last line the test logged
+// ("file_test.go:N: message"), which test2json puts before or after the
+// "--- SKIP" line depending on the Go version.
 func skipReason(lines []string) string {
-	for i, l := range lines {
-		if strings.Contains(l, "--- SKIP") {
-			var r []string
-			for _, m := range lines[i+1:] {
-				r = append(r, strings.TrimSpace(m))
-			}
-			return strings.Join(r, " ")
+	reason := ""
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if i := strings.Index(l, "_test.go:"); i > 0 && !strings.ContainsAny(l[:i], " \t") {
+			reason = l
 		}
 	}
-	return "(no reason given)"
+	if reason == "" {
+		return "(no reason given)"
+	}
+	return reason
 }
 
 // report prints a package's line when it finishes; a failed package also

@@ -10,13 +10,14 @@ const sample = `{"Action":"start","Package":"a"}
 {"Action":"output","Package":"a","Test":"TestOK","Output":"=== RUN   TestOK\n"}
 {"Action":"pass","Package":"a","Test":"TestOK","Elapsed":0.1}
 {"Action":"run","Package":"a","Test":"TestSkip"}
-{"Action":"output","Package":"a","Test":"TestSkip","Output":"--- SKIP: TestSkip (0.00s)\n"}
 {"Action":"output","Package":"a","Test":"TestSkip","Output":"    x_test.go:9: needs Apache\n"}
+{"Action":"output","Package":"a","Test":"TestSkip","Output":"--- SKIP: TestSkip (0.00s)\n"}
 {"Action":"skip","Package":"a","Test":"TestSkip"}
 {"Action":"pass","Package":"a","Elapsed":0.2}
 {"Action":"run","Package":"b","Test":"TestBad"}
 {"Action":"output","Package":"b","Test":"TestBad","Output":"    b_test.go:3: got 1, want 2\n"}
 {"Action":"run","Package":"b","Test":"TestBad/sub"}
+{"Action":"output","Package":"b","Test":"TestBad/sub","Output":"    b_test.go:7: sub failed here\n"}
 {"Action":"fail","Package":"b","Test":"TestBad/sub"}
 {"Action":"fail","Package":"b","Test":"TestBad","Elapsed":0.1}
 {"Action":"fail","Package":"b","Elapsed":0.3}
@@ -34,6 +35,8 @@ func TestSummaryCountsAndFails(t *testing.T) {
 		"skipped TestSkip: x_test.go:9: needs Apache",
 		"--- FAIL: TestBad (b)",
 		"got 1, want 2",
+		"--- FAIL: TestBad/sub (b)",
+		"sub failed here",
 		"FAIL\tb\t0.3s\t0 passed, 1 failed, 0 skipped",
 		"tests: 1 passed, 1 failed, 1 skipped (2 packages",
 		"failed packages: b",
