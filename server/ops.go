@@ -31,6 +31,15 @@ func (s *Server) reply(xid int32, code wire.Code, body wire.Record) []byte {
 	return e.Bytes()
 }
 
+// authReply answers an auth packet: Apache's processPacket sends zxid 0,
+// not the last zxid (a client's SetWatches after a reconnect is relative to
+// the zxids it saw; found by the differential test).
+func authReply(xid int32, code wire.Code) []byte {
+	e := wire.NewEncoder(make([]byte, 4, 32))
+	(&wire.ReplyHeader{Xid: xid, Zxid: 0, Err: code}).Encode(e)
+	return e.Bytes()
+}
+
 func isWrite(op int32) bool {
 	switch op {
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL, wire.OpDelete,
@@ -155,7 +164,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		if err != nil {
 			c.log.Warn("authentication failed: closing connection", "scheme", ap.Scheme)
 			s.stats.authFailed.Add(1)
-			sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeAuthFailed, nil), true
+			sl.filled, sl.frame, sl.closeConn = true, authReply(hdr.Xid, wire.CodeAuthFailed), true
 			c.enqueue(sl)
 			return false
 		}
@@ -166,7 +175,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 				}
 			}
 			c.publishAuth()
-			return s.reply(hdr.Xid, wire.CodeOK, nil)
+			return authReply(hdr.Xid, wire.CodeOK)
 		}
 		c.enqueue(sl)
 		return true
