@@ -112,6 +112,12 @@ func runNemesis(t *testing.T, bin string) {
 	}
 
 	h := newHistory()
+	// A read may see a state as old as (syncLimit+1) ticks before its call
+	// (see History.staleNs); ZKGO_NEMESIS_STRICT_READS checks reads as
+	// linearizable.
+	if os.Getenv("ZKGO_NEMESIS_STRICT_READS") == "" {
+		h.staleNs = int64(6 * tick)
+	}
 	const clients, keys = 5, 3
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

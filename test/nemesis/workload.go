@@ -31,6 +31,11 @@ type History struct {
 	acked, unknown, failed map[string]int
 	// seqs are the acknowledged sequential nodes (all must exist at the end).
 	seqs []string
+	// staleNs moves each read's start back: sync is answered by the
+	// leader without a quorum round, as in Apache ZooKeeper, so a leader
+	// cut off from the others answers from its own state until it steps
+	// down (within syncLimit ticks) while a new leader may commit more.
+	staleNs int64
 }
 
 func newHistory() *History {
@@ -206,7 +211,7 @@ func (w *worker) get(key string) {
 		out.data, out.version = string(data), st.Version
 		w.known[key] = st.Version
 	}
-	w.h.add(w.id, input{op: opGet, key: key}, call, out)
+	w.h.add(w.id, input{op: opGet, key: key}, call-w.h.staleNs, out)
 }
 
 func (w *worker) finish(in input, call int64, out output, err error) {
