@@ -124,13 +124,32 @@ func cleanup(addr, root string) error {
 		}
 		return nil
 	}
-	return del(root)
+	if err := del(root); err != nil {
+		return err
+	}
+	// Steps may set the ACLs of the nodes every server has; seeds share
+	// the servers, so they get their ACLs back.
+	for _, n := range []struct {
+		path string
+		perm int32
+	}{{"/", wire.PermAll}, {"/zookeeper", wire.PermAll}, {"/zookeeper/quota", wire.PermAll}, {"/zookeeper/config", wire.PermRead}} {
+		a := []wire.ACL{{Perms: n.perm, ID: wire.ID{Scheme: "world", ID: "anyone"}}}
+		h, _, err := c.call(wire.OpSetACL, &wire.SetACLRequest{Path: n.path, ACL: a, Version: -1})
+		if err != nil {
+			return err
+		}
+		if h.Err != wire.CodeOK {
+			return fmt.Errorf("setACL %s: %v", n.path, h.Err)
+		}
+	}
+	return nil
 }
 
 // side is one server under test with its clients.
 type side struct {
 	name  string
 	addr  string
+	seen  [nClients][]int64 // the zxid each client had seen before each step
 	conns [nClients]*rawConn
 	gens  [nClients]int
 	auth  [nClients][]string
@@ -193,7 +212,16 @@ func (s *side) reconnect(i int) error {
 
 // exec runs one step and returns its normalized outcome.
 func (s *side) exec(st step, stepNo int) (string, error) {
+	for i, c := range s.conns {
+		s.seen[i] = append(s.seen[i], c.lastZxid)
+	}
 	c := s.conns[st.client]
+	if st.op == wire.OpSetWatches {
+		sw := *st.req.(*wire.SetWatches)
+		h := s.seen[st.client]
+		sw.RelativeZxid = h[max(0, len(h)-1-st.back)]
+		st.req = &sw
+	}
 	switch st.op {
 	case opReopen:
 		h, err := c.closeSession()
@@ -226,7 +254,7 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 		if h.Err == wire.CodeOK {
 			s.auth[st.client] = append(s.auth[st.client], string(ap.Auth))
 		}
-		return h.Err.String(), nil
+		return fmt.Sprintf("%s zxid=%d", h.Err, h.Zxid), nil // Apache: always 0
 	}
 	var h wire.ReplyHeader
 	var body []byte

@@ -28,6 +28,7 @@ type step struct {
 	op     int32 // an opcode, or one of the pseudo-ops below
 	req    wire.Record
 	raw    []byte // body of an oversize request
+	back   int    // setWatches: relative to the zxid the client had seen this many steps ago
 	desc   string
 }
 
@@ -327,8 +328,29 @@ func (g *gen) next() step {
 		s.client = g.r.Intn(2)
 		t := int32(1 + g.r.Intn(3))
 		s.op, s.req, s.desc = wire.OpRemoveWatches, &wire.WatchesRequest{Path: p, Type: t}, fmt.Sprintf("removeWatches %q type=%d", p, t)
-	case x < 975:
+	case x < 970:
 		s.op, s.desc = wire.OpWhoAmI, "whoAmI"
+	case x < 980:
+		// setWatches (what a client sends after a reconnect), on clients
+		// with standard watches only; relative to a zxid seen up to 20
+		// steps ago, so that some fire at once. Lists are empty, never
+		// null as no client sends them: Apache iterates a null list and
+		// answers MARSHALLINGERROR halfway through (observed), zkgo takes
+		// it as empty.
+		s.client = g.r.Intn(2)
+		sw := &wire.SetWatches{DataWatches: []string{}, ExistWatches: []string{}, ChildWatches: []string{}}
+		for i := g.r.Intn(3); i > 0; i-- {
+			sw.DataWatches = append(sw.DataWatches, g.path())
+		}
+		for i := g.r.Intn(3); i > 0; i-- {
+			sw.ExistWatches = append(sw.ExistWatches, g.path())
+		}
+		for i := g.r.Intn(3); i > 0; i-- {
+			sw.ChildWatches = append(sw.ChildWatches, g.path())
+		}
+		s.back = g.r.Intn(20)
+		s.op, s.req = wire.OpSetWatches, sw
+		s.desc = fmt.Sprintf("setWatches back=%d data=%q exist=%q child=%q", s.back, sw.DataWatches, sw.ExistWatches, sw.ChildWatches)
 	case x < 987:
 		s.op, s.desc = opReopen, "close the session and open a new one"
 	case x < 992:

@@ -110,6 +110,8 @@ func (c *rawConn) call(op int32, req wire.Record) (wire.ReplyHeader, []byte, err
 	switch op {
 	case wire.OpAuth:
 		xid = wire.XidAuth
+	case wire.OpSetWatches:
+		xid = wire.XidSetWatches
 	default:
 		c.xid++
 		xid = c.xid
