@@ -104,6 +104,10 @@ start_standalone() {
 run_gozk() {
   local mod dir bin log=$tmp/gozk.log zkbin=$PWD/bin/zkserver
   mod=$(go mod download -json github.com/go-zookeeper/zk@v1.0.4 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$mod" ] || [ ! -d "$mod" ]; then
+    echo "compat-extra: go mod download github.com/go-zookeeper/zk@v1.0.4 gave no module directory" >"$log"
+    return 1
+  fi
   dir=$tmp/gozk/zk
   mkdir -p "$tmp/gozk"
   cp -r "$mod" "$dir"
