@@ -14,6 +14,7 @@
 #   gozk     github.com/go-zookeeper/zk v1.0.4's own test suite (its
 #            integration tests start standalone servers and 3-node clusters
 #            through zkServer.sh; compat/gozk/zkServer.sh runs zkserver).
+#            GOZK_SKIP=<go test -skip pattern> leaves tests out.
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS).
 #
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --target) target=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
     *) echo "compat-extra.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -123,10 +124,17 @@ run_gozk() {
   else
     bin=$ZK_HOME/bin
   fi
-  # No exclusions: every test passes against zkserver and against Apache
-  # 3.8. ZK_VERSION enables the two reconfig tests (they skip without it).
+  # No exclusions: every test passes against Apache 3.8 (6 runs of 6 for
+  # TestIntegration_IncrementalReconfig). ZK_VERSION enables the two
+  # reconfig tests (they skip without it). Against zkserver
+  # TestIntegration_IncrementalReconfig fails about 5 runs in 12 (after
+  # removing the leader, the add of server 4 answers "could not connect to
+  # a server" or NEWCONFIGNOQUORUM): a zkgo bug reported to the lead, left
+  # visible. GOZK_SKIP (a go test -skip pattern) can leave tests out of a run.
+  local skip=()
+  [ -n "${GOZK_SKIP:-}" ] && skip=(-skip "$GOZK_SKIP")
   (cd "$dir" && ZK_VERSION=3.8.0 ZKGO_ZKSERVER=$zkbin ZOOKEEPER_BIN_PATH=$bin \
-    go test -count=1 -timeout 600s -v . >"$log" 2>&1)
+    go test -count=1 -timeout 600s -v "${skip[@]}" . >"$log" 2>&1)
 }
 gozk_result() {
   local log=$tmp/gozk.log rc=$1 pass fail skip integ
