@@ -579,6 +579,11 @@ func (c *conn) handshake(frame []byte) bool {
 		s.sessions.touch(req.SessionID)
 		resp.SessionID = req.SessionID
 	}
+	if !c.readOnly && !s.isServing() && !s.awaitServing(c) {
+		// The member left the broadcast phase while the handshake ran (it
+		// drops its clients then): hold it, as above, until it serves again.
+		return false
+	}
 	resp.Passwd = sessionPassword(resp.SessionID)
 	c.sessionID.Store(resp.SessionID)
 	c.timeout.Store(int64(resp.TimeOut))

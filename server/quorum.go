@@ -253,6 +253,12 @@ func (s *Server) submitQuorum(w *writeReq) bool {
 
 // propose preps a request on the leader and proposes its txn.
 func (s *Server) propose(req *txn.Request) error {
+	if req.Type == wire.OpReconfig {
+		// Outside prepMu: other writes go on meanwhile.
+		ctx, cancel := context.WithTimeout(context.Background(), max(s.cfg.TickTime, time.Second))
+		s.peer.AwaitQuorumSynced(ctx)
+		cancel()
+	}
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
 	t, changes := s.prep.Prep(req, time.Now().UnixMilli())

@@ -358,6 +358,10 @@ func (e *electionNet) dial(to int64) (Conn, bool) {
 func (p *Peer) onNotification(n notification) {
 	p.mu.Lock()
 	state, cur, clock := p.state, p.vote, p.logicalClock
+	if p.notLeading != nil && n.from == p.registeringTo && n.State != Leading {
+		close(p.notLeading)
+		p.notLeading = nil
+	}
 	p.mu.Unlock()
 	p.mu.Lock()
 	e := p.elect

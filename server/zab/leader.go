@@ -148,6 +148,12 @@ func (p *Peer) runLeader(parent context.Context) error {
 	case <-nctx.Done():
 		return l.abort(errors.New("waiting for a quorum of NEWLEADER acks: timeout"))
 	}
+	// Serve once the txns this epoch committed from the log are applied:
+	// a reconfig among them sets the membership that clients' requests
+	// (a reconfig's NEWCONFIGNOQUORUM check above all) count with.
+	if err := p.applier.waitApplied(nctx, last); err != nil {
+		return l.abort(fmt.Errorf("applying the txns committed at the new epoch: %w", err))
+	}
 	p.adoptEpoch(p.id, epoch)
 	p.log.Info("leading", "epoch", epoch, "last_zxid", fmt.Sprintf("0x%x", last))
 	p.setRole(Leading, p.id, "broadcast", true)
@@ -189,6 +195,8 @@ func (l *leader) shutdown() {
 	l.p.mu.Lock()
 	l.p.lead = nil
 	l.p.mu.Unlock()
+	// What committed is applied (and answered) before the clients go.
+	l.p.applyCommitted(context.Background())
 	l.p.setRole(Looking, 0, "election", false)
 }
 

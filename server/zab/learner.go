@@ -51,7 +51,13 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		st = Observing
 	}
 	p.setRole(st, leaderID, "discovery", false)
-	defer p.setRole(Looking, 0, "election", false)
+	// Leaving: the txns the leader committed (a reconfig that removed it,
+	// above all) are applied first, so their clients get their answers
+	// before this member stops serving them.
+	defer func() {
+		p.applyCommitted(ctx)
+		p.setRole(Looking, 0, "election", false)
+	}()
 	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
 	conn, info, err := p.registerWithLeader(ctx, leaderID, initWait)
 	if err != nil {
@@ -120,6 +126,19 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 	if p.v().observer {
 		info = PacketObserverInfo
 	}
+	// A leader that says it does not lead (it stepped down, or lost the
+	// election we settled on a stale view of) is not waited for.
+	notLeading := make(chan struct{})
+	p.mu.Lock()
+	p.notLeading, p.registeringTo = notLeading, leaderID
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		if p.notLeading == notLeading {
+			p.notLeading = nil
+		}
+		p.mu.Unlock()
+	}()
 	for {
 		c, pkt, err := p.tryRegister(ctx, leaderID, info, deadline)
 		if err == nil {
@@ -133,6 +152,9 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 		case <-ctx.Done():
 			t.Stop()
 			return nil, Packet{}, ctx.Err()
+		case <-notLeading:
+			t.Stop()
+			return nil, Packet{}, fmt.Errorf("connect to leader %d: it does not lead (%w)", leaderID, err)
 		case <-t.C:
 		}
 		retry = min(2*retry, maxRetry)

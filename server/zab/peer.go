@@ -135,6 +135,12 @@ type Peer struct {
 	onSessionTouch func(ids []int64)
 	onStateChange  func(st Status)
 	nvTold         map[int64]Vote // last vote told to each non-voter while looking
+	// notLeading is closed when the member this one is registering with
+	// as a learner says, in an election notification, that it does not
+	// lead (it looks for a leader or follows another): registering with
+	// it would only wait out initLimit. Nil when not registering.
+	notLeading    chan struct{}
+	registeringTo int64
 
 	tmu     sync.Mutex
 	touched map[int64]struct{}
@@ -537,9 +543,24 @@ func (p *Peer) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("left the ensemble, looking for a leader", "err", err)
 		}
+		p.applyCommitted(ctx)
 	}
 	p.setRole(Looking, 0, "election", false)
 	return nil
+}
+
+// applyCommitted waits (briefly) until the txns committed before this
+// member left its leader are applied. A committed reconfig changes who
+// votes, and the next election must count with the new membership:
+// Apache's learner activates a COMMITANDACTIVATE before it notices that
+// its leader is gone, for the same reason.
+func (p *Peer) applyCommitted(ctx context.Context) {
+	wait := max(p.cfg.TickTime, time.Second)
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := p.applier.waitIdle(wctx); err != nil && ctx.Err() == nil {
+		p.log.Warn("looking for a leader before the committed txns are applied", "waited", wait.String())
+	}
 }
 
 // acceptQuorum hands connections on the quorum port to the leader, if
@@ -614,6 +635,27 @@ func (p *Peer) QuorumSynced(servers []config.Server) bool {
 	l := p.lead
 	p.mu.Unlock()
 	return l != nil && l.quorumSynced(servers)
+}
+
+// AwaitQuorumSynced (leader only) waits until a quorum of the active
+// membership's voters is connected and in broadcast, or ctx ends, and
+// reports which. Right after an election a leader may serve with a quorum
+// of the membership it was elected in while a member of the one a
+// committed reconfig made active is still syncing; a reconfig asked for
+// then waits for it rather than failing with NEWCONFIGNOQUORUM.
+func (p *Peer) AwaitQuorumSynced(ctx context.Context) bool {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if p.QuorumSynced(p.v().servers) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 // Reconfigure makes servers, of the given version, the active membership
