@@ -15,10 +15,11 @@
 //
 // At the end: the history is checked with porcupine against a model of
 // znodes with versions and of sequence counters (an operation whose
-// answer was lost may or may not have happened; a sync+read may return a
-// state up to (syncLimit+1) ticks old, because sync has no quorum round in
-// ZooKeeper and a leader cut off from the others answers it until it steps
-// down: ZKGO_NEMESIS_STRICT_READS=1 checks reads as linearizable); every member must serve
+// answer was lost may or may not have happened; sync+read is checked as
+// linearizable, although ZooKeeper only promises a state at most about
+// syncLimit ticks old — sync has no quorum round, so a leader cut off from
+// the others answers it until it steps down; ZKGO_NEMESIS_STALE_READS=1
+// checks that weaker promise); every member must serve
 // the same tree, comparing data and every Stat field (czxid, mzxid,
 // pzxid, versions, ephemeralOwner, times), and the same last zxid; every
 // acknowledged sequential node must exist and no ephemeral of a closed

@@ -112,10 +112,13 @@ func runNemesis(t *testing.T, bin string) {
 	}
 
 	h := newHistory()
-	// A read may see a state as old as (syncLimit+1) ticks before its call
-	// (see History.staleNs); ZKGO_NEMESIS_STRICT_READS checks reads as
-	// linearizable.
-	if os.Getenv("ZKGO_NEMESIS_STRICT_READS") == "" {
+	// Reads are checked as linearizable. ZKGO_NEMESIS_STALE_READS=1 lets a
+	// read see a state as old as (syncLimit+1) ticks before its call (see
+	// History.staleNs): ZooKeeper's own guarantee, which zabtest's nemesis
+	// showed zkgo needs too; here it makes long histories too costly for
+	// porcupine (inconclusive after 5 minutes), and in these runs strict
+	// reads never failed.
+	if os.Getenv("ZKGO_NEMESIS_STALE_READS") != "" {
 		h.staleNs = int64(6 * tick)
 	}
 	const clients, keys = 5, 3
