@@ -341,10 +341,15 @@ func (s *Server) syncQuorum(c *conn, xid int32, path string, sl *slot) {
 		defer cancel()
 		code := wire.CodeOK
 		if err := s.peer.Sync(ctx); err != nil {
-			code = wire.CodeConnectionLoss
-			if errors.Is(err, context.DeadlineExceeded) {
-				code = wire.CodeOperationTimeout
+			if !errors.Is(err, context.DeadlineExceeded) {
+				// The leader is gone: as Apache, the connection closes
+				// (after the answers before this one) and the client
+				// sees a connection loss, not an error code.
+				sl.closeConn = true
+				c.fill(sl, nil)
+				return
 			}
+			code = wire.CodeOperationTimeout
 		}
 		c.fill(sl, s.reply(xid, code, &wire.PathResponse{Path: path}))
 	}()
