@@ -307,23 +307,33 @@ func (s *Store) CheckWritable(size int64) error {
 	case moveErr != nil && full:
 		return fmt.Errorf("txn log: %d entries wait to be moved into %s: %w", waiting, s.logPath, moveErr)
 	}
-	if s.wal == nil {
-		if err := s.faults.get(); err != nil {
-			return fmt.Errorf("create WAL segment: %w", err)
-		}
-		w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
-		if err != nil {
-			return err
-		}
-		w.faults = s.faults
-		s.nextSeq++
-		s.wal = w
-		s.mu.Lock()
-		s.segs = append(s.segs, w.seg)
-		s.activeSeq = w.seg.seq
-		s.mu.Unlock()
+	if err := s.ensureSegment(); err != nil {
+		return err
 	}
 	return s.wal.reserve(size, !s.noSync)
+}
+
+// ensureSegment creates the active WAL segment when there is none.
+// walMu is held.
+func (s *Store) ensureSegment() error {
+	if s.wal != nil {
+		return nil
+	}
+	if err := s.faults.get(); err != nil {
+		return fmt.Errorf("create WAL segment: %w", err)
+	}
+	w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
+	if err != nil {
+		return err
+	}
+	w.faults = s.faults
+	s.nextSeq++
+	s.wal = w
+	s.mu.Lock()
+	s.segs = append(s.segs, w.seg)
+	s.activeSeq = w.seg.seq
+	s.mu.Unlock()
+	return nil
 }
 
 // walWrite writes es as one record to the active segment, creating or
@@ -337,21 +347,8 @@ func (s *Store) walWrite(es []walEntry) error {
 		_ = s.wal.close() // its entries stay until the mover has them in bolt
 		s.wal = nil
 	}
-	if s.wal == nil {
-		if err := s.faults.get(); err != nil {
-			return fmt.Errorf("create WAL segment: %w", err)
-		}
-		w, err := createSegment(s.logDir, s.nextSeq, !s.noSync)
-		if err != nil {
-			return err
-		}
-		w.faults = s.faults
-		s.nextSeq++
-		s.wal = w
-		s.mu.Lock()
-		s.segs = append(s.segs, w.seg)
-		s.activeSeq = w.seg.seq
-		s.mu.Unlock()
+	if err := s.ensureSegment(); err != nil {
+		return err
 	}
 	rec, err := encodeWALRecord(s.wal.seg.seq, es)
 	if err != nil {

@@ -1,38 +1,15 @@
 package crash
 
 import (
-	"fmt"
-	"os"
-	"sync"
 	"testing"
+
+	"github.com/zkgo/zkgo/internal/suitesum"
 )
 
-// results counts the tests (and subtests) that called track.
-var results struct {
-	sync.Mutex
-	passed, failed, skipped int
-}
+// suite counts the tests that call track for the summary TestMain prints.
+var suite = suitesum.New("crash")
 
-// track counts t in the summary TestMain prints.
-func track(t *testing.T) {
-	t.Cleanup(func() {
-		results.Lock()
-		defer results.Unlock()
-		switch {
-		case t.Failed():
-			results.failed++
-		case t.Skipped():
-			results.skipped++
-		default:
-			results.passed++
-		}
-	})
-}
+// track counts t in the summary.
+func track(t *testing.T) { suite.Track(t) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	results.Lock()
-	fmt.Fprintf(os.Stderr, "crash: %d passed, %d failed, %d skipped\n", results.passed, results.failed, results.skipped)
-	results.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { suite.Main(m) }

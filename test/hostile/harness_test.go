@@ -9,12 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,29 +20,19 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/suitesum"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
-var passed, failed atomic.Int64
+// suite counts the tests for the summary TestMain prints.
+var suite = suitesum.New("hostile")
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fmt.Printf("hostile: %d passed, %d failed\n", passed.Load(), failed.Load())
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { suite.Main(m) }
 
 // count records the outcome of a top-level test for TestMain's summary.
-func count(t *testing.T) {
-	t.Cleanup(func() {
-		if t.Failed() {
-			failed.Add(1)
-		} else {
-			passed.Add(1)
-		}
-	})
-}
+func count(t *testing.T) { suite.Track(t) }
 
 // ioTimeout bounds every blocking step so that a hung server fails the
 // test instead of hanging it; it is a safety net, never a timing assertion.
