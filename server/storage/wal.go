@@ -1,11 +1,13 @@
 package storage
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,36 +162,95 @@ func listSegments(dir string) ([]segment, error) {
 // and cut reports the offset and length of the tail. Anywhere else a bad
 // record is ErrCorrupt naming the file and offset.
 func readSegment(seg segment, last bool) (es []walEntry, cutAt, cutLen int64, err error) {
-	b, err := os.ReadFile(seg.path)
+	f, err := os.Open(seg.path)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("read WAL segment: %w", err)
 	}
-	off := 0
-	for off < len(b) {
-		rest := b[off:]
-		if allZero(rest[:min(len(rest), walHeaderSize)]) {
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("read WAL segment: %w", err)
+	}
+	size := fi.Size()
+	// Records are read one by one and the preallocated zeros after them
+	// are checked a chunk at a time: a segment is preallocated to 64 MiB,
+	// and a heap copy of all of it stayed in the process's RSS long after
+	// the start-up. A bad record is judged on the whole rest of the file.
+	r := bufio.NewReaderSize(f, 1<<20)
+	var off int64
+	for off < size {
+		h, perr := r.Peek(int(min(size-off, walHeaderSize)))
+		if perr != nil {
+			return nil, 0, 0, fmt.Errorf("read WAL segment %s: %w", seg.path, perr)
+		}
+		if allZero(h) {
 			// End of the written part: the rest must be zeros.
-			if allZero(rest) {
+			zero, zerr := restIsZero(r)
+			if zerr != nil {
+				return nil, 0, 0, fmt.Errorf("read WAL segment %s: %w", seg.path, zerr)
+			}
+			if zero {
 				return es, 0, 0, nil
 			}
+			break
 		}
-		recs, size, derr := decodeWALRecord(seg.seq, rest)
-		if derr == nil {
-			es = append(es, recs...)
-			off += size
-			continue
+		if len(h) < walHeaderSize || string(h[:4]) != walMagic {
+			break
 		}
-		if !last {
-			return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d in a segment followed by others: %v",
-				seg.path, ErrCorrupt, off, derr)
+		n := int64(binary.BigEndian.Uint32(h[4:]))
+		if n < 4 || n > walMaxBody || n > size-off-walHeaderSize {
+			break
 		}
-		if why := notTorn(seg.seq, rest); why != "" {
-			return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d (%v) %s",
-				seg.path, ErrCorrupt, off, derr, why)
+		rec := make([]byte, walHeaderSize+n)
+		if _, rerr := io.ReadFull(r, rec); rerr != nil {
+			return nil, 0, 0, fmt.Errorf("read WAL segment %s: %w", seg.path, rerr)
 		}
-		return es, int64(off), int64(len(rest) - zeroSuffix(rest)), nil
+		recs, _, derr := decodeWALRecord(seg.seq, rec)
+		if derr != nil {
+			break
+		}
+		es = append(es, recs...)
+		off += int64(len(rec))
 	}
-	return es, 0, 0, nil
+	if off >= size {
+		return es, 0, 0, nil
+	}
+	// A record that does not decode at off: read the rest and judge it.
+	rest := make([]byte, size-off)
+	if _, err := f.ReadAt(rest, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, 0, fmt.Errorf("read WAL segment %s: %w", seg.path, err)
+	}
+	_, _, derr := decodeWALRecord(seg.seq, rest)
+	if derr == nil {
+		// Only a read that changed under us gets here.
+		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: record at offset %d read differently twice", seg.path, ErrCorrupt, off)
+	}
+	if !last {
+		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d in a segment followed by others: %v",
+			seg.path, ErrCorrupt, off, derr)
+	}
+	if why := notTorn(seg.seq, rest); why != "" {
+		return nil, 0, 0, fmt.Errorf("WAL segment %s: %w: bad record at offset %d (%v) %s",
+			seg.path, ErrCorrupt, off, derr, why)
+	}
+	return es, off, int64(len(rest) - zeroSuffix(rest)), nil
+}
+
+// restIsZero reads r to its end and reports whether every byte was zero.
+func restIsZero(r *bufio.Reader) (bool, error) {
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := r.Read(buf)
+		if !allZero(buf[:n]) {
+			return false, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }
 
 func allZero(b []byte) bool {
