@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/server/acl"
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -579,7 +580,7 @@ func (c *conn) handshake(frame []byte) bool {
 		s.sessions.touch(req.SessionID)
 		resp.SessionID = req.SessionID
 	}
-	if !c.readOnly && !s.isServing() && !s.awaitServing(c) {
+	if !c.readOnly && !s.awaitServing(c) {
 		// The member left the broadcast phase while the handshake ran (it
 		// drops its clients then): hold it, as above, until it serves again.
 		return false
@@ -617,6 +618,7 @@ func equalBytes(a, b []byte) bool {
 // inflight is the server-wide count of requests received and not yet
 // answered, for globalOutstandingLimit.
 type inflight struct {
+	max     int64 // outstandingLimit, set by New
 	n       atomic.Int64
 	limit   atomic.Int64 // what waiters wait for
 	mu      sync.Mutex
@@ -656,19 +658,12 @@ func (f *inflight) waitCh(limit int64) chan struct{} {
 // outstandingLimit is globalOutstandingLimit as Apache applies it: in an
 // ensemble of more than two voters it is divided by their number minus
 // one (LeaderZooKeeperServer, FollowerZooKeeperServer); 0 or less turns
-// throttling off.
-func (s *Server) outstandingLimit() int64 {
-	limit := int64(s.cfg.GlobalOutstandingLimit)
-	if s.peer != nil {
-		voters := 0
-		for _, m := range s.cfg.Servers {
-			if !m.Observer {
-				voters++
-			}
-		}
-		if voters > 2 {
-			limit /= int64(voters - 1)
-		}
+// throttling off. New computes it once, from the configuration files'
+// membership.
+func outstandingLimit(cfg *config.Config) int64 {
+	limit := int64(cfg.GlobalOutstandingLimit)
+	if voters := config.Voters(cfg.Servers); cfg.Distributed() && voters > 2 {
+		limit /= int64(voters - 1)
 	}
 	return limit
 }
@@ -679,7 +674,7 @@ func (s *Server) outstandingLimit() int64 {
 // shouldThrottle (a connection with nothing outstanding keeps reading).
 // It reports false when the connection or the server closed meanwhile.
 func (c *conn) throttle() bool {
-	limit := c.s.outstandingLimit()
+	limit := c.s.inflight.max
 	if limit <= 0 {
 		return true
 	}

@@ -285,14 +285,7 @@ type logFault struct {
 func (s *Server) refuse(typ int32, sessionID int64, done func(int64, txn.Result)) bool {
 	s.logFault.refused.Add(1)
 	s.logFault.total.Add(1)
-	switch typ {
-	case txn.TypeCreateSession:
-		if done != nil {
-			// Already prepped: the handshake waits for this answer.
-			done(s.lastZxid.Load(), txn.Result{Type: txn.TypeError, Err: wire.CodeNotReadOnly})
-		}
-		return false
-	case txn.TypeCloseSession:
+	if typ == txn.TypeCloseSession {
 		// Not closed: the expiry (or the client) tries again later.
 		s.sessions.mu.Lock()
 		if ss := s.sessions.sessions[sessionID]; ss != nil {
@@ -301,9 +294,12 @@ func (s *Server) refuse(typ int32, sessionID int64, done func(int64, txn.Result)
 		s.sessions.mu.Unlock()
 	}
 	if done != nil {
+		// A createSession's handshake waits for this answer too.
 		done(s.lastZxid.Load(), txn.Result{Type: txn.TypeError, Err: wire.CodeNotReadOnly})
 	}
-	return true
+	// A refused createSession makes submit report false: the handshake
+	// closes the connection.
+	return typ != txn.TypeCreateSession
 }
 
 // refuseWrites is called by the log loop when appending batch failed:

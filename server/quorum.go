@@ -81,13 +81,8 @@ func (s *Server) newPeer() error {
 	}
 	s.quorumFn = func() *fourletter.Quorum {
 		st := p.Status()
-		voters := 0
 		servers, _, _ := p.Membership()
-		for _, sv := range servers {
-			if !sv.Observer {
-				voters++
-			}
-		}
+		voters := config.Voters(servers)
 		phase := "election"
 		if st.Serving {
 			phase = "broadcast"

@@ -141,6 +141,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		tree:      tree.New(),
 	}
 	s.stats.minLat.Store(-1)
+	s.inflight.max = outstandingLimit(cfg)
 	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout
 	if s.minTimeout <= 0 {
 		s.minTimeout = 2 * cfg.TickTime

@@ -277,13 +277,18 @@ func (c *Config) finish() {
 // ensemble mode (Apache's QuorumPeerConfig.isDistributed): more than one
 // participant, or standaloneEnabled=false with at least one server line.
 func (c *Config) Distributed() bool {
-	voters := 0
-	for _, s := range c.Servers {
+	return len(c.Servers) > 0 && (!c.StandaloneEnabled || Voters(c.Servers) > 1)
+}
+
+// Voters counts the participants (the servers that are not observers).
+func Voters(servers []Server) int {
+	n := 0
+	for _, s := range servers {
 		if !s.Observer {
-			voters++
+			n++
 		}
 	}
-	return len(c.Servers) > 0 && (!c.StandaloneEnabled || voters > 1)
+	return n
 }
 
 // Self returns this server's server.N entry (N = MyID), if any.

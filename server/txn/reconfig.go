@@ -267,12 +267,7 @@ func (p *Prep) prepReconfig(o *overlay, req *Request, t *Txn) (*Txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	voters := 0
-	for _, s := range next {
-		if !s.Observer {
-			voters++
-		}
-	}
+	voters := config.Voters(next)
 	if (p.opts.StandaloneEnabled && voters < 2) || voters < 1 {
 		return nil, errBadArguments("Reconfig failed - new configuration must include at least %d followers", min(2, max(voters+1, 1)))
 	}
