@@ -171,32 +171,10 @@ func fourLetter(addr, word string) (string, error) {
 	return b.String(), err
 }
 
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
-
+// connect opens a session on the zkserver process at addr.
 func connect(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
-	c, ev, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quiet{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case e := <-ev:
-			if e.State == zk.StateHasSession {
-				go func() {
-					for range ev {
-					}
-				}()
-				return c
-			}
-		case <-timeout:
-			t.Fatal("no session within 30s")
-		}
-	}
+	return connectAny(t, []string{addr}, 10*time.Second)
 }
 
 // notReadOnly reports a NOTREADONLY (-119) reply; go-zookeeper has no name

@@ -12,9 +12,15 @@ import (
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
-func connectAny(t *testing.T, addrs []string) *zk.Conn {
+// quiet silences go-zookeeper's log.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
+// connectAny opens a session on one of addrs and waits for it.
+func connectAny(t *testing.T, addrs []string, sessionTimeout time.Duration) *zk.Conn {
 	t.Helper()
-	c, ev, err := zk.Connect(addrs, 4*time.Second, zk.WithLogger(quiet{}))
+	c, ev, err := zk.Connect(addrs, sessionTimeout, zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +70,7 @@ func writeAll(t *testing.T, c *zk.Conn, from, to int, acked map[string]bool) {
 func checkAll(t *testing.T, e *servertest.Ensemble, acked map[string]bool) {
 	t.Helper()
 	for i, addr := range e.Addrs() {
-		c := connectAny(t, []string{addr})
+		c := connectAny(t, []string{addr}, 4*time.Second)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			if _, err := c.Sync("/d"); err == nil {
@@ -110,7 +116,7 @@ func TestEnsembleMemberWithFullDisk(t *testing.T) {
 					others = append(others, a)
 				}
 			}
-			c := connectAny(t, others)
+			c := connectAny(t, others, 4*time.Second)
 			if _, err := c.Create("/d", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 				t.Fatal(err)
 			}
