@@ -358,7 +358,11 @@ func (e *electionNet) dial(to int64) (Conn, bool) {
 func (p *Peer) onNotification(n notification) {
 	p.mu.Lock()
 	state, cur, clock := p.state, p.vote, p.logicalClock
-	if p.notLeading != nil && n.from == p.registeringTo && n.State != Leading {
+	// The member we register with does not lead if it follows another or
+	// looks and votes for another; still looking with a vote for itself,
+	// it is about to lead (its election may end a moment after ours).
+	if p.notLeading != nil && n.from == p.registeringTo && n.State != Leading &&
+		!(n.State == Looking && n.Leader == n.from) {
 		close(p.notLeading)
 		p.notLeading = nil
 	}

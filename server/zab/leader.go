@@ -477,8 +477,21 @@ func (l *leader) maybeCommitLocked() {
 		l.p.log.Info("reconfig committed, new membership active", "version", fmt.Sprintf("0x%x", r.zxid))
 		if !r.next.q.isVoter(l.p.id) {
 			// Apache hands the leadership over; we step down and the
-			// voters elect a leader among themselves.
-			go l.fail(errors.New("no longer a voter after the reconfig, stepping down"))
+			// voters elect a leader among themselves, once the learners
+			// have this COMMIT: with it they count with the new
+			// membership in that election.
+			outs := make([]*sendQueue, 0, len(l.learners))
+			for _, h := range l.learners {
+				outs = append(outs, h.out)
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(l.ctx, l.p.cfg.TickTime)
+				defer cancel()
+				for _, q := range outs {
+					q.waitSent(ctx)
+				}
+				l.fail(errors.New("no longer a voter after the reconfig, stepping down"))
+			}()
 		}
 	}
 }

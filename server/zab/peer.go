@@ -137,8 +137,9 @@ type Peer struct {
 	nvTold         map[int64]Vote // last vote told to each non-voter while looking
 	// notLeading is closed when the member this one is registering with
 	// as a learner says, in an election notification, that it does not
-	// lead (it looks for a leader or follows another): registering with
-	// it would only wait out initLimit. Nil when not registering.
+	// lead (it follows another, or looks and votes for another):
+	// registering with it would only wait out initLimit. Nil when not
+	// registering.
 	notLeading    chan struct{}
 	registeringTo int64
 
@@ -543,14 +544,14 @@ func (p *Peer) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("left the ensemble, looking for a leader", "err", err)
 		}
-		p.applyCommitted(ctx)
 	}
 	p.setRole(Looking, 0, "election", false)
 	return nil
 }
 
 // applyCommitted waits (briefly) until the txns committed before this
-// member left its leader are applied. A committed reconfig changes who
+// member left its leader (or its leadership) are applied; the learner and
+// the leader call it as they stop serving. A committed reconfig changes who
 // votes, and the next election must count with the new membership:
 // Apache's learner activates a COMMITANDACTIVATE before it notices that
 // its leader is gone, for the same reason.

@@ -250,10 +250,39 @@ type sendQueue struct {
 	mu     sync.Mutex
 	items  []Packet
 	closed bool
+	busy   bool          // the writer is sending what take returned
+	sent   chan struct{} // closed and replaced when busy ends or on close
 	wake   chan struct{}
 }
 
-func newSendQueue() *sendQueue { return &sendQueue{wake: make(chan struct{}, 1)} }
+func newSendQueue() *sendQueue {
+	return &sendQueue{wake: make(chan struct{}, 1), sent: make(chan struct{})}
+}
+
+// waitSent waits until every packet pushed before the call has been
+// written and flushed, the queue is closed, or ctx ends.
+func (q *sendQueue) waitSent(ctx context.Context) {
+	for {
+		q.mu.Lock()
+		done := q.closed || (len(q.items) == 0 && !q.busy)
+		ch := q.sent
+		q.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}
+
+// signalSentLocked wakes waitSent callers; q.mu is held.
+func (q *sendQueue) signalSentLocked() {
+	close(q.sent)
+	q.sent = make(chan struct{})
+}
 
 func (q *sendQueue) push(p Packet) {
 	q.mu.Lock()
@@ -272,6 +301,7 @@ func (q *sendQueue) push(p Packet) {
 func (q *sendQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.signalSentLocked()
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -285,6 +315,7 @@ func (q *sendQueue) take() []Packet {
 		q.mu.Lock()
 		items, closed := q.items, q.closed
 		q.items = nil
+		q.busy = len(items) > 0 && !closed
 		q.mu.Unlock()
 		if closed {
 			return nil
@@ -315,5 +346,9 @@ func (q *sendQueue) writeLoop(c Conn) {
 			q.close()
 			return
 		}
+		q.mu.Lock()
+		q.busy = false
+		q.signalSentLocked()
+		q.mu.Unlock()
 	}
 }
