@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -13,13 +14,14 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // connect opens an independent go-zookeeper session to check the server's
 // state around a run.
 func connect(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
-	conn, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	conn, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,15 +290,20 @@ func TestAppendIndexPath(t *testing.T) {
 	}
 }
 
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}
+
 func TestErrKind(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		want string
 	}{
-		{zk.ErrNoNode, "NoNode"},
-		{zk.ErrNodeExists, "NodeExists"},
-		{zk.ErrConnectionClosed, "ConnectionLoss"},
-		{zk.ErrSessionExpired, "SessionExpired"},
+		{wire.ErrNoNode, "NoNode"},
+		{fmt.Errorf("create /a: %w", wire.ErrNodeExists), "NodeExists"},
+		{fmt.Errorf("%w: EOF", errConnectionLoss), "ConnectionLoss"},
+		{wire.ErrSessionExpired, "SessionExpired"},
+		{&wire.Error{Code: -999}, "Error-999"},
 		{errWatchTimeout, "WatchTimeout"},
 		{errors.New("other thing"), "other thing"},
 	} {

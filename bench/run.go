@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // Phases of a run, read by every worker before and after each request.
@@ -84,7 +84,7 @@ type run struct {
 type worker struct {
 	id     int
 	server string
-	conn   *zk.Conn
+	conn   *client
 	dir    string // root/w<id>: the worker's own znodes
 	hist   *hdrhistogram.Histogram
 	rng    uint64 // xorshift state
@@ -159,39 +159,20 @@ func serverFor(servers []string, i int) string {
 	return servers[i%len(servers)]
 }
 
-// dial opens the worker's session and waits until the server has
-// accepted it.
+// dial opens the worker's session.
 func (w *worker) dial(ctx context.Context, cfg Config) error {
-	connected := make(chan struct{})
-	var once sync.Once
-	conn, _, err := zk.Connect([]string{w.server}, cfg.SessionTimeout,
-		zk.WithLogger(nopLogger{}),
-		zk.WithLogInfo(false),
-		zk.WithEventCallback(func(ev zk.Event) {
-			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
-				once.Do(func() { close(connected) })
-			}
-		}))
+	c, err := dialClient(ctx, w.server, cfg.SessionTimeout, cfg.ConnectTimeout)
 	if err != nil {
 		return fmt.Errorf("client %d: connect %s: %w", w.id, w.server, err)
 	}
-	w.conn = conn
-	t := time.NewTimer(cfg.ConnectTimeout)
-	defer t.Stop()
-	select {
-	case <-connected:
-		return nil
-	case <-t.C:
-		return fmt.Errorf("client %d: connect %s: no session after %s", w.id, w.server, cfg.ConnectTimeout)
-	case <-ctx.Done():
-		return fmt.Errorf("client %d: connect %s: %w", w.id, w.server, ctx.Err())
-	}
+	w.conn = c
+	return nil
 }
 
 func (r *run) closeAll() {
 	for _, w := range r.workers {
 		if w != nil && w.conn != nil {
-			w.conn.Close()
+			w.conn.close()
 		}
 	}
 }
@@ -321,12 +302,12 @@ func (r *run) loop(w *worker) {
 		case OpGet:
 			p := r.keys[w.rand()%nkeys]
 			t0 := time.Now()
-			_, _, err = w.conn.Get(p)
+			err = w.conn.get(p)
 			d = time.Since(t0)
 		case OpSet:
 			p := r.keys[w.rand()%nkeys]
 			t0 := time.Now()
-			_, err = w.conn.Set(p, value, -1)
+			err = w.conn.set(p, value)
 			d = time.Since(t0)
 		case OpMixed:
 			x := w.rand()
@@ -334,21 +315,21 @@ func (r *run) loop(w *worker) {
 			read := int((x>>32)%100) < cfg.ReadPct
 			t0 := time.Now()
 			if read {
-				_, _, err = w.conn.Get(p)
+				err = w.conn.get(p)
 			} else {
-				_, err = w.conn.Set(p, value, -1)
+				err = w.conn.set(p, value)
 			}
 			d = time.Since(t0)
 		case OpCreate:
 			p := w.nextPath()
 			t0 := time.Now()
-			_, err = w.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll))
+			err = w.conn.create(p, value)
 			d = time.Since(t0)
 		case OpDelete:
 			p := w.nextPath()
-			if _, err = w.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll)); err == nil {
+			if err = w.conn.create(p, value); err == nil {
 				t0 := time.Now()
-				err = w.conn.Delete(p, -1)
+				err = w.conn.delete(p)
 				d = time.Since(t0)
 				if err != nil {
 					w.leftover = append(w.leftover, p)
@@ -388,38 +369,36 @@ func (r *run) loop(w *worker) {
 // NodeDataChanged notification; it returns the time from the setData to
 // the notification.
 func (w *worker) watchOnce(path string, value []byte, timeout time.Duration) (time.Duration, error) {
-	_, _, ch, err := w.conn.GetW(path)
-	if err != nil {
+	w.conn.events = w.conn.events[:0]
+	if err := w.conn.getW(path); err != nil {
 		return 0, err
 	}
 	t0 := time.Now()
-	if _, err := w.conn.Set(path, value, -1); err != nil {
+	if err := w.conn.set(path, value); err != nil {
 		return 0, err
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case ev := <-ch:
-		d := time.Since(t0)
-		if ev.Err != nil {
-			return 0, ev.Err
-		}
-		if ev.Type != zk.EventNodeDataChanged {
-			return 0, fmt.Errorf("watch on %s: got %s, want EventNodeDataChanged", path, ev.Type)
-		}
-		return d, nil
-	case <-t.C:
-		return 0, errWatchTimeout
+	ev, err := w.conn.waitEvent(timeout)
+	if err != nil {
+		return 0, err
 	}
+	d := time.Since(t0)
+	if ev.Type != wire.EventNodeDataChanged || ev.Path != path {
+		return 0, fmt.Errorf("watch on %s: got event type %d on %s, want NodeDataChanged", path, ev.Type, ev.Path)
+	}
+	return d, nil
 }
 
 var errWatchTimeout = errors.New("watch notification not received")
 
-// backoff keeps a worker whose session is not usable from spinning: it
-// waits, checking the phase, until the session is back or the run stops.
+// backoff keeps a worker whose connection broke from spinning: it
+// re-attaches the session (or opens a new one if it expired), waiting
+// between attempts, until it succeeds or the run stops.
 func (w *worker) backoff(r *run) {
-	for r.phase.Load() != phaseStop && w.conn.State() != zk.StateHasSession {
-		time.Sleep(10 * time.Millisecond) // back-off on a broken session, not a test wait
+	for r.phase.Load() != phaseStop && w.conn.broken {
+		if err := w.conn.reconnect(context.Background()); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // back-off between reconnects, not a test wait
 	}
 }
 
@@ -464,33 +443,37 @@ func (w *worker) rand() uint64 {
 
 // errKind names an error the way ZooKeeper's KeeperException.Code does.
 func errKind(err error) string {
-	switch {
-	case errors.Is(err, zk.ErrNoNode):
-		return "NoNode"
-	case errors.Is(err, zk.ErrNodeExists):
-		return "NodeExists"
-	case errors.Is(err, zk.ErrBadVersion):
-		return "BadVersion"
-	case errors.Is(err, zk.ErrNoAuth):
-		return "NoAuth"
-	case errors.Is(err, zk.ErrNotEmpty):
-		return "NotEmpty"
-	case errors.Is(err, zk.ErrSessionExpired):
-		return "SessionExpired"
-	case errors.Is(err, zk.ErrSessionMoved):
-		return "SessionMoved"
-	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrNoServer), errors.Is(err, zk.ErrClosing):
-		return "ConnectionLoss"
-	case errors.Is(err, zk.ErrBadArguments):
-		return "BadArguments"
-	case errors.Is(err, errWatchTimeout):
+	if errors.Is(err, errWatchTimeout) {
 		return "WatchTimeout"
-	case errors.Is(err, zk.ErrUnknown), errors.Is(err, zk.ErrAPIError):
-		return "APIError"
 	}
-	return err.Error()
+	var ze *wire.Error
+	if !errors.As(err, &ze) {
+		return err.Error()
+	}
+	if name, ok := codeNames[ze.Code]; ok {
+		return name
+	}
+	return fmt.Sprintf("Error%d", int32(ze.Code))
 }
 
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
+// codeNames are KeeperException.Code's names of the errors a run can meet.
+var codeNames = map[wire.Code]string{
+	wire.CodeSystemError:          "SystemError",
+	wire.CodeRuntimeInconsistency: "RuntimeInconsistency",
+	wire.CodeConnectionLoss:       "ConnectionLoss",
+	wire.CodeMarshallingError:     "MarshallingError",
+	wire.CodeUnimplemented:        "Unimplemented",
+	wire.CodeOperationTimeout:     "OperationTimeout",
+	wire.CodeBadArguments:         "BadArguments",
+	wire.CodeAPIError:             "APIError",
+	wire.CodeNoNode:               "NoNode",
+	wire.CodeNoAuth:               "NoAuth",
+	wire.CodeBadVersion:           "BadVersion",
+	wire.CodeNodeExists:           "NodeExists",
+	wire.CodeNotEmpty:             "NotEmpty",
+	wire.CodeSessionExpired:       "SessionExpired",
+	wire.CodeSessionMoved:         "SessionMoved",
+	wire.CodeNotReadOnly:          "NotReadOnly",
+	wire.CodeRequestTimeout:       "RequestTimeout",
+	wire.CodeThrottled:            "Throttled",
+}

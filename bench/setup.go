@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // maxBatchBytes bounds the payload of one multi used for setup and
@@ -21,9 +21,8 @@ const maxBatchOps = 1000
 // among the workers, created with multi batches) and the watch znodes.
 func (r *run) setup(ctx context.Context) error {
 	cfg := &r.cfg
-	acl := zk.WorldACL(zk.PermAll)
-	if _, err := r.workers[0].conn.Create(cfg.Root, nil, 0, acl); err != nil {
-		if errors.Is(err, zk.ErrNodeExists) {
+	if err := r.workers[0].conn.create(cfg.Root, nil); err != nil {
+		if errors.Is(err, wire.ErrNodeExists) {
 			return fmt.Errorf("setup: %s already exists (left by an earlier run? delete it or pass another root)", cfg.Root)
 		}
 		return fmt.Errorf("setup: create %s: %w", cfg.Root, err)
@@ -46,13 +45,13 @@ func (r *run) setup(ctx context.Context) error {
 				errs[w.id] = fmt.Errorf("setup: %w", ctx.Err())
 				return
 			}
-			if _, err := w.conn.Create(w.dir, nil, 0, acl); err != nil {
+			if err := w.conn.create(w.dir, nil); err != nil {
 				errs[w.id] = fmt.Errorf("setup: create %s: %w", w.dir, err)
 				return
 			}
 			w.dirOK = true
 			if cfg.Op == OpWatch {
-				if _, err := w.conn.Create(w.dir+"/watch", value, 0, acl); err != nil {
+				if err := w.conn.create(w.dir+"/watch", value); err != nil {
 					errs[w.id] = fmt.Errorf("setup: create %s/watch: %w", w.dir, err)
 					return
 				}
@@ -64,11 +63,11 @@ func (r *run) setup(ctx context.Context) error {
 			batch := batchSize(cfg.Size)
 			for len(mine) > 0 {
 				n := min(batch, len(mine))
-				ops := make([]any, n)
+				ops := make([]wire.Op, n)
 				for j, p := range mine[:n] {
-					ops[j] = &zk.CreateRequest{Path: p, Data: value, Acl: acl}
+					ops[j] = wire.Op{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: p, Data: value, ACL: worldACL}}
 				}
-				if err := multi(w.conn, ops); err != nil {
+				if err := w.conn.multi(ops); err != nil {
 					errs[w.id] = fmt.Errorf("setup: create %d keys under %s: %w", n, cfg.Root, err)
 					return
 				}
@@ -100,7 +99,7 @@ func (r *run) cleanup() error {
 	wg.Wait()
 	err := firstOf(errs)
 	if r.rootOK && err == nil {
-		if derr := r.workers[0].conn.Delete(r.cfg.Root, -1); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
+		if derr := r.workers[0].conn.delete(r.cfg.Root); derr != nil && !errors.Is(derr, wire.ErrNoNode) {
 			err = fmt.Errorf("cleanup: delete %s: %w", r.cfg.Root, derr)
 		}
 	}
@@ -108,6 +107,11 @@ func (r *run) cleanup() error {
 }
 
 func (w *worker) cleanup(op Op) error {
+	if w.conn.broken {
+		if err := w.conn.reconnect(context.Background()); err != nil {
+			return fmt.Errorf("cleanup: client %d: reconnect %s: %w", w.id, w.server, err)
+		}
+	}
 	var paths []string
 	paths = append(paths, w.keysOK...)
 	w.keysOK = nil
@@ -136,37 +140,21 @@ func (w *worker) cleanup(op Op) error {
 // deleteAll deletes paths in order, children before their parent, using
 // multi batches; a batch that fails (a znode already gone) is retried one
 // by one, ignoring NoNode.
-func deleteAll(conn *zk.Conn, paths []string) error {
+func deleteAll(conn *client, paths []string) error {
 	for len(paths) > 0 {
 		n := min(maxBatchOps, len(paths))
-		ops := make([]any, n)
+		ops := make([]wire.Op, n)
 		for i, p := range paths[:n] {
-			ops[i] = &zk.DeleteRequest{Path: p, Version: -1}
+			ops[i] = wire.Op{Type: wire.OpDelete, Req: &wire.PathVersionRequest{Path: p, Version: -1}}
 		}
-		if err := multi(conn, ops); err != nil {
+		if err := conn.multi(ops); err != nil {
 			for _, p := range paths[:n] {
-				if err := conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				if err := conn.delete(p); err != nil && !errors.Is(err, wire.ErrNoNode) {
 					return fmt.Errorf("delete %s: %w", p, err)
 				}
 			}
 		}
 		paths = paths[n:]
-	}
-	return nil
-}
-
-// multi runs ops as one transaction and returns the first failure, from
-// the reply header or from the per-operation results (a failed multi may
-// carry its error only in the latter).
-func multi(conn *zk.Conn, ops []any) error {
-	res, err := conn.Multi(ops...)
-	if err != nil {
-		return err
-	}
-	for _, r := range res {
-		if r.Error != nil {
-			return r.Error
-		}
 	}
 	return nil
 }
