@@ -1,7 +1,7 @@
 package server
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -215,32 +215,41 @@ func (s *Server) maybeSnapshot(n int) {
 		count = 2
 	}
 	s.snapAt = count/2 + rand.IntN(count/2+1)
-	// Serialising in memory on the applier is fast; the file is written in
-	// the background so writes keep flowing.
-	var buf bytes.Buffer
+	// Every txn up to zxid is applied; the snapshot is taken in the
+	// background, fuzzy (see encodeFuzzySnapshot), so writes keep flowing.
 	zxid := s.lastZxid.Load()
-	s.tree.RLock()
-	err := s.encodeSnapshot(&buf)
-	s.tree.RUnlock()
-	if err != nil {
-		s.snapping.Store(false)
-		s.log.Warn("snapshot encode failed", "err", err)
-		return
-	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.snapping.Store(false)
 		start := time.Now()
-		if err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
-			_, err := w.Write(buf.Bytes())
+		var size int64
+		err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
+			cw := countingWriter{w: w}
+			err := s.encodeFuzzySnapshot(&cw)
+			size = cw.n
 			return err
-		}); err != nil {
+		})
+		switch {
+		case errors.Is(err, errSnapshotAborted):
+		case err != nil:
 			s.log.Warn("snapshot write failed", "zxid", fmt.Sprintf("0x%x", zxid), "err", err)
-			return
+		default:
+			s.log.Info("snapshot written", "zxid", fmt.Sprintf("0x%x", zxid), "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 		}
-		s.log.Info("snapshot written", "zxid", fmt.Sprintf("0x%x", zxid), "bytes", buf.Len(), "took", time.Since(start).Round(time.Millisecond))
 	}()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // logProbeInterval is how often, while writes are refused, one write is let

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -18,9 +19,48 @@ import (
 //	ustring null (end marker)
 const snapshotVersion = 1
 
-// encodeSnapshot writes the tree and sessions; the caller holds the tree lock.
+// encodeSnapshot writes the tree and sessions as they are; the caller
+// holds the tree lock.
 func (s *Server) encodeSnapshot(w io.Writer) error {
-	e := wire.NewEncoder(make([]byte, 0, 1<<16))
+	return s.writeSnapshotBody(w, func(node func(string, *tree.Node) error, _ func() error) error {
+		return s.tree.Walk(node)
+	})
+}
+
+// fuzzyChunk is how many znodes a fuzzy snapshot encodes per hold of the
+// tree's read lock.
+const fuzzyChunk = 256
+
+// errSnapshotAborted ends a fuzzy snapshot when the server shuts down.
+var errSnapshotAborted = errors.New("server shutting down")
+
+// encodeFuzzySnapshot writes a fuzzy snapshot, as Apache's are: the caller
+// holds no lock; the tree is read a chunk of znodes at a time
+// (tree.WalkFuzzy) and the applier goes on in between, so a snapshot of a
+// large tree does not stall writes. The snapshot is labelled with the
+// last zxid applied before it began; recovery replays every txn after that
+// label over it, which gives the tree as it was (see tree.WalkFuzzy).
+func (s *Server) encodeFuzzySnapshot(w io.Writer) error {
+	return s.writeSnapshotBody(w, func(node func(string, *tree.Node) error, between func() error) error {
+		return s.tree.WalkFuzzy(fuzzyChunk, node, func() error {
+			select {
+			case <-s.quit:
+				return errSnapshotAborted
+			default:
+			}
+			return between()
+		})
+	})
+}
+
+// snapFlushAt is the size at which the encoder hands its buffer to w.
+const snapFlushAt = 1 << 16
+
+// writeSnapshotBody encodes the sessions and then the znodes walk gives
+// it; walk calls between (when it has such points) where the encoder may
+// write to w without holding the tree lock.
+func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tree.Node) error, between func() error) error) error {
+	e := wire.NewEncoder(make([]byte, 0, 2*snapFlushAt))
 	flush := func() error {
 		if _, err := w.Write(e.Bytes()); err != nil {
 			return err
@@ -35,7 +75,7 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 		e.Long(si.ID)
 		e.Int(int32(si.Timeout / time.Millisecond))
 	}
-	err := s.tree.Walk(func(path string, n *tree.Node) error {
+	node := func(path string, n *tree.Node) error {
 		e.String(path)
 		e.Buffer(n.Data)
 		wire.EncodeACLs(e, n.ACL)
@@ -48,12 +88,20 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 		e.Int(n.Cversion)
 		e.Int(n.Aversion)
 		e.Long(n.Owner)
-		if e.Len() > 1<<16 {
+		// Between points (if any) come often; flush here only what they
+		// would let grow too far (large znodes).
+		if e.Len() > 16*snapFlushAt {
 			return flush()
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	between := func() error {
+		if e.Len() > snapFlushAt {
+			return flush()
+		}
+		return nil
+	}
+	if err := walk(node, between); err != nil {
 		return err
 	}
 	e.NullString()

@@ -225,6 +225,59 @@ func (t *Tree) Walk(fn func(path string, n *Node) error) error {
 	return t.walk("/", fn)
 }
 
+// WalkFuzzy calls fn for every node, parents before children, as Walk does,
+// but takes the read lock itself and gives it up after every `every`
+// nodes, calling between without it: the applier goes on while a large
+// tree is walked. What fn sees is fuzzy, as in Apache's snapshots: each
+// node as it was when visited, so changes made during the walk may or may
+// not show. Replaying the txns applied after the walk began over what it
+// saw gives the tree as it is (txn.Apply tolerates a create of a node the
+// walk saw, a delete of one it did not, and data or ACLs newer than the
+// txn's, which a later txn then sets again).
+func (t *Tree) WalkFuzzy(every int, fn func(path string, n *Node) error, between func() error) error {
+	w := fuzzyWalk{t: t, every: max(every, 1), fn: fn, between: between}
+	t.RLock()
+	defer t.RUnlock()
+	return w.walk("/")
+}
+
+type fuzzyWalk struct {
+	t       *Tree
+	every   int
+	seen    int
+	fn      func(string, *Node) error
+	between func() error
+}
+
+func (w *fuzzyWalk) walk(path string) error {
+	n := w.t.nodes[path]
+	if n == nil {
+		return nil // deleted while the lock was given up
+	}
+	if err := w.fn(path, n); err != nil {
+		return err
+	}
+	if w.seen++; w.seen >= w.every {
+		w.seen = 0
+		w.t.RUnlock()
+		err := w.between()
+		w.t.RLock()
+		if err != nil {
+			return err
+		}
+	}
+	// The writer may change n.children while the lock is given up; the
+	// range goes on over the map as it then is (the language defines
+	// iteration over a map modified meanwhile, and the lock orders the
+	// accesses).
+	for c := range n.children {
+		if err := w.walk(wire.Join(path, c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t *Tree) walk(path string, fn func(string, *Node) error) error {
 	n := t.nodes[path]
 	if n == nil {
@@ -244,9 +297,23 @@ func (t *Tree) walk(path string, fn func(string, *Node) error) error {
 // Create adds a node; the caller (the prep step) has checked that the
 // parent exists and the node does not. parentCVersion is the parent's new
 // stored cversion.
+//
+// When the node exists already (replaying a txn over a fuzzy snapshot that
+// caught the node but perhaps not its parent's new counters), it returns
+// nil and, as Apache's DataTree.setCversionPzxid does for NODEEXISTS on
+// replay, still raises the parent's cversion and pzxid to the txn's.
 func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, parentCVersion int32, zxid, time int64) *Node {
 	parent := t.nodes[wire.Parent(path)]
-	if parent == nil || t.nodes[path] != nil {
+	if parent == nil {
+		return nil
+	}
+	if t.nodes[path] != nil {
+		if parentCVersion > parent.Cversion {
+			parent.Cversion = parentCVersion
+		}
+		if zxid > parent.Pzxid {
+			parent.Pzxid = zxid
+		}
 		return nil
 	}
 	n := &Node{
@@ -283,13 +350,29 @@ func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, par
 	return n
 }
 
-// Delete removes a node without children.
+// Delete removes a node. The prep step only lets a node without children
+// be deleted; a node that has children here is one replayed over a fuzzy
+// snapshot that caught children created after this delete (a later txn
+// of the log creates each again), so its whole subtree goes, as in
+// Apache's DataTree, whose deleteNode does not look at children. When the
+// node is gone already (the snapshot caught the parent before the delete
+// and missed the child after it), Delete returns false and, as Apache's
+// deleteNode does, still raises the parent's pzxid to the txn's.
 func (t *Tree) Delete(path string, zxid int64) bool {
 	n := t.nodes[path]
-	if n == nil || len(n.children) > 0 || IsSystemPath(path) {
+	if n == nil && path != "/" {
+		if parent := t.nodes[wire.Parent(path)]; parent != nil && zxid > parent.Pzxid {
+			parent.Pzxid = zxid
+		}
 		return false
 	}
-	delete(t.nodes, path)
+	if n == nil || IsSystemPath(path) {
+		return false
+	}
+	for c := range n.children {
+		t.removeSubtree(wire.Join(path, c))
+	}
+	t.remove(path, n)
 	parent := t.nodes[wire.Parent(path)]
 	if parent != nil {
 		delete(parent.children, wire.Base(path))
@@ -297,6 +380,25 @@ func (t *Tree) Delete(path string, zxid int64) bool {
 			parent.Pzxid = zxid
 		}
 	}
+	return true
+}
+
+// removeSubtree drops a node and its descendants (see Delete).
+func (t *Tree) removeSubtree(path string) {
+	n := t.nodes[path]
+	if n == nil {
+		return
+	}
+	for c := range n.children {
+		t.removeSubtree(wire.Join(path, c))
+	}
+	t.remove(path, n)
+}
+
+// remove drops n from the node map and the ephemeral, container and TTL
+// sets; the caller unlinks it from its parent.
+func (t *Tree) remove(path string, n *Node) {
+	delete(t.nodes, path)
 	t.dataSize -= int64(len(path) + len(n.Data))
 	switch {
 	case n.Owner == ContainerOwner:
@@ -311,7 +413,6 @@ func (t *Tree) Delete(path string, zxid int64) bool {
 	default:
 		delete(t.ttls, path)
 	}
-	return true
 }
 
 // SetData replaces a node's data.

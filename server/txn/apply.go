@@ -101,11 +101,15 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		res.Stat = n.Stat()
 	case TypeCheck, TypeCreateSession:
 	case TypeCloseSession:
-		for _, p := range t.Ephemerals(x.SessionID) {
-			a := aclOf(t, p)
-			if t.Delete(p, x.Zxid) {
-				*events = append(*events, Event{wire.EventNodeDeleted, p, a},
-					Event{wire.EventNodeChildrenChanged, parentOf(p), aclOf(t, parentOf(p))})
+		// The paths the txn names, then any other ephemeral the session
+		// still owns here (Apache's DataTree.killSession does the same).
+		for _, paths := range [][]string{x.Paths, t.Ephemerals(x.SessionID)} {
+			for _, p := range paths {
+				a := aclOf(t, p)
+				if t.Delete(p, x.Zxid) {
+					*events = append(*events, Event{wire.EventNodeDeleted, p, a},
+						Event{wire.EventNodeChildrenChanged, parentOf(p), aclOf(t, parentOf(p))})
+				}
 			}
 		}
 	case TypeError:

@@ -34,6 +34,7 @@ func FuzzUnmarshalTxn(f *testing.F) {
 		{Header: h, Path: "/a", ACL: acl, Version: 1},
 		{Header: h, Timeout: 30000},
 		{Header: h},
+		{Header: h, Paths: []string{"/a/b", "/e"}},
 		{Header: h, Err: wire.CodeNoNode},
 		{Header: h, Data: []byte("server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=127.0.0.1:2889:3889:participant;0.0.0.0:2182\n")},
 		{Header: h, Ops: []Txn{

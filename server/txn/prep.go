@@ -2,6 +2,7 @@ package txn
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/zkgo/zkgo/server/acl"
@@ -237,14 +238,23 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		}
 		return rt, ch
 	case wire.OpCloseSession:
+		t.Paths = []string{}
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
+			if s, ok := p.pending[path]; ok && (!s.exists || s.owner != req.SessionID) {
+				continue // deleted (or replaced) by a txn not applied yet
+			}
 			o.remove(path)
+			t.Paths = append(t.Paths, path)
 		}
 		for path, s := range p.pending {
 			if s.exists && s.owner == req.SessionID {
+				if p.tree.Get(path) == nil || p.tree.Get(path).Owner != req.SessionID {
+					t.Paths = append(t.Paths, path)
+				}
 				o.set(path, &nodeState{})
 			}
 		}
+		slices.Sort(t.Paths)
 		ch.o = o
 		return t, ch
 	}

@@ -45,6 +45,11 @@ type Txn struct {
 	Timeout        int32 // createSession
 	Err            wire.Code
 	Ops            []Txn // multi
+	// Paths (closeSession) are the session's ephemerals when the txn was
+	// prepped, as Apache's CloseSessionTxn.paths2Delete: a replay over a
+	// fuzzy snapshot that no longer holds one still raises its parent's
+	// pzxid. Nil in txns logged before zkgo recorded them.
+	Paths []string
 }
 
 // Encode appends the txn (header and body) to e.
@@ -83,6 +88,9 @@ func (t *Txn) encodeBody(e *wire.Encoder) {
 	case TypeCreateSession:
 		e.Int(t.Timeout)
 	case TypeCloseSession:
+		if t.Paths != nil {
+			e.Strings(t.Paths)
+		}
 	case TypeError:
 		e.Int(int32(t.Err))
 	case TypeMulti:
@@ -130,6 +138,12 @@ func (t *Txn) decodeBody(d *wire.Decoder, depth int) {
 	case TypeCreateSession:
 		t.Timeout = d.Int()
 	case TypeCloseSession:
+		// A txn is a whole log entry or packet body: what follows the type
+		// of a top-level closeSession is its path list (absent in txns
+		// logged before it was recorded).
+		if depth == 0 && d.Remaining() > 0 {
+			t.Paths = d.Strings()
+		}
 	case TypeError:
 		t.Err = wire.Code(d.Int())
 	case TypeMulti:
