@@ -160,11 +160,26 @@ func (t *Txn) decodeBody(d *wire.Decoder, depth int) {
 	}
 }
 
-// Marshal encodes t into a new slice.
+// Marshal encodes t into a new slice, sized so that it never grows.
 func (t *Txn) Marshal() []byte {
-	e := wire.NewEncoder(make([]byte, 0, 64+len(t.Data)+len(t.Path)))
+	e := wire.NewEncoder(make([]byte, 0, 28+t.bodySize()))
 	t.Encode(e)
 	return e.Bytes()
+}
+
+// bodySize bounds the bytes encodeBody writes.
+func (t *Txn) bodySize() int {
+	n := 32 + len(t.Path) + len(t.Data)
+	for _, a := range t.ACL {
+		n += 12 + len(a.ID.Scheme) + len(a.ID.ID)
+	}
+	for _, p := range t.Paths {
+		n += 4 + len(p)
+	}
+	for i := range t.Ops {
+		n += t.Ops[i].bodySize()
+	}
+	return n
 }
 
 // Unmarshal decodes a txn from b.
