@@ -2,6 +2,7 @@ package tree
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -95,6 +96,7 @@ type Tree struct {
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 	aclCache   map[string][]wire.ACL
+	lastACL    []wire.ACL // the ACL intern returned last
 	dataSize   int64
 }
 
@@ -135,7 +137,18 @@ func IsSystemPath(path string) bool {
 }
 
 // intern returns a shared copy of acl so that identical ACLs cost one slice.
+// Most znodes have the ACL of the one before (world:anyone, or the ACL an
+// application uses everywhere): that case costs a comparison.
 func (t *Tree) intern(acl []wire.ACL) []wire.ACL {
+	if slices.Equal(acl, t.lastACL) && (acl == nil) == (t.lastACL == nil) {
+		return t.lastACL
+	}
+	c := t.internSlow(acl)
+	t.lastACL = c
+	return c
+}
+
+func (t *Tree) internSlow(acl []wire.ACL) []wire.ACL {
 	var b strings.Builder
 	for _, a := range acl {
 		b.WriteString(a.ID.Scheme)
@@ -477,5 +490,5 @@ func (t *Tree) Restore(path string, n *Node) {
 // received from the leader); the caller holds t's write lock and drops o.
 func (t *Tree) ReplaceWith(o *Tree) {
 	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
-	t.aclCache, t.dataSize = o.aclCache, o.dataSize
+	t.aclCache, t.lastACL, t.dataSize = o.aclCache, o.lastACL, o.dataSize
 }
