@@ -23,12 +23,40 @@ func txnRequest(sid int64, cxid, op int32, body wire.Record, auth []wire.ID, tim
 
 // reply encodes a reply frame: reserved length, header, optional body.
 func (s *Server) reply(xid int32, code wire.Code, body wire.Record) []byte {
-	e := wire.NewEncoder(make([]byte, 4, 128))
+	e := wire.NewEncoder(make([]byte, 4, replyCap(code, body)))
 	(&wire.ReplyHeader{Xid: xid, Zxid: s.lastZxid.Load(), Err: code}).Encode(e)
 	if code == wire.CodeOK && body != nil {
 		body.Encode(e)
 	}
 	return e.Bytes()
+}
+
+// replyCap is the buffer a reply needs: length, header and, for the
+// replies whose size varies, the body, so that encoding never grows it.
+func replyCap(code wire.Code, body wire.Record) int {
+	const fixed = 4 + 16 + 4 + 68 // length, header, a length prefix, a Stat
+	if code != wire.CodeOK {
+		return 32
+	}
+	switch b := body.(type) {
+	case *wire.GetDataResponse:
+		return fixed + len(b.Data)
+	case *wire.Create2Response:
+		return fixed + len(b.Path)
+	case *wire.ChildrenResponse:
+		return fixed + namesSize(b.Children)
+	case *wire.Children2Response:
+		return fixed + namesSize(b.Children)
+	}
+	return 128
+}
+
+func namesSize(names []string) int {
+	n := 0
+	for _, s := range names {
+		n += 4 + len(s)
+	}
+	return n
 }
 
 // authReply answers an auth packet: Apache's processPacket sends zxid 0,
