@@ -1,27 +1,16 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"slices"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	bolterrors "go.etcd.io/bbolt/errors"
-)
-
-// Layout of the raft.Log Data of one entry (all integers big-endian):
-//
-//	[0]      entry format version (1)
-//	[1:5]    CRC32C over zxid (8 bytes) || Data[5:]
-//	[5:13]   runStart: first zxid of the contiguous run holding this entry
-//	[13:21]  runPrev: zxid of the entry before runStart (0 if none)
-//	[21:]    the caller's txn bytes
-const (
-	entryVersion    = 1
-	entryHeaderSize = 21
 )
 
 // Keys in raft-boltdb's stable ("conf") bucket.
@@ -32,6 +21,10 @@ const (
 	// no longer be used for recovery. Raised by Purge and when a log that
 	// was empty receives entries after a snapshot (see Append).
 	logBaseKey = "sys/logBase"
+	// truncateKey holds 1 + the zxid TruncateAfter is cutting the log at
+	// while it changes bolt (0: none), so that Open finishes a cut that a
+	// crash interrupted.
+	truncateKey = "sys/truncate"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -42,95 +35,19 @@ type run struct {
 	prev       uint64 // zxid before start when the run was created (0: none)
 }
 
-func encodeEntry(zxid, runStart, runPrev uint64, data []byte) []byte {
-	buf := make([]byte, entryHeaderSize+len(data))
-	buf[0] = entryVersion
-	binary.BigEndian.PutUint64(buf[5:], runStart)
-	binary.BigEndian.PutUint64(buf[13:], runPrev)
-	copy(buf[entryHeaderSize:], data)
-	binary.BigEndian.PutUint32(buf[1:], entryCRC(zxid, buf[5:]))
-	return buf
-}
+func crc32Update(c uint32, b []byte) uint32 { return crc32.Update(c, castagnoli, b) }
 
-func entryCRC(zxid uint64, rest []byte) uint32 {
-	var k [8]byte
-	binary.BigEndian.PutUint64(k[:], zxid)
-	return crc32.Update(crc32.Checksum(k[:], castagnoli), castagnoli, rest)
-}
-
-type decodedEntry struct {
-	runStart, runPrev uint64
-	data              []byte
-}
-
-func decodeEntry(zxid uint64, buf []byte) (decodedEntry, error) {
-	if len(buf) < entryHeaderSize {
-		return decodedEntry{}, fmt.Errorf("entry too short (%d bytes)", len(buf))
-	}
-	if buf[0] != entryVersion {
-		return decodedEntry{}, fmt.Errorf("unknown entry format %d", buf[0])
-	}
-	if got, want := entryCRC(zxid, buf[5:]), binary.BigEndian.Uint32(buf[1:]); got != want {
-		return decodedEntry{}, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
-	}
-	return decodedEntry{
-		runStart: binary.BigEndian.Uint64(buf[5:]),
-		runPrev:  binary.BigEndian.Uint64(buf[13:]),
-		data:     buf[entryHeaderSize:],
-	}, nil
-}
-
-var errNotFound = errors.New("entry not found")
-
-func (s *Store) corrupt(zxid uint64, format string, args ...any) error {
-	return fmt.Errorf("txn log %s: entry 0x%x: %w: %s", s.logPath, zxid, ErrCorrupt, fmt.Sprintf(format, args...))
-}
-
-// readEntry reads and verifies the entry at zxid. It returns errNotFound
-// when there is none, an ErrCorrupt error when it does not verify.
-func (s *Store) readEntry(bs boltLog, zxid uint64) (decodedEntry, error) {
-	var l raft.Log
-	err := s.guard(fmt.Sprintf("read entry 0x%x", zxid), func() error { return bs.GetLog(zxid, &l) })
-	switch {
-	case errors.Is(err, raft.ErrLogNotFound):
-		return decodedEntry{}, errNotFound
-	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
-		return decodedEntry{}, ErrClosed
-	case errors.Is(err, ErrCorrupt):
-		return decodedEntry{}, err
-	case err != nil:
-		return decodedEntry{}, s.corrupt(zxid, "cannot decode: %v", err)
-	}
-	if l.Index != zxid {
-		return decodedEntry{}, s.corrupt(zxid, "stored under index 0x%x", l.Index)
-	}
-	if l.Term != zxid>>32 {
-		return decodedEntry{}, s.corrupt(zxid, "term %d is not the epoch %d", l.Term, zxid>>32)
-	}
-	e, err := decodeEntry(zxid, l.Data)
-	if err != nil {
-		return decodedEntry{}, s.corrupt(zxid, "%v", err)
-	}
-	return e, nil
-}
-
-// boltLog is the part of raft-boltdb the store uses.
-type boltLog interface {
-	GetLog(idx uint64, log *raft.Log) error
-	FirstIndex() (uint64, error)
-	LastIndex() (uint64, error)
-}
-
-// loadRuns rebuilds s.runs by walking back from the last entry, one read per
-// run, and checks the structure on the way.
+// loadRuns rebuilds s.runs by walking back from the last txn, one block
+// read per run (two when a run ends after its range's head), and checks
+// the structure on the way. It also loads the mover's view of bolt's end.
 func (s *Store) loadRuns() error {
-	var first, last uint64
+	var firstKey, lastKey uint64
 	err := s.guard("read bounds", func() error {
 		var err error
-		if first, err = s.bolt.FirstIndex(); err != nil {
+		if firstKey, err = s.bolt.FirstIndex(); err != nil {
 			return err
 		}
-		last, err = s.bolt.LastIndex()
+		lastKey, err = s.bolt.LastIndex()
 		return err
 	})
 	if err != nil {
@@ -140,38 +57,59 @@ func (s *Store) loadRuns() error {
 		return fmt.Errorf("txn log %s: %w: %v", s.logPath, ErrCorrupt, err)
 	}
 	s.runs = nil
-	if last == 0 {
+	s.tail, s.lastKey = nil, lastKey
+	if lastKey == 0 {
 		return nil
 	}
+	fb, err := s.readBlock(s.bolt, firstKey, firstKey)
+	if errors.Is(err, errNotFound) {
+		return s.corrupt(firstKey, "first block missing")
+	}
+	if err != nil {
+		return err
+	}
+	first := fb.first()
+	b, err := s.readBlock(s.bolt, lastKey, lastKey)
+	if errors.Is(err, errNotFound) {
+		return s.corrupt(lastKey, "last block missing")
+	}
+	if err != nil {
+		return err
+	}
+	i := len(b.entries) - 1
+	cur := b.entries[i].zxid
+	if err := b.entries[i].check(); err != nil {
+		return s.corrupt(cur, "%v", err)
+	}
 	var runs []run
-	cur := last
 	for {
-		e, err := s.readEntry(s.bolt, cur)
+		start, prev := b.runOf(i)
+		if start > cur || start == 0 {
+			return s.corrupt(cur, "run start 0x%x is after the entry", start)
+		}
+		r := run{start: max(start, first), end: cur, prev: prev}
+		if start <= first {
+			r.prev = 0
+			runs = append(runs, r)
+			break
+		}
+		runs = append(runs, r)
+		if prev >= start || prev < first {
+			return s.corrupt(cur, "entries before its run (0x%x..) are missing: previous entry 0x%x, first entry 0x%x",
+				start, prev, first)
+		}
+		cur = prev
+		b, i, err = s.findBlock(s.bolt, cur)
 		if errors.Is(err, errNotFound) {
 			return s.corrupt(cur, "missing (the log's runs are inconsistent)")
 		}
 		if err != nil {
 			return err
 		}
-		if e.runStart > cur || e.runStart == 0 {
-			return s.corrupt(cur, "run start 0x%x is after the entry", e.runStart)
-		}
-		r := run{start: max(e.runStart, first), end: cur, prev: e.runPrev}
-		if e.runStart <= first {
-			r.prev = 0
-			runs = append(runs, r)
-			break
-		}
-		runs = append(runs, r)
-		if e.runPrev >= e.runStart || e.runPrev < first {
-			return s.corrupt(cur, "entries before its run (0x%x..) are missing: previous entry 0x%x, first entry 0x%x",
-				e.runStart, e.runPrev, first)
-		}
-		cur = e.runPrev
 	}
 	slices.Reverse(runs)
 	s.runs = runs
-	return nil
+	return s.resetTail()
 }
 
 func (s *Store) firstLast() (first, last uint64) {
@@ -237,6 +175,7 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 	if after > 0 {
 		a = uint64(after)
 	}
+	rd := blockReader{s: s, bs: bs}
 	for _, r := range runs {
 		if r.end <= a {
 			continue
@@ -262,7 +201,7 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 				}
 				continue
 			}
-			e, err := s.readEntry(bs, z)
+			d, err := rd.data(z)
 			if errors.Is(err, errNotFound) {
 				if s.present(z) {
 					return s.corrupt(z, "missing")
@@ -272,7 +211,7 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 			if err != nil {
 				return err
 			}
-			if err := fn(Entry{Zxid: int64(z), Data: e.data}); err != nil {
+			if err := fn(Entry{Zxid: int64(z), Data: d}); err != nil {
 				return err
 			}
 		}
@@ -357,18 +296,10 @@ func (s *Store) truncateLog(z uint64) error {
 	if err := s.dropWALLocked(); err != nil {
 		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
 	}
-	err := s.guard("truncate", func() error {
-		if err := s.bolt.DeleteRange(z+1, last); err != nil {
-			return err
-		}
-		if s.noSync {
-			return s.bolt.Sync()
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.truncateBoltMarked(z); err != nil {
 		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
 	}
+	rerr := s.resetTail()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.runs[:0]
@@ -382,7 +313,80 @@ func (s *Store) truncateLog(z uint64) error {
 	s.runs = kept
 	_, s.boltLast = s.firstLastLocked()
 	s.logger.Info("txn log truncated", "zxid", fmt.Sprintf("0x%x", z), "previous_last_zxid", fmt.Sprintf("0x%x", last))
+	return rerr
+}
+
+// truncateBoltMarked deletes every txn > z from bolt, durably. It takes two
+// bolt transactions (the deletion of the blocks after z's, then the
+// rewrite of z's head block without the txns after z), so the cut is first
+// recorded under truncateKey: a crash between them is finished by the next
+// Open. boltMu and mu are not held by the caller's callers otherwise.
+func (s *Store) truncateBoltMarked(z uint64) error {
+	s.mu.Lock()
+	err := s.setStableLocked(truncateKey, z+1)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("record the cut: %w", err)
+	}
+	if err := s.truncateBolt(z); err != nil {
+		return err
+	}
+	if s.noSync {
+		if err := s.guard("sync", s.bolt.Sync); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	err = s.setStableLocked(truncateKey, 0)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("clear the recorded cut: %w", err)
+	}
 	return nil
+}
+
+// finishTruncate completes a TruncateAfter cut short by a crash (Open).
+func (s *Store) finishTruncate() error {
+	m, err := s.getStableLocked(truncateKey)
+	if err != nil {
+		return fmt.Errorf("txn log %s: read the recorded cut: %w", s.logPath, err)
+	}
+	if m == 0 {
+		return nil
+	}
+	if err := s.truncateBoltMarked(m - 1); err != nil {
+		return fmt.Errorf("txn log %s: finish the truncation after 0x%x: %w", s.logPath, m-1, err)
+	}
+	s.logger.Info("txn log: finished a truncation cut short by a crash", "zxid", fmt.Sprintf("0x%x", m-1))
+	return nil
+}
+
+// truncateBolt deletes every txn > z from bolt (not synced): the blocks
+// after z's head (or after z when z is past its range's head), then z's
+// head block is rewritten without its txns after z.
+func (s *Store) truncateBolt(z uint64) error {
+	hk := headKey(z)
+	b, err := s.readBlock(s.bolt, hk, max(z, 1))
+	if err != nil && !errors.Is(err, errNotFound) {
+		return err
+	}
+	if err != nil || b.last() <= z {
+		return s.guard("truncate", func() error { return s.bolt.DeleteRange(z+1, math.MaxUint64) })
+	}
+	n, _ := slices.BinarySearchFunc(b.entries, z+1, func(e blockEntry, z uint64) int { return cmp.Compare(e.zxid, z) })
+	kept := b.entries[:n]
+	from := hk
+	if len(kept) > 0 {
+		from = hk + 1
+	}
+	if err := s.guard("truncate", func() error { return s.bolt.DeleteRange(from, math.MaxUint64) }); err != nil {
+		return err
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	l := &raft.Log{Index: hk, Term: hk >> 32, Type: raft.LogCommand, Data: encodeBlock(hk, b.runStart, b.runPrev, kept)}
+	return s.guard("truncate", func() error { return s.bolt.StoreLogs([]*raft.Log{l}) })
 }
 
 // SetInt stores a value that must survive crashes (ZAB acceptedEpoch,
@@ -501,9 +505,9 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 		return 0, fmt.Errorf("purge txn log %s: %w", s.logPath, err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	first, last := s.firstLastLocked()
+	_, last := s.firstLastLocked()
 	if last == 0 {
+		s.mu.Unlock()
 		return 0, nil
 	}
 	bound = min(bound, last-1)
@@ -517,16 +521,27 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 	}
 	hp = min(hp, s.boltLast) // only what is in bolt (always all of it, see above)
 	if hp == 0 {
+		s.mu.Unlock()
 		return 0, nil
 	}
 	// Raise the base first: a crash between the two steps then only makes
 	// old snapshots unusable that were about to lose their log anyway.
-	if err := s.raiseLogBaseLocked(hp); err != nil {
+	err = s.raiseLogBaseLocked(hp)
+	s.mu.Unlock()
+	if err != nil {
 		return 0, err
 	}
-	if err := s.guard("purge", func() error { return s.bolt.DeleteRange(first, hp) }); err != nil {
+	// Appends go on meanwhile (they only add after last > hp); the mover
+	// waits for boltMu.
+	err = s.purgeBolt(hp)
+	if rerr := s.resetTail(); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return 0, fmt.Errorf("purge txn log %s through 0x%x: %w", s.logPath, hp, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	kept := s.runs[:0]
 	for _, r := range s.runs {
 		if r.end <= hp {
@@ -541,4 +556,26 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 	}
 	s.runs = kept
 	return deleted, nil
+}
+
+// purgeBolt deletes every txn <= hp from bolt: the blocks before hp's
+// range head (or through hp when hp is past its range's head), then the
+// head is rewritten without its txns <= hp. A crash between the two bolt
+// transactions leaves a log that starts earlier, nothing worse.
+func (s *Store) purgeBolt(hp uint64) error {
+	hk := headKey(hp)
+	b, err := s.readBlock(s.bolt, hk, hp)
+	if err != nil && !errors.Is(err, errNotFound) {
+		return err
+	}
+	if err != nil || b.last() <= hp {
+		return s.guard("purge", func() error { return s.bolt.DeleteRange(0, hp) })
+	}
+	if err := s.guard("purge", func() error { return s.bolt.DeleteRange(0, hk-1) }); err != nil {
+		return err
+	}
+	i, _ := slices.BinarySearchFunc(b.entries, hp+1, func(e blockEntry, z uint64) int { return cmp.Compare(e.zxid, z) })
+	start, prev := b.runOf(i)
+	l := &raft.Log{Index: hk, Term: hk >> 32, Type: raft.LogCommand, Data: encodeBlock(hk, start, prev, b.entries[i:])}
+	return s.guard("purge", func() error { return s.bolt.StoreLogs([]*raft.Log{l}) })
 }

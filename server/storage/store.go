@@ -88,8 +88,15 @@ type Store struct {
 	walChunk, walSegMax int64
 	noMove              bool
 
-	// boltMu serialises writes into bolt: the mover, TruncateAfter, Purge.
+	// boltMu serialises writes into bolt: the mover, TruncateAfter, Purge;
+	// it guards the mover's view of bolt's end below.
 	boltMu sync.Mutex
+	// lastKey is bolt's last key (0: empty), tail the head block there
+	// when the mover may still extend it (see block.go); tailStale is set
+	// while they could not be read back after a change.
+	lastKey   uint64
+	tail      *openBlock
+	tailStale bool
 
 	mu     sync.Mutex // guards the fields below
 	bolt   *raftboltdb.BoltStore
@@ -202,6 +209,18 @@ func (s *Store) openLog() error {
 		return fmt.Errorf("open txn log %s: not a regular file", s.logPath)
 	}
 	var bs *raftboltdb.BoltStore
+	// bbolt can panic while opening a damaged file after it took the
+	// flock; the file it opened is closed here then, so the lock does not
+	// outlive the failed Open (a later Open would wait for it in vain).
+	var opened []*os.File
+	mapsBefore := mapsOf(s.logPath)
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err == nil {
+			opened = append(opened, f)
+		}
+		return f, err
+	}
 	err := s.guard("open", func() error {
 		var err error
 		bs, err = raftboltdb.New(raftboltdb.Options{
@@ -213,12 +232,20 @@ func (s *Store) openLog() error {
 				// a damaged file, killing the process with no chance to
 				// report the damage in one line.
 				FreelistType: bbolt.FreelistMapType,
+				OpenFile:     openFile,
 			},
 			NoSync: s.noSync,
 		})
 		return err
 	})
 	if err != nil {
+		if bs == nil && errors.Is(err, ErrCorrupt) {
+			// bbolt panicked: its mmap holds the file (and the flock).
+			unmapLeaked(s.logPath, mapsBefore)
+		}
+		for _, f := range opened {
+			_ = f.Close() // already closed unless bbolt panicked
+		}
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
 			return fmt.Errorf("open txn log %s: %w (waited %s)", s.logPath, ErrLocked, lockTimeout)
@@ -235,6 +262,11 @@ func (s *Store) openLog() error {
 		return fmt.Errorf("open txn log %s: %w: %v", s.logPath, ErrCorrupt, err)
 	}
 	s.bolt = bs
+	if err := s.finishTruncate(); err != nil {
+		_ = bs.Close()
+		s.bolt = nil
+		return err
+	}
 	if err := s.loadRuns(); err != nil {
 		_ = bs.Close()
 		s.bolt = nil

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/hashicorp/raft"
 )
 
 const (
@@ -176,23 +174,6 @@ func (s *Store) nextRunFields(z uint64) (start, prev uint64) {
 		return z, s.runs[n-1].end
 	}
 	return z, 0
-}
-
-// storeInBolt writes entries into bolt in one transaction.
-func (s *Store) storeInBolt(es []walEntry) error {
-	if err := s.faults.getBolt(); err != nil {
-		return fmt.Errorf("store %d entries: %w", len(es), err)
-	}
-	logs := make([]*raft.Log, len(es))
-	for i, e := range es {
-		logs[i] = &raft.Log{
-			Index: e.zxid,
-			Term:  e.zxid >> 32,
-			Type:  raft.LogCommand,
-			Data:  encodeEntry(e.zxid, e.runStart, e.runPrev, e.data),
-		}
-	}
-	return s.guard("append", func() error { return s.bolt.StoreLogs(logs) })
 }
 
 func removeSegments(segs []segment) {
