@@ -84,7 +84,7 @@ func BenchmarkReplay(b *testing.B) {
 // WAL for.
 func BenchmarkMoveToBolt(b *testing.B) {
 	data := make([]byte, 100)
-	for _, batch := range []int{64, 512, 4096} {
+	for _, batch := range []int{64, 512, 4096, 8192} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			s, err := Open(b.TempDir(), "", Options{ForceSync: true, Logger: slog.New(slog.DiscardHandler), walNoMove: true})
 			if err != nil {
@@ -116,6 +116,7 @@ func BenchmarkMoveToBolt(b *testing.B) {
 			n := float64(b.N * batch)
 			b.ReportMetric(float64(wall.Nanoseconds())/n, "move-ns/entry")
 			b.ReportMetric(float64(cpu.Nanoseconds())/n, "move-cpu-ns/entry")
+			b.ReportMetric(n/wall.Seconds(), "moved-entries/s")
 		})
 	}
 }

@@ -154,10 +154,20 @@ func encodeBlock(key, runStart, runPrev uint64, es []blockEntry) []byte {
 	return buf
 }
 
+// entryCRC is CRC32C over zxid (8 bytes, big-endian) || rest.
 func entryCRC(zxid uint64, rest []byte) uint32 {
-	var k [8]byte
-	binary.BigEndian.PutUint64(k[:], zxid)
-	return crc32Update(crc32Update(0, k[:]), rest)
+	return crc32Update(zxidCRC(zxid), rest)
+}
+
+// zxidCRC is CRC32C over the 8 bytes of zxid, computed bytewise with the
+// table: hashing a [8]byte through hash/crc32 moved it to the heap, one
+// allocation per txn.
+func zxidCRC(zxid uint64) uint32 {
+	crc := ^uint32(0)
+	for i := 56; i >= 0; i -= 8 {
+		crc = castagnoli[byte(crc)^byte(zxid>>i)] ^ (crc >> 8)
+	}
+	return ^crc
 }
 
 // decodeBlock parses the bolt value stored under key: format 2, or a

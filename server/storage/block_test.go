@@ -2,7 +2,9 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -199,5 +201,15 @@ func TestBlocksRandomModel(t *testing.T) {
 				sameEntries(t, fmt.Sprintf("round %d: Replay(0x%x)", r, from), replayAll(t, s, from), model[n:])
 			}
 		})
+	}
+}
+
+func TestZxidCRC(t *testing.T) {
+	for _, z := range []uint64{0, 1, 0x100000001, 0xfedcba9876543210, ^uint64(0)} {
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], z)
+		if got, want := zxidCRC(z), crc32.Checksum(k[:], castagnoli); got != want {
+			t.Errorf("zxidCRC(0x%x) = %08x, want %08x", z, got, want)
+		}
 	}
 }
