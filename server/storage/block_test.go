@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
@@ -211,5 +212,57 @@ func TestZxidCRC(t *testing.T) {
 		if got, want := zxidCRC(z), crc32.Checksum(k[:], castagnoli); got != want {
 			t.Errorf("zxidCRC(0x%x) = %08x, want %08x", z, got, want)
 		}
+	}
+}
+
+// TestDeletionFailsHalfWay: a TruncateAfter or Purge whose rewrite of the
+// block holding the cut fails (after the other blocks were deleted) leaves
+// an in-memory view that matches bolt (Replay reports no missing txn), and
+// the truncation is finished by the next Open.
+func TestDeletionFailsHalfWay(t *testing.T) {
+	dir := t.TempDir()
+	s := openNoMove(t, dir, nil, 0)
+	mustAppend(t, s, seq(1, 1, 600)...)
+	s.flush(t)
+	// Purge through 0x120: the blocks before 0x100 go, the rewrite fails.
+	s.faults.boltErr.Store(&ErrInjected)
+	if _, err := s.purgeLogThrough(uint64(zx(1, 0x120))); !errors.Is(err, ErrInjected) {
+		t.Fatalf("purge with a failing rewrite: %v", err)
+	}
+	if got := replayed(t, s, 0); !slices.Equal(got, seq(1, 0x100, 600)) {
+		t.Fatalf("after the failed purge: %d entries from 0x%x", len(got), s.FirstZxid())
+	}
+	// Truncate after 0x150: the later blocks go, the rewrite fails.
+	if err := s.TruncateAfter(zx(1, 0x150)); !errors.Is(err, ErrInjected) {
+		t.Fatalf("truncate with a failing rewrite: %v", err)
+	}
+	if got := replayed(t, s, 0); !slices.Equal(got, seq(1, 0x100, 0x1ff)) {
+		t.Fatalf("after the failed truncation: %d entries, last 0x%x", len(got), s.LastZxid())
+	}
+	if err := s.Append(entries(zx(2, 1))); err == nil {
+		t.Fatal("Append succeeded while a truncation is half done")
+	}
+	s.faults.boltErr.Store(nil)
+	s.crash()
+	s2 := openT(t, dir, "")
+	if got := replayed(t, s2, 0); !slices.Equal(got, seq(1, 0x100, 0x150)) {
+		t.Fatalf("after reopen: %d entries, last 0x%x", len(got), s2.LastZxid())
+	}
+	mustAppend(t, s2, zx(2, 1))
+	// A retried TruncateAfter finishes the cut in the same process.
+	s3 := openNoMove(t, t.TempDir(), nil, 0)
+	mustAppend(t, s3, seq(1, 1, 600)...)
+	s3.flush(t)
+	s3.faults.boltErr.Store(&ErrInjected)
+	if err := s3.TruncateAfter(zx(1, 0x150)); !errors.Is(err, ErrInjected) {
+		t.Fatalf("truncate with a failing rewrite: %v", err)
+	}
+	s3.faults.boltErr.Store(nil)
+	if err := s3.TruncateAfter(zx(1, 0x150)); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s3, zx(2, 1))
+	if got := replayed(t, s3, 0); !slices.Equal(got, append(seq(1, 1, 0x150), zx(2, 1))) {
+		t.Fatalf("after the retried truncation: %d entries, last 0x%x", len(got), s3.LastZxid())
 	}
 }

@@ -278,13 +278,13 @@ func (s *Store) truncateLog(z uint64) error {
 	s.boltMu.Lock()
 	defer s.boltMu.Unlock()
 	s.mu.Lock()
-	closed := s.closed
+	closed, cutPending := s.closed, s.cutPending
 	_, last := s.firstLastLocked()
 	s.mu.Unlock()
 	if closed {
 		return ErrClosed
 	}
-	if z >= last {
+	if z >= last && !cutPending {
 		return nil
 	}
 	// Everything into bolt (durably), then the WAL removed durably, then
@@ -297,6 +297,10 @@ func (s *Store) truncateLog(z uint64) error {
 		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
 	}
 	if err := s.truncateBoltMarked(z); err != nil {
+		s.mu.Lock()
+		s.cutPending = true
+		s.mu.Unlock()
+		s.reloadRuns()
 		return fmt.Errorf("truncate txn log %s after 0x%x: %w", s.logPath, z, err)
 	}
 	rerr := s.resetTail()
@@ -312,8 +316,25 @@ func (s *Store) truncateLog(z uint64) error {
 	}
 	s.runs = kept
 	_, s.boltLast = s.firstLastLocked()
+	s.cutPending = false
 	s.logger.Info("txn log truncated", "zxid", fmt.Sprintf("0x%x", z), "previous_last_zxid", fmt.Sprintf("0x%x", last))
 	return rerr
+}
+
+// reloadRuns rebuilds the runs from bolt and the pending entries after a
+// deletion failed half-way (its two bolt transactions), so that the
+// in-memory view does not promise txns bolt no longer has. boltMu is held.
+func (s *Store) reloadRuns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadRuns(); err != nil {
+		s.logger.Warn("txn log: cannot re-read the log after a failed deletion", "err", err.Error())
+		return
+	}
+	_, s.boltLast = s.firstLastLocked()
+	for _, e := range s.pending {
+		s.runs = addToRuns(s.runs, e.zxid)
+	}
 }
 
 // truncateBoltMarked deletes every txn > z from bolt, durably. It takes two
@@ -384,6 +405,9 @@ func (s *Store) truncateBolt(z uint64) error {
 	}
 	if len(kept) == 0 {
 		return nil
+	}
+	if err := s.faults.getBolt(); err != nil {
+		return fmt.Errorf("rewrite block 0x%x: %w", hk, err)
 	}
 	l := &raft.Log{Index: hk, Term: hk >> 32, Type: raft.LogCommand, Data: encodeBlock(hk, b.runStart, b.runPrev, kept)}
 	return s.guard("truncate", func() error { return s.bolt.StoreLogs([]*raft.Log{l}) })
@@ -538,6 +562,7 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 		err = rerr
 	}
 	if err != nil {
+		s.reloadRuns()
 		return 0, fmt.Errorf("purge txn log %s through 0x%x: %w", s.logPath, hp, err)
 	}
 	s.mu.Lock()
@@ -576,6 +601,9 @@ func (s *Store) purgeBolt(hp uint64) error {
 	}
 	i, _ := slices.BinarySearchFunc(b.entries, hp+1, func(e blockEntry, z uint64) int { return cmp.Compare(e.zxid, z) })
 	start, prev := b.runOf(i)
+	if err := s.faults.getBolt(); err != nil {
+		return fmt.Errorf("rewrite block 0x%x: %w", hk, err)
+	}
 	l := &raft.Log{Index: hk, Term: hk >> 32, Type: raft.LogCommand, Data: encodeBlock(hk, start, prev, b.entries[i:])}
 	return s.guard("purge", func() error { return s.bolt.StoreLogs([]*raft.Log{l}) })
 }

@@ -110,6 +110,10 @@ type Store struct {
 	segs         []segment // WAL files on disk, in order (the active one last)
 	activeSeq    uint64    // seq of wal (0: none)
 	moveErr      error     // last failure of the mover, nil once it succeeds
+	// cutPending is set while a TruncateAfter that failed half-way (see
+	// truncateBoltMarked) has not been retried: Append refuses, since the
+	// next Open finishes the cut and would take appended txns with it.
+	cutPending bool
 	moved        *sync.Cond
 
 	moveWake chan struct{}

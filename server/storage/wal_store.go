@@ -208,6 +208,10 @@ func (s *Store) Append(entries []Entry) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	if s.cutPending {
+		s.mu.Unlock()
+		return fmt.Errorf("append to txn log %s: a truncation failed half-way; it must be retried (TruncateAfter) or finished by reopening", s.logPath)
+	}
 	_, last := s.firstLastLocked()
 	es := make([]walEntry, len(entries))
 	p := last
