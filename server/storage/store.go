@@ -114,7 +114,7 @@ type Store struct {
 	// truncateBoltMarked) has not been retried: Append refuses, since the
 	// next Open finishes the cut and would take appended txns with it.
 	cutPending bool
-	moved        *sync.Cond
+	moved      *sync.Cond
 
 	moveWake chan struct{}
 	moveStop chan struct{}
