@@ -208,9 +208,10 @@ func decodeBlock(key uint64, buf []byte) (block, error) {
 	d := tableEnd
 	for i := range n {
 		t := buf[blockHeaderSize+blockEntrySize*i:]
-		z := key + uint64(binary.BigEndian.Uint16(t))
+		delta := uint64(binary.BigEndian.Uint16(t))
+		z := key + delta
 		l := int(binary.BigEndian.Uint32(t[2:]))
-		if z > end || (i > 0 && z <= b.entries[i-1].zxid) || (i == 0 && z != key && !isHeadKey(key)) {
+		if delta >= blockSpan || z < key || z > end || (i > 0 && z <= b.entries[i-1].zxid) || (i == 0 && z != key && !isHeadKey(key)) {
 			return block{}, fmt.Errorf("block entry %d: zxid 0x%x out of order or outside the block", i, z)
 		}
 		if l > len(buf)-d {
