@@ -24,7 +24,7 @@ func (quietZKLogger) Printf(string, ...any) {}
 
 // startPipelineServer runs a standalone server on dataDir (forceSync on, so
 // every group commit writes and syncs the WAL).
-func startPipelineServer(t *testing.T, dataDir string) (*Server, string, func()) {
+func startPipelineServer(t *testing.T, dataDir string, opts ...func(*config.Config)) (*Server, string, func()) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dataDir, dataDir
@@ -32,6 +32,9 @@ func startPipelineServer(t *testing.T, dataDir string) (*Server, string, func())
 	cfg.MinSessionTimeout, cfg.MaxSessionTimeout = 400*time.Millisecond, 4*time.Second
 	cfg.ForceSync = true
 	cfg.AdminEnableServer, cfg.MetricsEnabled = false, false
+	for _, o := range opts {
+		o(cfg)
+	}
 	logger := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(t.Output(), nil))

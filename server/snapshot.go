@@ -28,8 +28,13 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 }
 
 // fuzzyChunk is how many znodes a fuzzy snapshot encodes per hold of the
-// tree's read lock.
-const fuzzyChunk = 256
+// tree's read lock (a variable so that tests can make snapshots of small
+// trees fuzzy too).
+var fuzzyChunk = 256
+
+// fuzzyYield, when set (by tests), runs each time a fuzzy snapshot gives
+// up the tree lock.
+var fuzzyYield func(*Server)
 
 // errSnapshotAborted ends a fuzzy snapshot when the server shuts down.
 var errSnapshotAborted = errors.New("server shutting down")
@@ -47,6 +52,9 @@ func (s *Server) encodeFuzzySnapshot(w io.Writer) error {
 			case <-s.quit:
 				return errSnapshotAborted
 			default:
+			}
+			if fuzzyYield != nil {
+				fuzzyYield(s)
 			}
 			return between()
 		})

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/tree"
+)
+
+// treeView is every znode's data, ACL and Stat.
+func treeView(s *Server) map[string]string {
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	out := map[string]string{}
+	_ = s.tree.Walk(func(path string, n *tree.Node) error {
+		out[path] = fmt.Sprintf("%q %v %+v %v", n.Data, n.ACL, n.Stat(), n.Children())
+		return nil
+	})
+	return out
+}
+
+// A server that recovers from a fuzzy snapshot (taken while writes went
+// on) and the log after it has exactly the tree it had before: data, ACLs,
+// every Stat field, children. Snapshots are made fuzzy on purpose: every
+// 31-60 txns, walking four znodes per hold of the tree lock and letting
+// the applier apply more between two holds, under a
+// workload of creates (sequential and ephemeral too), sets, deletes and
+// sessions that end with ephemerals. The snapshot written at the clean
+// shutdown is removed, so the restart has to use a fuzzy one; then that
+// one, and so on for four snapshots.
+func TestRecoveryFromFuzzySnapshot(t *testing.T) {
+	// Every time the snapshot gives up the lock, it waits (up to 20 ms)
+	// for the applier to apply something, so that every snapshot is
+	// really fuzzy.
+	oldChunk := fuzzyChunk
+	fuzzyChunk = 4
+	fuzzyYield = func(s *Server) {
+		from := s.lastZxid.Load()
+		deadline := time.Now().Add(20 * time.Millisecond)
+		for s.lastZxid.Load() == from && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond) // polling a condition with a deadline
+		}
+	}
+	defer func() { fuzzyChunk, fuzzyYield = oldChunk, nil }()
+	dir := t.TempDir()
+	snapCount := func(c *config.Config) { c.SnapCount = 60 }
+	s, addr, stop := startPipelineServer(t, dir, snapCount)
+
+	admin := connectZK(t, addr)
+	for _, p := range []string{"/f", "/f/a", "/f/b"} {
+		if _, err := admin.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := []string{"/f/a/x", "/f/a/y", "/f/b/x", "/f/b/y", "/f/a/x/z", "/f/b/x/z", "/f/c"}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for round := range 3 {
+				c := connectZK(t, addr)
+				for range 250 {
+					p := paths[rng.IntN(len(paths))]
+					data := fmt.Appendf(nil, "w%d-%d", w, rng.IntN(100))
+					var err error
+					switch rng.IntN(6) {
+					case 0:
+						_, err = c.Create(p, data, int32(rng.IntN(4)), zk.WorldACL(zk.PermAll))
+					case 1, 2:
+						_, err = c.Set(p, data, -1)
+					case 3:
+						err = c.Delete(p, -1)
+					case 4:
+						_, err = c.Create(p+"-s", data, zk.FlagSequence|zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+					default:
+						_, err = c.SetACL(p, zk.WorldACL(zk.PermAll&^zk.PermWrite), -1)
+					}
+					if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNodeExists) &&
+						!errors.Is(err, zk.ErrNotEmpty) && !errors.Is(err, zk.ErrNoAuth) && !errors.Is(err, zk.ErrNoChildrenForEphemerals) {
+						t.Errorf("worker %d round %d: %v", w, round, err)
+						return
+					}
+				}
+				c.Close() // its ephemerals go with a closeSession txn
+			}
+		})
+	}
+	wg.Wait()
+	admin.Close()
+	if t.Failed() {
+		return
+	}
+	want := treeView(s)
+	last := s.lastZxid.Load()
+	stop()
+
+	// Recover from the newest fuzzy snapshot, then from the one before,
+	// and so on: each with the log after it must give the same tree.
+	snapDir := filepath.Join(dir, "version-2")
+	snaps, err := filepath.Glob(filepath.Join(snapDir, "snapshot.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(snaps, func(a, b string) int { return cmpSnapZxid(t, a, b) })
+	if len(snaps) < 5 || snaps[len(snaps)-1] != filepath.Join(snapDir, fmt.Sprintf("snapshot.%x", last)) {
+		t.Fatalf("snapshots %v: want the one written at shutdown (0x%x) and at least four before it", snaps, last)
+	}
+	fuzzy := snaps[len(snaps)-5 : len(snaps)-1]
+	for round := range fuzzy {
+		from := fuzzy[len(fuzzy)-1-round]
+		// Remove every snapshot newer than from: the one written at the
+		// last shutdown and the fuzzy ones of earlier rounds.
+		now, err := filepath.Glob(filepath.Join(snapDir, "snapshot.*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range now {
+			if cmpSnapZxid(t, f, from) > 0 {
+				if err := os.Remove(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		s2, _, stop2 := startPipelineServer(t, dir, snapCount)
+		got := treeView(s2)
+		stop2()
+		for p, w := range want {
+			if g, ok := got[p]; !ok {
+				t.Errorf("round %d: %s missing after recovery", round, p)
+			} else if g != w {
+				t.Errorf("round %d: %s after recovery:\n got %s\nwant %s", round, p, g, w)
+			}
+		}
+		for p := range got {
+			if _, ok := want[p]; !ok {
+				t.Errorf("round %d: %s appeared after recovery", round, p)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// cmpSnapZxid orders snapshot files by the zxid in their name.
+func cmpSnapZxid(t *testing.T, a, b string) int {
+	za, erra := strconv.ParseInt(strings.TrimPrefix(filepath.Base(a), "snapshot."), 16, 64)
+	zb, errb := strconv.ParseInt(strings.TrimPrefix(filepath.Base(b), "snapshot."), 16, 64)
+	if erra != nil || errb != nil {
+		t.Fatalf("snapshot names %s, %s", a, b)
+	}
+	return cmp.Compare(za, zb)
+}
