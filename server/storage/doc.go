@@ -75,7 +75,9 @@
 //
 // A background mover (one goroutine per Store) copies the WAL's entries
 // into bolt in batches (waiting up to 100 ms for 8192 of them, so bolt's
-// fsyncs are few and off the write path) and deletes a segment once bolt
+// fsyncs are few and off the write path; each round moves what was pending
+// when it began, not what arrives during its commit, so a steady load
+// gives one commit per round instead of a stream of small ones) and deletes a segment once bolt
 // holds all of it (bolt commits are synced with ForceSync). Until then the
 // entries are also kept in memory: LastZxid, FirstZxid and Replay see every
 // appended entry wherever it is. Append waits (back-pressure) when more than
