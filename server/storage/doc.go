@@ -90,7 +90,10 @@
 // blocks after the cut, rewrites the block holding it, syncs and clears
 // the record: durable when it returns. The record makes the two bolt
 // transactions one step: an Open that finds it finishes the cut before
-// anything else. Purge moves everything into bolt before deleting from it
+// anything else. A TruncateAfter that fails half-way re-reads the runs from
+// bolt (so Replay promises nothing bolt lost) and leaves Append refusing
+// until TruncateAfter is retried or the store is reopened: that Open would
+// finish the cut and take appended txns with it. Purge moves everything into bolt before deleting from it
 // (the blocks below the bound's head first, then that head is rewritten:
 // a crash between leaves a log that starts earlier, nothing worse); stale
 // WAL copies of purged entries are below bolt's last entry (which is

@@ -154,7 +154,10 @@ func addToRuns(runs []run, z uint64) []run {
 // delivered). Appends go on meanwhile; TruncateAfter and Purge wait for it,
 // so fn must not call them. It stops at, and returns, the first error of fn. An entry
 // that fails its checksum or is missing gives an ErrCorrupt error naming the
-// file and the zxid; fn never sees it. The Entry's Data is owned by fn.
+// file and the zxid; fn never sees it. The Entry's Data is owned by fn: a
+// slice (capped, so appending to it copies) of the buffer of the block it
+// was read from, which stays in memory while fn keeps any of its entries
+// (at most 256 KiB or one txn; decode what you keep long).
 func (s *Store) Replay(after int64, fn func(Entry) error) error {
 	// Hold off TruncateAfter and Purge, so that no entry disappears
 	// under a replay (a leader streaming a DIFF while autopurge runs).
