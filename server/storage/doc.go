@@ -74,7 +74,7 @@
 // once. A segment rolls at 64 MB.
 //
 // A background mover (one goroutine per Store) copies the WAL's entries
-// into bolt in batches (waiting up to 100 ms for 8192 of them, so bolt's
+// into bolt in batches (waiting up to 1 s for 64k of them, so bolt's
 // fsyncs are few and off the write path; each round moves what was pending
 // when it began, not what arrives during its commit, so a steady load
 // gives one commit per round instead of a stream of small ones) and deletes a segment once bolt
