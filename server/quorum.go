@@ -126,6 +126,19 @@ func (s *Server) onPeerState(st zab.Status) {
 		s.prep.Reset()
 		s.prepMu.Unlock()
 		s.sessions.restartClocks()
+		s.mu.Lock()
+		if !s.leadReady {
+			s.leadReady = true
+			close(s.leadCh)
+		}
+		s.mu.Unlock()
+	} else {
+		s.mu.Lock()
+		if s.leadReady {
+			s.leadReady = false
+			s.leadCh = make(chan struct{})
+		}
+		s.mu.Unlock()
 	}
 	if was && !st.Serving {
 		s.dropClients()
@@ -246,8 +259,37 @@ func (s *Server) submitQuorum(w *writeReq) bool {
 	return true
 }
 
+// awaitLeadReady holds a write until this member leads with its prep step
+// ready, up to max(2 s, tickTime): its tree holds every txn committed
+// when the leadership began (the leader serves only once they are
+// applied) and the prep step has forgotten what it had in flight before.
+// A learner may forward writes as soon as it is synced, which is earlier;
+// prepped then, a write was checked against a tree that did not have the
+// txns committed with the new epoch yet (a setData of a node those
+// created got NONODE, found by the nemesis test).
+func (s *Server) awaitLeadReady() error {
+	s.mu.Lock()
+	ready, ch := s.leadReady, s.leadCh
+	s.mu.Unlock()
+	if ready {
+		return nil
+	}
+	t := time.NewTimer(max(2*time.Second, s.cfg.TickTime))
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-t.C:
+	case <-s.quit:
+	}
+	return zab.ErrNotLeader
+}
+
 // propose preps a request on the leader and proposes its txn.
 func (s *Server) propose(req *txn.Request) error {
+	if err := s.awaitLeadReady(); err != nil {
+		return err
+	}
 	if req.Type == wire.OpReconfig {
 		// Outside prepMu: other writes go on meanwhile.
 		ctx, cancel := context.WithTimeout(context.Background(), max(s.cfg.TickTime, time.Second))

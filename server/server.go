@@ -68,6 +68,10 @@ type Server struct {
 	waiting   map[waitKey]func(int64, txn.Result)
 	serving   bool          // guarded by mu
 	servingCh chan struct{} // guarded by mu; closed while serving
+	// leadReady and leadCh (guarded by mu): this member leads and may
+	// prep writes; leadCh is closed while leadReady (see awaitLeadReady).
+	leadReady bool
+	leadCh    chan struct{}
 	readOnly  atomic.Bool
 
 	// Set by the ensemble wiring: mode for srvr, quorum fields for mntr.
@@ -137,6 +141,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 		servingCh: make(chan struct{}),
+		leadCh:    make(chan struct{}),
 		failed:    make(chan struct{}),
 		tree:      tree.New(),
 	}
