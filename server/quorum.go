@@ -219,16 +219,20 @@ func (s *Server) awaitServing(c *conn) bool {
 	s.mu.Lock()
 	serving, ch := s.serving, s.servingCh
 	s.mu.Unlock()
-	if serving {
-		return true
-	}
+	return serving || s.awaitClosed(ch, c.closed) && s.isServing()
+}
+
+// awaitClosed waits up to max(2 s, tickTime) for ch to be closed; stop
+// (when not nil) or the server's shutdown end the wait early. It reports
+// whether ch was closed.
+func (s *Server) awaitClosed(ch, stop <-chan struct{}) bool {
 	t := time.NewTimer(max(2*time.Second, s.cfg.TickTime))
 	defer t.Stop()
 	select {
 	case <-ch:
-		return s.isServing()
+		return true
 	case <-t.C:
-	case <-c.closed:
+	case <-stop:
 	case <-s.quit:
 	}
 	return false
@@ -271,16 +275,8 @@ func (s *Server) awaitLeadReady() error {
 	s.mu.Lock()
 	ready, ch := s.leadReady, s.leadCh
 	s.mu.Unlock()
-	if ready {
+	if ready || s.awaitClosed(ch, nil) {
 		return nil
-	}
-	t := time.NewTimer(max(2*time.Second, s.cfg.TickTime))
-	defer t.Stop()
-	select {
-	case <-ch:
-		return nil
-	case <-t.C:
-	case <-s.quit:
 	}
 	return zab.ErrNotLeader
 }

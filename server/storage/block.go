@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -96,15 +97,7 @@ func (b *block) last() uint64  { return b.entries[len(b.entries)-1].zxid }
 
 // find returns the index of zxid z in the block.
 func (b *block) find(z uint64) (int, bool) {
-	return slices.BinarySearchFunc(b.entries, z, func(e blockEntry, z uint64) int {
-		switch {
-		case e.zxid < z:
-			return -1
-		case e.zxid > z:
-			return 1
-		}
-		return 0
-	})
+	return slices.BinarySearchFunc(b.entries, z, func(e blockEntry, z uint64) int { return cmp.Compare(e.zxid, z) })
 }
 
 // runOf returns the run bookkeeping (start of the contiguous run, entry

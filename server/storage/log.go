@@ -185,15 +185,7 @@ func (s *Store) Replay(after int64, fn func(Entry) error) error {
 		}
 		for z := max(r.start, a+1); z <= r.end; z++ {
 			if z > boltLast {
-				i, found := slices.BinarySearchFunc(pending, z, func(e walEntry, z uint64) int {
-					switch {
-					case e.zxid < z:
-						return -1
-					case e.zxid > z:
-						return 1
-					}
-					return 0
-				})
+				i, found := slices.BinarySearchFunc(pending, z, func(e walEntry, z uint64) int { return cmp.Compare(e.zxid, z) })
 				if !found {
 					return s.corrupt(z, "missing from the WAL's entries in memory")
 				}
