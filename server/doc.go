@@ -9,10 +9,15 @@
 //   - each connection has a reader goroutine (decodes frames, runs reads in
 //     order, submits writes) and a writer goroutine (owns the socket's write
 //     side, batches replies);
-//   - the prep goroutine owns zxid assignment and the prep step;
+//   - the prep step and zxid assignment run on the submitting goroutine,
+//     serialised by prepMu (on an ensemble leader once it leads with its
+//     tree caught up, see awaitLeadReady);
 //   - the log writer owns the txn log and group-commits: one fsync per batch;
 //   - the applier is the only writer of the tree, the session table and the
 //     watch manager's trigger side;
+//   - when a snapshot is due, a snapshot goroutine walks the tree a few
+//     hundred znodes per hold of its read lock (a fuzzy snapshot, as
+//     Apache's) and streams the file, while the applier goes on;
 //   - the session ticker expires sessions; the reaper deletes empty
 //     containers and expired TTL nodes. Both submit ordinary txns.
 //
