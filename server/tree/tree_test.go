@@ -2,6 +2,8 @@ package tree
 
 import (
 	"testing"
+
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 func TestNewTreeHasApacheSystemNodes(t *testing.T) {
@@ -71,5 +73,108 @@ func TestSystemNodesCannotBeDeleted(t *testing.T) {
 	}
 	if got := tr.CountDescendants("/"); got != 3 {
 		t.Fatalf("descendants of / = %d, want 3", got)
+	}
+}
+
+// Replaying txns over a fuzzy snapshot, as Apache's DataTree does: a create
+// of a node that is already there still raises its parent's cversion and
+// pzxid, a delete of a node that is gone still raises its parent's pzxid,
+// and a delete of a node with children (created after the delete in the
+// real history) drops the whole subtree, ephemerals and containers too.
+func TestReplayAdjustsParents(t *testing.T) {
+	tr := New()
+	tr.Create("/p", nil, OpenACL, 0, 1, 10, 1000)
+	tr.Create("/p/a", nil, OpenACL, 0, 1, 11, 1001)
+
+	if n := tr.Create("/p/a", []byte("again"), OpenACL, 0, 5, 20, 1002); n != nil {
+		t.Fatal("Create of an existing node returned a node")
+	}
+	if p := tr.Get("/p"); p.Cversion != 5 || p.Pzxid != 20 {
+		t.Errorf("after a replayed create: parent cversion %d pzxid %d, want 5 and 20", p.Cversion, p.Pzxid)
+	}
+	if string(tr.Get("/p/a").Data) != "" {
+		t.Error("a replayed create changed the existing node")
+	}
+	// Lower values never lower the parent's counters.
+	tr.Create("/p/a", nil, OpenACL, 0, 2, 15, 1003)
+	if p := tr.Get("/p"); p.Cversion != 5 || p.Pzxid != 20 {
+		t.Errorf("an older replayed create lowered the parent to cversion %d pzxid %d", p.Cversion, p.Pzxid)
+	}
+
+	if tr.Delete("/p/gone", 30) {
+		t.Fatal("Delete of a missing node reported a delete")
+	}
+	if p := tr.Get("/p"); p.Pzxid != 30 {
+		t.Errorf("after a replayed delete of a missing node: parent pzxid %d, want 30", p.Pzxid)
+	}
+
+	tr.Create("/p/a/e", nil, OpenACL, 7, 1, 31, 1004)
+	tr.Create("/p/a/c", nil, OpenACL, ContainerOwner, 2, 32, 1005)
+	tr.Create("/p/a/c/x", []byte("xx"), OpenACL, 0, 1, 33, 1006)
+	size := tr.DataSize()
+	if !tr.Delete("/p/a", 40) {
+		t.Fatal("Delete of a node with children failed")
+	}
+	for _, p := range []string{"/p/a", "/p/a/e", "/p/a/c", "/p/a/c/x"} {
+		if tr.Get(p) != nil {
+			t.Errorf("%s still there after its ancestor's delete", p)
+		}
+	}
+	if len(tr.Ephemerals(7)) != 0 || len(tr.Containers()) != 0 {
+		t.Errorf("ephemerals %v, containers %v left after the subtree went", tr.Ephemerals(7), tr.Containers())
+	}
+	if want := size - int64(len("/p/a")+len("/p/a/e")+len("/p/a/c")+len("/p/a/c/x")+2); tr.DataSize() != want {
+		t.Errorf("data size %d, want %d", tr.DataSize(), want)
+	}
+	if st := tr.Get("/p").Stat(); st.NumChildren != 0 || st.Pzxid != 40 {
+		t.Errorf("parent after the delete: %+v", st)
+	}
+}
+
+// WalkFuzzy visits parents before children and every node that exists for
+// the whole walk exactly once, while the tree changes between its chunks;
+// nodes deleted before it reaches them are skipped.
+func TestWalkFuzzyWhileChanging(t *testing.T) {
+	tr := New()
+	tr.Create("/a", nil, OpenACL, 0, 1, 1, 0)
+	for i := range 50 {
+		tr.Create("/a/"+string(rune('A'+i)), nil, OpenACL, 0, int32(i+1), int64(i+2), 0)
+	}
+	stable := map[string]bool{"/": true, "/zookeeper": true, "/zookeeper/quota": true, "/zookeeper/config": true, "/a": true}
+	for i := range 25 {
+		stable["/a/"+string(rune('A'+i))] = true
+	}
+	seen := map[string]int{}
+	z := int64(100)
+	err := tr.WalkFuzzy(3, func(path string, n *Node) error {
+		if path != "/" && seen[wire.Parent(path)] == 0 {
+			t.Errorf("%s visited before its parent", path)
+		}
+		seen[path]++
+		return nil
+	}, func() error {
+		// The applier between two chunks: the later half of /a's
+		// children go, new ones come.
+		tr.Lock()
+		defer tr.Unlock()
+		z++
+		if i := 25 + int(z%25); tr.Get("/a/"+string(rune('A'+i))) != nil {
+			tr.Delete("/a/"+string(rune('A'+i)), z)
+		}
+		tr.Create("/a/new"+string(rune('a'+z%26)), nil, OpenACL, 0, int32(z), z, 0)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range stable {
+		if seen[p] != 1 {
+			t.Errorf("%s visited %d times, want once", p, seen[p])
+		}
+	}
+	for p, n := range seen {
+		if n > 1 {
+			t.Errorf("%s visited %d times", p, n)
+		}
 	}
 }
