@@ -577,6 +577,9 @@ func (c *conn) handshake(frame []byte) bool {
 			c.closeAfterFlush()
 			return false
 		}
+		if !s.revalidate(c) {
+			return false
+		}
 		s.sessions.touch(req.SessionID)
 		resp.SessionID = req.SessionID
 	}

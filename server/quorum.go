@@ -238,6 +238,34 @@ func (s *Server) awaitClosed(ch, stop <-chan struct{}) bool {
 	return false
 }
 
+// revalidate makes a learner confirm, with a round trip to its leader,
+// that it is still part of the ensemble before it lets a client re-attach
+// a session, as Apache's learner revalidates the session with the leader.
+// A follower whose leader just died may not have noticed yet: it would
+// hand the client its session and drop the connection a moment later, when
+// it leaves the broadcast phase (go-zookeeper's
+// TestIntegration_ClientClusterFailover then failed its next read, about
+// 1 run in 10). Refused here, the client tries another server at once.
+func (s *Server) revalidate(c *conn) bool {
+	if s.peer == nil || c.readOnly || s.peer.State() == zab.Leading {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(2*time.Second, s.cfg.TickTime))
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := s.peer.Sync(ctx); err != nil {
+		c.log.Info("refusing to re-attach a session: the leader did not answer", "err", err)
+		return false
+	}
+	return true
+}
+
 // submitQuorum routes a write: prepped here when leading, forwarded
 // otherwise. The reply comes from Apply through s.waiting.
 func (s *Server) submitQuorum(w *writeReq) bool {
