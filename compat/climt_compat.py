@@ -134,8 +134,8 @@ class Cli:
                 self.p.stdin.write("quit\n")
                 self.p.stdin.flush()
                 self.p.wait(timeout=10)
-        except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
-            pass
+        except (BrokenPipeError, OSError, ValueError, subprocess.TimeoutExpired):
+            pass  # ValueError: stdin already closed
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
@@ -419,7 +419,14 @@ def scenario_auth(c, cli_bin, server, tr):
         # those sent, ZINVALIDSTATE or an "Error" line for the others),
         # against Apache as well, so only "none succeeded" is compared.
         b.cli.p.stdin.close()
-        b.cli.p.wait(timeout=WAIT)
+        try:
+            b.cli.p.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            # cli_mt sometimes hangs in zookeeper_close after
+            # AUTH_FAILED_STATE, against Apache as well: what it printed
+            # until then is what is compared.
+            b.cli.p.kill()
+            b.cli.p.wait(timeout=WAIT)
         b.cli.t.join(WAIT)
         won = [l for l in b.cli.block(mark, len(b.cli.lines))
                if re.match(r"^(%s|\[%s/afterfail\]): rc = 0$" % (re.escape(ROOT), re.escape(ROOT)), l)]
