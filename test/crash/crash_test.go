@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/servertest"
 )
 
 const (
@@ -180,25 +182,6 @@ type server struct {
 	killed  atomic.Bool
 }
 
-// freePort returns a free port for a server to bind, taken at random below
-// Linux's ephemeral range (32768-60999): a port from that range can be
-// taken as the local port of some client connection (other tests on the
-// machine open thousands) between this check and the server's bind.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 1000 {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12768)))
-		if err != nil {
-			continue // taken
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		return port
-	}
-	t.Fatal("no free port in 20000-32767")
-	return 0
-}
-
 func startServer(t *testing.T, bin, work, dataDir string, round int, forceSync bool) *server {
 	t.Helper()
 	sync := "yes"
@@ -216,7 +199,7 @@ func startServer(t *testing.T, bin, work, dataDir string, round int, forceSync b
 // in Apache), and the extra lines.
 func startServerCfg(t *testing.T, bin, work, dataDir string, round int, extra string) *server {
 	t.Helper()
-	port := freePort(t)
+	port := servertest.FreePorts(t, 1)[0]
 	cfg := fmt.Sprintf(`tickTime=2000
 dataDir=%s
 clientPort=%d

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/servertest"
 )
 
 const tmpfsSize = "8m"
@@ -67,25 +68,6 @@ type server struct {
 	waitErr error
 }
 
-// freePort returns a free port for a server to bind, taken at random below
-// Linux's ephemeral range (32768-60999): a port from that range can be
-// taken as the local port of some client connection (other tests on the
-// machine open thousands) between this check and the server's bind.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 1000 {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12768)))
-		if err != nil {
-			continue // taken
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		return port
-	}
-	t.Fatal("no free port in 20000-32767")
-	return 0
-}
-
 func start(t *testing.T, bin, work, dataDir string, n int) *server {
 	t.Helper()
 	s, err := tryStart(t, bin, work, dataDir, n, 0)
@@ -100,7 +82,7 @@ func start(t *testing.T, bin, work, dataDir string, n int) *server {
 func tryStart(t *testing.T, bin, work, dataDir string, n, port int) (*server, error) {
 	t.Helper()
 	if port == 0 {
-		port = freePort(t)
+		port = servertest.FreePorts(t, 1)[0]
 	}
 	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
 		"admin.enableServer=false\n4lw.commands.whitelist=*\nsnapCount=100\n", dataDir, port)
