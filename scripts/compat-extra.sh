@@ -172,14 +172,10 @@ if want climt || want recipes; then
       echo "compat-extra: Apache standalone on $ref (cli_mt's reference transcript)"
     fi
     ens_dir=$tmp/ensemble
-    ok=
-    for _ in 1 2 3; do
-      base=$(zk_free_port)
-      if bin/zk ensemble up -n 3 --base-port "$base" --dir "$ens_dir" >"$tmp/up.log" 2>&1; then ok=1; break; fi
-      bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true
-    done
-    if [ -z "$ok" ]; then echo "compat-extra: zk ensemble up failed:" >&2; cat "$tmp/up.log" >&2; exit 1; fi
-    ens=$(bin/zk ensemble connect-string --dir "$ens_dir")
+    if ! zk_ensemble_up "$ens_dir" "$tmp/up.log"; then
+      echo "compat-extra: zk ensemble up failed:" >&2; cat "$tmp/up.log" >&2; exit 1
+    fi
+    ens=$ZK_ENS
     echo "compat-extra: zkserver ensemble on $ens"
   fi
 fi

@@ -78,16 +78,12 @@ if [ -z "$server" ]; then
     ensemble)
       build_zkserver
       ens_dir=$tmp/ensemble
-      ok=
-      for _ in 1 2 3; do
-        base=$(zk_free_port)
-        if bin/zk ensemble up -n 3 --base-port "$base" --dir "$ens_dir" >"$tmp/up.log" 2>&1; then ok=1; break; fi
-        bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true
-      done
-      if [ -z "$ok" ]; then echo "compat: zk ensemble up failed:" >&2; cat "$tmp/up.log" >&2; exit 1; fi
-      server=$(bin/zk ensemble connect-string --dir "$ens_dir")
+      if ! zk_ensemble_up "$ens_dir" "$tmp/up.log"; then
+        echo "compat: zk ensemble up failed:" >&2; cat "$tmp/up.log" >&2; exit 1
+      fi
+      server=$ZK_ENS
       echo "compat: zkserver ensemble on $server"
-      kazoo_args=(--base-port "$base"
+      kazoo_args=(--base-port "$ZK_ENS_BASE"
         --failover-kill "bin/zk ensemble kill {id} --dir $ens_dir"
         --failover-start "bin/zk ensemble start {id} --dir $ens_dir")
       ;;

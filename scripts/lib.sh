@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/compat.sh and scripts/bench.sh: free ports,
+# Helpers shared by the compat and bench scripts: free ports, a zkserver
+# ensemble,
 # zoo.cfg files, starting Apache ZooKeeper or zkserver in the foreground of
 # a background job, waiting until a server serves, stopping it.
 
@@ -13,6 +14,24 @@ PY=${PY:-/usr/bin/python3}
 # zk_free_port prints a TCP port free on 127.0.0.1 at this moment.
 zk_free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# zk_ensemble_up DIR LOG starts a 3-member zkserver ensemble with
+# `bin/zk ensemble up` in DIR, trying up to three base ports (one may be
+# taken between choosing it and binding it); it sets ZK_ENS_BASE to the base
+# port used and ZK_ENS to the connect string. On failure LOG holds the last
+# attempt's output and it returns 1.
+zk_ensemble_up() {
+  local dir=$1 log=$2
+  for _ in 1 2 3; do
+    ZK_ENS_BASE=$(zk_free_port)
+    if bin/zk ensemble up -n 3 --base-port "$ZK_ENS_BASE" --dir "$dir" >"$log" 2>&1; then
+      ZK_ENS=$(bin/zk ensemble connect-string --dir "$dir")
+      return 0
+    fi
+    bin/zk ensemble down --dir "$dir" --purge >/dev/null 2>&1 || true
+  done
+  return 1
 }
 
 # zk_write_cfg DIR PORT [KEY=VALUE...] writes DIR/zoo.cfg for a standalone
