@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Helpers shared by the compat and bench scripts: free ports, a zkserver
-# ensemble,
-# zoo.cfg files, starting Apache ZooKeeper or zkserver in the foreground of
-# a background job, waiting until a server serves, stopping it.
+# ensemble, zoo.cfg files, starting Apache ZooKeeper or zkserver in the
+# foreground of a background job, waiting until a server serves, stopping it.
 
 ZK_HOME=${ZK_HOME:-/usr/share/zookeeper}
 ZKCLI=${ZKCLI:-$ZK_HOME/bin/zkCli.sh}
