@@ -373,13 +373,13 @@ func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, par
 // deleteNode does, still raises the parent's pzxid to the txn's.
 func (t *Tree) Delete(path string, zxid int64) bool {
 	n := t.nodes[path]
-	if n == nil && path != "/" {
+	if n == nil {
 		if parent := t.nodes[wire.Parent(path)]; parent != nil && zxid > parent.Pzxid {
 			parent.Pzxid = zxid
 		}
 		return false
 	}
-	if n == nil || IsSystemPath(path) {
+	if IsSystemPath(path) {
 		return false
 	}
 	for c := range n.children {

@@ -248,8 +248,8 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		}
 		for path, s := range p.pending {
 			if s.exists && s.owner == req.SessionID {
-				if p.tree.Get(path) == nil || p.tree.Get(path).Owner != req.SessionID {
-					t.Paths = append(t.Paths, path)
+				if n := p.tree.Get(path); n == nil || n.Owner != req.SessionID {
+					t.Paths = append(t.Paths, path) // not among the tree's ephemerals above
 				}
 				o.set(path, &nodeState{})
 			}
