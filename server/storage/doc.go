@@ -69,9 +69,11 @@
 // wal.go) at the end of the current WAL segment with one pwrite and, with
 // Options.ForceSync (zoo.cfg forceSync=yes, the default), one fdatasync,
 // and returns. Segments are preallocated (fallocate) in 64 MB steps, like
-// Apache's preAllocSize, so the write changes no file size and fdatasync
-// has no metadata to flush; a new segment's directory entry is fsynced
-// once. A segment rolls at 64 MB.
+// Apache's preAllocSize, so the write changes no file size, and the
+// preallocated space is overwritten with real zeros 1 MB ahead of the
+// records (fallocate's unwritten extents would make many fdatasyncs also
+// persist an extent conversion), so fdatasync has no metadata to flush; a
+// new segment's directory entry is fsynced once. A segment rolls at 64 MB.
 //
 // A background mover (one goroutine per Store) copies the WAL's entries
 // into bolt in batches (waiting up to 1 s for 64k of them, so bolt's

@@ -34,6 +34,9 @@ const (
 	walEntryHeader  = 12
 	walMaxBody      = 1 << 30
 	defaultWALChunk = 64 << 20 // preallocation step, as Apache's preAllocSize
+	// walZeroStep is how far ahead of the records the segment's
+	// preallocated space is overwritten with real zeros (see zeroAhead).
+	walZeroStep = 1 << 20
 )
 
 // walEntry is an entry in the WAL not yet moved into bolt.
@@ -315,6 +318,9 @@ type walFile struct {
 	f     *os.File
 	off   int64 // where the next record goes
 	alloc int64 // preallocated size
+	// zeroed is the end of the part written with real zeros (or records);
+	// beyond it, up to alloc, the blocks are fallocate's unwritten extents.
+	zeroed int64
 	// dirty is set when a write failed part-way: the bytes at off.. must be
 	// zeroed before anything else is written.
 	dirty  int64
@@ -373,6 +379,9 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 		}
 		w.alloc = size
 	}
+	if err := w.zeroAhead(end); err != nil {
+		return err
+	}
 	if err := w.faults.get(); err != nil {
 		// As a write cut short by a full disk: half the record is there.
 		n, _ := w.f.WriteAt(rec[:len(rec)/2], w.off)
@@ -396,6 +405,38 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 	w.off = end
 	return nil
 }
+
+// zeroAhead, when a record ending at end passes zeroed, overwrites the
+// preallocated space from zeroed with real zeros up to walZeroStep past end
+// (or to alloc), in the page cache: the next
+// fdatasync writes them with the record. fallocate leaves unwritten
+// extents, and the first write into each of their blocks makes ext4 and
+// XFS convert the extent, which that write's fdatasync must then persist
+// as metadata (on ext4 a second, synchronous write of the inode): under a
+// steady load of small batches about one fdatasync in three paid it, and
+// zkserver wrote ~10% fewer txns per second with 32 clients. Now one
+// fdatasync per walZeroStep of log does. The space stays fallocated, so
+// these writes cannot fail for lack of space.
+func (w *walFile) zeroAhead(end int64) error {
+	if end <= w.zeroed {
+		return nil
+	}
+	to := min(end+walZeroStep, w.alloc)
+	if err := w.faults.get(); err != nil {
+		return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
+	}
+	for w.zeroed < to {
+		n := min(to-w.zeroed, int64(len(zeroBlock)))
+		if _, err := w.f.WriteAt(zeroBlock[:n], w.zeroed); err != nil {
+			return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
+		}
+		w.zeroed += n
+	}
+	return nil
+}
+
+// zeroBlock is zeroAhead's source of zeros (read only).
+var zeroBlock = make([]byte, 64<<10)
 
 // reserve zeroes a failed write's leftovers and makes sure size bytes are
 // preallocated after off (CheckWritable).
