@@ -41,8 +41,11 @@ type conn struct {
 
 	mu    sync.Mutex // guards slots, auth, sess
 	slots []*slot
-	auth  []wire.ID
-	sess  *session
+	// inlineReply is set while the connection's reader applies its own
+	// write (Server.commitInline); guarded by the server's applyMu.
+	inlineReply bool
+	auth        []wire.ID
+	sess        *session
 	// authView is a copy of auth that the applier reads without mu (it
 	// holds the tree's write lock, which comes after mu) to filter watch
 	// notifications by the znode's READ permission.
@@ -342,12 +345,14 @@ func (c *conn) enqueue(sl *slot) {
 	c.flushInline()
 }
 
-// fill completes a write's slot.
+// fill completes a write's slot. It wakes the writer goroutine unless the
+// connection's own reader is applying the write (commitInline), which
+// then writes the answer itself.
 func (c *conn) fill(sl *slot, frame []byte) {
 	c.mu.Lock()
 	sl.frame = frame
 	sl.filled = true
-	c.flushLocked(true)
+	c.flushLocked(!c.inlineReply)
 	c.mu.Unlock()
 }
 

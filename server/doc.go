@@ -12,16 +12,22 @@
 //   - the prep step and zxid assignment run on the submitting goroutine,
 //     serialised by prepMu (on an ensemble leader once it leads with its
 //     tree caught up, see awaitLeadReady);
-//   - the log writer owns the txn log and group-commits: one fsync per batch;
-//   - the applier is the only writer of the tree, the session table and the
-//     watch manager's trigger side;
+//   - the log writer group-commits to the txn log: one fsync per batch;
+//   - the applier applies logged batches to the tree, the session table and
+//     the watch manager's trigger side;
+//   - on a standalone server, a connection's reader whose write is the only
+//     request in hand commits it itself (commitInline: log, apply, answer)
+//     instead of handing it to those two; logMu and applyMu keep one
+//     appender and one applier at a time, in zxid order;
 //   - when a snapshot is due, a snapshot goroutine walks the tree a few
 //     hundred znodes per hold of its read lock (a fuzzy snapshot, as
 //     Apache's) and streams the file, while the applier goes on;
 //   - the session ticker expires sessions; the reaper deletes empty
 //     containers and expired TTL nodes. Both submit ordinary txns.
 //
-// Lock order (outer first): conn.mu -> tree -> watch manager -> conn.outMu.
+// Lock order (outer first): prepMu -> logMu -> applyMu -> conn.mu -> tree ->
+// watch manager -> conn.outMu (prepMu is released before an inline commit
+// appends, and logMu before it applies).
 // The applier holds the tree's write lock while it applies a txn and fires
 // its watches, so a reader can never see a change before the notification
 // for it has been queued; it fills reply slots after releasing the lock.

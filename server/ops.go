@@ -253,7 +253,8 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	auth := append([]wire.ID(nil), c.auth...)
 	c.mu.Unlock()
 	ok := s.submit(&writeReq{
-		req: txnRequest(sid, hdr.Xid, hdr.Type, body, auth, 0),
+		conn: c,
+		req:  txnRequest(sid, hdr.Xid, hdr.Type, body, auth, 0),
 		done: func(zxid int64, res txn.Result) {
 			c.stats.lastZxid.Store(zxid)
 			c.fill(sl, s.writeReply(hdr.Xid, hdr.Type, res))

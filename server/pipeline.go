@@ -20,6 +20,9 @@ import (
 type writeReq struct {
 	req  txn.Request
 	done func(zxid int64, res txn.Result)
+	// conn, when set, is the connection whose reader submits: it may
+	// commit the write itself (commitInline).
+	conn *conn
 }
 
 // proposal is a prepped txn on its way to the log and the applier.
@@ -30,6 +33,7 @@ type proposal struct {
 	// barrier, when set, makes a proposal of its own that the applier
 	// only closes: everything sent before it has been applied.
 	barrier chan struct{}
+	conn    *conn // the submitting connection, if any
 }
 
 // submit preps a write and passes it on to the log, in zxid order. The
@@ -62,10 +66,93 @@ func (s *Server) submit(w *writeReq) bool {
 	s.nextZxid++
 	t.Zxid = s.nextZxid
 	s.prep.Commit(changes, t.Zxid)
-	p := &proposal{t: t, data: t.Marshal(), done: w.done}
+	p := &proposal{t: t, data: t.Marshal(), done: w.done, conn: w.conn}
+	if s.mayCommitInline(w.conn) && s.logMu.TryLock() {
+		if s.inlineFail == nil && !s.logFault.refusing.Load() {
+			s.prepMu.Unlock()
+			s.commitInline(p, w.conn)
+			return true
+		}
+		s.logMu.Unlock()
+	}
+	s.logQueued.Add(1)
 	defer s.prepMu.Unlock()
 	select {
 	case s.logCh <- p:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// mayCommitInline reports whether c's reader may commit its write itself
+// (commitInline): it is the only request the server has in hand, nothing
+// is queued for the log loop, and the last batch applied held only c's
+// writes or is over a millisecond old. Right after other clients' writes were
+// answered, their next ones are usually on their way: the log loop's group
+// commit then batches them with this one (committing it alone cost 10-20%
+// of the writes per second with 8 clients). prepMu is held.
+func (s *Server) mayCommitInline(c *conn) bool {
+	if c == nil || s.inflight.n.Load() > 1 || s.logQueued.Load() > 0 {
+		return false
+	}
+	return s.lastWriter.Load() == c || time.Now().UnixNano()-s.lastWriteAt.Load() > int64(time.Millisecond)
+}
+
+// inlineFail is an inline append that failed: the log loop refuses it
+// (refuseWrites) with whatever was prepped after it.
+type inlineFail struct {
+	batch []*proposal
+	err   error
+}
+
+// commitInline logs, applies and answers a write on its submitter's
+// goroutine (c's reader) when it is the only request the server has in
+// hand: a lone write then costs no hand-off to the log loop, the applier
+// and c's writer goroutine. Each hand-off woke a thread for a few
+// microseconds of work; with one client writing, zkserver made 9 context
+// switches per write and spent ~200 µs of CPU on it, mostly in wake-ups
+// and in idle threads spinning, and 3.3 switches and ~75 µs inline, at
+// 1.7 times the writes per second. With more requests in hand the log
+// loop's group commit is the better path (it batches what arrives while
+// it wakes), so this one is taken only then. Writes submitted meanwhile
+// queue for the log loop, which logs them after this one. The caller
+// holds logMu, taken while it held prepMu with nothing queued for the log
+// loop, so this write is the next in zxid order.
+func (s *Server) commitInline(p *proposal, c *conn) {
+	if err := s.store.Append([]storage.Entry{{Zxid: p.t.Zxid, Data: p.data}}); err != nil {
+		s.inlineFail = &inlineFail{batch: []*proposal{p}, err: err}
+		s.logMu.Unlock()
+		select {
+		case s.logKick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	s.logged = p.t.Zxid
+	batch := []*proposal{p}
+	s.applyMu.Lock()
+	if s.applyQueued.Load() > 0 {
+		// Earlier batches wait for the applier: this one goes after them.
+		s.applyMu.Unlock()
+		s.queueApply(batch)
+		s.logMu.Unlock()
+		return
+	}
+	s.logMu.Unlock()
+	c.inlineReply = true
+	s.applyBatch(batch)
+	c.inlineReply = false
+	s.applyMu.Unlock()
+	c.flushInline()
+}
+
+// queueApply hands a logged batch to the applier. The caller holds logMu,
+// so batches reach the applier in log order.
+func (s *Server) queueApply(batch []*proposal) bool {
+	s.applyQueued.Add(1)
+	select {
+	case s.applyCh <- batch:
 		return true
 	case <-s.quit:
 		return false
@@ -81,7 +168,9 @@ func (s *Server) logLoop() {
 	defer s.wg.Done()
 	batch := make([]*proposal, 0, maxBatch)
 	entries := make([]storage.Entry, 0, maxBatch)
-	logged := s.lastZxid.Load() // last zxid in the log
+	s.logMu.Lock()
+	s.logged = s.lastZxid.Load()
+	s.logMu.Unlock()
 	for {
 		batch = batch[:0]
 		var probe <-chan time.Time
@@ -94,10 +183,13 @@ func (s *Server) logLoop() {
 		case <-probe:
 			// No write came to probe the log: check that it could take
 			// one, so the state ends (and srvr/mntr say so) without one.
+			s.logMu.Lock()
 			if err := s.store.CheckWritable(logProbeSize); err == nil {
 				s.resumeWrites()
 			}
+			s.logMu.Unlock()
 			continue
+		case <-s.logKick:
 		case p := <-s.logCh:
 			batch = append(batch, p)
 		}
@@ -110,6 +202,24 @@ func (s *Server) logLoop() {
 				break drain
 			}
 		}
+		queued := int64(len(batch))
+		s.logMu.Lock()
+		if f := s.inlineFail; f != nil {
+			// An inline append failed: it and everything prepped after
+			// it are refused.
+			s.inlineFail = nil
+			ok := s.refuseWrites(append(f.batch, batch...), s.logged, f.err)
+			s.logQueued.Add(-queued)
+			s.logMu.Unlock()
+			if !ok {
+				return
+			}
+			continue
+		}
+		if len(batch) == 0 {
+			s.logMu.Unlock()
+			continue
+		}
 		entries = entries[:0]
 		for _, p := range batch {
 			entries = append(entries, storage.Entry{Zxid: p.t.Zxid, Data: p.data})
@@ -118,26 +228,31 @@ func (s *Server) logLoop() {
 			// Nothing of this batch is stored: refuse it and every write
 			// prepped after it, and keep serving reads until the log
 			// takes writes again.
-			if !s.refuseWrites(batch, logged, err) {
+			ok := s.refuseWrites(batch, s.logged, err)
+			s.logQueued.Add(-queued)
+			s.logMu.Unlock()
+			if !ok {
 				return
 			}
 			continue
 		}
-		logged = batch[len(batch)-1].t.Zxid
+		s.logged = batch[len(batch)-1].t.Zxid
 		if s.logFault.refusing.Load() {
 			s.resumeWrites()
 		}
 		out := make([]*proposal, len(batch))
 		copy(out, batch)
-		select {
-		case s.applyCh <- out:
-		case <-s.quit:
+		ok := s.queueApply(out)
+		s.logQueued.Add(-queued)
+		s.logMu.Unlock()
+		if !ok {
 			return
 		}
 	}
 }
 
-// applyLoop is the only writer of the tree.
+// applyLoop applies the batches the log loop (or an inline commit behind
+// it) queued. The tree has one writer at a time: whoever holds applyMu.
 func (s *Server) applyLoop() {
 	defer s.wg.Done()
 	for {
@@ -146,18 +261,33 @@ func (s *Server) applyLoop() {
 			return
 		case batch := <-s.applyCh:
 			if len(batch) == 1 && batch[0].barrier != nil {
+				s.applyQueued.Add(-1)
 				close(batch[0].barrier)
 				continue
 			}
-			for _, p := range batch {
-				res := s.applyTxn(p.t, true)
-				if p.done != nil {
-					p.done(p.t.Zxid, res)
-				}
-			}
-			s.maybeSnapshot(len(batch))
+			s.applyMu.Lock()
+			s.applyBatch(batch)
+			s.applyQueued.Add(-1)
+			s.applyMu.Unlock()
 		}
 	}
+}
+
+// applyBatch applies a logged batch and answers its writes; applyMu is held.
+func (s *Server) applyBatch(batch []*proposal) {
+	writer := batch[0].conn // the batch's one client, or nil
+	for _, p := range batch {
+		res := s.applyTxn(p.t, true)
+		if p.done != nil {
+			p.done(p.t.Zxid, res)
+		}
+		if p.conn != writer {
+			writer = nil
+		}
+	}
+	s.lastWriter.Store(writer)
+	s.lastWriteAt.Store(time.Now().UnixNano())
+	s.maybeSnapshot(len(batch))
 }
 
 // applyTxn applies one committed txn: tree, sessions, watches. With live
@@ -311,8 +441,8 @@ func (s *Server) refuse(typ int32, sessionID int64, done func(int64, txn.Result)
 	return typ != txn.TypeCreateSession
 }
 
-// refuseWrites is called by the log loop when appending batch failed:
-// logged is the last zxid in the log. It refuses the batch and every write
+// refuseWrites is called by the log loop, holding logMu, when appending
+// batch failed: logged is the last zxid in the log. It refuses the batch and every write
 // prepped after it, and rolls the prep state (in-flight changes, next
 // zxid) back to what the log holds, once the applier has applied all of
 // that. It reports false when the server is shutting down.
@@ -333,6 +463,7 @@ func (s *Server) refuseWrites(batch []*proposal, logged int64, err error) bool {
 		s.prepMu.Lock()
 		close(locked)
 	}()
+	drained := int64(0)
 wait:
 	for {
 		select {
@@ -340,28 +471,28 @@ wait:
 			break wait
 		case p := <-s.logCh:
 			failed = append(failed, p)
+			drained++
 		}
 	}
-	for drained := false; !drained; {
+	for empty := false; !empty; {
 		select {
 		case p := <-s.logCh:
 			failed = append(failed, p)
+			drained++
 		default:
-			drained = true
+			empty = true
 		}
 	}
+	s.logQueued.Add(-drained)
 	// The prep state may only forget in-flight changes the tree has.
 	barrier := make(chan struct{})
-	ok := true
-	select {
-	case s.applyCh <- []*proposal{{barrier: barrier}}:
+	ok := s.queueApply([]*proposal{{barrier: barrier}})
+	if ok {
 		select {
 		case <-barrier:
 		case <-s.quit:
 			ok = false
 		}
-	case <-s.quit:
-		ok = false
 	}
 	if ok {
 		s.prep.Reset()

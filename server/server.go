@@ -45,10 +45,22 @@ type Server struct {
 	prepMu  sync.Mutex // serialises prep and zxid assignment
 	logCh   chan *proposal
 	applyCh chan []*proposal
+	// Standalone commit path (pipeline.go): logMu is held by whoever
+	// appends to the log (the log loop, or a submitter committing inline),
+	// applyMu by whoever applies (the applier, or that submitter).
+	logMu       sync.Mutex
+	applyMu     sync.Mutex
+	logQueued   atomic.Int64         // proposals sent to logCh and not yet logged (or refused)
+	applyQueued atomic.Int64         // batches sent to applyCh and not yet applied
+	logged      int64                // last zxid in the log; logMu
+	inlineFail  *inlineFail          // an inline append that failed, for the log loop; logMu
+	logKick     chan struct{}        // wakes the log loop for inlineFail
+	lastWriter  atomic.Pointer[conn] // the one client of the batch applied last, or nil
+	lastWriteAt atomic.Int64         // when it was applied (unix ns)
 
 	nextZxid  int64 // guarded by prepMu
 	lastZxid  atomic.Int64
-	sinceSnap int // owned by the applier
+	sinceSnap int // applyMu
 	snapAt    int
 	snapping  atomic.Bool
 	logFault  logFault // standalone: writes refused after a failed log append (pipeline.go)
@@ -136,6 +148,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		watches:   watch.New(),
 		logCh:     make(chan *proposal, 4096),
 		applyCh:   make(chan []*proposal, 64),
+		logKick:   make(chan struct{}, 1),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[string]int),
 		quit:      make(chan struct{}),
