@@ -130,6 +130,7 @@ func (s *Server) commitInline(p *proposal, c *conn) {
 		return
 	}
 	s.logged = p.t.Zxid
+	s.inlined.Add(1)
 	batch := []*proposal{p}
 	s.applyMu.Lock()
 	if s.applyQueued.Load() > 0 {

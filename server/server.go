@@ -57,6 +57,7 @@ type Server struct {
 	logKick     chan struct{}        // wakes the log loop for inlineFail
 	lastWriter  atomic.Pointer[conn] // the one client of the batch applied last, or nil
 	lastWriteAt atomic.Int64         // when it was applied (unix ns)
+	inlined     atomic.Int64         // writes committed inline (tests)
 
 	nextZxid  int64 // guarded by prepMu
 	lastZxid  atomic.Int64
