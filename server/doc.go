@@ -12,13 +12,13 @@
 //   - the prep step and zxid assignment run on the submitting goroutine,
 //     serialised by prepMu (on an ensemble leader once it leads with its
 //     tree caught up, see awaitLeadReady);
-//   - the log writer group-commits to the txn log: one fsync per batch;
-//   - the applier applies logged batches to the tree, the session table and
-//     the watch manager's trigger side;
-//   - on a standalone server, a connection's reader whose write is the only
-//     request in hand commits it itself (commitInline: log, apply, answer)
-//     instead of handing it to those two; logMu and applyMu keep one
-//     appender and one applier at a time, in zxid order;
+//   - standalone, the log loop group-commits to the txn log (one fsync per
+//     batch) and then applies the batch to the tree, the session table and
+//     the watch manager's trigger side (it is then "the applier"); a
+//     connection's reader whose write is the only request in hand commits
+//     it itself instead (commitInline: log, apply, answer). logMu and
+//     applyMu keep one appender and one applier at a time, in zxid order;
+//     in an ensemble the zab package's applier applies committed txns;
 //   - when a snapshot is due, a snapshot goroutine walks the tree a few
 //     hundred znodes per hold of its read lock (a fuzzy snapshot, as
 //     Apache's) and streams the file, while the applier goes on;

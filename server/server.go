@@ -42,16 +42,14 @@ type Server struct {
 
 	minTimeout, maxTimeout time.Duration
 
-	prepMu  sync.Mutex // serialises prep and zxid assignment
-	logCh   chan *proposal
-	applyCh chan []*proposal
+	prepMu sync.Mutex // serialises prep and zxid assignment
+	logCh  chan *proposal
 	// Standalone commit path (pipeline.go): logMu is held by whoever
 	// appends to the log (the log loop, or a submitter committing inline),
-	// applyMu by whoever applies (the applier, or that submitter).
+	// applyMu by whoever applies (the log loop, or that submitter).
 	logMu       sync.Mutex
 	applyMu     sync.Mutex
 	logQueued   atomic.Int64         // proposals sent to logCh and not yet logged (or refused)
-	applyQueued atomic.Int64         // batches sent to applyCh and not yet applied
 	logged      int64                // last zxid in the log; logMu
 	inlineFail  *inlineFail          // an inline append that failed, for the log loop; logMu
 	logKick     chan struct{}        // wakes the log loop for inlineFail
@@ -148,7 +146,6 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		log:       logger,
 		watches:   watch.New(),
 		logCh:     make(chan *proposal, 4096),
-		applyCh:   make(chan []*proposal, 64),
 		logKick:   make(chan struct{}, 1),
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[string]int),
@@ -313,9 +310,8 @@ func (s *Server) startLoops() {
 	go s.sessionLoop()
 	go s.reapLoop()
 	if s.peer == nil {
-		s.wg.Add(2)
+		s.wg.Add(1)
 		go s.logLoop()
-		go s.applyLoop()
 	} else {
 		peerCtx, cancel := context.WithCancel(context.Background())
 		s.wg.Add(2)
