@@ -1,6 +1,8 @@
 package server
 
 import (
+	"syscall"
+
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -36,6 +38,7 @@ type slot struct {
 type conn struct {
 	s      *Server
 	nc     net.Conn
+	raw    syscall.RawConn // nc's socket when it is plain TCP (writeNow)
 	remote netip.AddrPort
 	log    *slog.Logger
 
@@ -93,6 +96,9 @@ func (st *connStats) reset() {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{}), unthrottle: make(chan struct{}, 1)}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.raw, _ = tc.SyscallConn()
+	}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remote = ap
 	}
@@ -345,15 +351,18 @@ func (c *conn) enqueue(sl *slot) {
 	c.flushInline()
 }
 
-// fill completes a write's slot. It wakes the writer goroutine unless the
-// connection's own reader is applying the write (commitInline), which
+// fill completes a write's slot and sends the answer (writeNow), unless
+// the connection's own reader is applying the write (commitInline), which
 // then writes the answer itself.
 func (c *conn) fill(sl *slot, frame []byte) {
 	c.mu.Lock()
 	sl.frame = frame
 	sl.filled = true
-	c.flushLocked(!c.inlineReply)
+	c.flushLocked(false)
 	c.mu.Unlock()
+	if !c.inlineReply {
+		c.writeNow()
+	}
 }
 
 // flushLocked moves answered slots, in order, to the outbound queue; wake
