@@ -106,17 +106,41 @@ func (p *Prep) Reset() {
 // overlay collects the changes of one request; they reach Prep.pending only
 // when the whole request (a multi's every op) succeeded.
 type overlay struct {
-	p       *Prep
-	changes map[string]*nodeState
-	paths   []string
+	p *Prep
+	// paths and states are the changed nodes in the order first changed.
+	// Most requests change one or two (a node and its parent), so they
+	// are searched in order; index takes over for a large multi.
+	paths  []string
+	states []*nodeState
+	index  map[string]int
+}
+
+// overlayIndexAt is the number of changed nodes from which an overlay
+// keeps an index instead of searching its slice.
+const overlayIndexAt = 16
+
+// find returns the position of path among the changes, or -1.
+func (o *overlay) find(path string) int {
+	if o.index != nil {
+		if i, ok := o.index[path]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, p := range o.paths {
+		if p == path {
+			return i
+		}
+	}
+	return -1
 }
 
 func (o *overlay) get(path string) *nodeState {
 	if path == "" {
 		path = "/"
 	}
-	if s, ok := o.changes[path]; ok {
-		return s
+	if i := o.find(path); i >= 0 {
+		return o.states[i]
 	}
 	if s, ok := o.p.pending[path]; ok {
 		c := *s
@@ -131,10 +155,21 @@ func (o *overlay) get(path string) *nodeState {
 }
 
 func (o *overlay) set(path string, s *nodeState) {
-	if _, ok := o.changes[path]; !ok {
-		o.paths = append(o.paths, path)
+	if i := o.find(path); i >= 0 {
+		o.states[i] = s
+		return
 	}
-	o.changes[path] = s
+	o.paths = append(o.paths, path)
+	o.states = append(o.states, s)
+	switch {
+	case o.index != nil:
+		o.index[path] = len(o.paths) - 1
+	case len(o.paths) >= overlayIndexAt:
+		o.index = make(map[string]int, 2*len(o.paths))
+		for i, p := range o.paths {
+			o.index[p] = i
+		}
+	}
 }
 
 // remove records the deletion of path and its parent's lost child.
@@ -150,8 +185,8 @@ func (o *overlay) commit(zxid int64) {
 	if zxid <= o.p.applied {
 		return // already in the tree
 	}
-	for _, path := range o.paths {
-		s := o.changes[path]
+	for i, path := range o.paths {
+		s := o.states[i]
 		s.zxid = zxid
 		o.p.pending[path] = s
 		o.p.order = append(o.p.order, pendingRef{zxid: zxid, path: path})
@@ -179,11 +214,12 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 	p.tree.RLock()
 	defer p.tree.RUnlock()
 
-	t := &Txn{Header: Header{SessionID: req.SessionID, Cxid: req.Cxid, Time: now, Type: req.Type}}
-	o := &overlay{p: p, changes: make(map[string]*nodeState)}
+	hdr := Header{SessionID: req.SessionID, Cxid: req.Cxid, Time: now, Type: req.Type}
+	o := &overlay{p: p}
 	ch := &Changes{}
 	switch req.Type {
 	case wire.OpMulti:
+		t := &Txn{Header: hdr}
 		mr, _ := req.Body.(*wire.MultiRequest)
 		if mr == nil {
 			return errorTxn(t, wire.CodeMarshallingError), ch
@@ -225,9 +261,11 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		}
 		return t, ch
 	case wire.OpCreateSession:
+		t := &Txn{Header: hdr}
 		t.Timeout = req.Timeout
 		return t, ch
 	case wire.OpReconfig:
+		t := &Txn{Header: hdr}
 		// reconfig needs an ensemble; standalone answers as Apache does.
 		if !p.opts.ReconfigEnabled {
 			return errorTxn(t, wire.CodeReconfigDisabled), ch
@@ -238,6 +276,7 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 		}
 		return rt, ch
 	case wire.OpCloseSession:
+		t := &Txn{Header: hdr}
 		t.Paths = []string{}
 		for _, path := range p.tree.Ephemerals(req.SessionID) {
 			if s, ok := p.pending[path]; ok && (!s.exists || s.owner != req.SessionID) {
@@ -260,11 +299,11 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 	}
 	sub, err := p.prepOp(o, req, req.Type, req.Body)
 	if err != nil {
-		return errorTxn(t, wire.CodeOf(err)), ch
+		return errorTxn(&Txn{Header: hdr}, wire.CodeOf(err)), ch
 	}
 	ch.o = o
 	typ := sub.Type // the txn type (create2 is a create txn, as in Apache)
-	sub.Header = t.Header
+	sub.Header = hdr
 	sub.Header.Type = typ
 	return sub, ch
 }

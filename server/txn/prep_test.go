@@ -1,0 +1,59 @@
+package txn
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// TestMultiSeesItsOwnEarlierOps: each op of a multi is checked against the
+// changes of the ops before it (PrepRequestProcessor's pendingChanges), also
+// in a multi too large for the overlay's linear search: a create of a node
+// an earlier op created fails with NODEEXISTS, the op after it with
+// RUNTIMEINCONSISTENCY and the ones before with OK; without the failing op
+// every setData sees the node created before it (version 0 matches).
+func TestMultiSeesItsOwnEarlierOps(t *testing.T) {
+	const n = 3 * overlayIndexAt
+	build := func(dup int) *wire.MultiRequest {
+		mr := &wire.MultiRequest{}
+		for i := range n {
+			p := "/m" + strconv.Itoa(i)
+			mr.Ops = append(mr.Ops,
+				wire.Op{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: p, ACL: tree.OpenACL}},
+				wire.Op{Type: wire.OpSetData, Req: &wire.SetDataRequest{Path: p, Data: []byte("x"), Version: 0}})
+		}
+		if dup >= 0 {
+			mr.Ops = append(mr.Ops, wire.Op{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: "/m" + strconv.Itoa(dup), ACL: tree.OpenACL}},
+				wire.Op{Type: wire.OpDelete, Req: &wire.PathVersionRequest{Path: "/m0", Version: -1}})
+		}
+		return mr
+	}
+	p := NewPrep(tree.New(), Options{})
+	x, _ := p.Prep(&Request{SessionID: 1, Type: wire.OpMulti, Body: build(-1)}, 0)
+	if x.Type != TypeMulti || len(x.Ops) != 2*n {
+		t.Fatalf("multi: type %d with %d ops, want a multi txn of %d", x.Type, len(x.Ops), 2*n)
+	}
+	for i, op := range x.Ops {
+		if op.Type == TypeError {
+			t.Fatalf("op %d failed with %d", i, op.Err)
+		}
+	}
+	x, _ = p.Prep(&Request{SessionID: 1, Type: wire.OpMulti, Body: build(n - 1)}, 0)
+	if len(x.Ops) != 2*n+2 {
+		t.Fatalf("failed multi has %d results, want %d", len(x.Ops), 2*n+2)
+	}
+	for i, op := range x.Ops {
+		want := wire.CodeOK
+		switch {
+		case i == 2*n:
+			want = wire.CodeNodeExists
+		case i > 2*n:
+			want = wire.CodeRuntimeInconsistency
+		}
+		if op.Err != want {
+			t.Errorf("op %d: code %d, want %d", i, op.Err, want)
+		}
+	}
+}
