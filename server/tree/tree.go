@@ -457,7 +457,14 @@ func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
 func (t *Tree) Restore(path string, n *Node) {
 	n.ACL = t.intern(n.ACL)
 	if old := t.nodes[path]; old != nil {
+		// A fuzzy snapshot can hold a path twice: a node deleted and
+		// created again while the walk went on. The later one replaces
+		// the earlier, which must leave no trace in the ephemeral,
+		// container and TTL sets (a stale ephemeral entry made the
+		// owner's closeSession delete the persistent node that replaced
+		// it).
 		n.children = old.children
+		t.remove(path, old)
 	}
 	t.nodes[path] = n
 	if path != "/" {

@@ -178,3 +178,19 @@ func TestWalkFuzzyWhileChanging(t *testing.T) {
 		}
 	}
 }
+
+// A fuzzy snapshot can hold a path twice (deleted and created again during
+// the walk); restoring the later node must drop the earlier one from the
+// ephemeral set, or its session's close would delete the node that
+// replaced it.
+func TestRestoreReplacesEphemeral(t *testing.T) {
+	tr := New()
+	tr.Restore("/e", &Node{Data: []byte("old"), ACL: OpenACL, Owner: 7})
+	tr.Restore("/e", &Node{Data: []byte("new"), ACL: OpenACL})
+	if eph := tr.Ephemerals(7); len(eph) != 0 {
+		t.Fatalf("session 7 still owns %v after /e was replaced by a persistent node", eph)
+	}
+	if n := tr.Get("/e"); n == nil || string(n.Data) != "new" {
+		t.Fatalf("/e = %v", n)
+	}
+}
