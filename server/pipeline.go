@@ -325,6 +325,8 @@ func (s *Server) maybeSnapshot(n int) {
 		})
 		switch {
 		case errors.Is(err, errSnapshotAborted):
+			// Shutting down: snapshotOnClose writes one instead.
+			s.snapAborted.Store(true)
 		case err != nil:
 			s.log.Warn("snapshot write failed", "zxid", fmt.Sprintf("0x%x", zxid), "err", err)
 		default:

@@ -62,7 +62,10 @@ type Server struct {
 	sinceSnap int // applyMu
 	snapAt    int
 	snapping  atomic.Bool
-	logFault  logFault // standalone: writes refused after a failed log append (pipeline.go)
+	// snapAborted: a background snapshot gave up at shutdown, so the
+	// shutdown snapshot is due even if no txn came after it began.
+	snapAborted atomic.Bool
+	logFault    logFault // standalone: writes refused after a failed log append (pipeline.go)
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -436,7 +439,7 @@ func (s *Server) Close() error {
 // reads one file instead of replaying the log (Apache does not; it only
 // makes restarts faster).
 func (s *Server) snapshotOnClose() {
-	if s.peer != nil || s.sinceSnap == 0 || s.failErr.Load() != nil {
+	if s.peer != nil || (s.sinceSnap == 0 && !s.snapAborted.Load()) || s.failErr.Load() != nil {
 		return
 	}
 	zxid := s.lastZxid.Load()

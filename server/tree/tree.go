@@ -238,57 +238,80 @@ func (t *Tree) Walk(fn func(path string, n *Node) error) error {
 	return t.walk("/", fn)
 }
 
-// WalkFuzzy calls fn for every node, parents before children, as Walk does,
-// but takes the read lock itself and gives it up after every `every`
-// nodes, calling between without it: the applier goes on while a large
-// tree is walked. What fn sees is fuzzy, as in Apache's snapshots: each
-// node as it was when visited, so changes made during the walk may or may
-// not show. Replaying the txns applied after the walk began over what it
-// saw gives the tree as it is (txn.Apply tolerates a create of a node the
-// walk saw, a delete of one it did not, and data or ACLs newer than the
-// txn's, which a later txn then sets again).
+// WalkFuzzy calls fn for every node, in no particular order (parents are
+// not always before their children: RestoreAll takes them in any order).
+// It takes the read lock itself and gives it up after every `every` nodes,
+// calling between without it: the applier goes on while a large tree is
+// walked. What fn sees is fuzzy, as in Apache's snapshots: each node as it
+// was when visited, so changes made during the walk may or may not show.
+// Replaying the txns applied after the walk began over what it saw gives
+// the tree as it is (txn.Apply tolerates a create of a node the walk saw,
+// a delete of one it did not, and data or ACLs newer than the txn's, which
+// a later txn then sets again; RestoreAll leaves out a node whose parent
+// the walk missed, which those txns delete again).
+//
+// It ranges over the node map itself, which costs a fraction of walking
+// the tree by paths (a path built and looked up per node). The language
+// defines ranging over a map that is changed between iterations (an entry
+// added may or may not be seen, one removed before it is reached is not),
+// and the lock orders the accesses.
 func (t *Tree) WalkFuzzy(every int, fn func(path string, n *Node) error, between func() error) error {
-	w := fuzzyWalk{t: t, every: max(every, 1), fn: fn, between: between}
+	every = max(every, 1)
 	t.RLock()
 	defer t.RUnlock()
-	return w.walk("/")
-}
-
-type fuzzyWalk struct {
-	t       *Tree
-	every   int
-	seen    int
-	fn      func(string, *Node) error
-	between func() error
-}
-
-func (w *fuzzyWalk) walk(path string) error {
-	n := w.t.nodes[path]
-	if n == nil {
-		return nil // deleted while the lock was given up
-	}
-	if err := w.fn(path, n); err != nil {
-		return err
-	}
-	if w.seen++; w.seen >= w.every {
-		w.seen = 0
-		w.t.RUnlock()
-		err := w.between()
-		w.t.RLock()
-		if err != nil {
+	seen := 0
+	for path, n := range t.nodes {
+		if err := fn(path, n); err != nil {
 			return err
 		}
-	}
-	// The writer may change n.children while the lock is given up; the
-	// range goes on over the map as it then is (the language defines
-	// iteration over a map modified meanwhile, and the lock orders the
-	// accesses).
-	for c := range n.children {
-		if err := w.walk(wire.Join(path, c)); err != nil {
-			return err
+		if seen++; seen >= every {
+			seen = 0
+			t.RUnlock()
+			err := between()
+			t.RLock()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// Restoring is a znode read from a snapshot.
+type Restoring struct {
+	Path string
+	Node *Node
+}
+
+// RestoreAll adds the nodes of a snapshot, given in any order, shallower
+// paths first so that each finds its parent. A node whose parent is not
+// among them is left out with its descendants, and counted in dropped: a
+// fuzzy snapshot (WalkFuzzy) can hold a node whose parent was deleted
+// before the walk reached it, and the log's txns after the snapshot delete
+// that node again. The caller holds the write lock (or owns t).
+func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
+	var byDepth [][]int
+	for i := range ns {
+		d := strings.Count(ns[i].Path, "/")
+		if ns[i].Path == "/" {
+			d = 0
+		}
+		for len(byDepth) <= d {
+			byDepth = append(byDepth, nil)
+		}
+		byDepth[d] = append(byDepth[d], i)
+	}
+	for _, level := range byDepth {
+		for _, i := range level {
+			path := ns[i].Path
+			if path != "/" && t.nodes[wire.Parent(path)] == nil {
+				dropped++
+				continue
+			}
+			t.Restore(path, ns[i].Node)
+		}
+	}
+	return dropped
 }
 
 func (t *Tree) walk(path string, fn func(string, *Node) error) error {

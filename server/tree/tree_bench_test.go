@@ -117,3 +117,18 @@ func BenchmarkTreeChildren(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWalkFuzzy walks 100k nodes as a snapshot does (256 per hold of
+// the read lock).
+func BenchmarkWalkFuzzy(b *testing.B) {
+	parents, paths := benchPaths(benchNodes)
+	t := benchTree(b, parents, paths)
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		err := t.WalkFuzzy(256, func(string, *Node) error { n++; return nil }, func() error { return nil })
+		if err != nil || n != benchNodes+len(parents)+5 {
+			b.Fatalf("walked %d nodes: %v", n, err)
+		}
+	}
+}

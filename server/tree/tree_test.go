@@ -1,9 +1,8 @@
 package tree
 
 import (
+	"slices"
 	"testing"
-
-	"github.com/zkgo/zkgo/server/wire"
 )
 
 func TestNewTreeHasApacheSystemNodes(t *testing.T) {
@@ -131,9 +130,8 @@ func TestReplayAdjustsParents(t *testing.T) {
 	}
 }
 
-// WalkFuzzy visits parents before children and every node that exists for
-// the whole walk exactly once, while the tree changes between its chunks;
-// nodes deleted before it reaches them are skipped.
+// WalkFuzzy visits every node that exists for the whole walk exactly once,
+// while the tree changes between its chunks, and no node twice.
 func TestWalkFuzzyWhileChanging(t *testing.T) {
 	tr := New()
 	tr.Create("/a", nil, OpenACL, 0, 1, 1, 0)
@@ -147,9 +145,6 @@ func TestWalkFuzzyWhileChanging(t *testing.T) {
 	seen := map[string]int{}
 	z := int64(100)
 	err := tr.WalkFuzzy(3, func(path string, n *Node) error {
-		if path != "/" && seen[wire.Parent(path)] == 0 {
-			t.Errorf("%s visited before its parent", path)
-		}
 		seen[path]++
 		return nil
 	}, func() error {
@@ -192,5 +187,36 @@ func TestRestoreReplacesEphemeral(t *testing.T) {
 	}
 	if n := tr.Get("/e"); n == nil || string(n.Data) != "new" {
 		t.Fatalf("/e = %v", n)
+	}
+}
+
+// RestoreAll takes a snapshot's nodes in any order and leaves out those
+// whose parent it does not hold, with their descendants (a fuzzy snapshot
+// caught them after their parent was deleted).
+func TestRestoreAllAnyOrder(t *testing.T) {
+	mk := func(data string) *Node { return &Node{Data: []byte(data), ACL: OpenACL} }
+	tr := New()
+	dropped := tr.RestoreAll([]Restoring{
+		{"/a/b/c", mk("c")},
+		{"/x/y", mk("orphan")},
+		{"/a", mk("a")},
+		{"/x/y/z", mk("orphan child")},
+		{"/a/b", mk("b")},
+		{"/", mk("")},
+	})
+	if dropped != 2 {
+		t.Errorf("dropped %d, want 2 (/x/y and /x/y/z)", dropped)
+	}
+	for path, want := range map[string]string{"/a": "a", "/a/b": "b", "/a/b/c": "c"} {
+		n := tr.Get(path)
+		if n == nil || string(n.Data) != want {
+			t.Fatalf("%s = %v, want data %q", path, n, want)
+		}
+	}
+	if got := tr.Get("/a").Children(); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("children of /a = %v", got)
+	}
+	if tr.Get("/x/y") != nil || tr.Get("/x/y/z") != nil {
+		t.Error("nodes without a parent were restored")
 	}
 }

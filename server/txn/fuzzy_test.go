@@ -117,9 +117,11 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 		}
 
 		restored := tree.New()
+		ns := make([]tree.Restoring, len(snap))
 		for i := range snap {
-			restored.Restore(snap[i].path, &snap[i].node)
+			ns[i] = tree.Restoring{Path: snap[i].path, Node: &snap[i].node}
 		}
+		restored.RestoreAll(ns)
 		for _, x := range logged {
 			if x.Zxid > label {
 				Apply(restored, x)
