@@ -112,7 +112,10 @@ func (p *Peer) runLeader(parent context.Context) error {
 		cancel()
 		return fmt.Errorf("read log for leading: %w", err)
 	}
-	l.app = newAppender(p.store, last, l.onDurable, func(err error) { l.fail(err) })
+	l.app = newAppender(p.store, last, l.onDurable, func(err error) {
+		p.logFailed.Store(true)
+		l.fail(err)
+	})
 	p.mu.Lock()
 	p.lead = l
 	p.mu.Unlock()

@@ -113,6 +113,10 @@ type Peer struct {
 	cur       atomic.Pointer[view] // the active membership
 	transport Transport
 
+	// logFailed is set when a txn log append failed (a full or failing
+	// disk); the member then waits before its next election (Run).
+	logFailed atomic.Bool
+
 	recvq   chan notification
 	elect   *electionNet
 	applier *applier
@@ -517,8 +521,31 @@ func (p *Peer) Run(ctx context.Context) error {
 		e.setMembers(p.v().others) // a reconfig may have come in between
 		defer e.close()
 	}
+	var backoff time.Duration
 	for ctx.Err() == nil {
 		p.setRole(Looking, 0, "election", false)
+		if p.logFailed.Swap(false) {
+			// Its log cannot be written: stay out of elections for a
+			// while, so that the members whose disks work elect a leader
+			// among themselves. Coming back at once, it voted, joined a
+			// leader, failed to log the sync and left again, over and
+			// over, and two healthy members could each count its vote
+			// and wait for it as their follower, never for each other.
+			// Apache's server exits on such a failure.
+			backoff = min(max(2*backoff, time.Second), 8*time.Second)
+			p.log.Warn("txn log cannot be written: waiting before the next election", "wait", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			if ctx.Err() != nil {
+				break
+			}
+		} else {
+			backoff = 0
+		}
 		var v Vote
 		if len(p.v().others) == 0 {
 			_, cur := p.epochs()
