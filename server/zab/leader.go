@@ -113,7 +113,7 @@ func (p *Peer) runLeader(parent context.Context) error {
 		return fmt.Errorf("read log for leading: %w", err)
 	}
 	l.app = newAppender(p.store, last, l.onDurable, func(err error) {
-		p.logFailed.Store(true)
+		p.noteLogFailure(err)
 		l.fail(err)
 	})
 	p.mu.Lock()

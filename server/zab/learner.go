@@ -272,7 +272,7 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 	}
 	header := pkt
 	lr.app = newAppender(p.store, lr.durable, lr.onDurable, func(err error) {
-		p.logFailed.Store(true)
+		p.noteLogFailure(err)
 		p.log.Error("txn log append failed", "err", err)
 		_ = lr.conn.Close()
 	})

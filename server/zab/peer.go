@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/config"
@@ -574,6 +575,18 @@ func (p *Peer) Run(ctx context.Context) error {
 	}
 	p.setRole(Looking, 0, "election", false)
 	return nil
+}
+
+// noteLogFailure makes the member wait before its next election when an
+// append failed because the disk did (full, failing or read-only), not for
+// any other reason (a closed store at shutdown).
+func (p *Peer) noteLogFailure(err error) {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, e) {
+			p.logFailed.Store(true)
+			return
+		}
+	}
 }
 
 // applyCommitted waits (briefly) until the txns committed before this
