@@ -355,7 +355,7 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 		if err := w.faults.get(); err != nil {
 			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
 		}
-		if _, err := w.f.WriteAt(make([]byte, w.dirty), w.off); err != nil {
+		if err := writeZeros(w.f, w.off, w.dirty); err != nil {
 			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
 		}
 		// The next record's fdatasync makes the zeros durable with it:
@@ -425,18 +425,27 @@ func (w *walFile) zeroAhead(end int64) error {
 	if err := w.faults.get(); err != nil {
 		return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
 	}
-	for w.zeroed < to {
-		n := min(to-w.zeroed, int64(len(zeroBlock)))
-		if _, err := w.f.WriteAt(zeroBlock[:n], w.zeroed); err != nil {
-			return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
-		}
-		w.zeroed += n
+	if err := writeZeros(w.f, w.zeroed, to-w.zeroed); err != nil {
+		return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
 	}
+	w.zeroed = to
 	return nil
 }
 
-// zeroBlock is zeroAhead's source of zeros (read only).
+// zeroBlock is writeZeros's source of zeros (read only).
 var zeroBlock = make([]byte, 64<<10)
+
+// writeZeros writes n zero bytes at off, from zeroBlock.
+func writeZeros(f *os.File, off, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(zeroBlock)))
+		if _, err := f.WriteAt(zeroBlock[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return nil
+}
 
 // reserve zeroes a failed write's leftovers and makes sure size bytes are
 // preallocated after off (CheckWritable).
@@ -445,7 +454,7 @@ func (w *walFile) reserve(size int64, sync bool) error {
 		return fmt.Errorf("WAL segment %s: %w", w.seg.path, err)
 	}
 	if w.dirty > 0 {
-		if _, err := w.f.WriteAt(make([]byte, w.dirty), w.off); err != nil {
+		if err := writeZeros(w.f, w.off, w.dirty); err != nil {
 			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
 		}
 		if sync {

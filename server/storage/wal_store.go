@@ -153,7 +153,7 @@ func zeroFileRange(path string, off, n int64, sync bool) error {
 		return err
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(make([]byte, n), off); err != nil {
+	if err := writeZeros(f, off, n); err != nil {
 		return err
 	}
 	if sync {
