@@ -1,8 +1,6 @@
 package server
 
 import (
-	"syscall"
-
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -14,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/acl"
@@ -346,7 +345,7 @@ func (c *conn) enqueue(sl *slot) {
 		c.outstanding++
 		c.s.inflight.n.Add(1)
 	}
-	c.flushLocked(false)
+	c.flushLocked()
 	c.mu.Unlock()
 	c.flushInline()
 }
@@ -358,16 +357,17 @@ func (c *conn) fill(sl *slot, frame []byte) {
 	c.mu.Lock()
 	sl.frame = frame
 	sl.filled = true
-	c.flushLocked(false)
+	c.flushLocked()
 	c.mu.Unlock()
 	if !c.inlineReply {
 		c.writeNow()
 	}
 }
 
-// flushLocked moves answered slots, in order, to the outbound queue; wake
-// says whether to wake the writer goroutine (the reader flushes inline).
-func (c *conn) flushLocked(wake bool) {
+// flushLocked moves answered slots, in order, to the outbound queue; the
+// caller then sends them (flushInline on the reader, writeNow on the
+// applier).
+func (c *conn) flushLocked() {
 	for len(c.slots) > 0 {
 		sl := c.slots[0]
 		if !sl.filled {
@@ -395,9 +395,6 @@ func (c *conn) flushLocked(wake bool) {
 		if sl.closeConn {
 			c.closeAfterFlush()
 		}
-	}
-	if wake {
-		c.wakeWriter()
 	}
 }
 

@@ -106,8 +106,9 @@ type inlineFail struct {
 // commitInline logs, applies and answers a write on its submitter's
 // goroutine (c's reader) when it is the only request the server has in
 // hand: a lone write then costs no hand-off to the log loop and to c's
-// writer goroutine (and, before the log loop applied, to an applier). Each hand-off woke a thread for a few
-// microseconds of work; with one client writing, zkserver made 9 context
+// writer goroutine (and, before the log loop applied, to an applier).
+// Each hand-off woke a thread for a few microseconds of work; with one
+// client writing, zkserver made 9 context
 // switches per write and spent ~200 µs of CPU on it, mostly in wake-ups
 // and in idle threads spinning, and 3.3 switches and ~75 µs inline, at
 // 1.7 times the writes per second. With more requests in hand the log
@@ -186,7 +187,7 @@ func (s *Server) logLoop() {
 			// An inline append failed: it and everything prepped after
 			// it are refused.
 			s.inlineFail = nil
-			ok := s.refuseWrites(append(f.batch, batch...), s.logged, f.err)
+			ok := s.refuseWrites(append(f.batch, batch...), f.err)
 			s.logQueued.Add(-queued)
 			s.logMu.Unlock()
 			if !ok {
@@ -206,7 +207,7 @@ func (s *Server) logLoop() {
 			// Nothing of this batch is stored: refuse it and every write
 			// prepped after it, and keep serving reads until the log
 			// takes writes again.
-			ok := s.refuseWrites(batch, s.logged, err)
+			ok := s.refuseWrites(batch, err)
 			s.logQueued.Add(-queued)
 			s.logMu.Unlock()
 			if !ok {
@@ -407,16 +408,16 @@ func (s *Server) refuse(typ int32, sessionID int64, done func(int64, txn.Result)
 }
 
 // refuseWrites is called by the log loop, holding logMu, when appending
-// batch failed: logged is the last zxid in the log. It refuses the batch
-// and every write prepped after it, and rolls the prep state (in-flight
-// changes, next zxid) back to what the log holds, once all of that is
-// applied. It reports false when the server is shutting down.
-func (s *Server) refuseWrites(batch []*proposal, logged int64, err error) bool {
+// batch failed. It refuses the batch and every write prepped after it, and
+// rolls the prep state (in-flight changes, next zxid) back to what the log
+// holds (s.logged), once all of that is applied. It reports false when the
+// server is shutting down.
+func (s *Server) refuseWrites(batch []*proposal, err error) bool {
 	if !s.logFault.refusing.Swap(true) {
 		s.logFault.since.Store(time.Now().UnixMilli())
 		s.logFault.refused.Store(0)
 		s.log.Error("txn log write failed: refusing writes (NOTREADONLY) and serving reads until the log takes writes again",
-			"zxid", fmt.Sprintf("0x%x", batch[0].t.Zxid), "last_logged_zxid", fmt.Sprintf("0x%x", logged), "err", err)
+			"zxid", fmt.Sprintf("0x%x", batch[0].t.Zxid), "last_logged_zxid", fmt.Sprintf("0x%x", s.logged), "err", err)
 	} else {
 		s.log.Debug("txn log still not writable", "err", err)
 	}
@@ -460,7 +461,7 @@ wait:
 	default:
 	}
 	s.prep.Reset()
-	s.nextZxid = logged
+	s.nextZxid = s.logged
 	s.logFault.nextProbe = time.Now().Add(logProbeInterval)
 	s.prepMu.Unlock()
 	for _, p := range failed {
