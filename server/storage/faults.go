@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -75,4 +76,16 @@ func slowDisk(logDir string) {
 			time.Sleep(d)
 		}
 	}
+}
+
+// DiskFailed reports whether err (from Append and the like) says the disk
+// failed the write: full (ENOSPC, EDQUOT), failing (EIO) or read-only
+// (EROFS), rather than, say, a store closed at shutdown.
+func DiskFailed(err error) bool {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

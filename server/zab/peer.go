@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/config"
@@ -581,11 +580,8 @@ func (p *Peer) Run(ctx context.Context) error {
 // append failed because the disk did (full, failing or read-only), not for
 // any other reason (a closed store at shutdown).
 func (p *Peer) noteLogFailure(err error) {
-	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS} {
-		if errors.Is(err, e) {
-			p.logFailed.Store(true)
-			return
-		}
+	if storage.DiskFailed(err) {
+		p.logFailed.Store(true)
 	}
 }
 
