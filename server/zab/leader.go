@@ -53,6 +53,10 @@ type leader struct {
 	wg         sync.WaitGroup
 	syncs      []pendingSync // learners' syncs waiting for proposals to commit
 	reconfig   *pendingReconfig
+	// applyHere (set by ack around its work) has dispatchLocked queue
+	// committed txns without waking the applier, and queuedHere record
+	// that it did: ack applies them after letting go of mu.
+	applyHere, queuedHere bool
 }
 
 // pendingReconfig is a proposed membership change not yet committed: it
@@ -513,7 +517,11 @@ func (l *leader) dispatchLocked() {
 	if i == 0 {
 		return
 	}
-	l.p.applier.enqueue(slices.Clone(l.pending[:i]))
+	if l.applyHere {
+		l.queuedHere = l.p.applier.add(slices.Clone(l.pending[:i])) || l.queuedHere
+	} else {
+		l.p.applier.enqueue(slices.Clone(l.pending[:i]))
+	}
 	l.dispatched = l.pending[i-1].Zxid
 	l.pending = slices.Delete(l.pending, 0, i)
 }
@@ -641,6 +649,13 @@ func (h *learnerHandler) recv() (Packet, error) {
 	return UnmarshalPacket(b)
 }
 
+// quiet reports whether nothing more from the learner is buffered (a
+// Conn that cannot tell counts as quiet); call it from serve.
+func (h *learnerHandler) quiet() bool {
+	b, ok := h.conn.(interface{ Buffered() int })
+	return !ok || b.Buffered() == 0
+}
+
 func (h *learnerHandler) sendNow(p Packet) error {
 	if err := h.conn.Send(p.Marshal()); err != nil {
 		return err
@@ -668,10 +683,10 @@ func (h *learnerHandler) serve() {
 		}
 		switch pkt.Type {
 		case PacketAck:
-			l.ack(h, pkt.Zxid)
+			l.ack(h, pkt.Zxid, h.quiet())
 		case PacketPing:
 			if pkt.Zxid > 0 {
-				l.ack(h, pkt.Zxid)
+				l.ack(h, pkt.Zxid, false)
 			}
 			ids, err := decodeSessions(pkt.Data)
 			if err != nil {
@@ -814,9 +829,23 @@ func (l *leader) planSync(h *learnerHandler, peerLast int64) (syncPlan, error) {
 // ack records a follower's cumulative acknowledgement. The ACK of
 // NEWLEADER (zxid epoch<<32) means the learner logged the whole sync
 // stream.
-func (l *leader) ack(h *learnerHandler, z int64) {
+//
+// here (nothing more from the learner buffered) lets this goroutine apply
+// the txns the ACK commits when the applier is idle, instead of waking
+// it: with one write in flight the hand-off costs more than the apply.
+func (l *leader) ack(h *learnerHandler, z int64, here bool) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.applyHere = here
+	l.ackLocked(h, z)
+	queued := l.queuedHere
+	l.applyHere, l.queuedHere = false, false
+	l.mu.Unlock()
+	if queued {
+		l.p.applier.applyHere()
+	}
+}
+
+func (l *leader) ackLocked(h *learnerHandler, z int64) {
 	if !h.forwarding || l.stopped {
 		return
 	}

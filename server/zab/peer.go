@@ -18,7 +18,10 @@ import (
 // StateMachine is what the server replicates: its data tree and sessions.
 type StateMachine interface {
 	// Apply applies a committed txn. It is called strictly in zxid order,
-	// on every member, from one goroutine, never concurrently with Restore.
+	// on every member, one call at a time (each call happens before the
+	// next), never concurrently with Restore. Calls come from the
+	// applier goroutine or, when it is idle, from the goroutine that
+	// learned of the commit, so Apply must not wait for zab.
 	Apply(e storage.Entry)
 	// Snapshot writes the state as of some applied zxid, which it returns.
 	// It may be called while Apply runs on another goroutine and must

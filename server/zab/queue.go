@@ -10,7 +10,9 @@ import (
 	"github.com/zkgo/zkgo/server/storage"
 )
 
-// applier is the one goroutine that calls StateMachine.Apply, in order.
+// applier calls StateMachine.Apply, in order, one batch at a time: its
+// goroutine, or a caller of applyHere while that goroutine is idle (the
+// busy flag is the turn).
 type applier struct {
 	p       *Peer
 	applied atomic.Int64
@@ -45,21 +47,65 @@ func (a *applier) signal() {
 	}
 }
 
-// enqueue hands committed entries to the applier, in zxid order.
+// enqueue hands committed entries to the applier goroutine, in zxid order.
 func (a *applier) enqueue(es []storage.Entry) {
+	if a.add(es) {
+		a.signal()
+	}
+}
+
+// add queues committed entries, in zxid order, without waking the
+// applier goroutine; the caller calls applyHere next. It reports whether
+// anything was added.
+func (a *applier) add(es []storage.Entry) bool {
 	if len(es) == 0 {
-		return
+		return false
 	}
 	a.mu.Lock()
 	a.queue = append(a.queue, es...)
 	a.mu.Unlock()
-	a.signal()
+	return true
+}
+
+// applyHere applies what is queued on the calling goroutine when the
+// applier goroutine is idle, which spares its wake-up (a thread hand-off
+// costs more than applying one txn); otherwise it wakes the applier.
+func (a *applier) applyHere() {
+	a.mu.Lock()
+	if a.busy || a.closed || len(a.queue) == 0 {
+		wake := len(a.queue) > 0 || a.closed
+		a.mu.Unlock()
+		if wake {
+			a.signal()
+		}
+		return
+	}
+	batch := a.queue
+	a.queue = nil
+	a.busy = true
+	a.mu.Unlock()
+	a.apply(batch)
+	a.mu.Lock()
+	a.busy = false
+	a.broadcastLocked()
+	wake := len(a.queue) > 0 || a.closed
+	a.mu.Unlock()
+	if wake {
+		a.signal()
+	}
 }
 
 func (a *applier) run() {
 	defer close(a.done)
 	for {
 		a.mu.Lock()
+		if a.busy {
+			// applyHere is at work; it wakes us when it leaves work
+			// behind or when we are closed.
+			a.mu.Unlock()
+			<-a.wake
+			continue
+		}
 		batch := a.queue
 		a.queue = nil
 		closed := a.closed
@@ -75,16 +121,22 @@ func (a *applier) run() {
 			<-a.wake
 			continue
 		}
-		for _, e := range batch {
-			if e.Zxid <= a.applied.Load() {
-				continue // already in the state (a snapshot covered it)
-			}
-			a.p.sm.Apply(e)
-			a.applied.Store(e.Zxid)
-		}
+		a.apply(batch)
 		a.mu.Lock()
+		a.busy = false
 		a.broadcastLocked()
 		a.mu.Unlock()
+	}
+}
+
+// apply hands a batch to the state machine; the caller holds the busy flag.
+func (a *applier) apply(batch []storage.Entry) {
+	for _, e := range batch {
+		if e.Zxid <= a.applied.Load() {
+			continue // already in the state (a snapshot covered it)
+		}
+		a.p.sm.Apply(e)
+		a.applied.Store(e.Zxid)
 	}
 }
 
@@ -145,7 +197,8 @@ func (a *applier) restore(ctx context.Context, zxid int64, r io.Reader) error {
 
 // appender writes log entries in the background, one Store.Append (one
 // fsync) for everything waiting: group commit, as Apache's
-// SyncRequestProcessor.
+// SyncRequestProcessor. A caller that knows nothing else is coming may
+// write an entry itself instead (appendHere).
 type appender struct {
 	store     *storage.Store
 	onDurable func(last int64)
@@ -153,6 +206,7 @@ type appender struct {
 
 	mu      sync.Mutex
 	queue   []storage.Entry
+	busy    bool // an Append is in progress (run's or appendHere's)
 	durable int64
 	closed  bool
 	failed  error
@@ -172,20 +226,45 @@ func (ap *appender) append(e storage.Entry) {
 	ap.mu.Lock()
 	ap.queue = append(ap.queue, e)
 	ap.mu.Unlock()
+	ap.signal()
+}
+
+func (ap *appender) signal() {
 	select {
 	case ap.wake <- struct{}{}:
 	default:
 	}
 }
 
+// appendHere logs e on the calling goroutine, fsync and onDurable
+// included, when the appender is idle (nothing queued, no write in
+// progress): with one txn in flight that spares two thread hand-offs. It
+// reports false, having done nothing, otherwise; the caller then calls
+// append. Entries must still come in zxid order across both calls.
+func (ap *appender) appendHere(e storage.Entry) bool {
+	ap.mu.Lock()
+	if ap.busy || len(ap.queue) > 0 || ap.closed || ap.failed != nil {
+		ap.mu.Unlock()
+		return false
+	}
+	ap.busy = true
+	ap.mu.Unlock()
+	ap.write([]storage.Entry{e})
+	ap.mu.Lock()
+	ap.busy = false
+	wake := len(ap.queue) > 0 || ap.closed
+	ap.mu.Unlock()
+	if wake {
+		ap.signal()
+	}
+	return true
+}
+
 func (ap *appender) stop() {
 	ap.mu.Lock()
 	ap.closed = true
 	ap.mu.Unlock()
-	select {
-	case ap.wake <- struct{}{}:
-	default:
-	}
+	ap.signal()
 	<-ap.done
 }
 
@@ -193,35 +272,49 @@ func (ap *appender) run() {
 	defer close(ap.done)
 	for {
 		ap.mu.Lock()
-		batch := ap.queue
-		ap.queue = nil
+		busy := ap.busy // appendHere is writing; it wakes us when done
+		var batch []storage.Entry
+		if !busy {
+			batch = ap.queue
+			ap.queue = nil
+		}
 		closed, failed := ap.closed, ap.failed
+		ap.busy = busy || (len(batch) > 0 && failed == nil)
 		ap.mu.Unlock()
-		if len(batch) == 0 || failed != nil {
-			if closed {
+		if busy || len(batch) == 0 || failed != nil {
+			if closed && !busy {
 				return
 			}
 			<-ap.wake
 			continue
 		}
-		if err := ap.store.Append(batch); err != nil {
-			err = fmt.Errorf("append %d txns at 0x%x: %w", len(batch), batch[0].Zxid, err)
-			ap.mu.Lock()
-			ap.failed = err
-			close(ap.changed)
-			ap.changed = make(chan struct{})
-			ap.mu.Unlock()
-			ap.onError(err)
-			continue
-		}
-		last := batch[len(batch)-1].Zxid
+		ap.write(batch)
 		ap.mu.Lock()
-		ap.durable = last
+		ap.busy = false
+		ap.mu.Unlock()
+	}
+}
+
+// write appends a batch and reports the outcome (onDurable or onError)
+// before the caller clears busy, so that outcomes come in zxid order.
+func (ap *appender) write(batch []storage.Entry) {
+	if err := ap.store.Append(batch); err != nil {
+		err = fmt.Errorf("append %d txns at 0x%x: %w", len(batch), batch[0].Zxid, err)
+		ap.mu.Lock()
+		ap.failed = err
 		close(ap.changed)
 		ap.changed = make(chan struct{})
 		ap.mu.Unlock()
-		ap.onDurable(last)
+		ap.onError(err)
+		return
 	}
+	last := batch[len(batch)-1].Zxid
+	ap.mu.Lock()
+	ap.durable = last
+	close(ap.changed)
+	ap.changed = make(chan struct{})
+	ap.mu.Unlock()
+	ap.onDurable(last)
 }
 
 // waitDurable waits until zxid is on disk.
@@ -249,8 +342,9 @@ func (ap *appender) waitDurable(ctx context.Context, zxid int64) error {
 type sendQueue struct {
 	mu     sync.Mutex
 	items  []Packet
+	conn   Conn // set by writeLoop; send writes on it directly
 	closed bool
-	busy   bool          // the writer is sending what take returned
+	busy   bool          // the writer (or send) is writing
 	sent   chan struct{} // closed and replaced when busy ends or on close
 	wake   chan struct{}
 }
@@ -284,6 +378,14 @@ func (q *sendQueue) signalSentLocked() {
 	q.sent = make(chan struct{})
 }
 
+func (q *sendQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// push queues p for the writer goroutine; it never blocks.
 func (q *sendQueue) push(p Packet) {
 	q.mu.Lock()
 	if q.closed {
@@ -292,9 +394,44 @@ func (q *sendQueue) push(p Packet) {
 	}
 	q.items = append(q.items, p)
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	q.signal()
+}
+
+// send writes p on the calling goroutine when nothing is queued or being
+// written, which spares the writer's wake-up; otherwise it queues p. The
+// write may block while the peer does not read, so only a learner uses
+// it, whose watchdog closes a connection that stalls; the leader, which
+// must never block on one learner, pushes.
+func (q *sendQueue) send(p Packet) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	c := q.conn
+	if q.busy || len(q.items) > 0 || c == nil {
+		q.items = append(q.items, p)
+		q.mu.Unlock()
+		q.signal()
+		return
+	}
+	q.busy = true
+	q.mu.Unlock()
+	err := c.Send(p.Marshal())
+	if err == nil {
+		err = c.Flush()
+	}
+	q.mu.Lock()
+	q.busy = false
+	q.signalSentLocked()
+	wake := len(q.items) > 0
+	q.mu.Unlock()
+	if err != nil {
+		q.close() // the writer ends and closes the connection
+		return
+	}
+	if wake {
+		q.signal()
 	}
 }
 
@@ -303,26 +440,25 @@ func (q *sendQueue) close() {
 	q.closed = true
 	q.signalSentLocked()
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
+	q.signal()
 }
 
-// take waits for packets; it returns nil once the queue is closed.
-func (q *sendQueue) take() []Packet {
+// take waits for packets; ok is false once the queue is closed.
+func (q *sendQueue) take() (items []Packet, ok bool) {
 	for {
 		q.mu.Lock()
-		items, closed := q.items, q.closed
-		q.items = nil
-		q.busy = len(items) > 0 && !closed
+		if q.closed {
+			q.mu.Unlock()
+			return nil, false
+		}
+		if !q.busy && len(q.items) > 0 {
+			items = q.items
+			q.items = nil
+			q.busy = true
+			q.mu.Unlock()
+			return items, true
+		}
 		q.mu.Unlock()
-		if closed {
-			return nil
-		}
-		if len(items) > 0 {
-			return items
-		}
 		<-q.wake
 	}
 }
@@ -331,9 +467,12 @@ func (q *sendQueue) take() []Packet {
 // the connection fails; then it closes c.
 func (q *sendQueue) writeLoop(c Conn) {
 	defer c.Close()
+	q.mu.Lock()
+	q.conn = c
+	q.mu.Unlock()
 	for {
-		items := q.take()
-		if items == nil {
+		items, ok := q.take()
+		if !ok {
 			return
 		}
 		for _, p := range items {

@@ -205,6 +205,10 @@ func (s *streamConn) Recv() ([]byte, error) {
 	return b, nil
 }
 
+// Buffered is how many received bytes wait in the read buffer; call it
+// from the goroutine that calls Recv.
+func (s *streamConn) Buffered() int { return s.r.Buffered() }
+
 func (s *streamConn) Close() error {
 	var err error
 	s.closeOnce.Do(func() { err = s.c.Close() })
