@@ -487,7 +487,11 @@ func buildBinaries(t *testing.T, ctx context.Context) string {
 func freeBasePort(t *testing.T, n int) int {
 	t.Helper()
 	for range 200 {
-		base := 20000 + rand.IntN(10000)
+		// zk ensemble up puts the AdminServer ports 5899 above the client
+		// ports: base+5899 stays below the ephemeral range (32768-60999),
+		// where any outgoing connection may take a port meanwhile (a
+		// parallel test's did, once: "admin server: cannot listen").
+		base := 20000 + rand.IntN(6500)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
