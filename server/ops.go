@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -125,25 +127,31 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.log.Warn("closing connection: malformed request header", "err", d.Err())
 		return false
 	}
-	c.log.Debug("request", "xid", hdr.Xid, "op", wire.OpName(hdr.Type))
+	// Copies for the closures below, which would otherwise move hdr to
+	// the heap; and no log arguments built unless the level is on: each
+	// costs an allocation per request.
+	xid, op := hdr.Xid, hdr.Type
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("request", "xid", xid, "op", wire.OpName(op))
+	}
 	c.stats.received.Add(1)
 	s.stats.received.Add(1)
 	sid := c.sessionID.Load()
-	if !s.sessions.touch(sid) && hdr.Type != wire.OpCloseSession && !c.readOnly {
+	if !s.sessions.touch(sid) && op != wire.OpCloseSession && !c.readOnly {
 		// Expired or closing: Apache answers SESSIONEXPIRED and drops the socket.
-		c.enqueue(&slot{filled: true, frame: s.reply(hdr.Xid, wire.CodeSessionExpired, nil), closeConn: true})
+		c.enqueue(&slot{filled: true, frame: s.reply(xid, wire.CodeSessionExpired, nil), closeConn: true})
 		return false
 	}
 	if s.peer != nil && !c.readOnly {
 		s.peer.TouchSessions([]int64{sid})
 	}
-	sl := &slot{op: hdr.Type, start: time.Now()}
-	if hdr.Type != wire.OpPing {
-		c.stats.lastCxid.Store(hdr.Xid)
+	sl := &slot{op: op, start: time.Now()}
+	if op != wire.OpPing {
+		c.stats.lastCxid.Store(xid)
 	}
-	c.stats.lastOp.Store(hdr.Type)
+	c.stats.lastOp.Store(op)
 
-	switch hdr.Type {
+	switch op {
 	case wire.OpPing:
 		// Apache answers every ping with xid -2, whatever xid it came with.
 		sl.read = func() []byte { return s.reply(wire.XidPing, wire.CodeOK, nil) }
@@ -152,47 +160,47 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	case wire.OpCheck:
 		// Top-level check is only valid inside multi: Apache answers
 		// UNIMPLEMENTED and closes the connection.
-		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeUnimplemented, nil), true
 		c.enqueue(sl)
 		return false
 	}
-	body := newRequestBody(hdr.Type)
+	body := newRequestBody(op)
 	if body == nil {
-		c.log.Warn("closing connection: unknown opcode", "op", hdr.Type)
-		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeUnimplemented, nil), true
+		c.log.Warn("closing connection: unknown opcode", "op", op)
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeUnimplemented, nil), true
 		c.enqueue(sl)
 		return false
 	}
 	body.Decode(d)
-	if d.Err() != nil && hdr.Type != wire.OpAuth {
+	if d.Err() != nil && op != wire.OpAuth {
 		// Apache answers MARSHALLINGERROR and keeps the connection.
-		c.log.Warn("malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
-		if isWrite(hdr.Type) && hdr.Type != wire.OpCloseSession && hdr.Type != wire.OpReconfig && s.peer == nil {
+		c.log.Warn("malformed request", "op", wire.OpName(op), "err", d.Err())
+		if isWrite(op) && op != wire.OpCloseSession && op != wire.OpReconfig && s.peer == nil {
 			// A malformed write is an error txn in Apache and takes a
 			// zxid: prep turns a write without a body into one.
 			body = nil
 		} else {
-			sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeMarshallingError, nil)
+			sl.filled, sl.frame = true, s.reply(xid, wire.CodeMarshallingError, nil)
 			c.enqueue(sl)
 			return true
 		}
 	}
-	if d.Err() != nil && hdr.Type == wire.OpAuth {
+	if d.Err() != nil && op == wire.OpAuth {
 		// A malformed auth packet: Apache closes without a reply (observed).
-		c.log.Warn("closing connection: malformed request", "op", wire.OpName(hdr.Type), "err", d.Err())
+		c.log.Warn("closing connection: malformed request", "op", wire.OpName(op), "err", d.Err())
 		sl.filled, sl.frame, sl.closeConn = true, nil, true
 		c.enqueue(sl)
 		return false
 	}
 
-	switch hdr.Type {
+	switch op {
 	case wire.OpAuth:
 		ap := body.(*wire.AuthPacket)
 		ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.remote.Addr(), s.cfg.SuperDigest)
 		if err != nil {
 			c.log.Warn("authentication failed: closing connection", "scheme", ap.Scheme)
 			s.stats.authFailed.Add(1)
-			sl.filled, sl.frame, sl.closeConn = true, authReply(hdr.Xid, wire.CodeAuthFailed), true
+			sl.filled, sl.frame, sl.closeConn = true, authReply(xid, wire.CodeAuthFailed), true
 			c.enqueue(sl)
 			return false
 		}
@@ -203,7 +211,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 				}
 			}
 			c.publishAuth()
-			return authReply(hdr.Xid, wire.CodeOK)
+			return authReply(xid, wire.CodeOK)
 		}
 		c.enqueue(sl)
 		return true
@@ -211,53 +219,55 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		// No SASL here: Apache 3.8 without a SASL login answers OK with a
 		// null token and keeps the connection (observed); nothing is
 		// authenticated.
-		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeOK, &wire.SASLToken{})
+		sl.filled, sl.frame = true, s.reply(xid, wire.CodeOK, &wire.SASLToken{})
 		c.enqueue(sl)
 		return true
 	}
 
-	if c.readOnly && (isWrite(hdr.Type) || hdr.Type == wire.OpSync) {
-		if hdr.Type == wire.OpCloseSession {
+	if c.readOnly && (isWrite(op) || op == wire.OpSync) {
+		if op == wire.OpCloseSession {
 			s.sessions.remove(sid)
-			sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeOK, nil), true
+			sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeOK, nil), true
 			c.enqueue(sl)
 			return true
 		}
 		// ReadOnlyRequestProcessor: writes and sync are refused.
-		sl.filled, sl.frame = true, s.reply(hdr.Xid, wire.CodeNotReadOnly, nil)
+		sl.filled, sl.frame = true, s.reply(xid, wire.CodeNotReadOnly, nil)
 		c.enqueue(sl)
 		return true
 	}
-	if hdr.Type == wire.OpSync && s.peer != nil {
+	if op == wire.OpSync && s.peer != nil {
 		c.enqueue(sl)
-		s.syncQuorum(c, hdr.Xid, body.(*wire.PathRequest).Path, sl)
+		s.syncQuorum(c, xid, body.(*wire.PathRequest).Path, sl)
 		return true
 	}
-	if !isWrite(hdr.Type) {
+	if !isWrite(op) {
 		sl.read = func() []byte {
-			rec, code := s.read(c, hdr.Type, body)
-			return s.reply(hdr.Xid, code, rec)
+			rec, code := s.read(c, op, body)
+			return s.reply(xid, code, rec)
 		}
 		c.enqueue(sl)
 		return true
 	}
 
-	closing := hdr.Type == wire.OpCloseSession
+	closing := op == wire.OpCloseSession
 	if closing && !s.sessions.markClosing(sid) {
-		sl.filled, sl.frame, sl.closeConn = true, s.reply(hdr.Xid, wire.CodeOK, nil), true
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeOK, nil), true
 		c.enqueue(sl)
 		return false
 	}
 	c.enqueue(sl)
+	// The txn keeps the ids the connection has now. c.auth only ever
+	// grows by append, so a view capped at its length is a stable copy.
 	c.mu.Lock()
-	auth := append([]wire.ID(nil), c.auth...)
+	auth := c.auth[:len(c.auth):len(c.auth)]
 	c.mu.Unlock()
 	ok := s.submit(&writeReq{
 		conn: c,
-		req:  txnRequest(sid, hdr.Xid, hdr.Type, body, auth, 0),
+		req:  txnRequest(sid, xid, op, body, auth, 0),
 		done: func(zxid int64, res txn.Result) {
 			c.stats.lastZxid.Store(zxid)
-			c.fill(sl, s.writeReply(hdr.Xid, hdr.Type, res))
+			c.fill(sl, s.writeReply(xid, op, res))
 			if closing {
 				c.closeAfterFlush()
 			}

@@ -187,6 +187,22 @@ func (d *Decoder) NullableString() (string, bool) {
 	return string(d.take(n)), true
 }
 
+// knownString decodes a ustring (null as ""), returning the element of
+// known it equals, if any, instead of a new string.
+func (d *Decoder) knownString(known []string) string {
+	n := d.length()
+	if n < 0 {
+		return ""
+	}
+	b := d.take(n)
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
 // Buffer decodes a jute buffer; null decodes as nil. The result is a copy.
 func (d *Decoder) Buffer() []byte {
 	n := d.length()

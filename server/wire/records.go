@@ -163,12 +163,18 @@ func decodeACLs(d *Decoder) []ACL {
 	for i := 0; i < n && d.Err() == nil; i++ {
 		var a ACL
 		a.Perms = d.Int()
-		a.ID.Scheme = d.String()
-		a.ID.ID = d.String()
+		a.ID.Scheme = d.knownString(aclSchemes)
+		a.ID.ID = d.knownString(aclIDs)
 		out = append(out, a)
 	}
 	return out
 }
+
+// The strings most ACLs are made of, decoded without an allocation each.
+var (
+	aclSchemes = []string{"world", "digest", "ip", "auth", "x509", "sasl"}
+	aclIDs     = []string{"anyone", ""}
+)
 
 // EncodeACLs encodes a vector<ACL>.
 func EncodeACLs(e *Encoder, acl []ACL) { encodeACLs(e, acl) }
