@@ -52,7 +52,8 @@ type nodeState struct {
 // Changes are the in-flight changes of one prepped request; Commit records
 // them under the zxid the txn finally got.
 type Changes struct {
-	o *overlay
+	o  *overlay // nil: nothing to commit
+	ov overlay  // o's storage: a request's changes are one allocation
 }
 
 type pendingRef struct {
@@ -113,6 +114,34 @@ type overlay struct {
 	paths  []string
 	states []*nodeState
 	index  map[string]int
+	// Inline room for what most requests need (a create reads its node
+	// and parent and changes both), so that they allocate none of it.
+	pathsBuf  [2]string
+	statesBuf [2]*nodeState
+	stateBuf  [3]nodeState
+	nstates   int
+}
+
+// init readies an overlay of p in place.
+func (o *overlay) init(p *Prep) {
+	o.p = p
+	o.paths = o.pathsBuf[:0]
+	o.states = o.statesBuf[:0]
+}
+
+// newState returns a state holding s: from the inline room while it
+// lasts. Committed states stay referenced by Prep.pending, which keeps
+// the overlay alive until the txn is applied.
+func (o *overlay) newState(s nodeState) *nodeState {
+	if o.nstates < len(o.stateBuf) {
+		p := &o.stateBuf[o.nstates]
+		o.nstates++
+		*p = s
+		return p
+	}
+	p := new(nodeState)
+	*p = s
+	return p
 }
 
 // overlayIndexAt is the number of changed nodes from which an overlay
@@ -143,15 +172,14 @@ func (o *overlay) get(path string) *nodeState {
 		return o.states[i]
 	}
 	if s, ok := o.p.pending[path]; ok {
-		c := *s
-		return &c
+		return o.newState(*s)
 	}
 	n := o.p.tree.Get(path)
 	if n == nil {
-		return &nodeState{}
+		return o.newState(nodeState{})
 	}
-	return &nodeState{exists: true, acl: n.ACL, owner: n.Owner, version: n.Version,
-		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren()}
+	return o.newState(nodeState{exists: true, acl: n.ACL, owner: n.Owner, version: n.Version,
+		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren()})
 }
 
 func (o *overlay) set(path string, s *nodeState) {
@@ -176,7 +204,7 @@ func (o *overlay) set(path string, s *nodeState) {
 func (o *overlay) remove(path string) {
 	parentPath := wire.Parent(path)
 	parent := o.get(parentPath)
-	o.set(path, &nodeState{})
+	o.set(path, o.newState(nodeState{}))
 	parent.numChildren--
 	o.set(parentPath, parent)
 }
@@ -215,8 +243,9 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 	defer p.tree.RUnlock()
 
 	hdr := Header{SessionID: req.SessionID, Cxid: req.Cxid, Time: now, Type: req.Type}
-	o := &overlay{p: p}
 	ch := &Changes{}
+	o := &ch.ov
+	o.init(p)
 	switch req.Type {
 	case wire.OpMulti:
 		t := &Txn{Header: hdr}
@@ -290,7 +319,7 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 				if n := p.tree.Get(path); n == nil || n.Owner != req.SessionID {
 					t.Paths = append(t.Paths, path) // not among the tree's ephemerals above
 				}
-				o.set(path, &nodeState{})
+				o.set(path, o.newState(nodeState{}))
 			}
 		}
 		slices.Sort(t.Paths)
@@ -584,7 +613,7 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	case isTTL:
 		owner = tree.TTLOwner(ttl)
 	}
-	o.set(path, &nodeState{exists: true, acl: list, owner: owner})
+	o.set(path, o.newState(nodeState{exists: true, acl: list, owner: owner}))
 	typ := TypeCreate
 	switch {
 	case isContainer:
