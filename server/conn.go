@@ -43,6 +43,9 @@ type conn struct {
 
 	mu    sync.Mutex // guards slots, auth, sess
 	slots []*slot
+	// slotBuf is slots' storage while few requests are outstanding: a
+	// drained queue starts over in it instead of allocating.
+	slotBuf [2]*slot
 	// inlineReply is set while the connection's reader applies its own
 	// write (Server.commitInline); guarded by the server's applyMu.
 	inlineReply bool
@@ -60,6 +63,14 @@ type conn struct {
 	writing  bool // a goroutine (writer or reader inline) is writing the socket
 	closing  bool
 	wake     chan struct{}
+	// outSpare is a written batch's slice, emptied, for out to reuse.
+	outSpare [][]byte
+	// writeNow's callback for the socket, made once, and what it passes:
+	// owned by whoever set writing.
+	wfn  func(fd uintptr) bool
+	wv   [][]byte
+	wn   int
+	werr error
 
 	// outstanding counts this connection's requests not answered yet
 	// (slots); it is part of the server's inflight count until the
@@ -167,6 +178,9 @@ func (c *conn) queue(frame []byte) {
 	over := 0
 	c.outMu.Lock()
 	if !c.closing && !c.overflow {
+		if c.out == nil {
+			c.out, c.outSpare = c.outSpare, nil
+		}
 		c.out = append(c.out, frame)
 		c.outBytes += len(frame)
 		// A lone frame never trips the bound: a reply may be larger than
@@ -379,6 +393,9 @@ func (c *conn) flushLocked() {
 		}
 		c.slots[0] = nil
 		c.slots = c.slots[1:]
+		if len(c.slots) == 0 {
+			c.slots = c.slotBuf[:0]
+		}
 		if !c.released {
 			if c.outstanding--; c.outstanding == 0 {
 				select {

@@ -25,17 +25,16 @@ func (c *conn) writeNow() {
 	frames := c.out
 	c.out, c.outBytes = nil, 0
 	c.writing = true
+	if c.wfn == nil {
+		c.wfn = c.writev
+	}
 	c.outMu.Unlock()
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Writev(int(fd), frames)
-			if werr != unix.EINTR {
-				return true
-			}
-		}
-	})
+	// A callback made per call, with n and werr it sets, cost three
+	// allocations per answer.
+	c.wv = frames
+	err := c.raw.Write(c.wfn)
+	n, werr := c.wn, c.werr
+	c.wv, c.werr = nil, nil
 	if err == nil && werr != nil && werr != unix.EAGAIN {
 		err = werr
 	}
@@ -63,6 +62,10 @@ func (c *conn) writeNow() {
 	c.s.stats.sent.Add(int64(sent))
 	c.outMu.Lock()
 	c.writing = false
+	if len(rest) == 0 && c.outSpare == nil {
+		clear(frames)
+		c.outSpare = frames[:0]
+	}
 	if len(rest) > 0 {
 		size := 0
 		for _, f := range rest {
@@ -75,5 +78,16 @@ func (c *conn) writeNow() {
 	c.outMu.Unlock()
 	if pending {
 		c.wakeWriter()
+	}
+}
+
+// writev is writeNow's callback for the socket: one non-blocking writev of
+// c.wv (retried on EINTR), whose outcome it leaves in c.wn and c.werr.
+func (c *conn) writev(fd uintptr) bool {
+	for {
+		c.wn, c.werr = unix.Writev(int(fd), c.wv)
+		if c.werr != unix.EINTR {
+			return true
+		}
 	}
 }
