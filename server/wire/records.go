@@ -159,6 +159,16 @@ func decodeACLs(d *Decoder) []ACL {
 	if n < 0 {
 		return nil
 	}
+	if n == 1 {
+		var a ACL
+		a.Perms = d.Int()
+		a.ID.Scheme = d.knownString(aclSchemes)
+		a.ID.ID = d.knownString(aclIDs)
+		if a.ID == worldAnyone && a.Perms >= 0 && int(a.Perms) < len(worldACLs) {
+			return worldACLs[a.Perms]
+		}
+		return []ACL{a}
+	}
 	out := make([]ACL, 0, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		var a ACL
@@ -169,6 +179,19 @@ func decodeACLs(d *Decoder) []ACL {
 	}
 	return out
 }
+
+// worldACLs[p] is the ACL [p world:anyone], the one most requests and
+// txns carry, decoded without an allocation. ACL lists are never changed
+// in place, and the length and capacity of 1 make an append copy.
+var (
+	worldAnyone = ID{Scheme: "world", ID: "anyone"}
+	worldACLs   = func() (l [PermAll + 1][]ACL) {
+		for p := range l {
+			l[p] = []ACL{{Perms: int32(p), ID: worldAnyone}}
+		}
+		return l
+	}()
+)
 
 // The strings most ACLs are made of, decoded without an allocation each.
 var (

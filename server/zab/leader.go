@@ -57,6 +57,7 @@ type leader struct {
 	// committed txns without waking the applier, and queuedHere record
 	// that it did: ack applies them after letting go of mu.
 	applyHere, queuedHere bool
+	acks                  map[int64]int64 // maybeCommitLocked's scratch
 }
 
 // pendingReconfig is a proposed membership change not yet committed: it
@@ -437,7 +438,12 @@ func (l *leader) maybeCommitLocked() {
 	if !l.established || l.stopped {
 		return
 	}
-	acks := map[int64]int64{l.p.id: l.durable}
+	if l.acks == nil {
+		l.acks = make(map[int64]int64, len(l.learners)+1)
+	}
+	acks := l.acks // reused: this runs on every ACK
+	clear(acks)
+	acks[l.p.id] = l.durable
 	for sid, h := range l.learners {
 		if !h.observer && h.newLeaderAck {
 			acks[sid] = h.acked

@@ -1,6 +1,6 @@
 package zab
 
-import "sort"
+import "slices"
 
 // State is a member's role, as Apache's QuorumPeer.ServerState.
 type State int32
@@ -109,7 +109,8 @@ func (q quorum) hasQuorumFor(votes map[int64]Vote, v Vote) bool {
 // have acknowledged, given each voter's cumulative acknowledgement (0 when
 // nothing yet). Non-voters are ignored.
 func (q quorum) committedByQuorum(acked map[int64]int64) int64 {
-	var vals []int64
+	var buf [8]int64 // ensembles are small: no allocation per ACK
+	vals := buf[:0]
 	for id, z := range acked {
 		if q.voters[id] {
 			vals = append(vals, z)
@@ -119,6 +120,6 @@ func (q quorum) committedByQuorum(acked map[int64]int64) int64 {
 	if len(vals) < need {
 		return 0
 	}
-	sort.Slice(vals, func(i, j int) bool { return vals[i] > vals[j] })
-	return vals[need-1]
+	slices.Sort(vals)
+	return vals[len(vals)-need]
 }
