@@ -75,11 +75,14 @@ var errBadPacket = errors.New("bad quorum packet")
 // Marshal encodes p: int32 type, int64 zxid, data (the frame carries the
 // length).
 func (p Packet) Marshal() []byte {
-	b := make([]byte, packetHeaderLen+len(p.Data))
-	binary.BigEndian.PutUint32(b, uint32(p.Type))
-	binary.BigEndian.PutUint64(b[4:], uint64(p.Zxid))
-	copy(b[packetHeaderLen:], p.Data)
-	return b
+	return p.AppendTo(make([]byte, 0, packetHeaderLen+len(p.Data)))
+}
+
+// AppendTo appends the packet's frame (as Marshal makes it) to b.
+func (p Packet) AppendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(p.Type))
+	b = binary.BigEndian.AppendUint64(b, uint64(p.Zxid))
+	return append(b, p.Data...)
 }
 
 // UnmarshalPacket decodes a frame produced by Marshal. Data aliases b.

@@ -345,12 +345,13 @@ type sendQueue struct {
 	conn   Conn // set by writeLoop; send writes on it directly
 	closed bool
 	busy   bool          // the writer (or send) is writing
-	sent   chan struct{} // closed and replaced when busy ends or on close
+	sent   chan struct{} // made by waitSent, closed when busy ends or on close
 	wake   chan struct{}
+	spare  []Packet // a sent batch's slice, emptied, for items to reuse
 }
 
 func newSendQueue() *sendQueue {
-	return &sendQueue{wake: make(chan struct{}, 1), sent: make(chan struct{})}
+	return &sendQueue{wake: make(chan struct{}, 1)}
 }
 
 // waitSent waits until every packet pushed before the call has been
@@ -359,6 +360,9 @@ func (q *sendQueue) waitSent(ctx context.Context) {
 	for {
 		q.mu.Lock()
 		done := q.closed || (len(q.items) == 0 && !q.busy)
+		if !done && q.sent == nil {
+			q.sent = make(chan struct{})
+		}
 		ch := q.sent
 		q.mu.Unlock()
 		if done {
@@ -374,8 +378,10 @@ func (q *sendQueue) waitSent(ctx context.Context) {
 
 // signalSentLocked wakes waitSent callers; q.mu is held.
 func (q *sendQueue) signalSentLocked() {
-	close(q.sent)
-	q.sent = make(chan struct{})
+	if q.sent != nil {
+		close(q.sent)
+		q.sent = nil
+	}
 }
 
 func (q *sendQueue) signal() {
@@ -391,6 +397,9 @@ func (q *sendQueue) push(p Packet) {
 	if q.closed {
 		q.mu.Unlock()
 		return
+	}
+	if q.items == nil {
+		q.items, q.spare = q.spare, nil
 	}
 	q.items = append(q.items, p)
 	q.mu.Unlock()
@@ -470,13 +479,15 @@ func (q *sendQueue) writeLoop(c Conn) {
 	q.mu.Lock()
 	q.conn = c
 	q.mu.Unlock()
+	var frame []byte // reused: Send copies
 	for {
 		items, ok := q.take()
 		if !ok {
 			return
 		}
 		for _, p := range items {
-			if err := c.Send(p.Marshal()); err != nil {
+			frame = p.AppendTo(frame[:0])
+			if err := c.Send(frame); err != nil {
 				q.close()
 				return
 			}
@@ -485,9 +496,13 @@ func (q *sendQueue) writeLoop(c Conn) {
 			q.close()
 			return
 		}
+		clear(items)
 		q.mu.Lock()
 		q.busy = false
 		q.signalSentLocked()
+		if q.spare == nil {
+			q.spare = items[:0]
+		}
 		q.mu.Unlock()
 	}
 }

@@ -33,7 +33,8 @@ func (c Channel) String() string {
 }
 
 // Conn is a reliable, ordered stream of frames between two members. Send
-// may buffer; Flush pushes what was sent. Send/Flush are called from one
+// may buffer (a copy: the caller may reuse frame once Send returns);
+// Flush pushes what was sent. Send/Flush are called from one
 // goroutine and Recv from another; Close may be called from any goroutine
 // and unblocks both.
 type Conn interface {
