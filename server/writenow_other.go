@@ -2,5 +2,6 @@
 
 package server
 
-// writeNow hands the queued frames to the connection's writer goroutine.
-func (c *conn) writeNow() { c.wakeWriter() }
+// writeSome writes nothing without blocking here: the callers' blocking
+// paths (the writer goroutine, flushInline's write) send it all.
+func (c *conn) writeSome([][]byte) (int, error) { return 0, nil }
