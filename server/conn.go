@@ -25,9 +25,13 @@ import (
 // head of the queue, i.e. after every earlier request of the connection was
 // answered (client FIFO order).
 type slot struct {
-	frame     []byte
-	filled    bool
-	read      func() []byte
+	frame  []byte
+	filled bool
+	read   func() []byte
+	// readBody, when set, is a read answered when its turn comes, as read
+	// would be, without a closure allocated per request.
+	readBody  wire.Record
+	xid       int32
 	closeConn bool
 	op        int32
 	start     time.Time
@@ -469,10 +473,16 @@ func (c *conn) flushLocked() {
 	for len(c.slots) > 0 {
 		sl := c.slots[0]
 		if !sl.filled {
-			if sl.read == nil {
+			switch {
+			case sl.readBody != nil:
+				rec, code := c.s.read(c, sl.op, sl.readBody)
+				sl.frame = c.s.reply(sl.xid, code, rec)
+				sl.readBody = nil
+			case sl.read != nil:
+				sl.frame = sl.read()
+			default:
 				return
 			}
-			sl.frame = sl.read()
 			sl.filled = true
 		}
 		c.slots[0] = nil

@@ -242,10 +242,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return true
 	}
 	if !isWrite(op) {
-		sl.read = func() []byte {
-			rec, code := s.read(c, op, body)
-			return s.reply(xid, code, rec)
-		}
+		sl.readBody, sl.xid = body, xid
 		c.enqueue(sl)
 		return true
 	}
