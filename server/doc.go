@@ -7,8 +7,11 @@
 //     accept loop owns the TLS listener (tls.go), whose handshakes each run
 //     on their own goroutine before the connection is admitted;
 //   - each connection has a reader goroutine (decodes frames, runs reads in
-//     order, submits writes) and a writer goroutine (owns the socket's write
-//     side, batches replies);
+//     order, submits writes) and a writer goroutine (batches replies). The
+//     socket's write side belongs to whoever set conn.writing: the writer,
+//     the reader answering reads (flushInline: one non-blocking writev,
+//     then blocking for the rest) or the applier answering writes
+//     (writeNow: one non-blocking writev, the rest left to the writer);
 //   - the prep step and zxid assignment run on the submitting goroutine,
 //     serialised by prepMu (on an ensemble leader once it leads with its
 //     tree caught up, see awaitLeadReady);
@@ -18,7 +21,8 @@
 //     connection's reader whose write is the only request in hand commits
 //     it itself instead (commitInline: log, apply, answer). logMu and
 //     applyMu keep one appender and one applier at a time, in zxid order;
-//     in an ensemble the zab package's applier applies committed txns;
+//     in an ensemble the zab package's applier applies committed txns
+//     (on whichever goroutine learned of the commit when it is idle);
 //   - when a snapshot is due, a snapshot goroutine walks the tree a few
 //     hundred znodes per hold of its read lock (a fuzzy snapshot, as
 //     Apache's) and streams the file, while the applier goes on;
