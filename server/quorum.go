@@ -462,7 +462,7 @@ func (m stateMachine) Restore(zxid int64, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	fresh := &Server{cfg: s.cfg, tree: tree.New(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
+	fresh := &Server{cfg: s.cfg, log: s.log, tree: tree.New(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
 	if err := fresh.decodeSnapshot(b); err != nil {
 		return err
 	}
