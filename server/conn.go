@@ -45,6 +45,8 @@ type conn struct {
 	remote netip.AddrPort
 	log    *slog.Logger
 
+	dec wire.Decoder // the reader's, for each request frame (handleRequest)
+
 	mu    sync.Mutex // guards slots, auth, sess
 	slots []*slot
 	// slotBuf is slots' storage while few requests are outstanding: a

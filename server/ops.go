@@ -120,7 +120,8 @@ func newRequestBody(op int32) wire.Record {
 
 // handleRequest decodes and dispatches one frame; false closes the connection.
 func (s *Server) handleRequest(c *conn, frame []byte) bool {
-	d := wire.NewDecoder(frame)
+	d := &c.dec // only this connection's reader decodes, one frame at a time
+	d.Reset(frame)
 	var hdr wire.RequestHeader
 	hdr.Decode(d)
 	if d.Err() != nil {

@@ -92,6 +92,10 @@ type Decoder struct {
 // NewDecoder returns a Decoder over b.
 func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
 
+// Reset makes d a fresh Decoder over b (one Decoder reused for many
+// frames allocates nothing per frame).
+func (d *Decoder) Reset(b []byte) { *d = Decoder{b: b} }
+
 // Err returns the first decoding error.
 func (d *Decoder) Err() error { return d.err }
 
