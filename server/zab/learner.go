@@ -434,15 +434,14 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 	return nil
 }
 
-// logTxn queues a PROPOSAL (or INFORM) for the log. Its prefix names the
+// logTxn logs a PROPOSAL (or an observer's INFORM). Its prefix names the
 // txn before it; a mismatch means a packet was lost: reconnect rather
-// than log a history with a hole.
-// logTxn logs a proposal (or an observer's INFORM). When it is the only
-// txn in hand (everything before it committed, nothing more from the
-// leader buffered) and the appender is idle, the reader logs it itself
-// and sends the ACK: at low load that spares three thread hand-offs per
-// txn. Otherwise the appender group-commits it, and the reader goes on
-// reading the COMMITs of earlier txns while the fsync runs.
+// than log a history with a hole. When the txn is the only one in hand
+// (everything before it committed, nothing more from the leader
+// buffered) and the appender is idle, the reader logs it itself and sends
+// the ACK: at low load that spares three thread hand-offs per txn.
+// Otherwise the appender group-commits it, and the reader goes on reading
+// the COMMITs of earlier txns while the fsync runs.
 func (lr *learner) logTxn(pkt Packet) error {
 	prev, err := bytesInt64(pkt.Data)
 	if err != nil {
