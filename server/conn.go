@@ -221,19 +221,10 @@ func (c *conn) wakeWriter() {
 // one non-blocking writev leaves, it writes blocking, so that a client
 // that reads slowly slows the reading of its requests.
 func (c *conn) flushInline() {
-	c.outMu.Lock()
-	if c.writing || len(c.out) == 0 || c.closing {
-		pending := len(c.out) > 0
-		c.outMu.Unlock()
-		if pending {
-			c.wakeWriter()
-		}
+	frames := c.takeOut(false)
+	if frames == nil {
 		return
 	}
-	frames := c.out
-	c.out, c.outBytes = nil, 0
-	c.writing = true
-	c.outMu.Unlock()
 	n, err := c.writeSome(frames)
 	if rest := unwritten(frames, n); err == nil && len(rest) > 0 {
 		b := net.Buffers(rest)
@@ -241,11 +232,7 @@ func (c *conn) flushInline() {
 	}
 	c.stats.sent.Add(int64(len(frames)))
 	c.s.stats.sent.Add(int64(len(frames)))
-	c.outMu.Lock()
-	c.writing = false
-	c.spareLocked(frames)
-	pending := len(c.out) > 0 || c.closing
-	c.outMu.Unlock()
+	pending := c.doneWriting(frames, nil)
 	if err != nil {
 		c.close()
 		return
@@ -264,35 +251,57 @@ func (c *conn) flushInline() {
 // take at once (a client that does not read) is left to the writer, so
 // the applier never blocks on a client.
 func (c *conn) writeNow() {
-	c.outMu.Lock()
-	if c.raw == nil || c.writing || c.closing || len(c.out) == 0 {
-		pending := len(c.out) > 0 || c.closing
-		c.outMu.Unlock()
-		if pending {
-			c.wakeWriter()
-		}
+	frames := c.takeOut(true)
+	if frames == nil {
 		return
 	}
-	frames := c.out
-	c.out, c.outBytes = nil, 0
-	c.writing = true
-	c.outMu.Unlock()
 	n, err := c.writeSome(frames)
 	if err != nil {
-		c.outMu.Lock()
-		c.writing = false
-		c.outMu.Unlock()
+		c.doneWriting(frames, nil)
 		c.close()
 		return
 	}
 	rest := unwritten(frames, n)
 	if len(rest) > 0 {
-		rest = append([][]byte(nil), rest...) // frames is spared below
+		rest = append([][]byte(nil), rest...) // frames is spared by doneWriting
 	}
 	sent := len(frames) - len(rest)
 	c.stats.sent.Add(int64(sent))
 	c.s.stats.sent.Add(int64(sent))
+	if c.doneWriting(frames, rest) {
+		c.wakeWriter()
+	}
+}
+
+// takeOut hands the queued frames to the caller, who then owns the
+// socket's write side until doneWriting (flushInline, writeNow). It
+// returns nil, waking the writer when there is work for it, if somebody
+// else is writing, the connection is closing or nothing is queued, and
+// when raw is set (a non-blocking write) and the socket has no raw form.
+func (c *conn) takeOut(raw bool) [][]byte {
 	c.outMu.Lock()
+	if (raw && c.raw == nil) || c.writing || c.closing || len(c.out) == 0 {
+		pending := len(c.out) > 0 || c.closing
+		c.outMu.Unlock()
+		if pending {
+			c.wakeWriter()
+		}
+		return nil
+	}
+	frames := c.out
+	c.out, c.outBytes = nil, 0
+	c.writing = true
+	c.outMu.Unlock()
+	return frames
+}
+
+// doneWriting ends a write that takeOut began: rest, what the socket did
+// not take, goes back to the head of the queue for the writer, and frames'
+// slice is kept for the next batch. It reports whether the writer has
+// work now (frames queued meanwhile, rest, or a close to carry out).
+func (c *conn) doneWriting(frames, rest [][]byte) (pending bool) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
 	c.writing = false
 	c.spareLocked(frames)
 	if len(rest) > 0 {
@@ -303,11 +312,7 @@ func (c *conn) writeNow() {
 		c.out = append(rest, c.out...)
 		c.outBytes += size
 	}
-	pending := len(c.out) > 0 || c.closing
-	c.outMu.Unlock()
-	if pending {
-		c.wakeWriter()
-	}
+	return len(c.out) > 0 || c.closing
 }
 
 // unwritten returns what of frames is left after n bytes went out: the
