@@ -655,13 +655,6 @@ func (h *learnerHandler) recv() (Packet, error) {
 	return UnmarshalPacket(b)
 }
 
-// quiet reports whether nothing more from the learner is buffered (a
-// Conn that cannot tell counts as quiet); call it from serve.
-func (h *learnerHandler) quiet() bool {
-	b, ok := h.conn.(interface{ Buffered() int })
-	return !ok || b.Buffered() == 0
-}
-
 func (h *learnerHandler) sendNow(p Packet) error {
 	if err := h.conn.Send(p.Marshal()); err != nil {
 		return err
@@ -689,7 +682,7 @@ func (h *learnerHandler) serve() {
 		}
 		switch pkt.Type {
 		case PacketAck:
-			l.ack(h, pkt.Zxid, h.quiet())
+			l.ack(h, pkt.Zxid, quiet(h.conn))
 		case PacketPing:
 			if pkt.Zxid > 0 {
 				l.ack(h, pkt.Zxid, false)

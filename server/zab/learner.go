@@ -290,11 +290,11 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 			if err := lr.logTxn(pkt); err != nil {
 				return err
 			}
-			if err := lr.commitTo(pkt.Zxid, lr.quiet()); err != nil {
+			if err := lr.commitTo(pkt.Zxid, quiet(lr.conn)); err != nil {
 				return err
 			}
 		case PacketCommit:
-			if err := lr.commitTo(pkt.Zxid, lr.quiet()); err != nil {
+			if err := lr.commitTo(pkt.Zxid, quiet(lr.conn)); err != nil {
 				return err
 			}
 		case PacketNewLeader:
@@ -462,17 +462,10 @@ func (lr *learner) logTxn(pkt Packet) error {
 	lr.lastQueued = e.Zxid
 	lr.mu.Unlock()
 	// Only this goroutine logs, so entries reach the appender in order.
-	if !alone || !lr.quiet() || !lr.app.appendHere(e) {
+	if !alone || !quiet(lr.conn) || !lr.app.appendHere(e) {
 		lr.app.append(e)
 	}
 	return nil
-}
-
-// quiet reports whether nothing more from the leader is buffered
-// (a Conn that cannot tell counts as quiet).
-func (lr *learner) quiet() bool {
-	b, ok := lr.conn.(interface{ Buffered() int })
-	return !ok || b.Buffered() == 0
 }
 
 // commitTo records the leader's COMMIT. here (nothing else to read) lets

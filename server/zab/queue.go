@@ -302,8 +302,7 @@ func (ap *appender) write(batch []storage.Entry) {
 		err = fmt.Errorf("append %d txns at 0x%x: %w", len(batch), batch[0].Zxid, err)
 		ap.mu.Lock()
 		ap.failed = err
-		close(ap.changed)
-		ap.changed = make(chan struct{})
+		ap.broadcastLocked()
 		ap.mu.Unlock()
 		ap.onError(err)
 		return
@@ -311,10 +310,15 @@ func (ap *appender) write(batch []storage.Entry) {
 	last := batch[len(batch)-1].Zxid
 	ap.mu.Lock()
 	ap.durable = last
-	close(ap.changed)
-	ap.changed = make(chan struct{})
+	ap.broadcastLocked()
 	ap.mu.Unlock()
 	ap.onDurable(last)
+}
+
+// broadcastLocked wakes waitDurable callers: durable or failed moved.
+func (ap *appender) broadcastLocked() {
+	close(ap.changed)
+	ap.changed = make(chan struct{})
 }
 
 // waitDurable waits until zxid is on disk.

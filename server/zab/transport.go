@@ -34,9 +34,9 @@ func (c Channel) String() string {
 
 // Conn is a reliable, ordered stream of frames between two members. Send
 // may buffer (a copy: the caller may reuse frame once Send returns);
-// Flush pushes what was sent. Send/Flush are called from one
-// goroutine and Recv from another; Close may be called from any goroutine
-// and unblocks both.
+// Flush pushes what was sent. Send/Flush are called by one goroutine at a
+// time (a sendQueue's writer, or send's caller in its stead) and Recv from
+// another; Close may be called from any goroutine and unblocks both.
 type Conn interface {
 	Send(frame []byte) error
 	Flush() error
@@ -209,6 +209,14 @@ func (s *streamConn) Recv() ([]byte, error) {
 // Buffered is how many received bytes wait in the read buffer; call it
 // from the goroutine that calls Recv.
 func (s *streamConn) Buffered() int { return s.r.Buffered() }
+
+// quiet reports whether nothing more from c's peer is buffered, so that
+// the reader may do the work of a packet itself (a Conn that cannot tell
+// counts as quiet); call it from the goroutine that calls c.Recv.
+func quiet(c Conn) bool {
+	b, ok := c.(interface{ Buffered() int })
+	return !ok || b.Buffered() == 0
+}
 
 func (s *streamConn) Close() error {
 	var err error
