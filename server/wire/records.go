@@ -160,10 +160,7 @@ func decodeACLs(d *Decoder) []ACL {
 		return nil
 	}
 	if n == 1 {
-		var a ACL
-		a.Perms = d.Int()
-		a.ID.Scheme = d.knownString(aclSchemes)
-		a.ID.ID = d.knownString(aclIDs)
+		a := decodeACL(d)
 		if a.ID == worldAnyone && a.Perms >= 0 && int(a.Perms) < len(worldACLs) {
 			return worldACLs[a.Perms]
 		}
@@ -171,13 +168,17 @@ func decodeACLs(d *Decoder) []ACL {
 	}
 	out := make([]ACL, 0, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
-		var a ACL
-		a.Perms = d.Int()
-		a.ID.Scheme = d.knownString(aclSchemes)
-		a.ID.ID = d.knownString(aclIDs)
-		out = append(out, a)
+		out = append(out, decodeACL(d))
 	}
 	return out
+}
+
+func decodeACL(d *Decoder) ACL {
+	var a ACL
+	a.Perms = d.Int()
+	a.ID.Scheme = d.knownString(aclSchemes)
+	a.ID.ID = d.knownString(aclIDs)
+	return a
 }
 
 // worldACLs[p] is the ACL [p world:anyone], the one most requests and
