@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/rawio"
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/wire"
@@ -77,6 +78,7 @@ type conn struct {
 	wv   [][]byte
 	wn   int
 	werr error
+	wiov []syscall.Iovec // writev's scratch
 
 	// outstanding counts this connection's requests not answered yet
 	// (slots); it is part of the server's inflight count until the
@@ -576,7 +578,7 @@ func (c *conn) serve() {
 	c.s.wg.Add(1)
 	go c.writeLoop()
 
-	r := bufio.NewReaderSize(c.nc, 64<<10)
+	r := bufio.NewReaderSize(rawio.Wrap(c.nc), 64<<10)
 	// A four-letter word replaces the first frame's length.
 	head, err := r.Peek(4)
 	if err != nil {

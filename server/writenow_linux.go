@@ -2,7 +2,11 @@
 
 package server
 
-import "golang.org/x/sys/unix"
+import (
+	"syscall"
+
+	"github.com/zkgo/zkgo/internal/rawio"
+)
 
 // writeSome writes frames with one non-blocking writev and returns how
 // many bytes the socket took; the caller holds the writing flag. Its
@@ -20,19 +24,15 @@ func (c *conn) writeSome(frames [][]byte) (int, error) {
 	err := c.raw.Write(c.wfn)
 	n, werr := c.wn, c.werr
 	c.wv, c.werr = nil, nil
-	if err == nil && werr != nil && werr != unix.EAGAIN {
+	if err == nil && werr != nil && werr != syscall.EAGAIN {
 		err = werr
 	}
 	return max(n, 0), err
 }
 
 // writev is writeSome's callback for the socket: one non-blocking writev
-// of c.wv (retried on EINTR), whose outcome it leaves in c.wn and c.werr.
+// of c.wv, made raw (rawio), whose outcome it leaves in c.wn and c.werr.
 func (c *conn) writev(fd uintptr) bool {
-	for {
-		c.wn, c.werr = unix.Writev(int(fd), c.wv)
-		if c.werr != unix.EINTR {
-			return true
-		}
-	}
+	c.wn, c.wiov, c.werr = rawio.Writev(fd, c.wv, c.wiov)
+	return true
 }

@@ -4,6 +4,7 @@ package storage
 
 import (
 	"errors"
+	"github.com/zkgo/zkgo/internal/rawio"
 	"os"
 	"syscall"
 )
@@ -20,5 +21,6 @@ func preallocate(f *os.File, off, n int64) error {
 	return err
 }
 
-// fdatasync flushes the file's data (and the metadata needed to read it).
-func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+// fdatasync flushes the file's data (and the metadata needed to read it),
+// with a raw system call where it can (rawio).
+func fdatasync(f *os.File) error { return rawio.Fdatasync(f) }

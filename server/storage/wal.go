@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/rawio"
 	"hash/crc32"
 	"io"
 	"os"
@@ -388,7 +389,7 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 		w.dirty = int64(n)
 		return fmt.Errorf("WAL segment %s: write: %w", w.seg.path, err)
 	}
-	if n, err := w.f.WriteAt(rec, w.off); err != nil {
+	if n, err := rawio.Pwrite(w.f, rec, w.off); err != nil {
 		if n > 0 {
 			w.dirty = int64(n)
 		}

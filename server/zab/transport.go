@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/rawio"
 	"io"
 	"net"
 	"slices"
@@ -151,7 +152,8 @@ func NewStreamConn(c net.Conn) Conn {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	return &streamConn{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
+	rw := rawio.Wrap(c)
+	return &streamConn{c: c, r: bufio.NewReaderSize(rw, 64<<10), w: bufio.NewWriterSize(rw, 64<<10)}
 }
 
 type streamConn struct {
