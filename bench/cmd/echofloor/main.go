@@ -1,0 +1,224 @@
+// Command echofloor measures the latency floor of this machine for a Go
+// server and a Go load generator on the same cores: a server that answers
+// every length-prefixed frame with a fixed frame at once (no ZooKeeper, no
+// disk), in a process of its own, driven the way `zk bench` drives zkserver
+// (closed loop, every client its own connection with one request in
+// flight, one write and one read system call per request).
+//
+//	echofloor [-clients 1,8,32] [-duration 5s] [-warmup 1s] [-size 200]
+//
+// Whatever p99 it prints is not the work of a server: it is how long the
+// kernel and the Go runtime take to wake the goroutines of two processes
+// sharing the cores. bench/results/README.md compares it with zkgo's rows.
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "echofloor:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("echofloor", flag.ContinueOnError)
+	clients := fs.String("clients", "1,8,32", "client counts, comma-separated")
+	duration := fs.Duration("duration", 5*time.Second, "measured time per client count")
+	warmup := fs.Duration("warmup", time.Second, "unmeasured time before it")
+	size := fs.Int("size", 200, "bytes of each answer (a getData answer of 100 bytes is about 200)")
+	serve := fs.String("serve", "", "internal: be the echo server, listening on this address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *size < 4 || *size > 1<<20 {
+		return fmt.Errorf("-size %d: want 4 to 1048576", *size)
+	}
+	if *serve != "" {
+		ln, err := net.Listen("tcp", *serve)
+		if err != nil {
+			return err
+		}
+		return serveEcho(ln, *size)
+	}
+	var counts []int
+	for _, f := range strings.Split(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 4096 {
+			return fmt.Errorf("-clients: %q is not a count from 1 to 4096", f)
+		}
+		counts = append(counts, n)
+	}
+
+	addr, stop, err := startServer(*size)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(out, "%-8s %10s %9s %9s %9s %9s %9s\n", "CLIENTS", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX")
+	for _, n := range counts {
+		lat, err := load(addr, n, *warmup, *duration)
+		if err != nil {
+			return err
+		}
+		slices.Sort(lat)
+		q := func(f float64) string { return fmt.Sprintf("%.3fms", float64(lat[int(f*float64(len(lat)-1))])/1e6) }
+		fmt.Fprintf(out, "%-8d %10.0f %9s %9s %9s %9s %9s\n", n, float64(len(lat))/duration.Seconds(),
+			q(.5), q(.9), q(.99), q(.999), q(1))
+	}
+	return nil
+}
+
+// startServer runs this program again as the server, in a process of its
+// own as zkserver is, on a free port of 127.0.0.1.
+func startServer(size int) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(exe, "-serve", addr, "-size", strconv.Itoa(size))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("the echo server did not listen on %s: %w", addr, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// serveEcho answers every frame (4-byte big-endian length, then the
+// body) with a frame of size bytes.
+func serveEcho(ln net.Listener, size int) error {
+	answer := make([]byte, size)
+	binary.BigEndian.PutUint32(answer, uint32(size-4))
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := io.ReadFull(c, buf[:4]); err != nil {
+					return
+				}
+				n := int(binary.BigEndian.Uint32(buf[:4]))
+				if n > len(buf) {
+					return
+				}
+				if _, err := io.ReadFull(c, buf[:n]); err != nil {
+					return
+				}
+				if _, err := c.Write(answer); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// load runs n closed-loop clients for warmup+measure and returns the
+// latencies of the requests that started in the measured part.
+func load(addr string, n int, warmup, measure time.Duration) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now().Add(warmup)
+	end := start.Add(measure)
+	var (
+		mu   sync.Mutex
+		all  []time.Duration
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat, err := client(ctx, addr, start, end)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				cancel()
+			}
+			all = append(all, lat...)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		return nil, errors.New("no request finished in the measured time")
+	}
+	return all, nil
+}
+
+func client(ctx context.Context, addr string, start, end time.Time) ([]time.Duration, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	// A getData request of a short path: 4-byte length, xid, op, path, watch.
+	req := make([]byte, 4+28)
+	binary.BigEndian.PutUint32(req, 28)
+	buf := make([]byte, 64<<10)
+	lat := make([]time.Duration, 0, 1<<16)
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		if !t0.Before(end) {
+			break
+		}
+		c.SetDeadline(t0.Add(5 * time.Second))
+		if _, err := c.Write(req); err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(c, buf[:4]); err != nil {
+			return nil, err
+		}
+		n := int(binary.BigEndian.Uint32(buf[:4]))
+		if n > len(buf) {
+			return nil, fmt.Errorf("answer of %d bytes", n)
+		}
+		if _, err := io.ReadFull(c, buf[:n]); err != nil {
+			return nil, err
+		}
+		if !t0.Before(start) {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	return lat, nil
+}
