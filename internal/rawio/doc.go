@@ -19,5 +19,7 @@
 // stop-the-world waits for the flush to end. So Fdatasync makes the raw call
 // only when GOMAXPROCS is at least 2 and the disk has been quick (no flush
 // over SlowSync in the last SlowSyncBackoff); otherwise it makes the usual
-// one, on which the runtime hands the P to another thread.
+// one, on which the runtime hands the P to another thread. The log uses it
+// only for a flush of records alone, not for one that also carries zeros or
+// a new extent (tens of milliseconds).
 package rawio

@@ -21,6 +21,9 @@ func preallocate(f *os.File, off, n int64) error {
 	return err
 }
 
-// fdatasync flushes the file's data (and the metadata needed to read it),
-// with a raw system call where it can (rawio).
-func fdatasync(f *os.File) error { return rawio.Fdatasync(f) }
+// fdatasync flushes the file's data (and the metadata needed to read it).
+func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+
+// fdatasyncRecord is fdatasync for a record and nothing else written
+// since the last flush: a short flush, made raw where it can (rawio).
+func fdatasyncRecord(f *os.File) error { return rawio.Fdatasync(f) }

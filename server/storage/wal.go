@@ -352,6 +352,9 @@ func createSegment(dir string, seq uint64, sync bool) (*walFile, error) {
 // segment is left as it was (a partly written record is zeroed, now or
 // before the next write).
 func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
+	// Whether this flush carries more than the record: zeros, or a new
+	// extent's metadata, which can take the disk tens of milliseconds.
+	long := false
 	if w.dirty > 0 {
 		if err := w.faults.get(); err != nil {
 			return fmt.Errorf("WAL segment %s: clear failed write: %w", w.seg.path, err)
@@ -362,6 +365,7 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 		// The next record's fdatasync makes the zeros durable with it:
 		// a refused batch never reappears after an acknowledged one.
 		w.dirty = 0
+		long = true
 	}
 	end := w.off + int64(len(rec))
 	if end > w.alloc {
@@ -379,9 +383,12 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 			return fmt.Errorf("WAL segment %s: preallocate %d bytes: %w", w.seg.path, size-w.alloc, err)
 		}
 		w.alloc = size
+		long = true
 	}
-	if err := w.zeroAhead(end); err != nil {
+	if zeroed, err := w.zeroAhead(end); err != nil {
 		return err
+	} else if zeroed {
+		long = true
 	}
 	if err := w.faults.get(); err != nil {
 		// As a write cut short by a full disk: half the record is there.
@@ -396,7 +403,11 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 		return fmt.Errorf("WAL segment %s: write: %w", w.seg.path, err)
 	}
 	if sync {
-		if err := fdatasync(w.f); err != nil {
+		flush := fdatasyncRecord
+		if long {
+			flush = fdatasync
+		}
+		if err := flush(w.f); err != nil {
 			// The record may or may not be on disk: zero it before the
 			// next write, so it is never acknowledged afterwards.
 			w.dirty = int64(len(rec))
@@ -417,20 +428,21 @@ func (w *walFile) write(rec []byte, chunk int64, sync bool) error {
 // steady load of small batches about one fdatasync in three paid it, and
 // zkserver wrote ~10% fewer txns per second with 32 clients. Now one
 // fdatasync per walZeroStep of log does. The space stays fallocated, so
-// these writes cannot fail for lack of space.
-func (w *walFile) zeroAhead(end int64) error {
+// these writes cannot fail for lack of space. It reports whether it wrote
+// zeros (that fdatasync is then a long one).
+func (w *walFile) zeroAhead(end int64) (zeroed bool, err error) {
 	if end <= w.zeroed {
-		return nil
+		return false, nil
 	}
 	to := min(end+walZeroStep, w.alloc)
 	if err := w.faults.get(); err != nil {
-		return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
+		return false, fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
 	}
 	if err := writeZeros(w.f, w.zeroed, to-w.zeroed); err != nil {
-		return fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
+		return false, fmt.Errorf("WAL segment %s: zero preallocated space: %w", w.seg.path, err)
 	}
 	w.zeroed = to
-	return nil
+	return true, nil
 }
 
 // zeroBlock is writeZeros's source of zeros (read only).
