@@ -4,9 +4,10 @@ package storage
 
 import (
 	"errors"
-	"github.com/zkgo/zkgo/internal/rawio"
 	"os"
 	"syscall"
+
+	"github.com/zkgo/zkgo/internal/rawio"
 )
 
 // preallocate reserves n bytes at off (fallocate), so that later writes

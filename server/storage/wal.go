@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/zkgo/zkgo/internal/rawio"
 	"hash/crc32"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/zkgo/zkgo/internal/rawio"
 )
 
 // WAL segment files: <dataLogDir>/version-2/wal.<seq, 16 hex digits>. A

@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/zkgo/zkgo/internal/rawio"
 	"io"
 	"net"
 	"slices"
 	"strconv"
 	"sync"
 
+	"github.com/zkgo/zkgo/internal/rawio"
 	"github.com/zkgo/zkgo/server/config"
 )
 
