@@ -352,6 +352,7 @@ type sendQueue struct {
 	sent   chan struct{} // made by waitSent, closed when busy ends or on close
 	wake   chan struct{}
 	spare  []Packet // a sent batch's slice, emptied, for items to reuse
+	frame  []byte   // marshalling scratch of whoever holds busy (Send copies)
 }
 
 func newSendQueue() *sendQueue {
@@ -430,7 +431,8 @@ func (q *sendQueue) send(p Packet) {
 	}
 	q.busy = true
 	q.mu.Unlock()
-	err := c.Send(p.Marshal())
+	q.frame = p.AppendTo(q.frame[:0])
+	err := c.Send(q.frame)
 	if err == nil {
 		err = c.Flush()
 	}
@@ -483,15 +485,14 @@ func (q *sendQueue) writeLoop(c Conn) {
 	q.mu.Lock()
 	q.conn = c
 	q.mu.Unlock()
-	var frame []byte // reused: Send copies
 	for {
 		items, ok := q.take()
 		if !ok {
 			return
 		}
 		for _, p := range items {
-			frame = p.AppendTo(frame[:0])
-			if err := c.Send(frame); err != nil {
+			q.frame = p.AppendTo(q.frame[:0])
+			if err := c.Send(q.frame); err != nil {
 				q.close()
 				return
 			}
