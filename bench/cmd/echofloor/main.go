@@ -131,14 +131,7 @@ func serveEcho(ln net.Listener, size int) error {
 			defer c.Close()
 			buf := make([]byte, 64<<10)
 			for {
-				if _, err := io.ReadFull(c, buf[:4]); err != nil {
-					return
-				}
-				n := int(binary.BigEndian.Uint32(buf[:4]))
-				if n > len(buf) {
-					return
-				}
-				if _, err := io.ReadFull(c, buf[:n]); err != nil {
+				if err := readFrame(c, buf); err != nil {
 					return
 				}
 				if _, err := c.Write(answer); err != nil {
@@ -206,14 +199,7 @@ func client(ctx context.Context, addr string, start, end time.Time) ([]time.Dura
 		if _, err := c.Write(req); err != nil {
 			return nil, err
 		}
-		if _, err := io.ReadFull(c, buf[:4]); err != nil {
-			return nil, err
-		}
-		n := int(binary.BigEndian.Uint32(buf[:4]))
-		if n > len(buf) {
-			return nil, fmt.Errorf("answer of %d bytes", n)
-		}
-		if _, err := io.ReadFull(c, buf[:n]); err != nil {
+		if err := readFrame(c, buf); err != nil {
 			return nil, err
 		}
 		if !t0.Before(start) {
@@ -221,4 +207,18 @@ func client(ctx context.Context, addr string, start, end time.Time) ([]time.Dura
 		}
 	}
 	return lat, nil
+}
+
+// readFrame reads one frame (4-byte big-endian length, then the body) into
+// buf, which must hold the body.
+func readFrame(r io.Reader, buf []byte) error {
+	if _, err := io.ReadFull(r, buf[:4]); err != nil {
+		return err
+	}
+	n := int(binary.BigEndian.Uint32(buf[:4]))
+	if n > len(buf) {
+		return fmt.Errorf("frame of %d bytes, more than %d", n, len(buf))
+	}
+	_, err := io.ReadFull(r, buf[:n])
+	return err
 }
