@@ -2,7 +2,8 @@
 # make bench: zkserver against Apache ZooKeeper 3.8 on this machine, one
 # after the other, same zoo.cfg and load; prints one table and writes
 # bench/results/last.{json,svg,txt}, then measures this machine's latency
-# floor (bench/cmd/echofloor) into bench/results/floor.txt. Arguments go to zkcompare, e.g.
+# floor (bench/cmd/echofloor) into bench/results/floor.txt. Arguments go to
+# zkcompare, e.g.
 #   scripts/bench.sh -quick
 #   scripts/bench.sh -duration 10s -clients 1,8,32,64 -ensemble on
 # (zkcompare -h lists them). The default run takes about 6 minutes.
@@ -19,10 +20,12 @@ bin/zkcompare "$@"
 
 # What a server that does no work at all gets from the same load shape here:
 # the floor under the p99 rows of a Go server on this machine.
-out=bench/results
-for a in "$@"; do case "$a" in -out=*) out=${a#-out=} ;; esac; done
-prev=
-for a in "$@"; do [ "$prev" = -out ] && out=$a; prev=$a; done
+out=bench/results prev=
+for a in "$@"; do
+	case "$a" in -out=*) out=${a#-out=} ;; esac
+	[ "$prev" = -out ] && out=$a
+	prev=$a
+done
 {
 	echo "echofloor (an echo server and closed-loop clients, no ZooKeeper, no disk) — $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
