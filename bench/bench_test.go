@@ -110,10 +110,67 @@ func TestRunEveryOp(t *testing.T) {
 			if (res.ReadPct != nil) != (op == OpMixed) {
 				t.Errorf("read_pct set = %v for op %s", res.ReadPct != nil, op)
 			}
+			if split := res.ReadLatency != nil && res.WriteLatency != nil; split != (op == OpMixed) {
+				t.Errorf("read and write latency set = %v for op %s", split, op)
+			}
+			if op == OpMixed && res.Reads+res.Writes != res.Ops {
+				t.Errorf("mixed: %d reads + %d writes != %d ops", res.Reads, res.Writes, res.Ops)
+			}
 			if got := rootChildren(t, check); !slices.Equal(got, before) {
 				t.Errorf("after the run / has %v, want %v (cleanup)", got, before)
 			}
 		})
+	}
+}
+
+// A mixed run counts and times its gets and sets apart: with every
+// request a read, no key is ever written and the writes are empty; with
+// none a read, only sets are counted, and the keys changed at least as
+// often as the run says it set them.
+func TestRunMixedSplitsReadsAndWrites(t *testing.T) {
+	srv := servertest.Start(t)
+	check := connect(t, srv.Addr())
+	for _, pct := range []int{100, 0} {
+		cfg := shortConfig(srv.Addr(), OpMixed)
+		cfg.Root = fmt.Sprintf("/bench-split-%d", pct)
+		cfg.ReadPct = pct
+		var versions int32
+		cfg.OnMeasure = func(start bool) {
+			if start {
+				return
+			}
+			// At the end of the measured phase, before the cleanup.
+			for i := range cfg.Keys {
+				_, st, err := check.Get(fmt.Sprintf("%s/k%d", cfg.Root, i))
+				if err != nil {
+					t.Errorf("get key %d: %v", i, err)
+					return
+				}
+				versions += st.Version
+			}
+		}
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Ops == 0 || res.ReadLatency == nil || res.WriteLatency == nil {
+			t.Fatalf("read-pct %d: %+v", pct, res)
+		}
+		switch pct {
+		case 100:
+			if res.Reads != res.Ops || res.Writes != 0 || *res.WriteLatency != (Latency{}) || versions != 0 {
+				t.Errorf("read-pct 100: %d reads, %d writes of %d ops, write latency %+v, key versions sum to %d",
+					res.Reads, res.Writes, res.Ops, *res.WriteLatency, versions)
+			}
+			if res.ReadLatency.P50 == 0 {
+				t.Errorf("read-pct 100: read latency %+v", *res.ReadLatency)
+			}
+		case 0:
+			if res.Writes != res.Ops || res.Reads != 0 || *res.ReadLatency != (Latency{}) || int64(versions) < res.Writes {
+				t.Errorf("read-pct 0: %d reads, %d writes of %d ops, read latency %+v, key versions sum to %d",
+					res.Reads, res.Writes, res.Ops, *res.ReadLatency, versions)
+			}
+		}
 	}
 }
 

@@ -29,6 +29,13 @@ type Result struct {
 	OpsPerSec float64 `json:"ops_per_sec" yaml:"ops_per_sec"`
 	// Latency of the successful operations, in microseconds.
 	Latency Latency `json:"latency_us" yaml:"latency_us"`
+	// ReadLatency and WriteLatency split Latency by kind in a mixed run
+	// (its gets and its sets); they are nil for the other ops.
+	ReadLatency  *Latency `json:"read_latency_us,omitempty" yaml:"read_latency_us,omitempty"`
+	WriteLatency *Latency `json:"write_latency_us,omitempty" yaml:"write_latency_us,omitempty"`
+	// Reads and Writes count a mixed run's gets and sets among Ops.
+	Reads  int64 `json:"reads,omitempty" yaml:"reads,omitempty"`
+	Writes int64 `json:"writes,omitempty" yaml:"writes,omitempty"`
 	// Errors counts failed operations by kind (ZooKeeper's code names,
 	// e.g. ConnectionLoss, NoNode); ErrorCount is their sum.
 	Errors     map[string]int64 `json:"errors" yaml:"errors"`
@@ -90,9 +97,12 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\nops:        %d\n", r.Ops)
 	fmt.Fprintf(&b, "ops/s:      %.1f\n", r.OpsPerSec)
-	l := r.Latency
-	fmt.Fprintf(&b, "latency:    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s)\n",
-		ms(float64(l.P50)), ms(float64(l.P90)), ms(float64(l.P99)), ms(float64(l.P999)), ms(float64(l.Max)), ms(l.Mean))
+	writeLatency(&b, "latency:", r.Latency)
+	if r.ReadLatency != nil && r.WriteLatency != nil {
+		fmt.Fprintf(&b, "            %d reads, %d writes\n", r.Reads, r.Writes)
+		writeLatency(&b, "  reads:", *r.ReadLatency)
+		writeLatency(&b, "  writes:", *r.WriteLatency)
+	}
 	if r.ErrorCount == 0 {
 		b.WriteString("errors:     none\n")
 	} else {
@@ -110,6 +120,12 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeLatency prints one latency line under label.
+func writeLatency(b *strings.Builder, label string, l Latency) {
+	fmt.Fprintf(b, "%-12sp50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s)\n", label+" ",
+		ms(float64(l.P50)), ms(float64(l.P90)), ms(float64(l.P99)), ms(float64(l.P999)), ms(float64(l.Max)), ms(l.Mean))
 }
 
 // ms renders microseconds as milliseconds with three decimals.

@@ -87,14 +87,16 @@ type worker struct {
 	conn   *client
 	dir    string // root/w<id>: the worker's own znodes
 	hist   *hdrhistogram.Histogram
-	rng    uint64 // xorshift state
-	errs   map[string]int64
-	nerr   int64
-	done   atomic.Int64 // measured operations, read by the progress loop
-	seq    int64        // next index for create/delete names
-	buf    []byte       // path scratch
-	dirOK  bool         // dir was created
-	keysOK []string     // keys this worker created
+	// rhist and whist split hist by kind in a mixed run (nil otherwise).
+	rhist, whist *hdrhistogram.Histogram
+	rng          uint64 // xorshift state
+	errs         map[string]int64
+	nerr         int64
+	done         atomic.Int64 // measured operations, read by the progress loop
+	seq          int64        // next index for create/delete names
+	buf          []byte       // path scratch
+	dirOK        bool         // dir was created
+	keysOK       []string     // keys this worker created
 	// leftover are znodes of a delete run that may still exist.
 	leftover []string
 }
@@ -127,6 +129,10 @@ func (r *run) connect(ctx context.Context) error {
 			rng:    uint64(i)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D,
 			errs:   map[string]int64{},
 			dir:    fmt.Sprintf("%s/w%d", r.cfg.Root, i),
+		}
+		if r.cfg.Op == OpMixed {
+			w.rhist = hdrhistogram.New(histMin, histMax, histSigFigs)
+			w.whist = hdrhistogram.New(histMin, histMax, histSigFigs)
 		}
 		r.workers[i] = w
 		wg.Go(func() { errs[i] = w.dial(ctx, r.cfg) })
@@ -253,8 +259,17 @@ func (r *run) load(ctx context.Context) *Result {
 		res.ReadPct = &rp
 	}
 	merged := hdrhistogram.New(histMin, histMax, histSigFigs)
+	var reads, writes *hdrhistogram.Histogram
+	if cfg.Op == OpMixed {
+		reads = hdrhistogram.New(histMin, histMax, histSigFigs)
+		writes = hdrhistogram.New(histMin, histMax, histSigFigs)
+	}
 	for _, w := range r.workers {
 		merged.Merge(w.hist)
+		if reads != nil {
+			reads.Merge(w.rhist)
+			writes.Merge(w.whist)
+		}
 		for k, v := range w.errs {
 			res.Errors[k] += v
 		}
@@ -265,6 +280,11 @@ func (r *run) load(ctx context.Context) *Result {
 		res.OpsPerSec = float64(res.Ops) / d.Seconds()
 	}
 	res.Latency = latencyOf(merged)
+	if reads != nil {
+		rl, wl := latencyOf(reads), latencyOf(writes)
+		res.ReadLatency, res.WriteLatency = &rl, &wl
+		res.Reads, res.Writes = reads.TotalCount(), writes.TotalCount()
+	}
 	if res.Ops > 0 && cpuEnd > cpuStart {
 		res.ClientCPUPerOp = float64(cpuEnd-cpuStart) / float64(time.Microsecond) / float64(res.Ops)
 	}
@@ -295,8 +315,9 @@ func (r *run) loop(w *worker) {
 			return
 		}
 		var (
-			err error
-			d   time.Duration
+			err  error
+			d    time.Duration
+			read bool // a mixed run's get
 		)
 		switch cfg.Op {
 		case OpGet:
@@ -312,7 +333,7 @@ func (r *run) loop(w *worker) {
 		case OpMixed:
 			x := w.rand()
 			p := r.keys[x%nkeys]
-			read := int((x>>32)%100) < cfg.ReadPct
+			read = int((x>>32)%100) < cfg.ReadPct
 			t0 := time.Now()
 			if read {
 				err = w.conn.get(p)
@@ -361,6 +382,13 @@ func (r *run) loop(w *worker) {
 			us = histMax
 		}
 		_ = w.hist.RecordValue(us)
+		if w.rhist != nil {
+			if read {
+				_ = w.rhist.RecordValue(us)
+			} else {
+				_ = w.whist.RecordValue(us)
+			}
+		}
 		w.done.Add(1)
 	}
 }
