@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 )
@@ -78,6 +79,14 @@ type Config struct {
 	SessionTimeout time.Duration
 	// ConnectTimeout bounds the wait for every session to be established.
 	ConnectTimeout time.Duration
+	// Rate, when above 0, paces the run at that many requests per second
+	// in all (an open loop): each client sends at fixed intervals of
+	// Clients/Rate seconds, still one request at a time. A request sent
+	// late because the one before it was still out counts the delay in
+	// its latency (no coordinated omission); a client that woke late from
+	// its own wait does not. 0 is the closed loop: each client sends its
+	// next request as soon as the last one is answered.
+	Rate float64
 	// Logger receives setup, cleanup and connection-level messages; nil
 	// discards them.
 	Logger *slog.Logger
@@ -142,10 +151,22 @@ func (c *Config) Validate() error {
 	if c.Root != "" && (!strings.HasPrefix(c.Root, "/") || c.Root == "/" || strings.HasSuffix(c.Root, "/")) {
 		errs = append(errs, fmt.Errorf("root: %q is not an absolute znode path other than /", c.Root))
 	}
+	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
+		errs = append(errs, fmt.Errorf("rate: %v, want >= 0 requests per second (0: closed loop)", c.Rate))
+	}
 	if c.SessionTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("session timeout: %s, want > 0", c.SessionTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// pace is a client's interval between requests in a paced run, 0 in a
+// closed loop.
+func (c *Config) pace() time.Duration {
+	if c.Rate <= 0 {
+		return 0
+	}
+	return max(time.Duration(float64(c.Clients)/c.Rate*float64(time.Second)), 1)
 }
 
 // usesKeys reports whether the op reads or writes the pre-created key set.

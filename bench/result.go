@@ -19,6 +19,8 @@ type Result struct {
 	Clients int      `json:"clients" yaml:"clients"`
 	Size    int      `json:"size" yaml:"size"`
 	Keys    int      `json:"keys" yaml:"keys"`
+	// Rate is the requests per second a paced run offered (0: closed loop).
+	Rate float64 `json:"rate,omitempty" yaml:"rate,omitempty"`
 	// ReadPct is set for mixed runs only.
 	ReadPct *int `json:"read_pct,omitempty" yaml:"read_pct,omitempty"`
 	// Warmup and Elapsed are seconds; Elapsed is the measured phase.
@@ -90,6 +92,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\nservers:    %s\n", strings.Join(r.Servers, ","))
 	fmt.Fprintf(&b, "clients:    %d (one request in flight each)\n", r.Clients)
+	if r.Rate > 0 {
+		fmt.Fprintf(&b, "rate:       %.0f requests/s offered, paced (open loop)\n", r.Rate)
+	}
 	fmt.Fprintf(&b, "value size: %d B, keys: %d\n", r.Size, r.Keys)
 	fmt.Fprintf(&b, "duration:   %.1fs measured after %.1fs warm-up", float64(r.Elapsed), float64(r.Warmup))
 	if r.Interrupted {

@@ -94,6 +94,7 @@ type worker struct {
 	nerr         int64
 	done         atomic.Int64 // measured operations, read by the progress loop
 	seq          int64        // next index for create/delete names
+	next         time.Time    // a paced run's next send time (Config.Rate)
 	buf          []byte       // path scratch
 	dirOK        bool         // dir was created
 	keysOK       []string     // keys this worker created
@@ -249,6 +250,7 @@ func (r *run) load(ctx context.Context) *Result {
 		Clients:     cfg.Clients,
 		Size:        cfg.Size,
 		Keys:        cfg.Keys,
+		Rate:        cfg.Rate,
 		Warmup:      SecondsOf(cfg.Warmup),
 		Elapsed:     SecondsOf(measureEnd.Sub(measureStart)),
 		Errors:      map[string]int64{},
@@ -310,6 +312,11 @@ func (r *run) loop(w *worker) {
 	}
 	watchPath := w.dir + "/watch"
 	nkeys := uint64(len(r.keys))
+	pace := cfg.pace()
+	if pace > 0 {
+		// Clients start spread over one interval, not all at once.
+		w.next = time.Now().Add(pace * time.Duration(w.id) / time.Duration(cfg.Clients))
+	}
 	for {
 		if r.phase.Load() == phaseStop {
 			return
@@ -317,8 +324,17 @@ func (r *run) loop(w *worker) {
 		var (
 			err  error
 			d    time.Duration
-			read bool // a mixed run's get
+			read bool          // a mixed run's get
+			late time.Duration // how long a paced request waited for the one before
 		)
+		if pace > 0 {
+			if wait := time.Until(w.next); wait > 0 {
+				time.Sleep(wait)
+			} else {
+				late = -wait
+			}
+			w.next = w.next.Add(pace)
+		}
 		switch cfg.Op {
 		case OpGet:
 			p := r.keys[w.rand()%nkeys]
@@ -375,7 +391,7 @@ func (r *run) loop(w *worker) {
 			w.backoff(r)
 			continue
 		}
-		us := int64(d / time.Microsecond)
+		us := int64((d + late) / time.Microsecond)
 		if us < histMin {
 			us = histMin
 		} else if us > histMax {

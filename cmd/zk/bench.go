@@ -25,12 +25,16 @@ func init() {
 }
 
 const benchUsage = `zk bench [-server host:port,...] [-clients N] [-op get|set|create|delete|mixed|watch]
-         [-duration 10s] [-warmup 2s] [-size 100] [-keys 1000] [-read-pct 90] [-o text|json|yaml]`
+         [-duration 10s] [-warmup 2s] [-size 100] [-keys 1000] [-read-pct 90] [-rate N]
+         [-o text|json|yaml]`
 
 const benchHelp = `Closed-loop load generator: each client is its own session with one request
 in flight; client i talks to server i mod n of the list. Prints ops/s,
 latency percentiles (HDR histogram) and errors by kind, and deletes every
-znode it created. Operations:
+znode it created. With -rate N the load is paced instead: N requests per
+second in all, each client sending at fixed intervals; a request held back
+by a slow answer counts that delay in its latency, so servers compare at
+the same load. Operations:
   get     getData of a random key (the key set is created first)
   set     setData of a random key with -size bytes
   create  create a new znode of -size bytes
@@ -41,7 +45,7 @@ znode it created. Operations:
 func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "bench",
-		Usage:           "closed-loop benchmark against one or more servers",
+		Usage:           "closed-loop (or paced) benchmark against one or more servers",
 		UsageText:       benchUsage,
 		Description:     benchHelp,
 		SkipFlagParsing: true,
@@ -64,6 +68,7 @@ func benchAction(c *cli.Context) error {
 	fs.IntVar(&cfg.Size, "size", cfg.Size, "value size in bytes")
 	fs.IntVar(&cfg.Keys, "keys", cfg.Keys, "number of keys for get/set/mixed")
 	fs.IntVar(&cfg.ReadPct, "read-pct", cfg.ReadPct, "percentage of reads in mixed")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per second in all, paced (0: closed loop)")
 	fs.StringVar(&cfg.Root, "root", "", "znode to create everything under (default /zkbench-<random>)")
 	help, args, err := parseAnywhere(fs, c.Args().Slice())
 	if help {
