@@ -289,3 +289,42 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// A paced run of the same op and clients as a matrix run gets a row of its
+// own, without a target, and never stands in for the closed-loop run in
+// the matrix's rows.
+func TestPacedRows(t *testing.T) {
+	o := DefaultOptions()
+	o.Ops, o.Clients = []bench.Op{bench.OpGet}, []int{32}
+	o.Paced, o.PacedClients = []Paced{{Op: bench.OpGet, Rate: 20000}}, 32
+	r := &runner{o: o, rep: &Report{}}
+	run := func(kind Kind, rate float64, opsPerSec float64, p99us int64) Throughput {
+		return Throughput{Kind: kind, Topology: "standalone", Result: &bench.Result{
+			Op: bench.OpGet, Clients: 32, Rate: rate, OpsPerSec: opsPerSec, Latency: bench.Latency{P99: p99us},
+		}}
+	}
+	// Paced runs first, so that a lookup ignoring the rate would find them.
+	r.rep.Runs = []Throughput{
+		run(KindZkgo, 20000, 20000, 500), run(KindApache, 20000, 20000, 5000),
+		run(KindZkgo, 0, 120000, 2000), run(KindApache, 0, 45000, 1800),
+	}
+	r.rows()
+	byName := map[string]Row{}
+	for _, row := range r.rep.Rows {
+		byName[row.Name] = row
+	}
+	closed, ok := byName["get p99, 32 clients, standalone"]
+	if !ok || closed.Zkgo == nil || *closed.Zkgo != 2 || *closed.Apache != 1.8 {
+		t.Errorf("closed-loop p99 row = %+v, want zkgo 2 ms, apache 1.8 ms", closed)
+	}
+	if tp := byName["get ops/s, 32 clients, standalone"]; tp.Zkgo == nil || *tp.Zkgo != 120000 {
+		t.Errorf("closed-loop ops/s row = %+v, want zkgo 120000", tp)
+	}
+	paced, ok := byName["get p99 paced at 20k/s, 32 clients, standalone"]
+	if !ok {
+		t.Fatalf("no paced row in %v", r.rep.Rows)
+	}
+	if *paced.Zkgo != 0.5 || *paced.Apache != 5 || *paced.Ratio != 0.1 || paced.Met != nil {
+		t.Errorf("paced row = %+v, want 0.5 vs 5 ms, ratio 0.1, no target", paced)
+	}
+}

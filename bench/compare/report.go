@@ -51,17 +51,20 @@ type Machine struct {
 
 // Settings are the knobs of the run.
 type Settings struct {
-	Duration  float64  `json:"duration_s"`
-	Warmup    float64  `json:"warmup_s"`
-	Size      int      `json:"size"`
-	Keys      int      `json:"keys"`
-	ReadPct   int      `json:"read_pct"`
-	Znodes    int      `json:"znodes"`
-	Clients   []int    `json:"clients"`
-	Ops       []string `json:"ops"`
-	Ensemble  bool     `json:"ensemble"`
-	Repeats   int      `json:"repeats"`
-	ServerCfg string   `json:"server_config"`
+	Duration float64  `json:"duration_s"`
+	Warmup   float64  `json:"warmup_s"`
+	Size     int      `json:"size"`
+	Keys     int      `json:"keys"`
+	ReadPct  int      `json:"read_pct"`
+	Znodes   int      `json:"znodes"`
+	Clients  []int    `json:"clients"`
+	Ops      []string `json:"ops"`
+	// Paced are the loads run at a fixed rate, with PacedClients clients.
+	Paced        []Paced `json:"paced,omitempty"`
+	PacedClients int     `json:"paced_clients,omitempty"`
+	Ensemble     bool    `json:"ensemble"`
+	Repeats      int     `json:"repeats"`
+	ServerCfg    string  `json:"server_config"`
 }
 
 // Throughput is one load run against one server (or ensemble).

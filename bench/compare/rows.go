@@ -32,7 +32,18 @@ func opName(op bench.Op, readPct int) string {
 func (r *runner) find(kind Kind, topology string, op bench.Op, clients int) *Throughput {
 	for i := range r.rep.Runs {
 		t := &r.rep.Runs[i]
-		if t.Kind == kind && t.Topology == topology && t.Result.Op == op && t.Result.Clients == clients {
+		if t.Kind == kind && t.Topology == topology && t.Result.Op == op && t.Result.Clients == clients && t.Result.Rate == 0 {
+			return t
+		}
+	}
+	return nil
+}
+
+// findPaced is find for a paced load.
+func (r *runner) findPaced(kind Kind, topology string, pl Paced) *Throughput {
+	for i := range r.rep.Runs {
+		t := &r.rep.Runs[i]
+		if t.Kind == kind && t.Topology == topology && t.Result.Op == pl.Op && t.Result.Rate == pl.Rate {
 			return t
 		}
 	}
@@ -80,6 +91,23 @@ func (r *runner) rows() {
 				}
 			}
 		}
+		// Latency at the same load: informative, no target (issue 6's p99
+		// targets are on the closed-loop rows above).
+		for _, pl := range r.o.Paced {
+			z, a := r.findPaced(KindZkgo, topology, pl), r.findPaced(KindApache, topology, pl)
+			if z == nil && a == nil {
+				continue
+			}
+			var zv, av *float64
+			if z != nil {
+				zv = ptr(float64(z.Result.Latency.P99) / 1000)
+			}
+			if a != nil {
+				av = ptr(float64(a.Result.Latency.P99) / 1000)
+			}
+			name := fmt.Sprintf("%s p99 paced at %s/s, %s, %s", opName(pl.Op, r.o.ReadPct), thousands(pl.Rate), plural(r.o.PacedClients, "client"), topology)
+			rep.AddRow("paced "+topology, name, "ms", Lower, 0, zv, av)
+		}
 	}
 	med := func(name string, kind Kind) *float64 {
 		v := rep.Samples[name][kind]
@@ -106,6 +134,14 @@ func (r *runner) rows() {
 		}
 		rep.AddRow("process", p.name, p.unit, Lower, p.target, z, a)
 	}
+}
+
+// thousands renders a rate as 20k, or as a plain number under 1000.
+func thousands(v float64) string {
+	if v >= 1000 && v == float64(int64(v)/1000*1000) {
+		return fmt.Sprintf("%dk", int64(v)/1000)
+	}
+	return fmt.Sprintf("%g", v)
 }
 
 func plural(n int, what string) string {

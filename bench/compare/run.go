@@ -35,6 +35,12 @@ type Options struct {
 	Size     int
 	Keys     int
 	ReadPct  int
+	// Paced are loads run at a fixed rate after the matrix (zk bench
+	// -rate), with PacedClients clients: their p99 compares the servers
+	// at the same load, where the matrix's closed loops load each server
+	// as far as it goes.
+	Paced        []Paced
+	PacedClients int
 	// Znodes is the size of the tree for the restart and RSS measures.
 	Znodes int
 	// Repeats is how many times start-up, restart, one-shot get and
@@ -64,7 +70,18 @@ func DefaultOptions() Options {
 		ReadPct:  90,
 		Znodes:   100000,
 		Repeats:  3,
+		Paced: []Paced{
+			{Op: bench.OpGet, Rate: 20000},
+			{Op: bench.OpSet, Rate: 5000},
+		},
+		PacedClients: 32,
 	}
+}
+
+// Paced is one paced load: Rate requests per second of Op in all.
+type Paced struct {
+	Op   bench.Op `json:"op"`
+	Rate float64  `json:"rate"`
 }
 
 // Sample names in Report.Samples.
@@ -109,6 +126,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Settings: Settings{
 			Duration: o.Duration.Seconds(), Warmup: o.Warmup.Seconds(), Size: o.Size, Keys: o.Keys,
 			ReadPct: o.ReadPct, Znodes: o.Znodes, Clients: o.Clients, Ensemble: o.Ensemble, Repeats: o.Repeats,
+			Paced: o.Paced, PacedClients: o.PacedClients,
 			ServerCfg: "tickTime=2000 forceSync=yes maxClientCnxns=0 admin.enableServer=false, dataDir under " + work,
 		},
 		Samples: map[string]map[Kind][]float64{},
@@ -350,12 +368,7 @@ func (r *runner) matrix(ctx context.Context, kind Kind, topology string, procs [
 	}
 	for _, op := range r.o.Ops {
 		for _, clients := range r.o.Clients {
-			cfg := bench.DefaultConfig()
-			cfg.Servers = servers
-			cfg.Op = op
-			cfg.Clients = clients
-			cfg.Duration, cfg.Warmup = r.o.Duration, r.o.Warmup
-			cfg.Size, cfg.Keys, cfg.ReadPct = r.o.Size, r.o.Keys, r.o.ReadPct
+			cfg := r.loadConfig(servers, op, clients)
 			var cpu0, cpu1 time.Duration
 			cfg.OnMeasure = func(start bool) {
 				var sum time.Duration
@@ -394,7 +407,33 @@ func (r *runner) matrix(ctx context.Context, kind Kind, topology string, procs [
 			}
 		}
 	}
+	for _, pl := range r.o.Paced {
+		cfg := r.loadConfig(servers, pl.Op, r.o.PacedClients)
+		cfg.Rate = pl.Rate
+		res, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("%s %s %s at %.0f/s: %w", kind, topology, pl.Op, pl.Rate, err)
+		}
+		r.rep.Runs = append(r.rep.Runs, Throughput{Kind: kind, Topology: topology, Result: res})
+		r.logf("%-6s %-10s %-6s %2d client(s) paced at %.0f/s: %8.0f ops/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
+			kind, topology, pl.Op, r.o.PacedClients, pl.Rate, res.OpsPerSec,
+			float64(res.Latency.P50)/1000, float64(res.Latency.P99)/1000, res.ErrorCount)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 	return nil
+}
+
+// loadConfig is the zk bench configuration of one load against servers.
+func (r *runner) loadConfig(servers []string, op bench.Op, clients int) bench.Config {
+	cfg := bench.DefaultConfig()
+	cfg.Servers = servers
+	cfg.Op = op
+	cfg.Clients = clients
+	cfg.Duration, cfg.Warmup = r.o.Duration, r.o.Warmup
+	cfg.Size, cfg.Keys, cfg.ReadPct = r.o.Size, r.o.Keys, r.o.ReadPct
+	return cfg
 }
 
 // oneShot times `zk get` and `zkCli.sh get` as whole processes against p.

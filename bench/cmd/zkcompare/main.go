@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Size, "size", o.Size, "value size in bytes")
 	fs.IntVar(&o.Keys, "keys", o.Keys, "keys for get/set/mixed")
 	fs.IntVar(&o.ReadPct, "read-pct", o.ReadPct, "reads in mixed, percent")
+	paced := fs.String("paced", pacedString(o.Paced), "paced loads after the matrix, op:rate in all per second (\"\" for none)")
+	fs.IntVar(&o.PacedClients, "paced-clients", o.PacedClients, "clients of the paced loads")
 	fs.IntVar(&o.Znodes, "znodes", o.Znodes, "znodes for the restart and RSS measures")
 	fs.IntVar(&o.Repeats, "repeats", o.Repeats, "repetitions of start-up, restart, one-shot get and failover")
 	ensemble := fs.String("ensemble", "auto", "3-node rows: on, off, or auto (on when `zk ensemble` exists)")
@@ -106,6 +109,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		o.Clients = append(o.Clients, n)
+	}
+	o.Paced = nil
+	for _, s := range splitList(*paced) {
+		op, rate, ok := strings.Cut(s, ":")
+		pop, err := bench.ParseOp(op)
+		r, rerr := strconv.ParseFloat(rate, 64)
+		if !ok || err != nil || rerr != nil || !(r > 0) || math.IsInf(r, 0) {
+			fmt.Fprintf(stderr, "zkcompare: -paced: %q is not op:rate (e.g. get:20000)\n", s)
+			return 2
+		}
+		o.Paced = append(o.Paced, compare.Paced{Op: pop, Rate: r})
+	}
+	if o.PacedClients < 1 && len(o.Paced) > 0 {
+		fmt.Fprintf(stderr, "zkcompare: -paced-clients: %d, want >= 1\n", o.PacedClients)
+		return 2
 	}
 	o.Skip = splitList(*skip)
 	o.Log = stderr
@@ -211,4 +229,13 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// pacedString renders paced loads as the -paced flag takes them.
+func pacedString(ps []compare.Paced) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%s:%g", p.Op, p.Rate)
+	}
+	return strings.Join(parts, ",")
 }
