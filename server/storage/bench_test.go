@@ -105,7 +105,7 @@ func BenchmarkMoveToBolt(b *testing.B) {
 				}
 				c0, t0 := cpuTime(), time.Now()
 				s.boltMu.Lock()
-				err := s.moveLocked(-1)
+				_, err := s.moveLocked(-1)
 				s.boltMu.Unlock()
 				wall += time.Since(t0)
 				cpu += cpuTime() - c0

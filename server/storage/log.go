@@ -520,7 +520,7 @@ func (s *Store) purgeLogThrough(bound uint64) (deleted uint64, err error) {
 	s.mu.Lock()
 	n := len(s.pending) // not more: appends go on meanwhile
 	s.mu.Unlock()
-	if err := s.moveLocked(n); err != nil {
+	if _, err := s.moveLocked(n); err != nil {
 		return 0, fmt.Errorf("purge txn log %s: %w", s.logPath, err)
 	}
 	s.mu.Lock()

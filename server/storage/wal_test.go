@@ -565,3 +565,94 @@ func TestWALRandomDamageNeverLoadsGarbage(t *testing.T) {
 	t.Logf("%d of %d damaged segments refused; %d loaded without more than the last batch, %d lost more (damage in several records, the first one's header included)",
 		refused, rounds, rounds-refused-multi, multi)
 }
+
+// One mover transaction takes moveBatch entries at most, and stops once it
+// holds moveBatchBytes (at least one entry, however large).
+func TestMoveBatchLen(t *testing.T) {
+	entries := func(n, size int) []walEntry {
+		es := make([]walEntry, n)
+		for i := range es {
+			es[i].data = make([]byte, size)
+		}
+		return es
+	}
+	for _, tc := range []struct {
+		name    string
+		pending []walEntry
+		want    int
+	}{
+		{"none", nil, 0},
+		{"fewer than a batch", entries(10, 100), 10},
+		{"small entries: the count bound", entries(moveBatch+500, 100), moveBatch},
+		{"large entries: the byte bound", entries(100, 64<<10), moveBatchBytes / (64 << 10)},
+		{"one entry over the byte bound", entries(3, 2*moveBatchBytes), 1},
+	} {
+		if got := moveBatchLen(tc.pending); got != tc.want {
+			t.Errorf("%s: moveBatchLen = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// moveSpread moves what it is asked to over several bolt transactions;
+// stopped between two of them, it returns with the rest still in the WAL,
+// and Close moves that rest: after a reopen every entry is there, in bolt.
+func TestMoveSpread(t *testing.T) {
+	dir := t.TempDir()
+	s := openNoMove(t, dir, nil, 0)
+	const total = 3*moveBatch + 100
+	z := int64(0)
+	for z < total {
+		es := make([]Entry, min(100, total-z))
+		for i := range es {
+			z++
+			es[i] = Entry{Zxid: z, Data: []byte(fmt.Sprintf("txn-%d", z))}
+		}
+		if err := s.Append(es); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.moveSpread(moveBatch + 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.boltLastZxid(); got != 2*moveBatch {
+		t.Fatalf("after moving %d entries bolt ends at %d, want %d (two whole transactions)", moveBatch+1, got, 2*moveBatch)
+	}
+	// Stop the mover as Close does: moveSpread then sees the stop after
+	// its next transaction.
+	close(s.moveStop)
+	<-s.moveDone
+	if err := s.moveSpread(total); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.boltLastZxid(); got != 3*moveBatch {
+		t.Fatalf("stopped: bolt ends at %d, want %d (one more transaction, then the stop)", got, 3*moveBatch)
+	}
+	s.mu.Lock()
+	left := len(s.pending)
+	s.mu.Unlock()
+	if left != 100 {
+		t.Fatalf("%d entries wait in the WAL, want 100", left)
+	}
+	s.moveStop = make(chan struct{}) // for Close to close again
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, "", Options{ForceSync: true, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	want := int64(1)
+	if err := s2.Replay(0, func(e Entry) error {
+		if e.Zxid != want || string(e.Data) != fmt.Sprintf("txn-%d", want) {
+			return fmt.Errorf("entry 0x%x %q, want 0x%x", e.Zxid, e.Data, want)
+		}
+		want++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want != total+1 {
+		t.Fatalf("replayed %d entries, want %d", want-1, total)
+	}
+}
