@@ -160,7 +160,7 @@ func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) (err er
 	if err := s.faults.get(); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", tmp, err)
 	}
-	bw := bufio.NewWriterSize(f, snapBufSize)
+	bw := bufio.NewWriterSize(newFlushBehind(f, snapHeaderSize), snapBufSize)
 	cw := &crcWriter{w: bw, h: crc32.New(castagnoli)}
 	if err := write(cw); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", final, err)
