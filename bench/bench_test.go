@@ -210,6 +210,34 @@ func TestRunPacedKeepsToRate(t *testing.T) {
 	}
 }
 
+// A paced worker waiting for a send time past the end of the run does not
+// hold the run up: at 0.1 requests a second over 4 clients each waits 40 s
+// between sends, and the run still ends after its 300 ms.
+func TestRunPacedStopsWaitingWorkers(t *testing.T) {
+	srv := servertest.Start(t)
+	cfg := shortConfig(srv.Addr(), OpGet)
+	cfg.Root = "/bench-paced-slow"
+	cfg.Clients, cfg.Rate = 4, 0.1
+	done := make(chan error, 1)
+	var res *Result
+	go func() {
+		var err error
+		res, err = Run(context.Background(), cfg)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still waiting 20 s into a 0.4 s run: a paced worker's wait was not cut short")
+	}
+	if res.Ops > 1 {
+		t.Errorf("%d ops at 0.1/s in 0.3 s, want at most 1", res.Ops)
+	}
+}
+
 // The values written by set have the requested size, and the key set
 // exists while the run goes on.
 func TestRunSetWritesSize(t *testing.T) {

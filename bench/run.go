@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 
-	r := &run{cfg: cfg, log: log}
+	r := &run{cfg: cfg, log: log, stopped: make(chan struct{})}
 	defer r.closeAll()
 	if err := r.connect(ctx); err != nil {
 		return nil, err
@@ -76,7 +76,16 @@ type run struct {
 	workers []*worker
 	keys    []string // paths of the key set, shared read-only
 	phase   atomic.Int32
-	rootOK  bool // the root znode was created by this run
+	stopped chan struct{} // closed with phase set to phaseStop (stop)
+	rootOK  bool          // the root znode was created by this run
+}
+
+// stop ends the load: workers finish the request they have out, and a
+// paced worker waiting for its next send time wakes at once.
+func (r *run) stop() {
+	if r.phase.Swap(phaseStop) != phaseStop {
+		close(r.stopped)
+	}
 }
 
 // worker is one simulated client; only its own goroutine touches it
@@ -220,13 +229,13 @@ func (r *run) load(ctx context.Context) *Result {
 			if measureStart.IsZero() {
 				beginMeasure()
 			}
-			r.phase.Store(phaseStop)
+			r.stop()
 		case <-phaseTimer.C:
 			if r.phase.Load() == phaseWarmup {
 				beginMeasure()
 				phaseTimer.Reset(cfg.Duration)
 			} else {
-				r.phase.Store(phaseStop)
+				r.stop()
 			}
 		case now := <-tick.C:
 			if cfg.Progress != nil {
@@ -313,9 +322,13 @@ func (r *run) loop(w *worker) {
 	watchPath := w.dir + "/watch"
 	nkeys := uint64(len(r.keys))
 	pace := cfg.pace()
+	var wake *time.Timer // a paced worker's wait for its next send time
 	if pace > 0 {
 		// Clients start spread over one interval, not all at once.
 		w.next = time.Now().Add(pace * time.Duration(w.id) / time.Duration(cfg.Clients))
+		wake = time.NewTimer(time.Hour)
+		wake.Stop()
+		defer wake.Stop()
 	}
 	for {
 		if r.phase.Load() == phaseStop {
@@ -329,7 +342,12 @@ func (r *run) loop(w *worker) {
 		)
 		if pace > 0 {
 			if wait := time.Until(w.next); wait > 0 {
-				time.Sleep(wait)
+				wake.Reset(wait)
+				select {
+				case <-wake.C:
+				case <-r.stopped:
+					return
+				}
 			} else {
 				late = -wait
 			}
