@@ -410,8 +410,10 @@ func (s *Store) mover() {
 
 // moveSpread moves n pending entries into bolt one transaction at a time,
 // with movePause between transactions and boltMu free during it, so that
-// the WAL's fdatasyncs do not wait for all of that I/O at once. It returns
-// early when the store stops (Close moves the rest).
+// the WAL's fdatasyncs do not wait for all of that I/O at once. A mover
+// that falls behind (a quarter of what Append lets wait before it blocks)
+// does not pause. It returns early when the store stops (Close moves the
+// rest).
 func (s *Store) moveSpread(n int) error {
 	pause := time.NewTimer(time.Hour)
 	pause.Stop()
@@ -422,7 +424,10 @@ func (s *Store) moveSpread(n int) error {
 		if err != nil || moved == 0 {
 			return err
 		}
-		if n -= moved; n > 0 {
+		s.mu.Lock()
+		behind := len(s.pending) > maxPending/4 || s.pendingBytes > maxPendingBytes/4
+		s.mu.Unlock()
+		if n -= moved; n > 0 && !behind {
 			pause.Reset(movePause)
 			select {
 			case <-s.moveStop:

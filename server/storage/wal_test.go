@@ -656,3 +656,35 @@ func TestMoveSpread(t *testing.T) {
 		t.Fatalf("replayed %d entries, want %d", want-1, total)
 	}
 }
+
+// A mover that is behind (more than a quarter of what Append lets wait)
+// moves without pausing: told to stop at once, it still moves until the
+// backlog is back under that quarter, where a paced one would have moved
+// one transaction.
+func TestMoveSpreadCatchesUpWithoutPausing(t *testing.T) {
+	s := openNoMove(t, t.TempDir(), nil, 0)
+	const total = maxPending/4 + 10000
+	z := int64(0)
+	for z < total {
+		es := make([]Entry, min(1000, total-z))
+		for i := range es {
+			z++
+			es[i] = Entry{Zxid: z, Data: []byte("x")}
+		}
+		if err := s.Append(es); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(s.moveStop)
+	<-s.moveDone
+	if err := s.moveSpread(total); err != nil {
+		t.Fatal(err)
+	}
+	s.moveStop = make(chan struct{}) // for Close to close again
+	s.mu.Lock()
+	left := len(s.pending)
+	s.mu.Unlock()
+	if moved := total - left; left > maxPending/4 || moved < total-maxPending/4 {
+		t.Errorf("moved %d of %d with the stop already given, %d left; want the backlog under %d", moved, total, left, maxPending/4)
+	}
+}
