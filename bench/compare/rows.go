@@ -29,26 +29,32 @@ func opName(op bench.Op, readPct int) string {
 	return string(op)
 }
 
-func (r *runner) find(kind Kind, topology string, op bench.Op, clients int) *Throughput {
+// find returns the run of kind with that load: a closed loop when rate is
+// 0, else the paced run at that rate.
+func (r *runner) find(kind Kind, topology string, op bench.Op, clients int, rate float64) *Throughput {
 	for i := range r.rep.Runs {
 		t := &r.rep.Runs[i]
-		if t.Kind == kind && t.Topology == topology && t.Result.Op == op && t.Result.Clients == clients && t.Result.Rate == 0 {
+		if t.Kind == kind && t.Topology == topology && t.Result.Op == op && t.Result.Clients == clients && t.Result.Rate == rate {
 			return t
 		}
 	}
 	return nil
 }
 
-// findPaced is find for a paced load.
-func (r *runner) findPaced(kind Kind, topology string, pl Paced) *Throughput {
-	for i := range r.rep.Runs {
-		t := &r.rep.Runs[i]
-		if t.Kind == kind && t.Topology == topology && t.Result.Op == pl.Op && t.Result.Rate == pl.Rate {
-			return t
-		}
+// values gives value of zkgo's and Apache's run of one load (nil where that
+// server has none); ok is false when neither has.
+func (r *runner) values(topology string, op bench.Op, clients int, rate float64, value func(*Throughput) float64) (zv, av *float64, ok bool) {
+	if z := r.find(KindZkgo, topology, op, clients, rate); z != nil {
+		zv = ptr(value(z))
 	}
-	return nil
+	if a := r.find(KindApache, topology, op, clients, rate); a != nil {
+		av = ptr(value(a))
+	}
+	return zv, av, zv != nil || av != nil
 }
+
+// p99 is a run's p99 latency in milliseconds.
+func p99(t *Throughput) float64 { return float64(t.Result.Latency.P99) / 1000 }
 
 func ptr(v float64) *float64 { return &v }
 
@@ -67,24 +73,16 @@ func (r *runner) rows() {
 		metrics := []metric{
 			{"throughput", "ops/s", Higher, func(op bench.Op, c int) float64 { return throughputTarget(op, c, topology) },
 				func(t *Throughput) float64 { return t.Result.OpsPerSec }, "ops/s"},
-			{"latency", "ms", Lower, func(bench.Op, int) float64 { return 0.5 },
-				func(t *Throughput) float64 { return float64(t.Result.Latency.P99) / 1000 }, "p99"},
+			{"latency", "ms", Lower, func(bench.Op, int) float64 { return 0.5 }, p99, "p99"},
 			{"server cpu", "µs/op", Lower, func(bench.Op, int) float64 { return 0.5 },
 				func(t *Throughput) float64 { return t.ServerCPUPerOp }, "server CPU"},
 		}
 		for _, m := range metrics {
 			for _, op := range r.o.Ops {
 				for _, c := range r.o.Clients {
-					z, a := r.find(KindZkgo, topology, op, c), r.find(KindApache, topology, op, c)
-					if z == nil && a == nil {
+					zv, av, ok := r.values(topology, op, c, 0, m.value)
+					if !ok {
 						continue
-					}
-					var zv, av *float64
-					if z != nil {
-						zv = ptr(m.value(z))
-					}
-					if a != nil {
-						av = ptr(m.value(a))
 					}
 					name := fmt.Sprintf("%s %s, %s, %s", opName(op, r.o.ReadPct), m.label, plural(c, "client"), topology)
 					rep.AddRow(m.group+" "+topology, name, m.unit, m.better, m.target(op, c), zv, av)
@@ -94,16 +92,9 @@ func (r *runner) rows() {
 		// Latency at the same load: informative, no target (issue 6's p99
 		// targets are on the closed-loop rows above).
 		for _, pl := range r.o.Paced {
-			z, a := r.findPaced(KindZkgo, topology, pl), r.findPaced(KindApache, topology, pl)
-			if z == nil && a == nil {
+			zv, av, ok := r.values(topology, pl.Op, r.o.PacedClients, pl.Rate, p99)
+			if !ok {
 				continue
-			}
-			var zv, av *float64
-			if z != nil {
-				zv = ptr(float64(z.Result.Latency.P99) / 1000)
-			}
-			if a != nil {
-				av = ptr(float64(a.Result.Latency.P99) / 1000)
 			}
 			name := fmt.Sprintf("%s p99 paced at %s/s, %s, %s", opName(pl.Op, r.o.ReadPct), thousands(pl.Rate), plural(r.o.PacedClients, "client"), topology)
 			rep.AddRow("paced "+topology, name, "ms", Lower, 0, zv, av)
