@@ -30,8 +30,8 @@ const flushBehindChunk = 256 << 10
 type flushBehind struct {
 	f      *os.File
 	fd     int
-	off    int64 // bytes written through w
-	queued int64 // bytes handed to writeback
+	off    int64 // file offset the writes have reached
+	queued int64 // file offset up to which writeback was started
 	prev   int64 // start of the chunk handed over last, -1 before the first
 }
 
