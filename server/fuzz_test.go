@@ -78,7 +78,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s1 := snapServer()
-		if err := s1.decodeSnapshot(b); err != nil {
+		if err := s1.decodeSnapshot(bytes.NewReader(b)); err != nil {
 			return
 		}
 		sess1, nodes1 := snapState(t, s1)
@@ -87,7 +87,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			t.Fatalf("encode a decoded snapshot: %v", err)
 		}
 		s2 := snapServer()
-		if err := s2.decodeSnapshot(enc.Bytes()); err != nil {
+		if err := s2.decodeSnapshot(&enc); err != nil {
 			t.Fatalf("re-encoded snapshot does not decode: %v", err)
 		}
 		sess2, nodes2 := snapState(t, s2)
@@ -292,7 +292,7 @@ func FuzzSnapshotPaths(f *testing.F) {
 		}
 		e.NullString()
 		s1 := snapServer()
-		if err := s1.decodeSnapshot(e.Bytes()); err != nil {
+		if err := s1.decodeSnapshot(bytes.NewReader(e.Bytes())); err != nil {
 			return
 		}
 		_, nodes1 := snapState(t, s1)
@@ -304,7 +304,7 @@ func FuzzSnapshotPaths(f *testing.F) {
 			t.Fatal(err)
 		}
 		s2 := snapServer()
-		if err := s2.decodeSnapshot(enc.Bytes()); err != nil {
+		if err := s2.decodeSnapshot(&enc); err != nil {
 			t.Fatalf("re-encoded snapshot does not decode: %v", err)
 		}
 		if _, nodes2 := snapState(t, s2); !reflect.DeepEqual(nodes1, nodes2) {

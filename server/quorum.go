@@ -458,12 +458,8 @@ func (m stateMachine) Snapshot(w io.Writer) (int64, error) {
 
 func (m stateMachine) Restore(zxid int64, r io.Reader) error {
 	s := m.s
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
 	fresh := &Server{cfg: s.cfg, log: s.log, tree: tree.New(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
-	if err := fresh.decodeSnapshot(b); err != nil {
+	if err := fresh.decodeSnapshot(r); err != nil {
 		return err
 	}
 	s.tree.Lock()

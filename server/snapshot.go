@@ -116,44 +116,73 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 	return flush()
 }
 
-// decodeSnapshot restores the tree and sessions from a snapshot body.
-func (s *Server) decodeSnapshot(body []byte) error {
-	d := wire.NewDecoder(body)
-	if v := d.Int(); v != 1 && v != snapshotVersion {
-		return fmt.Errorf("snapshot: unknown version %d", v)
+// decodeSnapshot restores the tree and sessions from a snapshot body,
+// read from r a record at a time: the body, as large as the tree's
+// content, is never held whole in memory.
+func (s *Server) decodeSnapshot(r io.Reader) error {
+	rr := recordReader{r: r}
+	var version int32
+	if err := rr.next(func(d *wire.Decoder) { version = d.Int() }); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
 	}
-	n := d.VectorLen(12)
-	for i := 0; i < n && d.Err() == nil; i++ {
-		id := d.Long()
-		to := d.Int()
-		s.sessions.add(id, time.Duration(to)*time.Millisecond)
+	if version != 1 && version != snapshotVersion {
+		return fmt.Errorf("snapshot: unknown version %d", version)
+	}
+	type session struct {
+		id int64
+		to int32
+	}
+	var sessions []session
+	err := rr.next(func(d *wire.Decoder) {
+		n := d.VectorLen(12)
+		sessions = sessions[:0]
+		for i := 0; i < n && d.Err() == nil; i++ {
+			sessions = append(sessions, session{d.Long(), d.Int()})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	for _, se := range sessions {
+		s.sessions.add(se.id, time.Duration(se.to)*time.Millisecond)
 	}
 	var nodes []tree.Restoring
-	for d.Err() == nil {
-		path, ok := d.NullableString()
-		if !ok {
-			break
+	for end := false; !end; {
+		var path string
+		var node *tree.Node
+		err := rr.next(func(d *wire.Decoder) {
+			p, ok := d.NullableString()
+			if !ok {
+				end = d.Err() == nil
+				return
+			}
+			n := &tree.Node{Data: d.Buffer(), ACL: wire.DecodeACLs(d)}
+			n.Czxid = d.Long()
+			n.Mzxid = d.Long()
+			n.Pzxid = d.Long()
+			n.Ctime = d.Long()
+			n.Mtime = d.Long()
+			n.Version = d.Int()
+			n.Cversion = d.Int()
+			n.Aversion = d.Int()
+			n.Owner = d.Long()
+			path, node = p, n
+		})
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
 		}
-		node := &tree.Node{Data: d.Buffer(), ACL: wire.DecodeACLs(d)}
-		node.Czxid = d.Long()
-		node.Mzxid = d.Long()
-		node.Pzxid = d.Long()
-		node.Ctime = d.Long()
-		node.Mtime = d.Long()
-		node.Version = d.Int()
-		node.Cversion = d.Int()
-		node.Aversion = d.Int()
-		node.Owner = d.Long()
-		if d.Err() != nil {
+		if end {
+			// Read to the end of r all the same: the store's reader
+			// checks the body's checksum there.
+			if err := rr.drain(); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
 			break
 		}
 		if wire.ValidatePath(path) != nil {
 			return fmt.Errorf("snapshot: invalid path %q", path)
 		}
 		nodes = append(nodes, tree.Restoring{Path: path, Node: node})
-	}
-	if err := d.Err(); err != nil {
-		return fmt.Errorf("snapshot: %w", err)
 	}
 	t := tree.New()
 	if dropped := t.RestoreAll(nodes); dropped > 0 {
@@ -162,5 +191,70 @@ func (s *Server) decodeSnapshot(body []byte) error {
 		s.log.Debug("snapshot: left out znodes whose parent it does not hold", "znodes", dropped)
 	}
 	s.tree = t
+	return nil
+}
+
+// recordChunk is how much of a snapshot recordReader reads at a time.
+const recordChunk = 1 << 20
+
+// recordReader decodes a stream of jute records through one buffer: a
+// record cut off at the buffer's end is decoded again once more of the
+// stream is in, and a record larger than the buffer grows it.
+type recordReader struct {
+	r        io.Reader
+	buf      []byte
+	off, end int // the unread bytes are buf[off:end]
+	eof      bool
+	d        wire.Decoder
+}
+
+// next calls decode on the unread bytes and consumes what it read. decode
+// must leave no trace until it has read a whole record: when it runs out
+// of bytes (wire.ErrShort) before the stream's end, it is called again
+// from the same record's start with more bytes.
+func (rr *recordReader) next(decode func(*wire.Decoder)) error {
+	for {
+		rr.d.Reset(rr.buf[rr.off:rr.end])
+		decode(&rr.d)
+		err := rr.d.Err()
+		if err == nil {
+			rr.off += rr.d.Offset()
+			return nil
+		}
+		if !errors.Is(err, wire.ErrShort) || rr.eof {
+			return err
+		}
+		if err := rr.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// drain reads what is left of the stream, unread.
+func (rr *recordReader) drain() error {
+	if rr.eof {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, rr.r)
+	return err
+}
+
+// fill moves the unread bytes to the front of the buffer, doubling it if
+// they fill it, and reads until the buffer is full or the stream ends.
+func (rr *recordReader) fill() error {
+	n := copy(rr.buf, rr.buf[rr.off:rr.end])
+	rr.off, rr.end = 0, n
+	if n == len(rr.buf) {
+		rr.buf = append(rr.buf, make([]byte, max(recordChunk, len(rr.buf)))...)
+		rr.buf = rr.buf[:cap(rr.buf)]
+	}
+	m, err := io.ReadFull(rr.r, rr.buf[n:])
+	rr.end += m
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		rr.eof = true
+	case err != nil:
+		return err
+	}
 	return nil
 }

@@ -8,17 +8,20 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // treeView is every znode's data, ACL and Stat.
@@ -194,5 +197,46 @@ func TestRestoreSnapshotWithOrphan(t *testing.T) {
 	}
 	if _, ok := view["/gone/child"]; ok {
 		t.Errorf("/gone/child restored without its parent: %v", view)
+	}
+}
+
+// A snapshot body is decoded from a stream a buffer at a time: records cut
+// at the buffer's end, a sessions vector and a znode larger than the
+// buffer, and a reader that hands out a few bytes per call all decode to
+// the tree that was encoded; a body cut anywhere is an error, never a
+// partial tree.
+func TestDecodeSnapshotStream(t *testing.T) {
+	s := snapServer()
+	for i := range 120_000 { // 1.4 MB of sessions: more than one buffer
+		s.sessions.add(int64(i+1)<<8, 4*time.Second)
+	}
+	s.tree.Create("/big", bytes.Repeat([]byte("b"), recordChunk+recordChunk/2), tree.OpenACL, 0, 1, 1, 1)
+	digest := []wire.ACL{{Perms: wire.PermRead, ID: wire.ID{Scheme: "digest", ID: "u:x"}}}
+	for i := range 3000 {
+		s.tree.Create(fmt.Sprintf("/big/n%d", i), bytes.Repeat([]byte{byte(i)}, i%700), digest, int64(i%3), 1, int64(i+2), 2)
+	}
+	var body bytes.Buffer
+	if err := s.encodeSnapshot(&body); err != nil {
+		t.Fatal(err)
+	}
+	wantSess, wantNodes := snapState(t, s)
+
+	got := snapServer()
+	if err := got.decodeSnapshot(iotest.HalfReader(bytes.NewReader(body.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	gotSess, gotNodes := snapState(t, got)
+	if !reflect.DeepEqual(gotSess, wantSess) {
+		t.Fatalf("sessions: %d decoded, want %d", len(gotSess), len(wantSess))
+	}
+	if !reflect.DeepEqual(gotNodes, wantNodes) {
+		t.Fatalf("znodes: %d decoded, want %d, or their content differs", len(gotNodes), len(wantNodes))
+	}
+
+	b := body.Bytes()
+	for cut := 0; cut < len(b); cut += 1 + len(b)/29 {
+		if err := snapServer().decodeSnapshot(bytes.NewReader(b[:cut])); err == nil {
+			t.Fatalf("a body cut at %d of %d bytes decoded", cut, len(b))
+		}
 	}
 }

@@ -16,6 +16,11 @@ func TestNewTreeHasApacheSystemNodes(t *testing.T) {
 	if n := tr.NodeCount(); n != 5 {
 		t.Fatalf("NodeCount = %d, want 5", n)
 	}
+	// Apache 3.8 reports zk_approximate_data_size 44 on a fresh server:
+	// the paths of /, /zookeeper, /zookeeper/quota and /zookeeper/config.
+	if got := tr.DataSize(); got != 44 {
+		t.Fatalf("DataSize = %d, want 44", got)
+	}
 }
 
 func TestCversionCountsCreatesAndDeletes(t *testing.T) {
@@ -180,13 +185,56 @@ func TestWalkFuzzyWhileChanging(t *testing.T) {
 // replaced it.
 func TestRestoreReplacesEphemeral(t *testing.T) {
 	tr := New()
-	tr.Restore("/e", &Node{Data: []byte("old"), ACL: OpenACL, Owner: 7})
-	tr.Restore("/e", &Node{Data: []byte("new"), ACL: OpenACL})
+	tr.RestoreAll([]Restoring{
+		{"/e", &Node{Data: []byte("old"), ACL: OpenACL, Owner: 7}},
+		{"/e", &Node{Data: []byte("new"), ACL: OpenACL}},
+	})
 	if eph := tr.Ephemerals(7); len(eph) != 0 {
 		t.Fatalf("session 7 still owns %v after /e was replaced by a persistent node", eph)
 	}
 	if n := tr.Get("/e"); n == nil || string(n.Data) != "new" {
 		t.Fatalf("/e = %v", n)
+	}
+}
+
+// A tree restored from its own nodes, in any order, is the tree it was:
+// the same children, data size, ephemerals, containers and TTL nodes.
+func TestRestoreAllRebuildsIndexes(t *testing.T) {
+	tr := New()
+	tr.Create("/app", nil, OpenACL, 0, 1, 1, 1)
+	tr.Create("/app/cfg", []byte("x=1"), OpenACL, 0, 1, 2, 1)
+	tr.Create("/app/lock", nil, OpenACL, ContainerOwner, 2, 3, 1)
+	tr.Create("/app/lock/e1", []byte("me"), OpenACL, 7, 1, 4, 1)
+	tr.Create("/app/lock/e2", nil, OpenACL, 8, 2, 5, 1)
+	tr.Create("/app/tmp", []byte("t"), OpenACL, TTLOwner(60000), 4, 6, 1)
+	var ns []Restoring
+	_ = tr.Walk(func(path string, n *Node) error {
+		c := *n
+		c.children = nil
+		ns = append(ns, Restoring{path, &c})
+		return nil
+	})
+	slices.Reverse(ns) // children before their parents
+	got := New()
+	if dropped := got.RestoreAll(ns); dropped != 0 {
+		t.Fatalf("dropped %d", dropped)
+	}
+	if got.DataSize() != tr.DataSize() || got.NodeCount() != tr.NodeCount() {
+		t.Errorf("data size %d and %d znodes, want %d and %d", got.DataSize(), got.NodeCount(), tr.DataSize(), tr.NodeCount())
+	}
+	_ = tr.Walk(func(path string, n *Node) error {
+		if r := got.Get(path); r == nil || !slices.Equal(r.Children(), n.Children()) {
+			t.Errorf("%s restored as %v, want children %v", path, r, n.Children())
+		}
+		return nil
+	})
+	for _, s := range []int64{7, 8} {
+		if !slices.Equal(got.Ephemerals(s), tr.Ephemerals(s)) {
+			t.Errorf("session %d owns %v, want %v", s, got.Ephemerals(s), tr.Ephemerals(s))
+		}
+	}
+	if !slices.Equal(got.Containers(), []string{"/app/lock"}) || !slices.Equal(got.TTLs(), []string{"/app/tmp"}) {
+		t.Errorf("containers %v, TTL nodes %v", got.Containers(), got.TTLs())
 	}
 }
 
