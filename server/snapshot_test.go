@@ -49,16 +49,7 @@ func TestRecoveryFromFuzzySnapshot(t *testing.T) {
 	// Every time the snapshot gives up the lock, it waits (up to 20 ms)
 	// for the applier to apply something, so that every snapshot is
 	// really fuzzy.
-	oldChunk := fuzzyChunk
-	fuzzyChunk = 4
-	fuzzyYield = func(s *Server) {
-		from := s.lastZxid.Load()
-		deadline := time.Now().Add(20 * time.Millisecond)
-		for s.lastZxid.Load() == from && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Microsecond) // polling a condition with a deadline
-		}
-	}
-	defer func() { fuzzyChunk, fuzzyYield = oldChunk, nil }()
+	defer MakeSnapshotsFuzzy()()
 	dir := t.TempDir()
 	snapCount := func(c *config.Config) { c.SnapCount = 60 }
 	s, addr, stop := startPipelineServer(t, dir, snapCount)

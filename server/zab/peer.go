@@ -23,9 +23,12 @@ type StateMachine interface {
 	// applier goroutine or, when it is idle, from the goroutine that
 	// learned of the commit, so Apply must not wait for zab.
 	Apply(e storage.Entry)
-	// Snapshot writes the state as of some applied zxid, which it returns.
-	// It may be called while Apply runs on another goroutine and must
-	// produce a consistent state all the same.
+	// Snapshot writes a state from which applying the entries after the
+	// zxid it returns gives the state after them. It may be called while
+	// Apply runs on another goroutine. The state written is either the
+	// state as of that zxid or, where Apply tolerates an entry whose
+	// effect the state already holds, a fuzzy one that also holds some
+	// of the entries applied while it was written (ZooKeeper's).
 	Snapshot(w io.Writer) (zxid int64, err error)
 	// Restore replaces the whole state with a snapshot taken at zxid.
 	Restore(zxid int64, r io.Reader) error

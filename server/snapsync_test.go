@@ -1,0 +1,140 @@
+package server_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A member that lost its data comes back by SNAP while writes go on. The
+// leader streams a fuzzy snapshot (walked a few znodes at a time, writes
+// applied in between, so it holds some of them and not others) and then
+// the txns after its zxid; the member ends with exactly the leader's
+// tree: data, ACLs, children and every Stat field.
+func TestSnapSyncUnderWrites(t *testing.T) {
+	zk.DefaultLogger = log.New(io.Discard, "", 0)
+	e := servertest.StartEnsemble(t, 3, 0, servertest.WithConfig(func(c *config.Config) { c.SnapCount = 40 }))
+	l := e.Leader()
+	if l < 0 {
+		t.Fatal("no leader")
+	}
+	f := (l + 1) % 3
+	dial := func() *zk.Conn {
+		c, _, err := zk.Connect([]string{e.Servers[l].Addr()}, 4*time.Second, zk.WithLogInfo(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	c := dial()
+	paths := []string{"/s", "/s/a", "/s/b", "/s/a/x", "/s/b/x", "/s/a/x/y", "/s/c"}
+	for _, p := range paths[:3] {
+		if _, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		if _, err := c.Create(fmt.Sprintf("/s/a/n%d", i), []byte("v"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A member whose log is empty gets SNAP once the leader has a snapshot.
+	snaps := filepath.Join(e.Servers[l].Cfg.DataDir, "version-2", "snapshot.*")
+	waitFor(t, "a snapshot on the leader", func() bool {
+		m, _ := filepath.Glob(snaps)
+		return len(m) > 0
+	})
+	e.Servers[f].Stop()
+	if err := os.RemoveAll(filepath.Join(e.Servers[f].Cfg.DataDir, "version-2")); err != nil {
+		t.Fatal(err)
+	}
+
+	defer server.MakeSnapshotsFuzzy()()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		c := dial()
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 5))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := paths[1+rng.IntN(len(paths)-1)]
+				data := fmt.Appendf(nil, "w%d-%d", w, rng.IntN(100))
+				var err error
+				switch rng.IntN(5) {
+				case 0:
+					_, err = c.Create(p, data, int32(rng.IntN(3)), zk.WorldACL(zk.PermAll))
+				case 1, 2:
+					_, err = c.Set(p, data, -1)
+				case 3:
+					err = c.Delete(p, -1)
+				default:
+					_, err = c.SetACL(p, zk.WorldACL(zk.PermRead|zk.PermWrite|zk.PermCreate|zk.PermDelete), -1)
+				}
+				if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNodeExists) &&
+					!errors.Is(err, zk.ErrNotEmpty) && !errors.Is(err, zk.ErrNoChildrenForEphemerals) && !errors.Is(err, zk.ErrNoAuth) {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		})
+	}
+	e.Servers[f].Restart()
+	e.WaitServing(30 * time.Second)
+	// Go on writing for a while with the member in the ensemble.
+	before := server.LastApplied(e.Servers[l].Server())
+	waitFor(t, "writes after the member came back", func() bool {
+		return server.LastApplied(e.Servers[l].Server()) > before+50 || t.Failed()
+	})
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	leader, member := e.Servers[l].Server(), e.Servers[f].Server()
+	waitFor(t, "the member to apply what the leader applied", func() bool {
+		return server.LastApplied(member) == server.LastApplied(leader)
+	})
+	want, got := server.TreeView(leader), server.TreeView(member)
+	for p, w := range want {
+		if g, ok := got[p]; !ok {
+			t.Errorf("%s missing on the member", p)
+		} else if g != w {
+			t.Errorf("%s on the member:\n got %s\nwant %s", p, g, w)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("%s on the member, not on the leader", p)
+		}
+	}
+}
