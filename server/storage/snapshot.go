@@ -138,14 +138,20 @@ func (s *Store) newestSnapshotBelow(zxid int64) int64 {
 // file, fsyncs it, renames it to snapshot.<zxid hex> and fsyncs the
 // directory. No lock is held while write runs, so appends go on. On error
 // nothing is left behind.
-func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) (err error) {
+func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) error {
 	if zxid < 0 {
 		return fmt.Errorf("write snapshot: negative zxid %d", zxid)
 	}
-	final := filepath.Join(s.snapDir, snapshotName(zxid))
-	f, err := os.CreateTemp(s.snapDir, tempPrefix+strconv.FormatUint(uint64(zxid), 16)+".*"+tempSuffix)
+	return s.WriteSnapshotThen(func(w io.Writer) (int64, error) { return zxid, write(w) })
+}
+
+// WriteSnapshotThen is WriteSnapshot for a body whose zxid is known only
+// once it is written, as a snapshot a learner receives from its leader:
+// write returns it.
+func (s *Store) WriteSnapshotThen(write func(w io.Writer) (zxid int64, err error)) (err error) {
+	f, err := os.CreateTemp(s.snapDir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
-		return fmt.Errorf("write snapshot %s: %w", final, err)
+		return fmt.Errorf("write snapshot in %s: %w", s.snapDir, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -162,9 +168,14 @@ func (s *Store) WriteSnapshot(zxid int64, write func(w io.Writer) error) (err er
 	}
 	bw := bufio.NewWriterSize(newFlushBehind(f, snapHeaderSize), snapBufSize)
 	cw := &crcWriter{w: bw, h: crc32.New(castagnoli)}
-	if err := write(cw); err != nil {
-		return fmt.Errorf("write snapshot %s: %w", final, err)
+	zxid, err := write(cw)
+	if err == nil && zxid < 0 {
+		err = fmt.Errorf("negative zxid %d", zxid)
 	}
+	if err != nil {
+		return fmt.Errorf("write snapshot %s: %w", tmp, err)
+	}
+	final := filepath.Join(s.snapDir, snapshotName(zxid))
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", tmp, err)
 	}

@@ -426,6 +426,41 @@ func TestSnapshotWriteFailureLeavesNothing(t *testing.T) {
 	}
 }
 
+// A snapshot whose zxid is known only at its end (one a learner receives)
+// is named and framed by the zxid its writer returns; a negative one is
+// refused and leaves nothing behind.
+func TestWriteSnapshotThen(t *testing.T) {
+	s := openT(t, t.TempDir(), "")
+	body := snapBody(7, 2<<20)
+	err := s.WriteSnapshotThen(func(w io.Writer) (int64, error) {
+		for b := body; len(b) > 0; b = b[min(len(b), 64<<10):] {
+			if _, err := w.Write(b[:min(len(b), 64<<10)]); err != nil {
+				return 0, err
+			}
+		}
+		return zx(3, 9), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z, got, ok := latest(t, s); !ok || z != zx(3, 9) || !bytes.Equal(got, body) {
+		t.Fatalf("latest: zxid 0x%x ok=%v len %d, want 0x%x and %d bytes", z, ok, len(got), zx(3, 9), len(body))
+	}
+	if err := s.WriteSnapshotThen(func(w io.Writer) (int64, error) { return -1, nil }); err == nil {
+		t.Fatal("a negative zxid was accepted")
+	}
+	ents, _ := os.ReadDir(s.SnapDir())
+	var names []string
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "snapshot") {
+			names = append(names, e.Name())
+		}
+	}
+	if !slices.Equal(names, []string{"snapshot.300000009"}) {
+		t.Fatalf("files: %v, want [snapshot.300000009]", names)
+	}
+}
+
 func TestStaleTempSnapshotRemovedOnOpen(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir, "")

@@ -1,7 +1,6 @@
 package zab
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -360,55 +359,71 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 		}
 		p.log.Info("txn log truncated by the leader", "zxid", fmt.Sprintf("0x%x", pkt.Zxid))
 	case PacketSnap:
-		var buf bytes.Buffer
-		var s int64
-		for {
-			c, err := lr.recv()
-			if err != nil {
-				return err
-			}
-			off := int64(buf.Len())
-			if c.Type == PacketSnapEnd {
-				n, err := bytesInt64(c.Data)
+		// The chunks go straight to a snapshot file, which the state is
+		// then restored from: the learner never holds the whole snapshot
+		// in memory.
+		var s, size int64
+		err := p.store.WriteSnapshotThen(func(w io.Writer) (int64, error) {
+			for {
+				c, err := lr.recv()
 				if err != nil {
-					return err
+					return 0, err
 				}
-				if n != off {
-					return fmt.Errorf("%w: snapshot of %d bytes, got %d", errLostPacket, n, off)
+				if c.Type == PacketSnapEnd {
+					n, err := bytesInt64(c.Data)
+					if err != nil {
+						return 0, err
+					}
+					if n != size {
+						return 0, fmt.Errorf("%w: snapshot of %d bytes, got %d", errLostPacket, n, size)
+					}
+					s = c.Zxid
+					break
 				}
-				s = c.Zxid
-				break
+				if c.Type != PacketSnapChunk {
+					return 0, fmt.Errorf("got %s inside a snapshot", c.Type)
+				}
+				if c.Zxid < size && c.Zxid+int64(len(c.Data)) <= size {
+					continue // duplicate
+				}
+				if c.Zxid != size {
+					return 0, fmt.Errorf("%w: snapshot chunk at %d, have %d bytes", errLostPacket, c.Zxid, size)
+				}
+				if _, err := w.Write(c.Data); err != nil {
+					return 0, err
+				}
+				size += int64(len(c.Data))
 			}
-			if c.Type != PacketSnapChunk {
-				return fmt.Errorf("got %s inside a snapshot", c.Type)
+			if err := p.applier.waitIdle(ctx); err != nil {
+				return 0, err
 			}
-			if c.Zxid < off && c.Zxid+int64(len(c.Data)) <= off {
-				continue // duplicate
+			// The log and older snapshots describe a history being
+			// replaced; this snapshot appears once they are gone.
+			if err := p.store.TruncateAfter(0); err != nil {
+				return 0, fmt.Errorf("clear log: %w", err)
 			}
-			if c.Zxid != off {
-				return fmt.Errorf("%w: snapshot chunk at %d, have %d bytes", errLostPacket, c.Zxid, off)
-			}
-			buf.Write(c.Data)
-		}
-		if err := p.applier.waitIdle(ctx); err != nil {
-			return err
-		}
-		// The log and older snapshots describe a history being replaced.
-		if err := p.store.TruncateAfter(0); err != nil {
-			return fmt.Errorf("SNAP: clear log: %w", err)
-		}
-		body := buf.Bytes()
-		if err := p.store.WriteSnapshot(s, func(w io.Writer) error {
-			_, err := w.Write(body)
-			return err
-		}); err != nil {
+			return s, nil
+		})
+		if err != nil {
 			return fmt.Errorf("SNAP: %w", err)
 		}
-		if err := p.applier.restore(ctx, s, bytes.NewReader(body)); err != nil {
+		z, body, ok, err := p.store.LatestSnapshot()
+		if err == nil && (!ok || z != s) {
+			err = fmt.Errorf("the snapshot written at 0x%x is not the newest (ok %v, 0x%x)", s, ok, z)
+		}
+		if err != nil {
+			if ok {
+				_ = body.Close()
+			}
+			return fmt.Errorf("SNAP: %w", err)
+		}
+		err = p.applier.restore(ctx, s, body)
+		_ = body.Close()
+		if err != nil {
 			return fmt.Errorf("SNAP: %w", err)
 		}
 		applied = s
-		p.log.Info("state replaced by the leader's snapshot", "zxid", fmt.Sprintf("0x%x", s), "bytes", len(body))
+		p.log.Info("state replaced by the leader's snapshot", "zxid", fmt.Sprintf("0x%x", s), "bytes", size)
 	default:
 		return fmt.Errorf("got %s, want DIFF, TRUNC or SNAP", pkt.Type)
 	}
