@@ -25,6 +25,7 @@ import (
 type snapNode struct {
 	Path string
 	Node tree.Node
+	ACL  []wire.ACL
 }
 
 func snapState(t *testing.T, s *Server) ([]SessionInfo, []snapNode) {
@@ -34,9 +35,9 @@ func snapState(t *testing.T, s *Server) ([]SessionInfo, []snapNode) {
 		if len(nodes) > 100000 {
 			return errors.New("walk does not end")
 		}
-		nodes = append(nodes, snapNode{p, tree.Node{Data: n.Data, ACL: n.ACL, Czxid: n.Czxid, Mzxid: n.Mzxid,
+		nodes = append(nodes, snapNode{p, tree.Node{Data: n.Data, Czxid: n.Czxid, Mzxid: n.Mzxid,
 			Pzxid: n.Pzxid, Ctime: n.Ctime, Mtime: n.Mtime, Version: n.Version, Cversion: n.Cversion,
-			Aversion: n.Aversion, Owner: n.Owner}})
+			Aversion: n.Aversion, Owner: n.Owner}, s.tree.ACL(n)})
 		return nil
 	})
 	if err != nil {

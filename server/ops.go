@@ -331,7 +331,7 @@ func (s *Server) lookup(path string) *tree.Node {
 }
 
 func (s *Server) canRead(c *conn, n *tree.Node, perm int32) bool {
-	return s.cfg.SkipACL || acl.Check(n.ACL, perm, c.auth)
+	return s.cfg.SkipACL || acl.Check(s.tree.ACL(n), perm, c.auth)
 }
 
 // read executes a read-only request in the connection's order. It runs
@@ -402,11 +402,11 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		if !admin && !s.canRead(c, n, wire.PermRead) {
 			return nil, wire.CodeNoAuth
 		}
-		list := n.ACL
+		list := s.tree.ACL(n)
 		if !admin {
 			// Without ADMIN the digests are masked, as 3.8 does.
-			list = make([]wire.ACL, len(n.ACL))
-			for i, a := range n.ACL {
+			list = make([]wire.ACL, len(list))
+			for i, a := range s.tree.ACL(n) {
 				if a.ID.Scheme == "digest" {
 					user, _, _ := strings.Cut(a.ID.ID, ":")
 					a.ID.ID = user + ":x"

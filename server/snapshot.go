@@ -86,7 +86,7 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 	node := func(path string, n *tree.Node) error {
 		e.String(path)
 		e.Buffer(n.Data)
-		wire.EncodeACLs(e, n.ACL)
+		wire.EncodeACLs(e, s.tree.ACL(n))
 		e.Long(n.Czxid)
 		e.Long(n.Mzxid)
 		e.Long(n.Pzxid)
@@ -146,17 +146,20 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 	for _, se := range sessions {
 		s.sessions.add(se.id, time.Duration(se.to)*time.Millisecond)
 	}
+	t := tree.New()
 	var nodes []tree.Restoring
 	for end := false; !end; {
 		var path string
 		var node *tree.Node
+		var acl []wire.ACL
 		err := rr.next(func(d *wire.Decoder) {
 			p, ok := d.NullableString()
 			if !ok {
 				end = d.Err() == nil
 				return
 			}
-			n := &tree.Node{Data: d.Buffer(), ACL: wire.DecodeACLs(d)}
+			n := &tree.Node{Data: d.Buffer()}
+			a := wire.DecodeACLs(d)
 			n.Czxid = d.Long()
 			n.Mzxid = d.Long()
 			n.Pzxid = d.Long()
@@ -166,7 +169,7 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 			n.Cversion = d.Int()
 			n.Aversion = d.Int()
 			n.Owner = d.Long()
-			path, node = p, n
+			path, node, acl = p, n, a
 		})
 		if err != nil {
 			return fmt.Errorf("snapshot: %w", err)
@@ -182,9 +185,9 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 		if wire.ValidatePath(path) != nil {
 			return fmt.Errorf("snapshot: invalid path %q", path)
 		}
+		t.GiveACL(node, acl)
 		nodes = append(nodes, tree.Restoring{Path: path, Node: node})
 	}
-	t := tree.New()
 	if dropped := t.RestoreAll(nodes); dropped > 0 {
 		// A fuzzy snapshot caught them after their parent was deleted;
 		// the txns after it delete them again.

@@ -30,7 +30,7 @@ func treeView(s *Server) map[string]string {
 	defer s.tree.RUnlock()
 	out := map[string]string{}
 	_ = s.tree.Walk(func(path string, n *tree.Node) error {
-		out[path] = fmt.Sprintf("%q %v %+v %v", n.Data, n.ACL, n.Stat(), n.Children())
+		out[path] = fmt.Sprintf("%q %v %+v %v", n.Data, s.tree.ACL(n), n.Stat(), n.Children())
 		return nil
 	})
 	return out

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"encoding/binary"
 	"maps"
 	"math"
 	"slices"
@@ -40,19 +41,24 @@ func IsEphemeral(owner int64) bool {
 }
 
 // Node is one znode. Fields are read under the tree's read lock.
+//
+// It takes 96 bytes, a size class of its own: the ACL is an index into
+// the tree's table of distinct ACLs (Tree.ACL), as Apache's DataNode
+// holds a reference into its ACL cache; the slice it was (24 bytes) put
+// a node in the 128-byte class, 32 MB more for a million znodes.
 type Node struct {
 	Data     []byte
-	ACL      []wire.ACL
 	Czxid    int64
 	Mzxid    int64
 	Pzxid    int64
 	Ctime    int64
 	Mtime    int64
+	Owner    int64               // raw ephemeralOwner: session, container or TTL marker
+	children map[string]struct{} // nil for a leaf: most znodes are leaves
 	Version  int32
 	Cversion int32 // stored counter: child creations only
 	Aversion int32
-	Owner    int64               // raw ephemeralOwner: session, container or TTL marker
-	children map[string]struct{} // nil for a leaf: most znodes are leaves
+	acl      uint32 // index into the tree's ACL table
 }
 
 // NumChildren returns the number of children.
@@ -96,8 +102,9 @@ type Tree struct {
 	ephemerals map[int64]map[string]struct{}
 	containers map[string]struct{}
 	ttls       map[string]struct{}
-	aclCache   map[string][]wire.ACL
-	lastACL    []wire.ACL // the ACL intern returned last
+	acls       [][]wire.ACL      // every distinct ACL a node has had; nodes index it
+	aclIndex   map[string]uint32 // an ACL's key (aclKey) to its index in acls
+	lastACL    uint32            // the index intern returned last
 	dataSize   int64
 }
 
@@ -115,11 +122,11 @@ func New() *Tree {
 		ephemerals: make(map[int64]map[string]struct{}),
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
-		aclCache:   make(map[string][]wire.ACL),
+		aclIndex:   make(map[string]uint32),
 	}
 	// Apache's DataTree gives these nodes empty, not null, data, and
 	// counts their paths in its data size (44 bytes on a fresh server).
-	t.nodes["/"] = &Node{Data: []byte{}, ACL: t.intern(OpenACL), children: map[string]struct{}{}}
+	t.nodes["/"] = &Node{Data: []byte{}, acl: t.intern(OpenACL), children: map[string]struct{}{}}
 	t.dataSize = int64(len("/"))
 	t.addSystemNode("/zookeeper", OpenACL)
 	t.addSystemNode("/zookeeper/quota", OpenACL)
@@ -130,7 +137,7 @@ func New() *Tree {
 }
 
 func (t *Tree) addSystemNode(path string, acl []wire.ACL) {
-	n := &Node{Data: []byte{}, ACL: t.intern(acl), children: map[string]struct{}{}}
+	n := &Node{Data: []byte{}, acl: t.intern(acl), children: map[string]struct{}{}}
 	t.nodes[path] = n
 	t.nodes[wire.Parent(path)].children[wire.Base(path)] = struct{}{}
 	t.index(path, n)
@@ -141,34 +148,57 @@ func IsSystemPath(path string) bool {
 	return path == "/" || path == "/zookeeper" || path == "/zookeeper/quota" || path == "/zookeeper/config"
 }
 
-// intern returns a shared copy of acl so that identical ACLs cost one slice.
-// Most znodes have the ACL of the one before (world:anyone, or the ACL an
-// application uses everywhere): that case costs a comparison.
-func (t *Tree) intern(acl []wire.ACL) []wire.ACL {
-	if slices.Equal(acl, t.lastACL) && (acl == nil) == (t.lastACL == nil) {
-		return t.lastACL
+// ACL returns n's ACL, shared by every node that has the same one: the
+// caller must not change it.
+func (t *Tree) ACL(n *Node) []wire.ACL { return t.acls[n.acl] }
+
+// GiveACL gives n, a node read from a snapshot and not yet in the tree,
+// its ACL through t's ACL table, before RestoreAll adds it to t.
+func (t *Tree) GiveACL(n *Node, acl []wire.ACL) { n.acl = t.intern(acl) }
+
+// intern returns the index of acl in the ACL table, adding a copy of it
+// if it is new. Most znodes have the ACL of the one before (world:anyone,
+// or the ACL an application uses everywhere): that case costs a
+// comparison. The table keeps every ACL it was given, as the cache it
+// replaces did.
+func (t *Tree) intern(acl []wire.ACL) uint32 {
+	if int(t.lastACL) < len(t.acls) {
+		if last := t.acls[t.lastACL]; slices.Equal(acl, last) && (acl == nil) == (last == nil) {
+			return t.lastACL
+		}
 	}
-	c := t.internSlow(acl)
-	t.lastACL = c
-	return c
+	k := aclKey(acl)
+	i, ok := t.aclIndex[k]
+	if !ok {
+		i = uint32(len(t.acls))
+		var c []wire.ACL
+		if acl != nil {
+			c = append([]wire.ACL{}, acl...)
+		}
+		t.acls = append(t.acls, c)
+		t.aclIndex[k] = i
+	}
+	t.lastACL = i
+	return i
 }
 
-func (t *Tree) internSlow(acl []wire.ACL) []wire.ACL {
+// aclKey is a string that two ACLs share only if they are the same list
+// (a null list and an empty one differ).
+func aclKey(acl []wire.ACL) string {
+	if acl == nil {
+		return "\x00null"
+	}
 	var b strings.Builder
 	for _, a := range acl {
 		b.WriteString(a.ID.Scheme)
 		b.WriteByte(0)
 		b.WriteString(a.ID.ID)
 		b.WriteByte(0)
-		b.WriteByte(byte(a.Perms))
+		var p [4]byte
+		binary.BigEndian.PutUint32(p[:], uint32(a.Perms))
+		b.Write(p[:])
 	}
-	k := b.String()
-	if c, ok := t.aclCache[k]; ok {
-		return c
-	}
-	c := append([]wire.ACL(nil), acl...)
-	t.aclCache[k] = c
-	return c
+	return b.String()
 }
 
 // Get returns the node at path or nil.
@@ -282,7 +312,7 @@ func (t *Tree) WalkFuzzy(every int, fn func(path string, n *Node) error, between
 	return nil
 }
 
-// Restoring is a znode read from a snapshot.
+// Restoring is a znode read from a snapshot; SetACL gave it its ACL.
 type Restoring struct {
 	Path string
 	Node *Node
@@ -305,7 +335,6 @@ func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
 	nodes := make(map[string]*Node, len(t.nodes)+len(ns))
 	maps.Copy(nodes, t.nodes)
 	for _, r := range ns {
-		r.Node.ACL = t.intern(r.Node.ACL)
 		nodes[r.Path] = r.Node
 	}
 	t.nodes = nodes
@@ -391,7 +420,7 @@ func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, par
 		return nil
 	}
 	n := &Node{
-		Data: data, ACL: t.intern(acl), Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
+		Data: data, acl: t.intern(acl), Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
 		Ctime: time, Mtime: time, Owner: owner,
 	}
 	t.nodes[path] = n
@@ -516,7 +545,7 @@ func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
 	if n == nil {
 		return nil
 	}
-	n.ACL = t.intern(acl)
+	n.acl = t.intern(acl)
 	n.Aversion = aversion
 	return n
 }
@@ -525,5 +554,5 @@ func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
 // received from the leader); the caller holds t's write lock and drops o.
 func (t *Tree) ReplaceWith(o *Tree) {
 	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
-	t.aclCache, t.lastACL, t.dataSize = o.aclCache, o.lastACL, o.dataSize
+	t.acls, t.aclIndex, t.lastACL, t.dataSize = o.acls, o.aclIndex, o.lastACL, o.dataSize
 }

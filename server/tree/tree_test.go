@@ -3,6 +3,8 @@ package tree
 import (
 	"slices"
 	"testing"
+
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 func TestNewTreeHasApacheSystemNodes(t *testing.T) {
@@ -186,8 +188,8 @@ func TestWalkFuzzyWhileChanging(t *testing.T) {
 func TestRestoreReplacesEphemeral(t *testing.T) {
 	tr := New()
 	tr.RestoreAll([]Restoring{
-		{"/e", &Node{Data: []byte("old"), ACL: OpenACL, Owner: 7}},
-		{"/e", &Node{Data: []byte("new"), ACL: OpenACL}},
+		{"/e", &Node{Data: []byte("old"), Owner: 7}},
+		{"/e", &Node{Data: []byte("new")}},
 	})
 	if eph := tr.Ephemerals(7); len(eph) != 0 {
 		t.Fatalf("session 7 still owns %v after /e was replaced by a persistent node", eph)
@@ -207,15 +209,16 @@ func TestRestoreAllRebuildsIndexes(t *testing.T) {
 	tr.Create("/app/lock/e1", []byte("me"), OpenACL, 7, 1, 4, 1)
 	tr.Create("/app/lock/e2", nil, OpenACL, 8, 2, 5, 1)
 	tr.Create("/app/tmp", []byte("t"), OpenACL, TTLOwner(60000), 4, 6, 1)
+	got := New()
 	var ns []Restoring
 	_ = tr.Walk(func(path string, n *Node) error {
 		c := *n
 		c.children = nil
+		got.GiveACL(&c, tr.ACL(n))
 		ns = append(ns, Restoring{path, &c})
 		return nil
 	})
 	slices.Reverse(ns) // children before their parents
-	got := New()
 	if dropped := got.RestoreAll(ns); dropped != 0 {
 		t.Fatalf("dropped %d", dropped)
 	}
@@ -242,7 +245,7 @@ func TestRestoreAllRebuildsIndexes(t *testing.T) {
 // whose parent it does not hold, with their descendants (a fuzzy snapshot
 // caught them after their parent was deleted).
 func TestRestoreAllAnyOrder(t *testing.T) {
-	mk := func(data string) *Node { return &Node{Data: []byte(data), ACL: OpenACL} }
+	mk := func(data string) *Node { return &Node{Data: []byte(data)} }
 	tr := New()
 	dropped := tr.RestoreAll([]Restoring{
 		{"/a/b/c", mk("c")},
@@ -266,5 +269,38 @@ func TestRestoreAllAnyOrder(t *testing.T) {
 	}
 	if tr.Get("/x/y") != nil || tr.Get("/x/y/z") != nil {
 		t.Error("nodes without a parent were restored")
+	}
+}
+
+// Nodes with the same ACL share one entry of the ACL table, nodes with
+// another ACL get theirs, setACL moves a node to another entry, and a
+// null list stays apart from an empty one.
+func TestACLTable(t *testing.T) {
+	tr := New()
+	digest := []wire.ACL{{Perms: wire.PermRead | wire.PermWrite, ID: wire.ID{Scheme: "digest", ID: "u:x"}}}
+	digestAll := []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: "u:x"}}}
+	a := tr.Create("/a", nil, OpenACL, 0, 1, 1, 1)
+	b := tr.Create("/b", nil, digest, 0, 2, 2, 1)
+	c := tr.Create("/c", nil, slices.Clone(digest), 0, 3, 3, 1)
+	d := tr.Create("/d", nil, OpenACL, 0, 4, 4, 1)
+	if !slices.Equal(tr.ACL(a), OpenACL) || !slices.Equal(tr.ACL(b), digest) || !slices.Equal(tr.ACL(c), digest) {
+		t.Fatalf("ACLs %v %v %v", tr.ACL(a), tr.ACL(b), tr.ACL(c))
+	}
+	if &tr.ACL(b)[0] != &tr.ACL(c)[0] || &tr.ACL(a)[0] != &tr.ACL(d)[0] {
+		t.Error("nodes with the same ACL do not share it")
+	}
+	tr.SetACL("/c", digestAll, 1)
+	if !slices.Equal(tr.ACL(c), digestAll) || !slices.Equal(tr.ACL(b), digest) {
+		t.Errorf("after setACL on /c: /c %v, /b %v", tr.ACL(c), tr.ACL(b))
+	}
+	n, e := &Node{}, &Node{}
+	tr.GiveACL(n, nil)
+	tr.GiveACL(e, []wire.ACL{})
+	tr.RestoreAll([]Restoring{{"/n", n}, {"/e", e}})
+	if got := tr.ACL(tr.Get("/n")); got != nil {
+		t.Errorf("null ACL restored as %#v", got)
+	}
+	if got := tr.ACL(tr.Get("/e")); got == nil || len(got) != 0 {
+		t.Errorf("empty ACL restored as %#v", got)
 	}
 }

@@ -15,7 +15,7 @@ type Event struct {
 // aclOf returns the ACL of the node at path (nil when there is none).
 func aclOf(t *tree.Tree, path string) []wire.ACL {
 	if n := t.Get(path); n != nil {
-		return n.ACL
+		return t.ACL(n)
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		}
 		res.Path = x.Path
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeCreated, x.Path, n.ACL},
+		*events = append(*events, Event{wire.EventNodeCreated, x.Path, t.ACL(n)},
 			Event{wire.EventNodeChildrenChanged, parentOf(x.Path), aclOf(t, parentOf(x.Path))})
 	case TypeDelete, TypeDeleteContainer:
 		a := aclOf(t, x.Path)
@@ -78,7 +78,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 			return res
 		}
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path, n.ACL})
+		*events = append(*events, Event{wire.EventNodeDataChanged, x.Path, t.ACL(n)})
 	case TypeReconfig:
 		// As Apache's DataTree: a setData of /zookeeper/config with
 		// version -1; the membership's version is this txn's zxid.
@@ -91,7 +91,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 		res.Path = ConfigNode
 		res.Data = data
 		res.Stat = n.Stat()
-		*events = append(*events, Event{wire.EventNodeDataChanged, ConfigNode, n.ACL})
+		*events = append(*events, Event{wire.EventNodeDataChanged, ConfigNode, t.ACL(n)})
 	case TypeSetACL:
 		n := t.SetACL(x.Path, x.ACL, x.Version)
 		if n == nil {

@@ -58,7 +58,7 @@ type nodeView struct {
 func viewOf(t *tree.Tree) map[string]nodeView {
 	out := map[string]nodeView{}
 	_ = t.Walk(func(path string, n *tree.Node) error {
-		out[path] = nodeView{data: string(n.Data), acl: fmt.Sprint(n.ACL), stat: n.Stat(), kids: n.Children()}
+		out[path] = nodeView{data: string(n.Data), acl: fmt.Sprint(t.ACL(n)), stat: n.Stat(), kids: n.Children()}
 		return nil
 	})
 	return out
@@ -96,12 +96,13 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 		type snapNode struct {
 			path string
 			node tree.Node
+			acl  []wire.ACL
 		}
 		var snap []snapNode
 		err := live.WalkFuzzy(1+rng.IntN(3), func(path string, n *tree.Node) error {
-			snap = append(snap, snapNode{path, tree.Node{Data: bytes.Clone(n.Data), ACL: slices.Clone(n.ACL),
+			snap = append(snap, snapNode{path, tree.Node{Data: bytes.Clone(n.Data),
 				Czxid: n.Czxid, Mzxid: n.Mzxid, Pzxid: n.Pzxid, Ctime: n.Ctime, Mtime: n.Mtime,
-				Version: n.Version, Cversion: n.Cversion, Aversion: n.Aversion, Owner: n.Owner}})
+				Version: n.Version, Cversion: n.Cversion, Aversion: n.Aversion, Owner: n.Owner}, slices.Clone(live.ACL(n))})
 			return nil
 		}, func() error {
 			for range rng.IntN(5) {
@@ -119,6 +120,7 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 		restored := tree.New()
 		ns := make([]tree.Restoring, len(snap))
 		for i := range snap {
+			restored.GiveACL(&snap[i].node, snap[i].acl)
 			ns[i] = tree.Restoring{Path: snap[i].path, Node: &snap[i].node}
 		}
 		restored.RestoreAll(ns)

@@ -178,7 +178,7 @@ func (o *overlay) get(path string) *nodeState {
 	if n == nil {
 		return o.newState(nodeState{})
 	}
-	return o.newState(nodeState{exists: true, acl: n.ACL, owner: n.Owner, version: n.Version,
+	return o.newState(nodeState{exists: true, acl: o.p.tree.ACL(n), owner: n.Owner, version: n.Version,
 		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren()})
 }
 
