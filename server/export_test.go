@@ -1,8 +1,19 @@
 package server
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
 
 // Hooks for the external test package (server_test).
+
+// WaitUntil is waitUntil: it fails t unless cond holds within 20 s.
+func WaitUntil(t *testing.T, what string, cond func() bool) { waitUntil(t, what, cond) }
 
 // TreeView is treeView: every znode's data, ACL, Stat and children.
 func TreeView(s *Server) map[string]string { return treeView(s) }
@@ -26,4 +37,33 @@ func MakeSnapshotsFuzzy() (restore func()) {
 		}
 	}
 	return func() { fuzzyChunk, fuzzyYield = oldChunk, nil }
+}
+
+// RandomWrite makes one random write on one of paths through c, tagged
+// with writer: a create (of any mode), a set, a delete, an ephemeral
+// sequential child, or an ACL that takes the write permission away. It
+// returns the error, but not those a random history brings (the znode is
+// there or not, has children, may not be written or is ephemeral).
+func RandomWrite(c *zk.Conn, rng *rand.Rand, paths []string, writer int) error {
+	p := paths[rng.IntN(len(paths))]
+	data := fmt.Appendf(nil, "w%d-%d", writer, rng.IntN(100))
+	var err error
+	switch rng.IntN(6) {
+	case 0:
+		_, err = c.Create(p, data, int32(rng.IntN(4)), zk.WorldACL(zk.PermAll))
+	case 1, 2:
+		_, err = c.Set(p, data, -1)
+	case 3:
+		err = c.Delete(p, -1)
+	case 4:
+		_, err = c.Create(p+"-s", data, zk.FlagSequence|zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	default:
+		_, err = c.SetACL(p, zk.WorldACL(zk.PermAll&^zk.PermWrite), -1)
+	}
+	for _, expected := range []error{zk.ErrNoNode, zk.ErrNodeExists, zk.ErrNotEmpty, zk.ErrNoAuth, zk.ErrNoChildrenForEphemerals} {
+		if errors.Is(err, expected) {
+			return nil
+		}
+	}
+	return err
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -68,23 +67,7 @@ func TestRecoveryFromFuzzySnapshot(t *testing.T) {
 			for round := range 3 {
 				c := connectZK(t, addr)
 				for range 250 {
-					p := paths[rng.IntN(len(paths))]
-					data := fmt.Appendf(nil, "w%d-%d", w, rng.IntN(100))
-					var err error
-					switch rng.IntN(6) {
-					case 0:
-						_, err = c.Create(p, data, int32(rng.IntN(4)), zk.WorldACL(zk.PermAll))
-					case 1, 2:
-						_, err = c.Set(p, data, -1)
-					case 3:
-						err = c.Delete(p, -1)
-					case 4:
-						_, err = c.Create(p+"-s", data, zk.FlagSequence|zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-					default:
-						_, err = c.SetACL(p, zk.WorldACL(zk.PermAll&^zk.PermWrite), -1)
-					}
-					if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNodeExists) &&
-						!errors.Is(err, zk.ErrNotEmpty) && !errors.Is(err, zk.ErrNoAuth) && !errors.Is(err, zk.ErrNoChildrenForEphemerals) {
+					if err := RandomWrite(c, rng, paths, w); err != nil {
 						t.Errorf("worker %d round %d: %v", w, round, err)
 						return
 					}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -18,17 +17,6 @@ import (
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // A member that lost its data comes back by SNAP while writes go on. The
 // leader streams a fuzzy snapshot (walked a few znodes at a time, writes
@@ -65,7 +53,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 	}
 	// A member whose log is empty gets SNAP once the leader has a snapshot.
 	snaps := filepath.Join(e.Servers[l].Cfg.DataDir, "version-2", "snapshot.*")
-	waitFor(t, "a snapshot on the leader", func() bool {
+	server.WaitUntil(t, "a snapshot on the leader", func() bool {
 		m, _ := filepath.Glob(snaps)
 		return len(m) > 0
 	})
@@ -87,21 +75,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 					return
 				default:
 				}
-				p := paths[1+rng.IntN(len(paths)-1)]
-				data := fmt.Appendf(nil, "w%d-%d", w, rng.IntN(100))
-				var err error
-				switch rng.IntN(5) {
-				case 0:
-					_, err = c.Create(p, data, int32(rng.IntN(3)), zk.WorldACL(zk.PermAll))
-				case 1, 2:
-					_, err = c.Set(p, data, -1)
-				case 3:
-					err = c.Delete(p, -1)
-				default:
-					_, err = c.SetACL(p, zk.WorldACL(zk.PermRead|zk.PermWrite|zk.PermCreate|zk.PermDelete), -1)
-				}
-				if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNodeExists) &&
-					!errors.Is(err, zk.ErrNotEmpty) && !errors.Is(err, zk.ErrNoChildrenForEphemerals) && !errors.Is(err, zk.ErrNoAuth) {
+				if err := server.RandomWrite(c, rng, paths[1:], w); err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
@@ -112,7 +86,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 	e.WaitServing(30 * time.Second)
 	// Go on writing for a while with the member in the ensemble.
 	before := server.LastApplied(e.Servers[l].Server())
-	waitFor(t, "writes after the member came back", func() bool {
+	server.WaitUntil(t, "writes after the member came back", func() bool {
 		return server.LastApplied(e.Servers[l].Server()) > before+50 || t.Failed()
 	})
 	close(stop)
@@ -121,7 +95,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 		return
 	}
 	leader, member := e.Servers[l].Server(), e.Servers[f].Server()
-	waitFor(t, "the member to apply what the leader applied", func() bool {
+	server.WaitUntil(t, "the member to apply what the leader applied", func() bool {
 		return server.LastApplied(member) == server.LastApplied(leader)
 	})
 	want, got := server.TreeView(leader), server.TreeView(member)

@@ -400,6 +400,23 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
+// snapshotFiles lists the files of s's snapshot directory that are
+// snapshots or temporary snapshots.
+func snapshotFiles(t *testing.T, s *Store) []string {
+	t.Helper()
+	ents, err := os.ReadDir(s.SnapDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "snapshot") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
 func TestSnapshotWriteFailureLeavesNothing(t *testing.T) {
 	s := openT(t, t.TempDir(), "")
 	writeSnap(t, s, 1, []byte("good"))
@@ -411,13 +428,7 @@ func TestSnapshotWriteFailureLeavesNothing(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("WriteSnapshot = %v, want the callback's error", err)
 	}
-	ents, _ := os.ReadDir(s.SnapDir())
-	var names []string
-	for _, e := range ents {
-		if strings.Contains(e.Name(), "snapshot") {
-			names = append(names, e.Name())
-		}
-	}
+	names := snapshotFiles(t, s)
 	if !slices.Equal(names, []string{"snapshot.1"}) {
 		t.Fatalf("files after failed write: %v, want [snapshot.1]", names)
 	}
@@ -449,13 +460,7 @@ func TestWriteSnapshotThen(t *testing.T) {
 	if err := s.WriteSnapshotThen(func(w io.Writer) (int64, error) { return -1, nil }); err == nil {
 		t.Fatal("a negative zxid was accepted")
 	}
-	ents, _ := os.ReadDir(s.SnapDir())
-	var names []string
-	for _, e := range ents {
-		if strings.Contains(e.Name(), "snapshot") {
-			names = append(names, e.Name())
-		}
-	}
+	names := snapshotFiles(t, s)
 	if !slices.Equal(names, []string{"snapshot.300000009"}) {
 		t.Fatalf("files: %v, want [snapshot.300000009]", names)
 	}

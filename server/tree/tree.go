@@ -354,7 +354,8 @@ func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
 		p.children[wire.Base(path)] = struct{}{}
 	}
 	for _, path := range orphans {
-		dropped += t.dropRestored(path)
+		dropped += 1 + t.CountDescendants(path)
+		t.removeSubtree(path) // the indexes it updates are rebuilt below
 	}
 	clear(t.ephemerals)
 	clear(t.containers)
@@ -363,21 +364,6 @@ func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
 	for path, n := range t.nodes {
 		t.index(path, n)
 	}
-	return dropped
-}
-
-// dropRestored removes a restored node and its descendants from the node
-// map, before the other indexes are built, and returns how many it removed.
-func (t *Tree) dropRestored(path string) int {
-	n := t.nodes[path]
-	if n == nil {
-		return 0
-	}
-	dropped := 1
-	for c := range n.children {
-		dropped += t.dropRestored(wire.Join(path, c))
-	}
-	delete(t.nodes, path)
 	return dropped
 }
 
