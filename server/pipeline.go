@@ -263,7 +263,7 @@ func (s *Server) applyBatch(batch []*proposal) {
 // set it also acts on connections (closing an expired session's socket).
 func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 	s.tree.Lock()
-	res, events := txn.Apply(s.tree, t)
+	res, events := txn.ApplyTo(s.tree, t, s.events[:0])
 	var closed *session
 	switch t.Type {
 	case txn.TypeCreateSession:
@@ -275,6 +275,14 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 		for _, ev := range events {
 			s.watches.TriggerFunc(ev.Type, ev.Path, s.notifyFilter(ev.ACL))
 		}
+	}
+	// The buffer is kept for the next txn, emptied so that it holds on
+	// to no path or ACL, and dropped when a large multi grew it.
+	clear(events)
+	if cap(events) <= 4096 {
+		s.events = events[:0]
+	} else {
+		s.events = nil
 	}
 	s.lastZxid.Store(t.Zxid)
 	s.tree.Unlock()

@@ -35,6 +35,7 @@ type Server struct {
 
 	store    *storage.Store
 	tree     *tree.Tree
+	events   []txn.Event // applyTxn's buffer of watch events; the tree's write lock guards it
 	watches  *watch.Manager
 	prep     *txn.Prep
 	sessions *sessionTable

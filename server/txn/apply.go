@@ -33,8 +33,12 @@ type Result struct {
 // Apply applies a committed txn to t (whose write lock the caller holds)
 // and returns the result and the watch events, in the order Apache's
 // DataTree.processTxn fires them.
-func Apply(t *tree.Tree, x *Txn) (Result, []Event) {
-	var events []Event
+func Apply(t *tree.Tree, x *Txn) (Result, []Event) { return ApplyTo(t, x, nil) }
+
+// ApplyTo is Apply appending the events to events, so that a caller that
+// applies txn after txn can reuse one buffer instead of allocating one per
+// txn (2,000 events for a multi of 1,000 creates).
+func ApplyTo(t *tree.Tree, x *Txn, events []Event) (Result, []Event) {
 	res := apply(t, x, &events)
 	return res, events
 }

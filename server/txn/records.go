@@ -152,10 +152,13 @@ func (t *Txn) decodeBody(d *wire.Decoder, depth int) {
 			return
 		}
 		n := d.VectorLen(4)
+		// Sized once for up to 1024 ops (a multi of 1,000 creates grew
+		// this slice ten times); a bogus count in a short frame cannot
+		// make it allocate more than that. Each op is decoded in place.
+		t.Ops = make([]Txn, 0, min(max(n, 0), 1024))
 		for i := 0; i < n && d.Err() == nil; i++ {
-			var op Txn
-			op.decodeBody(d, depth+1)
-			t.Ops = append(t.Ops, op)
+			t.Ops = append(t.Ops, Txn{})
+			t.Ops[i].decodeBody(d, depth+1)
 		}
 	}
 }
