@@ -402,17 +402,18 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 		if !admin && !s.canRead(c, n, wire.PermRead) {
 			return nil, wire.CodeNoAuth
 		}
-		list := s.tree.ACL(n)
+		list := s.tree.ACL(n) // shared by every znode with this ACL: not to be changed
 		if !admin {
 			// Without ADMIN the digests are masked, as 3.8 does.
-			list = make([]wire.ACL, len(list))
-			for i, a := range s.tree.ACL(n) {
+			masked := make([]wire.ACL, len(list))
+			for i, a := range list {
 				if a.ID.Scheme == "digest" {
 					user, _, _ := strings.Cut(a.ID.ID, ":")
 					a.ID.ID = user + ":x"
 				}
-				list[i] = a
+				masked[i] = a
 			}
+			list = masked
 		}
 		return &wire.GetACLResponse{ACL: list, Stat: n.Stat()}, wire.CodeOK
 	case wire.OpSync:

@@ -312,7 +312,7 @@ func (t *Tree) WalkFuzzy(every int, fn func(path string, n *Node) error, between
 	return nil
 }
 
-// Restoring is a znode read from a snapshot; SetACL gave it its ACL.
+// Restoring is a znode read from a snapshot; GiveACL gave it its ACL.
 type Restoring struct {
 	Path string
 	Node *Node
