@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/memtrim"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
 )
@@ -168,6 +169,11 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer stopExtras()
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	defer stopTrim()
+	go memtrim.Run(trimCtx, memtrim.DefaultInterval, memtrim.DefaultPolicy, func(before, after uint64) {
+		logger.Debug("returned spare heap to the OS", "retained_before_mb", before>>20, "retained_after_mb", after>>20)
+	})
 	logger.Info("serving", "client_addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", server.Version)
 	err = srv.Serve(ctx, ln)
 	if errors.Is(err, server.ErrServerClosed) {
