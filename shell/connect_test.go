@@ -82,6 +82,25 @@ func TestDialReason(t *testing.T) {
 // answers ends the wait for a first session after ConnectWait, with the
 // reason.
 func TestConnectNoAnswer(t *testing.T) {
+	addr := silentServer(t)
+	cs, err := ParseConnectString(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), cs, time.Second, nil)
+	want := "cannot connect to " + addr + ": no session within 1s"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Dial: %v, want %s", err, want)
+	}
+	if got := ConnectWait(time.Hour); got != MaxConnectWait {
+		t.Errorf("ConnectWait(1h) = %v", got)
+	}
+}
+
+// silentServer listens on 127.0.0.1, accepts connections and never
+// answers; the test's end closes it all.
+func silentServer(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,25 +117,14 @@ func TestConnectNoAnswer(t *testing.T) {
 			held = append(held, c)
 		}
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		ln.Close()
 		<-done
 		for _, c := range held {
 			c.Close()
 		}
-	}()
-	cs, err := ParseConnectString(ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Dial(context.Background(), cs, time.Second, nil)
-	want := "cannot connect to " + ln.Addr().String() + ": no session within 1s"
-	if err == nil || err.Error() != want {
-		t.Fatalf("Dial: %v, want %s", err, want)
-	}
-	if got := ConnectWait(time.Hour); got != MaxConnectWait {
-		t.Errorf("ConnectWait(1h) = %v", got)
-	}
+	})
+	return ln.Addr().String()
 }
 
 // TestConnectSomeDown: a list where some servers refuse still gives a

@@ -106,6 +106,7 @@ func (s *Shell) hasEvents() bool {
 // otherwise it reads lines from In, as zkCli.sh does with a pipe.
 func (s *Shell) Interactive(ctx context.Context) error {
 	fmt.Fprintln(s.cfg.Out, "Connecting to "+s.cs.String())
+	s.interactive = true
 	s.startSession()
 	if f, ok := s.cfg.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) && s.cfg.Out == os.Stdout {
 		return s.promptLoop(ctx, int(f.Fd()))

@@ -113,3 +113,37 @@ func TestCompletionCache(t *testing.T) {
 		t.Errorf("events %+v", ev)
 	}
 }
+
+// TestInteractiveAnnouncesWait: in the shell, a command that waits for a
+// session says so on stderr after a second (a lost quorum otherwise looks
+// like a hung shell), before the command's own error; a one-shot command
+// (Run, as `zk get` in a script) does not.
+func TestInteractiveAnnouncesWait(t *testing.T) {
+	addr := silentServer(t)
+	var out, errb bytes.Buffer
+	sh, err := New(Config{Server: addr, Timeout: 2 * time.Second, Out: &out, Err: &errb, In: strings.NewReader("ls /\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Interactive(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := "Waiting up to 2s for a session (Ctrl-C gives up)\n" +
+		"cannot connect to " + addr + ": no session within 2s\n"
+	if e := errb.String(); !strings.Contains(e, want) {
+		t.Errorf("stderr = %q, want it to hold %q", e, want)
+	}
+
+	errb.Reset()
+	sh, err = New(Config{Server: addr, Timeout: 1500 * time.Millisecond, Out: &out, Err: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	if err := sh.Run(testCtx(t), []string{"ls", "/"}); err == nil {
+		t.Fatal("ls / with no server answering succeeded")
+	}
+	if e := errb.String(); strings.Contains(e, "Waiting") {
+		t.Errorf("one-shot command announced its wait: %q", e)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -38,6 +39,7 @@ type Shell struct {
 	history      []string // interactive history, for history/redo
 	cmds         map[string]*Command
 	quit         bool
+	interactive  bool // Interactive runs: waits for a session are announced
 }
 
 // New returns a Shell; it connects lazily, on the first command that needs
@@ -124,7 +126,7 @@ func (s *Shell) Client(ctx context.Context) (*Client, error) {
 		wait = ConnectWait(wait)
 	}
 	s.client.mu.Unlock()
-	if err := s.client.WaitConnected(ctx, wait); err != nil {
+	if err := s.waitConnected(ctx, wait); err != nil {
 		var ce *ConnectError
 		if errors.As(err, &ce) {
 			return nil, &CommandError{Msg: ce.Error(), Err: err}
@@ -132,6 +134,29 @@ func (s *Shell) Client(ctx context.Context) (*Client, error) {
 		return nil, &CommandError{Msg: "KeeperErrorCode = ConnectionLoss: " + err.Error(), Err: err}
 	}
 	return s.client, nil
+}
+
+// waitHintAfter is how long an interactive command waits for a session
+// before the shell says that it is waiting.
+const waitHintAfter = time.Second
+
+// waitConnected is the client's WaitConnected. In the interactive shell a
+// wait longer than waitHintAfter is announced on Err: a lost quorum
+// otherwise looks like a hung shell for up to the session timeout.
+func (s *Shell) waitConnected(ctx context.Context, wait time.Duration) error {
+	if !s.interactive {
+		return s.client.WaitConnected(ctx, wait)
+	}
+	hinted := make(chan struct{})
+	hint := time.AfterFunc(waitHintAfter, func() {
+		defer close(hinted)
+		fmt.Fprintf(s.cfg.Err, "Waiting up to %v for a session (Ctrl-C gives up)\n", wait)
+	})
+	err := s.client.WaitConnected(ctx, wait)
+	if !hint.Stop() {
+		<-hinted // the hint is printed before what the command prints
+	}
+	return err
 }
 
 // Connected returns the session if there is one, without connecting.
