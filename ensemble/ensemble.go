@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -284,26 +285,69 @@ func (e *Ensemble) Status(ctx context.Context) *Report {
 // WaitHealthy polls Status until the ensemble is healthy, a member this
 // process started exits, or ctx ends; it returns the last report.
 func (e *Ensemble) WaitHealthy(ctx context.Context) (*Report, error) {
-	return e.wait(ctx, func(r *Report) bool { return r.Healthy }, "every member to serve with one leader")
+	return e.wait(ctx, func(r *Report) (bool, error) { return r.Healthy, nil }, "every member to serve with one leader")
 }
 
-// WaitServing polls until member id serves (see WaitHealthy).
+// noQuorumFor is how long WaitServing goes on while too few voting members
+// run to make a quorum: a member cannot serve without one, and waiting
+// out the whole --wait only delays saying so. (Not at once: a member
+// another command is starting shows as stopped until its pid is recorded.)
+const noQuorumFor = 2 * time.Second
+
+// WaitServing polls until member id serves (see WaitHealthy). It gives up
+// early, with an error saying which members to start, once fewer voting
+// members than a quorum have run for noQuorumFor.
 func (e *Ensemble) WaitServing(ctx context.Context, id int) (*Report, error) {
-	return e.wait(ctx, func(r *Report) bool {
-		m, ok := r.Member(id)
-		return ok && m.Serving()
+	var short time.Time // since when too few voters run
+	return e.wait(ctx, func(r *Report) (bool, error) {
+		if m, ok := r.Member(id); ok && m.Serving() {
+			return true, nil
+		}
+		var voters, running int
+		var stopped []string
+		for _, m := range r.Members {
+			if m.Observer {
+				continue
+			}
+			voters++
+			if m.Role == RoleStopped {
+				stopped = append(stopped, strconv.Itoa(m.ID))
+			} else {
+				running++
+			}
+		}
+		need := voters/2 + 1
+		if running >= need {
+			short = time.Time{}
+			return false, nil
+		}
+		if short.IsZero() {
+			short = time.Now()
+			return false, nil
+		}
+		if time.Since(short) < noQuorumFor {
+			return false, nil
+		}
+		return false, fmt.Errorf("server %d runs but cannot serve: %d of %d voting members run, a quorum needs %d; start another (stopped: %s), e.g. zk ensemble start %s",
+			id, running, voters, need, strings.Join(stopped, ", "), stopped[0])
 	}, fmt.Sprintf("server %d to serve", id))
 }
 
-func (e *Ensemble) wait(ctx context.Context, done func(*Report) bool, what string) (*Report, error) {
+// wait polls the ensemble's status until done reports true or an error, a
+// member this process started (and has not stopped since) exits, or ctx
+// ends.
+func (e *Ensemble) wait(ctx context.Context, done func(*Report) (bool, error), what string) (*Report, error) {
 	tick := time.NewTicker(e.poll)
 	defer tick.Stop()
 	for {
 		r := status(ctx, e.dir, e.spec, e.opts.QueryTimeout)
-		if done(r) {
-			return r, nil
+		if ok, err := done(r); ok || err != nil {
+			return r, err
 		}
 		for id, p := range e.procs {
+			if m, ok := e.spec.Member(id); !ok || m.PID != p.pid {
+				continue // stopped since, on purpose
+			}
 			select {
 			case err := <-p.done:
 				p.done <- err // keep it for later callers

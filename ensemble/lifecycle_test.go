@@ -34,7 +34,8 @@ func TestMain(m *testing.M) {
 // fakeServer is `zkserver start-foreground zoo.cfg` reduced to srvr: the
 // highest voting id says Mode: leader, other voters follower, observers
 // observer. mode "exit" fails at once as zkserver does when its port is
-// taken; mode "ignore-term" ignores SIGTERM.
+// taken; mode "ignore-term" ignores SIGTERM; mode "not-serving" answers
+// srvr as a member without a quorum does.
 func fakeServer(mode string, args []string) int {
 	if len(args) != 2 || args[0] != "start-foreground" {
 		fmt.Fprintln(os.Stderr, "fake zkserver: want start-foreground zoo.cfg")
@@ -91,6 +92,10 @@ func fakeServer(mode string, args []string) int {
 			defer c.Close()
 			w := make([]byte, 4)
 			if _, err := io.ReadFull(bufio.NewReader(c), w); err != nil || string(w) != "srvr" {
+				return
+			}
+			if mode == "not-serving" {
+				fmt.Fprintln(c, "This ZooKeeper instance is not currently serving requests")
 				return
 			}
 			fmt.Fprintf(c, "Zookeeper version: 3.8.0-fake\nLatency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x100000002\nMode: %s\nNode count: 5\n", role)
@@ -246,6 +251,40 @@ func TestLifecycle(t *testing.T) {
 	}
 	if _, err := os.Stat(o.Dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Down with purge left %s: %v", o.Dir, err)
+	}
+}
+
+// TestStartWithoutQuorum: starting one member of a stopped 3-member
+// ensemble cannot make it serve; Start says so (and which members to
+// start) after noQuorumFor instead of waiting out its whole deadline. With
+// a quorum running, a member that does not serve is waited for.
+func TestStartWithoutQuorum(t *testing.T) {
+	ctx := testCtx(t)
+	o := fakeOptions(t, "")
+	downAtEnd(t, o)
+	e, _, err := Up(ctx, Shape{BasePort: lowBase(t, 3)}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Down(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeEnv, "not-serving")
+
+	_, _, err = e.Start(ctx, 1)
+	want := "server 1 runs but cannot serve: 1 of 3 voting members run, a quorum needs 2; start another (stopped: 2, 3), e.g. zk ensemble start 2"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Start(1) alone: %v\nwant %s", err, want)
+	}
+	if r := e.Status(ctx); r.Members[0].Role != RoleNotServing {
+		t.Fatalf("Start(1) did not leave server 1 running: %+v", r.Members[0])
+	}
+
+	short, cancel := context.WithTimeout(ctx, noQuorumFor+time.Second)
+	defer cancel()
+	_, _, err = e.Start(short, 2)
+	if err == nil || !strings.HasPrefix(err.Error(), "timed out waiting for server 2 to serve") {
+		t.Fatalf("Start(2) with 2 of 3 running: %v; want it to wait until its deadline", err)
 	}
 }
 
