@@ -171,8 +171,9 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	defer stopExtras()
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	defer stopTrim()
-	go memtrim.Run(trimCtx, memtrim.DefaultInterval, memtrim.DefaultPolicy, func(before, after uint64) {
-		logger.Debug("returned spare heap to the OS", "retained_before_mb", before>>20, "retained_after_mb", after>>20)
+	go memtrim.Run(trimCtx, memtrim.DefaultInterval, memtrim.DefaultPolicy, func(before, after uint64, took time.Duration) {
+		logger.Debug("returned spare heap to the OS", "retained_before_mb", before>>20, "retained_after_mb", after>>20,
+			"took", took.Round(time.Millisecond))
 	})
 	logger.Info("serving", "client_addr", ln.Addr().String(), "data_dir", cfg.DataDir, "version", server.Version)
 	err = srv.Serve(ctx, ln)

@@ -115,8 +115,8 @@ func NewSamples() []metrics.Sample {
 
 // Run trims the process's heap by p every interval until ctx ends.
 // trimmed, if not nil, is told the memory retained before and after each
-// trim.
-func Run(ctx context.Context, interval time.Duration, p Policy, trimmed func(before, after uint64)) {
+// trim, and how long the trim took.
+func Run(ctx context.Context, interval time.Duration, p Policy, trimmed func(before, after uint64, took time.Duration)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	buf := NewSamples()
@@ -131,13 +131,15 @@ func Run(ctx context.Context, interval time.Duration, p Policy, trimmed func(bef
 		if !st.Tick(p, s) {
 			continue
 		}
+		start := time.Now()
 		debug.FreeOSMemory()
+		took := time.Since(start)
 		after := Read(buf)
 		// The trim's own collection allocates little; start the next
 		// tick's delta from here.
 		st.prev = after
 		if trimmed != nil {
-			trimmed(s.Retained, after.Retained)
+			trimmed(s.Retained, after.Retained, took)
 		}
 	}
 }

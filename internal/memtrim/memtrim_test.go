@@ -155,7 +155,7 @@ func TestRunReturnsMemory(t *testing.T) {
 	defer cancel()
 	type trim struct{ before, after uint64 }
 	got := make(chan trim, 1)
-	go Run(ctx, 10*time.Millisecond, testPolicy, func(b, a uint64) {
+	go Run(ctx, 10*time.Millisecond, testPolicy, func(b, a uint64, _ time.Duration) {
 		select {
 		case got <- trim{b, a}:
 		default:
