@@ -198,9 +198,14 @@ func (e *electionNet) recvLoop(c Conn) {
 	if err != nil {
 		return
 	}
+	// The first frame is the dialer's id, 8 bytes and nothing else. A
+	// notification in its place (36 bytes) would be read as an id (a
+	// Leading one as 0x200000000), and every vote the sender sent on the
+	// connection after it would be ignored as a stranger's, for as long as
+	// the connection lasts: close it, and the sender dials again.
 	from, err := bytesInt64(b)
-	if err != nil || from == e.p.id || from <= 0 {
-		e.p.log.Warn("election connection from an unknown server dropped", "peer", from)
+	if err != nil || len(b) != 8 || from == e.p.id || from <= 0 {
+		e.p.log.Warn("election connection without a valid server id dropped", "peer", from, "frame_bytes", len(b))
 		return
 	}
 	// A server outside the configuration gets its answers on this
