@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -700,7 +701,7 @@ func (c *conn) handshake(frame []byte) bool {
 				old.close()
 			}
 		}
-		if sess == nil || sess.closing || !equalBytes(req.Passwd, sessionPassword(req.SessionID)) {
+		if sess == nil || sess.closing || subtle.ConstantTimeCompare(req.Passwd, sessionPassword(req.SessionID)) != 1 {
 			// Expired or unknown: answer with a zero session and close, as Apache does.
 			resp.TimeOut = 0
 			resp.Passwd = make([]byte, 16)
@@ -735,18 +736,6 @@ func (c *conn) send(r wire.Record) {
 	e := wire.NewEncoder(make([]byte, 4, 64))
 	r.Encode(e)
 	c.push(e.Bytes())
-}
-
-func equalBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // inflight is the server-wide count of requests received and not yet

@@ -3,6 +3,7 @@ package memtrim
 import (
 	"context"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -22,18 +23,6 @@ func ticks(samples []Sample) []int {
 		}
 	}
 	return got
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTick(t *testing.T) {
@@ -122,7 +111,7 @@ func TestTick(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ticks(tt.samples); !equal(got, tt.want) {
+			if got := ticks(tt.samples); !slices.Equal(got, tt.want) {
 				t.Errorf("trimmed at ticks %v, want %v", got, tt.want)
 			}
 		})
