@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -335,8 +336,28 @@ func (s *Server) canRead(c *conn, n *tree.Node, perm int32) bool {
 }
 
 // read executes a read-only request in the connection's order. It runs
-// with c.mu held (from flushLocked) and takes the tree's read lock.
+// with c.mu held (from flushLocked). Lists of children are sorted after
+// the tree's read lock is given up, so that the applier does not wait for
+// the sort of a large one.
 func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
+	rec, code := s.readLocked(c, op, body)
+	switch r := rec.(type) {
+	case *wire.ChildrenResponse:
+		slices.Sort(r.Children)
+	case *wire.Children2Response:
+		slices.Sort(r.Children)
+	case *wire.MultiResponse:
+		for _, res := range r.Results {
+			if cr, ok := res.Resp.(*wire.ChildrenResponse); ok {
+				slices.Sort(cr.Children)
+			}
+		}
+	}
+	return rec, code
+}
+
+// readLocked is read under the tree's read lock.
+func (s *Server) readLocked(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
 	s.tree.RLock()
 	defer s.tree.RUnlock()
 	switch op {
@@ -389,9 +410,9 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 			s.watches.Add(watch.Child, r.Path, c)
 		}
 		if op == wire.OpGetChildren {
-			return &wire.ChildrenResponse{Children: n.Children()}, wire.CodeOK
+			return &wire.ChildrenResponse{Children: n.ChildNames()}, wire.CodeOK
 		}
-		return &wire.Children2Response{Children: n.Children(), Stat: n.Stat()}, wire.CodeOK
+		return &wire.Children2Response{Children: n.ChildNames(), Stat: n.Stat()}, wire.CodeOK
 	case wire.OpGetACL:
 		r := body.(*wire.PathRequest)
 		n := s.lookup(r.Path)
@@ -525,7 +546,7 @@ func (s *Server) multiRead(c *conn, mr *wire.MultiRequest) wire.Record {
 		case op.Type == wire.OpGetData:
 			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpGetData, Resp: &wire.GetDataResponse{Data: n.Data, Stat: n.Stat()}})
 		default:
-			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpGetChildren, Resp: &wire.ChildrenResponse{Children: n.Children()}})
+			resp.Results = append(resp.Results, wire.OpResult{Type: wire.OpGetChildren, Resp: &wire.ChildrenResponse{Children: n.ChildNames()}})
 		}
 	}
 	return resp

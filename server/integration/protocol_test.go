@@ -3,6 +3,8 @@ package integration
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -557,4 +559,46 @@ func TestBuiltinNodeStats(t *testing.T) {
 	if st := c.stat("/zookeeper/config"); st.Aversion != -1 || st.Czxid != 0 || st.DataLength != 0 {
 		t.Fatalf("/zookeeper/config stat %+v", st)
 	}
+}
+
+// zkgo answers getChildren, getChildren2 and a multiRead's getChildren
+// with the names sorted (Apache gives its hash set's order; clients that
+// need an order sort, so sorted is one of the orders they accept). The
+// server sorts after giving up the tree's lock, so a large list must still
+// arrive sorted.
+func TestChildrenSorted(t *testing.T) {
+	s := newServer(t)
+	c := rawSession(t, s.Addr())
+	c.create("/kids", nil, wire.ModePersistent)
+	var want []string
+	for i := range 300 {
+		name := fmt.Sprintf("k%03d", (i*7)%300)
+		c.create("/kids/"+name, nil, wire.ModePersistent)
+		want = append(want, name)
+	}
+	sort.Strings(want)
+	check := func(what string, got []string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: %d children, sorted %v; want the %d names sorted", what, len(got), slices.IsSorted(got), len(want))
+		}
+	}
+	var ch wire.ChildrenResponse
+	c.mustOK("getChildren", c.call(wire.OpGetChildren, &wire.PathWatchRequest{Path: "/kids"}, &ch))
+	check("getChildren", ch.Children)
+	var ch2 wire.Children2Response
+	c.mustOK("getChildren2", c.call(wire.OpGetChildren2, &wire.PathWatchRequest{Path: "/kids"}, &ch2))
+	check("getChildren2", ch2.Children)
+	var mr wire.MultiResponse
+	c.mustOK("multiRead", c.call(wire.OpMultiRead, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpGetChildren, Req: &wire.PathWatchRequest{Path: "/kids"}},
+	}}, &mr))
+	if len(mr.Results) != 1 {
+		t.Fatalf("multiRead: %+v", mr.Results)
+	}
+	cr, ok := mr.Results[0].Resp.(*wire.ChildrenResponse)
+	if !ok {
+		t.Fatalf("multiRead result %+v", mr.Results[0])
+	}
+	check("multiRead getChildren", cr.Children)
 }

@@ -87,11 +87,19 @@ func (n *Node) Stat() wire.Stat {
 
 // Children returns the child names, sorted.
 func (n *Node) Children() []string {
+	out := n.ChildNames()
+	slices.Sort(out)
+	return out
+}
+
+// ChildNames returns the names of n's children in no particular order:
+// the read path sorts them after giving up the tree's lock (a million
+// names took 20 ms to copy and 0.3 s to sort).
+func (n *Node) ChildNames() []string {
 	out := make([]string, 0, len(n.children))
 	for c := range n.children {
 		out = append(out, c)
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -255,17 +263,55 @@ func keys(m map[string]struct{}) []string {
 	return out
 }
 
-// CountDescendants returns the number of nodes below path (getAllChildrenNumber).
+// CountDescendants returns the number of nodes below path
+// (getAllChildrenNumber). A small subtree is walked from path; once the
+// walk has met more than a sixteenth of the tree it gives up and counts
+// the keys under path's prefix instead, as Apache's DataTree does: that
+// visits every node but looks none up, 12 ns a node against 165 for the
+// walk, which took 0.6 s (with the tree's read lock, so writes waited) for
+// a parent of a million children.
 func (t *Tree) CountDescendants(path string) int {
 	n := t.nodes[path]
 	if n == nil {
 		return 0
 	}
+	if path == "/" {
+		return len(t.nodes) - 1
+	}
+	budget := len(t.nodes) / 16
+	if total, ok := t.countDescendants(append(make([]byte, 0, 256), path...), n, &budget); ok {
+		return total
+	}
+	prefix := path + "/"
 	total := 0
-	for c := range n.children {
-		total += 1 + t.CountDescendants(wire.Join(path, c))
+	for k := range t.nodes {
+		if strings.HasPrefix(k, prefix) {
+			total++
+		}
 	}
 	return total
+}
+
+// countDescendants counts n's descendants, visiting at most *budget of
+// them (ok false beyond). buf holds n's path; children's paths are built
+// in it, not allocated, as a lookup by string(buf) does not copy.
+func (t *Tree) countDescendants(buf []byte, n *Node, budget *int) (total int, ok bool) {
+	if len(n.children) > *budget {
+		return 0, false
+	}
+	*budget -= len(n.children)
+	total = len(n.children)
+	for c := range n.children {
+		b := append(append(buf, '/'), c...)
+		if child := t.nodes[string(b)]; child != nil && len(child.children) > 0 {
+			sub, ok := t.countDescendants(b, child, budget)
+			if !ok {
+				return 0, false
+			}
+			total += sub
+		}
+	}
+	return total, true
 }
 
 // Walk calls fn for every node, parents before children.

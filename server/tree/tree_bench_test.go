@@ -132,3 +132,19 @@ func BenchmarkWalkFuzzy(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCountDescendants counts /b's 100,100 descendants, as
+// getAllChildrenNumber does under the read lock (writes wait meanwhile).
+func BenchmarkCountDescendants(b *testing.B) {
+	parents, paths := benchPaths(benchNodes)
+	t := benchTree(b, parents, paths)
+	b.ReportAllocs()
+	for b.Loop() {
+		t.RLock()
+		n := t.CountDescendants("/b")
+		t.RUnlock()
+		if n != benchNodes+len(parents) {
+			b.Fatalf("%d descendants", n)
+		}
+	}
+}

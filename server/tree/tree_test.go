@@ -1,7 +1,9 @@
 package tree
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zkgo/zkgo/server/wire"
@@ -302,5 +304,67 @@ func TestACLTable(t *testing.T) {
 	}
 	if got := tr.ACL(tr.Get("/e")); got == nil || len(got) != 0 {
 		t.Errorf("empty ACL restored as %#v", got)
+	}
+}
+
+// CountDescendants walks a small subtree and scans the keys for a large
+// one (over a sixteenth of the tree: /flat at once, /wide after the walk
+// gave up); each must count what the keys under the prefix count,
+// including for a sibling whose name extends another's (/a and /ab).
+func TestCountDescendants(t *testing.T) {
+	tr := New()
+	zxid := int64(0)
+	create := func(p string) {
+		zxid++
+		if tr.Create(p, nil, OpenACL, 0, 1, zxid, 0) == nil {
+			t.Fatalf("create %s", p)
+		}
+	}
+	create("/a")
+	create("/ab")
+	create("/ab/x")
+	create("/a/deep")
+	for d, p := 0, "/a/deep"; d < 20; d++ {
+		p += "/d"
+		create(p)
+	}
+	create("/wide") // 55 descendants, 5 at its own level: the walk gives up midway
+	for i := range 5 {
+		create(fmt.Sprintf("/wide/c%d", i))
+		for j := range 10 {
+			create(fmt.Sprintf("/wide/c%d/g%d", i, j))
+		}
+	}
+	create("/flat")
+	for i := range 500 { // a third of the tree: counted by the scan
+		create(fmt.Sprintf("/flat/n%d", i))
+		if i%50 == 0 {
+			create(fmt.Sprintf("/flat/n%d/kid", i))
+		}
+	}
+	// want counts by prefix over the node map, the definition Apache uses.
+	want := func(p string) int {
+		if tr.Get(p) == nil {
+			return 0
+		}
+		prefix := p + "/"
+		if p == "/" {
+			prefix = "/"
+		}
+		n := 0
+		for k := range tr.nodes {
+			if k != p && strings.HasPrefix(k, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, p := range []string{"/", "/a", "/ab", "/ab/x", "/a/deep", "/wide", "/wide/c1", "/flat", "/flat/n0", "/flat/n1", "/zookeeper", "/nope"} {
+		if got, w := tr.CountDescendants(p), want(p); got != w {
+			t.Errorf("CountDescendants(%s) = %d, want %d", p, got, w)
+		}
+	}
+	if got := tr.CountDescendants("/flat"); got != 510 {
+		t.Errorf("CountDescendants(/flat) = %d, want 510", got)
 	}
 }
