@@ -156,14 +156,11 @@ func runLs2(inv *Invocation) error {
 // runLsR lists the subtree depth-first, one full path a line, as
 // ZKUtil.visitSubTreeDFS does in zkCli.sh 3.8 (the node itself first).
 func runLsR(inv *Invocation, p string) error {
-	var paths []string
-	if _, err := inv.C.Exists(p, false); err != nil {
-		return cliError(err, p)
-	}
-	paths, err := listSubtreeBFS(inv.C, p)
+	t, err := listSubtree(inv.C, p)
 	if err != nil {
 		return err
 	}
+	paths := t.dfs()
 	if inv.JSON() {
 		return inv.Value(paths)
 	}
@@ -176,26 +173,11 @@ func runLsR(inv *Invocation, p string) error {
 // listSubtreeBFS returns p and its descendants in breadth-first order, the
 // order of ZKUtil.listSubTreeBFS (children sorted at each level).
 func listSubtreeBFS(c *Client, p string) ([]string, error) {
-	if st, err := c.Exists(p, false); err != nil {
-		return nil, cliError(err, p)
-	} else if st == nil {
-		return nil, cliError(zk.ErrNoNode, p)
+	t, err := listSubtree(c, p)
+	if err != nil {
+		return nil, err
 	}
-	out := []string{p}
-	for i := 0; i < len(out); i++ {
-		children, _, err := c.Children(out[i], false)
-		if err == zk.ErrNoNode {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return nil, cliError(err, out[i])
-		}
-		sort.Strings(children)
-		for _, ch := range children {
-			out = append(out, JoinPath(out[i], ch))
-		}
-	}
-	return out, nil
+	return t.bfs(), nil
 }
 
 func readData(inv *Invocation, dataArg int) ([]byte, bool, error) {

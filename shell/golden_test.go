@@ -36,6 +36,13 @@ var goldenCases = []goldenCase{
 	{name: "ls", cmd: "ls /g"},
 	{name: "ls_s", cmd: "ls -s /g"},
 	{name: "ls_R", cmd: "ls -R /g"},
+	// Depth 3: zkCli.sh's ls -R is ZKUtil.visitSubTreeDFS (all of a node's
+	// children, then the subtree of each), not breadth first.
+	{name: "ls_R_deep", cmd: "ls -R /g", setup: func(t testing.TB, c *zk.Conn) {
+		for _, p := range []string{"/g/a/x", "/g/a/x/y", "/g/b/z"} {
+			mustCreate(t, c, p, nil, 0)
+		}
+	}},
 	{name: "ls_nonode", cmd: "ls /g/nope"},
 	{name: "ls_badpath", cmd: "ls g"},
 	{name: "get", cmd: "get /g"},
