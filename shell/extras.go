@@ -208,15 +208,23 @@ func runDu(inv *Invocation) error {
 	if err != nil {
 		return err
 	}
-	var bytes int64
-	var count int64
-	for _, q := range all {
+	stats := make([]*zk.Stat, len(all))
+	err = eachConcurrent(all, func(i int, q string) error {
 		st, err := inv.C.Exists(q, false)
 		if err != nil {
 			return cliError(err, q)
 		}
+		stats[i] = st
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	var count int64
+	for _, st := range stats {
 		if st == nil {
-			continue
+			continue // deleted meanwhile
 		}
 		bytes += int64(st.DataLength)
 		count++
@@ -311,15 +319,19 @@ func runExport(inv *Invocation) error {
 		return err
 	}
 	ex := ExportJSON{Format: exportFormat, Root: p, Created: time.Now().UnixMilli(), Nodes: []ExportNodeJSON{}}
-	for _, q := range paths {
+	nodes := make([]*ExportNodeJSON, len(paths)) // nil: deleted meanwhile
+	err = eachConcurrent(paths, func(i int, q string) error {
 		data, st, err := inv.C.Get(q, false)
 		if errors.Is(err, zk.ErrNoNode) {
-			continue
+			return nil
 		}
 		if err != nil {
 			return cliError(err, q)
 		}
 		acl, _, err := inv.C.GetACL(q)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
 		if err != nil {
 			return cliError(err, q)
 		}
@@ -331,7 +343,16 @@ func runExport(inv *Invocation) error {
 				rel = ""
 			}
 		}
-		ex.Nodes = append(ex.Nodes, ExportNodeJSON{Path: rel, Type: nodeType(st), Data: d, Encoding: enc, ACL: aclJSON(acl)})
+		nodes[i] = &ExportNodeJSON{Path: rel, Type: nodeType(st), Data: d, Encoding: enc, ACL: aclJSON(acl)}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n != nil {
+			ex.Nodes = append(ex.Nodes, *n)
+		}
 	}
 	w := inv.Out
 	if f := inv.Arg(1, "-"); f != "-" {

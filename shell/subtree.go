@@ -17,7 +17,8 @@ type subtree struct {
 }
 
 const (
-	// listWorkers is how many getChildren a listing has in flight at once.
+	// listWorkers is how many requests a listing (or a command working
+	// through a subtree) has in flight at once.
 	// go-zookeeper pipelines them on the one session, so a level of many
 	// nodes costs a fraction of a round trip each instead of one.
 	listWorkers = 16
@@ -45,22 +46,19 @@ func listSubtree(c *Client, p string) (*subtree, error) {
 	for len(level) > 0 {
 		lists := make([][]string, len(level))
 		leaves := make([]bool, len(level))
-		errs := make([]error, len(level))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, listWorkers)
-		for i, q := range level {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				lists[i], leaves[i], errs[i] = listChildren(c, q)
-			})
+		err := eachConcurrent(level, func(i int, q string) error {
+			var err error
+			lists[i], leaves[i], err = listChildren(c, q)
+			if err != nil {
+				return cliError(err, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		wg.Wait()
 		var next []string
 		for i, q := range level {
-			if errs[i] != nil {
-				return nil, cliError(errs[i], q)
-			}
 			if len(lists[i]) == 0 {
 				continue
 			}
@@ -73,6 +71,29 @@ func listSubtree(c *Client, p string) (*subtree, error) {
 		level = next
 	}
 	return t, nil
+}
+
+// eachConcurrent calls fn(i, paths[i]) for every path, listWorkers at a
+// time (go-zookeeper pipelines their requests on the session), and
+// returns the error of the first path, in order, whose call failed.
+func eachConcurrent(paths []string, fn func(i int, q string) error) error {
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, listWorkers)
+	for i, q := range paths {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = fn(i, q)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // listChildren returns q's children as sorted full paths, and whether they
