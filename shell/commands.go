@@ -534,16 +534,24 @@ func runSetACL(inv *Invocation) error {
 		return err
 	}
 	if inv.Opts.Has("R") {
-		paths, err := listSubtreeBFS(inv.C, p)
+		// As zkCli.sh (ZKUtil.visitSubTreeDFS): every znode in that order,
+		// going on past one that fails. zkCli.sh prints the failures run
+		// together; here each is a line on stderr, and the exit status is
+		// 1 if any failed.
+		t, err := listSubtree(inv.C, p)
 		if err != nil {
 			return err
 		}
-		for _, q := range paths {
+		var failed error
+		for _, q := range t.dfs() {
 			if _, err := inv.C.SetACL(q, acl, version); err != nil {
-				return cliError(err, q)
+				if failed != nil {
+					fmt.Fprintln(inv.Err, failed)
+				}
+				failed = cliError(err, q)
 			}
 		}
-		return nil
+		return failed
 	}
 	st, err := inv.C.SetACL(p, acl, version)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // ls -R and deleteall on a subtree with two wide nodes: /st/flat's 300
@@ -69,5 +71,29 @@ func TestSubtreeWide(t *testing.T) {
 	}
 	if ok, _, err := conn.Exists("/st/mix"); err != nil || ok {
 		t.Fatalf("/st/mix after deleteall: exists %v, %v", ok, err)
+	}
+}
+
+// setAcl -R goes on past a znode it cannot change, as zkCli.sh does, and
+// fails at the end: /sa/a's ACL version is 1, so -v 0 fails there only.
+func TestSetAclRecursiveGoesOn(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	freshTree(t, conn, "/sa")
+	for _, p := range []string{"/sa", "/sa/a", "/sa/b", "/sa/a/x"} {
+		mustCreate(t, conn, p, nil, 0)
+	}
+	if _, err := conn.SetACL("/sa/a", zk.WorldACL(zk.PermAll), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, addr, "", "setAcl", "-R", "-v", "0", "/sa", "world:anyone:cdrwa")
+	if r.runErr == nil || !strings.Contains(r.runErr.Error(), "/sa/a") {
+		t.Fatalf("setAcl -R: %v (stderr %q); want the failure at /sa/a", r.runErr, r.err)
+	}
+	for p, want := range map[string]int32{"/sa": 1, "/sa/b": 1, "/sa/a/x": 1, "/sa/a": 1} {
+		_, st, err := conn.GetACL(p)
+		if err != nil || st.Aversion != want {
+			t.Errorf("%s: aversion %d, %v; want %d", p, st.Aversion, err, want)
+		}
 	}
 }
