@@ -388,31 +388,34 @@ func runDeleteAll(inv *Invocation) error {
 	if p == "/" {
 		return &CommandError{Msg: "Arguments are not valid : /"}
 	}
-	paths, err := listSubtreeBFS(inv.C, p)
+	t, err := listSubtree(inv.C, p)
 	if err != nil {
 		return err
 	}
-	var ops []any
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := inv.C.Multi(ops...)
-		ops = ops[:0]
-		if err != nil {
-			return cliError(err, p)
-		}
-		return nil
-	}
-	for i := len(paths) - 1; i >= 0; i-- {
-		ops = append(ops, inv.C.MultiDelete(paths[i], -1))
-		if len(ops) >= int(batch) {
-			if err := flush(); err != nil {
-				return err
+	// Deepest level first, as ZKUtil.deleteRecursive deletes its
+	// breadth-first list backwards; the multis of one level go out
+	// together (no node of a level is another's ancestor), and the next
+	// level waits for them.
+	levels := t.levels()
+	for d := len(levels) - 1; d >= 0; d-- {
+		level := levels[d]
+		n := (len(level) + int(batch) - 1) / int(batch)
+		err := eachConcurrent(n, func(b int) error {
+			chunk := level[b*int(batch) : min((b+1)*int(batch), len(level))]
+			ops := make([]any, len(chunk))
+			for i, q := range chunk {
+				ops[i] = inv.C.MultiDelete(q, -1)
 			}
+			if _, err := inv.C.Multi(ops...); err != nil {
+				return cliError(err, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
-	return flush()
+	return nil
 }
 
 func runSync(inv *Invocation) error {

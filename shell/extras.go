@@ -209,7 +209,8 @@ func runDu(inv *Invocation) error {
 		return err
 	}
 	stats := make([]*zk.Stat, len(all))
-	err = eachConcurrent(all, func(i int, q string) error {
+	err = eachConcurrent(len(all), func(i int) error {
+		q := all[i]
 		st, err := inv.C.Exists(q, false)
 		if err != nil {
 			return cliError(err, q)
@@ -320,7 +321,8 @@ func runExport(inv *Invocation) error {
 	}
 	ex := ExportJSON{Format: exportFormat, Root: p, Created: time.Now().UnixMilli(), Nodes: []ExportNodeJSON{}}
 	nodes := make([]*ExportNodeJSON, len(paths)) // nil: deleted meanwhile
-	err = eachConcurrent(paths, func(i int, q string) error {
+	err = eachConcurrent(len(paths), func(i int) error {
+		q := paths[i]
 		data, st, err := inv.C.Get(q, false)
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil

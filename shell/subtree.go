@@ -46,7 +46,8 @@ func listSubtree(c *Client, p string) (*subtree, error) {
 	for len(level) > 0 {
 		lists := make([][]string, len(level))
 		leaves := make([]bool, len(level))
-		err := eachConcurrent(level, func(i int, q string) error {
+		err := eachConcurrent(len(level), func(i int) error {
+			q := level[i]
 			var err error
 			lists[i], leaves[i], err = listChildren(c, q)
 			if err != nil {
@@ -73,18 +74,18 @@ func listSubtree(c *Client, p string) (*subtree, error) {
 	return t, nil
 }
 
-// eachConcurrent calls fn(i, paths[i]) for every path, listWorkers at a
-// time (go-zookeeper pipelines their requests on the session), and
-// returns the error of the first path, in order, whose call failed.
-func eachConcurrent(paths []string, fn func(i int, q string) error) error {
-	errs := make([]error, len(paths))
+// eachConcurrent calls fn(i) for i in [0, n), listWorkers at a time
+// (go-zookeeper pipelines their requests on the session), and returns the
+// error of the lowest i whose call failed.
+func eachConcurrent(n int, fn func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, listWorkers)
-	for i, q := range paths {
+	for i := range n {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = fn(i, q)
+			errs[i] = fn(i)
 		})
 	}
 	wg.Wait()
@@ -129,6 +130,22 @@ func (t *subtree) bfs() []string {
 		out = append(out, t.kids[out[i]]...)
 	}
 	return out
+}
+
+// levels returns the nodes by depth below the root (levels[0] is the
+// root alone), each level in breadth-first order.
+func (t *subtree) levels() [][]string {
+	levels := [][]string{{t.root}}
+	for {
+		var next []string
+		for _, q := range levels[len(levels)-1] {
+			next = append(next, t.kids[q]...)
+		}
+		if len(next) == 0 {
+			return levels
+		}
+		levels = append(levels, next)
+	}
 }
 
 // dfs returns the nodes in the order of ZKUtil.visitSubTreeDFS, which
