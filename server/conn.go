@@ -392,11 +392,16 @@ func (c *conn) close() {
 	})
 }
 
+// writerPool holds the writers of writeLoop. A connection borrows one for
+// a batch only: most answers go out by writev from the reader or the
+// applier (flushInline, writeNow), and a writer of its own per connection
+// was 64 KB of heap for every idle client.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
 // writeLoop owns the socket's write side; it batches every queued frame
 // into one flush.
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
-	w := bufio.NewWriterSize(c.nc, 64<<10)
 	var batch [][]byte
 	for {
 		select {
@@ -415,16 +420,22 @@ func (c *conn) writeLoop() {
 		closing := c.closing
 		c.writing = true
 		c.outMu.Unlock()
+		w := writerPool.Get().(*bufio.Writer)
+		w.Reset(c.nc)
+		var err error
 		for _, f := range batch {
-			if _, err := w.Write(f); err != nil {
-				c.close()
-				return
+			if _, err = w.Write(f); err != nil {
+				break
 			}
 			c.stats.sent.Add(1)
 			c.s.stats.sent.Add(1)
 		}
 		clear(batch)
-		err := w.Flush()
+		if err == nil {
+			err = w.Flush()
+		}
+		w.Reset(nil)
+		writerPool.Put(w)
 		c.outMu.Lock()
 		c.writing = false
 		more := len(c.out) > 0
@@ -565,6 +576,14 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 // frameChunk is the size up to which a frame's buffer is allocated at once.
 const frameChunk = 64 << 10
 
+// readBufSize is the connection reader's buffer. A frame larger than what
+// it holds is read straight into the frame's own buffer. It was 64 KB:
+// with 2,000 clients the readers and writers held 220 MB of heap (the GC
+// then let garbage grow to three times that: 595 MB of RSS under load),
+// and 4 KB made no difference to 64 goroutines pipelining gets on one
+// session (95-100k/s with either).
+const readBufSize = 4 << 10
+
 // serve runs the connection's reader until the client goes away.
 func (c *conn) serve() {
 	defer c.s.wg.Done()
@@ -579,7 +598,7 @@ func (c *conn) serve() {
 	c.s.wg.Add(1)
 	go c.writeLoop()
 
-	r := bufio.NewReaderSize(rawio.Wrap(c.nc), 64<<10)
+	r := bufio.NewReaderSize(rawio.Wrap(c.nc), readBufSize)
 	// A four-letter word replaces the first frame's length.
 	head, err := r.Peek(4)
 	if err != nil {
