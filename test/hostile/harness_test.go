@@ -335,12 +335,25 @@ func (e *env) dialFrom(ip string, rcvbuf int) *raw {
 			return serr
 		}
 	}
-	nc, err := d.Dial("tcp", e.addr)
+	c, err := e.dialWith(d)
 	if err != nil {
 		e.t.Fatalf("dial: %v", err)
 	}
+	return c
+}
+
+// tryDial is dial for a connection the server may refuse (reset).
+func (e *env) tryDial() (*raw, error) {
+	return e.dialWith(net.Dialer{Timeout: ioTimeout})
+}
+
+func (e *env) dialWith(d net.Dialer) (*raw, error) {
+	nc, err := d.Dial("tcp", e.addr)
+	if err != nil {
+		return nil, err
+	}
 	e.t.Cleanup(func() { nc.Close() })
-	return &raw{t: e.t, nc: nc, r: bufio.NewReader(nc)}
+	return &raw{t: e.t, nc: nc, r: bufio.NewReader(nc)}, nil
 }
 
 // session dials and opens a new session.
