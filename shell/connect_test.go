@@ -4,20 +4,20 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/server/servertest"
 )
 
+// refusedAddr returns "127.0.0.1:port" of a port nobody listens on, below
+// the ephemeral range: a port the kernel hands out for :0 may soon be
+// another test's server.
 func refusedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return "127.0.0.1:" + strconv.Itoa(servertest.FreePorts(t, 1)[0])
 }
 
 // TestConnectRefused: with every server refusing, Dial and a command fail

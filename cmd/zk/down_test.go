@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,17 +16,14 @@ import (
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
-// freeAddr returns "127.0.0.1:port" of a port nobody listens on (taken
-// from the kernel and closed again).
+// freeAddr returns "127.0.0.1:port" of a port nobody listens on.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	// Below the ephemeral range: a port the kernel handed out for :0 was
+	// soon taken by another package's test server listening on :0 (a CI
+	// run's shell connected to a bench test's server instead of being
+	// refused).
+	return "127.0.0.1:" + strconv.Itoa(servertest.FreePorts(t, 1)[0])
 }
 
 // TestOneShotServerDown: a one-shot command against servers that refuse
