@@ -330,13 +330,7 @@ func (s *Server) maybeSnapshot(n int) {
 		defer s.wg.Done()
 		defer s.snapping.Store(false)
 		start := time.Now()
-		var size int64
-		err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
-			cw := countingWriter{w: w}
-			err := s.encodeFuzzySnapshot(&cw)
-			size = cw.n
-			return err
-		})
+		size, err := s.writeSnapshot(zxid, s.encodeFuzzySnapshot)
 		switch {
 		case errors.Is(err, errSnapshotAborted):
 			// Shutting down: snapshotOnClose writes one instead.
@@ -347,6 +341,19 @@ func (s *Server) maybeSnapshot(n int) {
 			s.log.Info("snapshot written", "zxid", fmt.Sprintf("0x%x", zxid), "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}()
+}
+
+// writeSnapshot writes a snapshot labelled zxid with encode and returns
+// its size in bytes.
+func (s *Server) writeSnapshot(zxid int64, encode func(io.Writer) error) (int64, error) {
+	var size int64
+	err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
+		cw := countingWriter{w: w}
+		err := encode(&cw)
+		size = cw.n
+		return err
+	})
+	return size, err
 }
 
 // countingWriter counts the bytes written through it.

@@ -442,16 +442,12 @@ func (s *Server) snapshotOnClose() {
 		return
 	}
 	zxid := s.lastZxid.Load()
-	var size int64
-	err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
+	size, err := s.writeSnapshot(zxid, func(w io.Writer) error {
 		// Encoded straight to the file: a buffer would double the
 		// memory the tree takes, at the end of a server's life.
 		s.tree.RLock()
 		defer s.tree.RUnlock()
-		cw := countingWriter{w: w}
-		err := s.encodeSnapshot(&cw)
-		size = cw.n
-		return err
+		return s.encodeSnapshot(w)
 	})
 	if err != nil {
 		s.log.Warn("snapshot at shutdown failed", "err", err)
