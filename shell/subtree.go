@@ -2,6 +2,7 @@ package shell
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 
@@ -122,15 +123,8 @@ func listChildren(c *Client, q string) (kids []string, leaves bool, err error) {
 }
 
 // bfs returns the nodes breadth first, each node's children in order: the
-// order of ZKUtil.listSubTreeBFS (deleteall deletes it backwards).
-func (t *subtree) bfs() []string {
-	out := make([]string, 0, t.size)
-	out = append(out, t.root)
-	for i := 0; i < len(out); i++ {
-		out = append(out, t.kids[out[i]]...)
-	}
-	return out
-}
+// order of ZKUtil.listSubTreeBFS.
+func (t *subtree) bfs() []string { return slices.Concat(t.levels()...) }
 
 // levels returns the nodes by depth below the root (levels[0] is the
 // root alone), each level in breadth-first order.
