@@ -3,7 +3,7 @@
 #
 #   scripts/compat-extra.sh                  every suite against zkserver (standalone and a 3-member ensemble)
 #   scripts/compat-extra.sh --target apache  the suites themselves against Apache ZooKeeper 3.8
-#   scripts/compat-extra.sh --only climt,recipes,gozk,diff
+#   scripts/compat-extra.sh --only climt,recipes,curator,gozk,diff
 #
 # Suites:
 #   climt    Apache's C client shell cli_mt (Debian's zookeeper-bin):
@@ -15,6 +15,15 @@
 #            integration tests start standalone servers and 3-node clusters
 #            through zkServer.sh; compat/gozk/zkServer.sh runs zkserver).
 #            GOZK_SKIP=<go test -skip pattern> leaves tests out.
+#   curator  Apache Curator 5.4 (Debian's libcurator-recipes-java) on ZooKeeper's
+#            Java client: compat/CuratorCompat.java, the framework (creates of
+#            every mode, protection, orSetData, TTL, versions, watches including
+#            persistent recursive ones, transactions, ACLs, namespaces, session
+#            expiry, container reaping) and 16 recipes (locks, semaphore,
+#            leader latch and selector, atomic long, shared count, barriers,
+#            caches, persistent node, queue, group member), standalone and on
+#            the ensemble, where it also SIGKILLs the leader (the session,
+#            its ephemeral and its lock survive, and every acknowledged write).
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS).
 #
@@ -28,7 +37,7 @@ user_py=${PY:-}
 . scripts/lib.sh
 
 target=zkserver
-only=climt,recipes,gozk,diff
+only=climt,recipes,curator,gozk,diff
 DIFF_SEEDS=${DIFF_SEEDS:-60}
 DIFF_STEPS=${DIFF_STEPS:-200}
 while [ $# -gt 0 ]; do
@@ -42,9 +51,17 @@ done
 case "$target" in zkserver|apache) ;; *) echo "compat-extra.sh: --target zkserver or apache" >&2; exit 2 ;; esac
 want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 
-scripts/install-apache-zk.sh --c-client
+scripts/install-apache-zk.sh --c-client --curator
 if [ -z "$user_py" ] && [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; fi
 CLI_MT=${CLI_MT:-/usr/lib/zookeeper/bin/cli_mt}
+# Curator and ZooKeeper's Java client, from Debian's packages.
+CURATOR_CP=
+for j in curator-client curator-framework curator-recipes zookeeper zookeeper-jute guava slf4j-api slf4j-nop; do
+  CURATOR_CP=$CURATOR_CP${CURATOR_CP:+:}/usr/share/java/$j.jar
+done
+# How often the standalone servers look for empty containers (Apache reads
+# it only as a JVM system property); the curator suite waits for them.
+CONTAINER_CHECK_MS=500
 
 tmp=$(mktemp -d /tmp/zkcompat-extra.XXXXXX)
 std_pid=
@@ -90,9 +107,9 @@ report() {
 start_standalone() {
   local kind=$1 dir=$2 port
   port=$(zk_free_port)
-  zk_write_cfg "$dir" "$port" extendedTypesEnabled=true
+  zk_write_cfg "$dir" "$port" extendedTypesEnabled=true "znode.container.checkIntervalMs=$CONTAINER_CHECK_MS"
   ZK_PID=
-  zk_start "$kind" "$dir"
+  SERVER_JVMFLAGS="-Dznode.container.checkIntervalMs=$CONTAINER_CHECK_MS" zk_start "$kind" "$dir"
   echo "$ZK_PID" >"$dir/pid"
   if ! zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 90 >&2; then
     tail -30 "$dir/server.log" >&2
@@ -159,7 +176,7 @@ fi
 std=
 ref=
 ens=
-if want climt || want recipes; then
+if want climt || want recipes || want curator; then
   mkdir -p "$tmp/std"
   std=$(start_standalone "$target" "$tmp/std")
   std_pid=$(cat "$tmp/std/pid")
@@ -196,6 +213,17 @@ if want recipes; then
   if [ -n "$ens" ]; then
     rc=0; "$PY" compat/kazoo_recipes.py --server "$ens" >"$tmp/recipes-ens.log" 2>&1 || rc=$?
     report "kazoo-recipes (zkserver ensemble)" "$tmp/recipes-ens.log" "$rc"
+  fi
+fi
+if want curator; then
+  rc=0; java -cp "$CURATOR_CP" compat/CuratorCompat.java --server "$std" --container-check-ms "$CONTAINER_CHECK_MS" \
+    >"$tmp/curator.log" 2>&1 || rc=$?
+  report "curator ($target standalone)" "$tmp/curator.log" "$rc"
+  if [ -n "$ens" ]; then
+    # Last on the ensemble: it kills the leader (and starts it again).
+    rc=0; java -cp "$CURATOR_CP" compat/CuratorCompat.java --server "$ens" --ensemble-dir "$ens_dir" --zk bin/zk \
+      >"$tmp/curator-ens.log" 2>&1 || rc=$?
+    report "curator (zkserver ensemble)" "$tmp/curator-ens.log" "$rc"
   fi
 fi
 # The clients are done with these servers: free the cores for the rest.

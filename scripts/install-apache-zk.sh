@@ -2,17 +2,20 @@
 # Installs Apache ZooKeeper 3.8 (Debian package `zookeeper`) and, unless
 # --no-kazoo is given, python3-kazoo, each only when missing; with
 # --c-client also Debian's `zookeeper-bin` (the C client's cli_mt, in
-# /usr/lib/zookeeper/bin). Idempotent: with everything present it runs no
-# apt-get at all.
+# /usr/lib/zookeeper/bin); with --curator also Apache Curator 5.4
+# (`libcurator-recipes-java`, jars in /usr/share/java). Idempotent: with
+# everything present it runs no apt-get at all.
 set -euo pipefail
 
 kazoo=1
 cclient=0
+curator=0
 for a in "$@"; do
   case "$a" in
     --no-kazoo) kazoo=0 ;;
     --c-client) cclient=1 ;;
-    -h|--help) echo "usage: $0 [--no-kazoo] [--c-client]"; exit 0 ;;
+    --curator) curator=1 ;;
+    -h|--help) echo "usage: $0 [--no-kazoo] [--c-client] [--curator]"; exit 0 ;;
     *) echo "install-apache-zk.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,9 @@ if [ "$kazoo" = 1 ] && ! "$py" -c 'import kazoo' >/dev/null 2>&1; then
 fi
 if [ "$cclient" = 1 ] && [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then
   want+=(zookeeper-bin)
+fi
+if [ "$curator" = 1 ] && [ ! -f /usr/share/java/curator-recipes.jar ]; then
+  want+=(libcurator-recipes-java)
 fi
 if [ "${#want[@]}" = 0 ]; then
   exit 0
@@ -55,6 +61,10 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${want[@]}" >&2
 if [ ! -x /usr/share/zookeeper/bin/zkCli.sh ]; then
   echo "install-apache-zk.sh: zookeeper installed but /usr/share/zookeeper/bin/zkCli.sh is missing" >&2
+  exit 1
+fi
+if [ "$curator" = 1 ] && [ ! -f /usr/share/java/curator-recipes.jar ]; then
+  echo "install-apache-zk.sh: libcurator-recipes-java installed but /usr/share/java/curator-recipes.jar is missing" >&2
   exit 1
 fi
 if [ "$cclient" = 1 ] && [ ! -x /usr/lib/zookeeper/bin/cli_mt ]; then
