@@ -10,10 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/server/servertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -89,16 +92,11 @@ func fake4lw(t *testing.T, replies map[string]string) string {
 	return ln.Addr().String()
 }
 
-// deadAddr is a 127.0.0.1 port nobody listens on.
+// deadAddr is a 127.0.0.1 port nobody listens on, below the ephemeral
+// range: a port the kernel hands out for :0 may soon be another test's.
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
+	return "127.0.0.1:" + strconv.Itoa(servertest.FreePorts(t, 1)[0])
 }
 
 type fakeSpec struct {

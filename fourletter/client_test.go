@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -85,12 +87,17 @@ func TestQueryBadWord(t *testing.T) {
 }
 
 func TestQueryRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port below the ephemeral range (servertest.FreePorts, which
+	// imports this package): one the kernel hands out for :0 may soon be
+	// another test's server.
+	var addr string
+	for addr == "" {
+		a := "127.0.0.1:" + strconv.Itoa(20000+rand.IntN(12768))
+		if ln, err := net.Listen("tcp", a); err == nil {
+			ln.Close()
+			addr = a
+		}
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	if _, err := Query(context.Background(), addr, "srvr"); err == nil {
 		t.Fatal("no error from a closed port")
 	}
