@@ -191,6 +191,8 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
 		X509:            cfg.X509Enabled(),
+		EnforceQuota:    cfg.EnforceQuota,
+		QuotaLog:        (&rateLog{log: s.log, every: time.Second}).warn,
 	})
 	if cfg.Distributed() {
 		if err := s.newPeer(); err != nil {
@@ -593,4 +595,26 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 // standalone server or an ensemble's serving leader.
 func (s *Server) leading() bool {
 	return s.peer == nil || (s.peer.State() == zab.Leading && s.isServing())
+}
+
+// rateLog writes at most one warning per interval and counts the ones it
+// left out (quota warnings come with every write to a full subtree).
+type rateLog struct {
+	log     *slog.Logger
+	every   time.Duration
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+func (r *rateLog) warn(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if now.Sub(r.last) < r.every {
+		r.skipped++
+		return
+	}
+	r.log.Warn(msg, "similar warnings left out", r.skipped)
+	r.last, r.skipped = now, 0
 }

@@ -108,8 +108,8 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 		maxBuf = 0xfffff
 	}
 	a := &apacheServer{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	a.flags = fmt.Sprintf("-Dznode.container.checkIntervalMs=%d -Djute.maxbuffer=%d -Dzookeeper.extendedTypesEnabled=%v",
-		cfg.ContainerCheckInterval.Milliseconds(), maxBuf, cfg.ExtendedTypesEnabled)
+	a.flags = fmt.Sprintf("-Dznode.container.checkIntervalMs=%d -Djute.maxbuffer=%d -Dzookeeper.extendedTypesEnabled=%v -Dzookeeper.enforceQuota=%v",
+		cfg.ContainerCheckInterval.Milliseconds(), maxBuf, cfg.ExtendedTypesEnabled, cfg.EnforceQuota)
 	a.start()
 	t.Cleanup(a.Stop)
 	return a

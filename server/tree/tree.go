@@ -114,6 +114,7 @@ type Tree struct {
 	aclIndex   map[string]uint32 // an ACL's key (aclKey) to its index in acls
 	lastACL    uint32            // the index intern returned last
 	dataSize   int64
+	quotas     map[string]struct{} // paths with a quota (quota.go); nil until one is set
 }
 
 // OpenACL is world:anyone with all permissions.
@@ -410,6 +411,7 @@ func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
 	for path, n := range t.nodes {
 		t.index(path, n)
 	}
+	t.setupQuotas()
 	return dropped
 }
 
@@ -467,6 +469,8 @@ func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, par
 		parent.Pzxid = zxid
 	}
 	t.index(path, n)
+	t.quotaCreated(path)
+	t.chargeQuota(path, int64(len(data)), 1)
 	return n
 }
 
@@ -515,6 +519,8 @@ func (t *Tree) Delete(path string, zxid int64) bool {
 		t.removeSubtree(wire.Join(path, c))
 	}
 	t.remove(path, n)
+	t.quotaDeleted(path)
+	t.chargeQuota(path, -int64(len(n.Data)), -1)
 	parent := t.nodes[wire.Parent(path)]
 	if parent != nil {
 		delete(parent.children, wire.Base(path))
@@ -563,11 +569,13 @@ func (t *Tree) SetData(path string, data []byte, version int32, zxid, time int64
 	if n == nil {
 		return nil
 	}
-	t.dataSize += int64(len(data) - len(n.Data))
+	diff := int64(len(data) - len(n.Data))
+	t.dataSize += diff
 	n.Data = data
 	n.Version = version
 	n.Mzxid = zxid
 	n.Mtime = time
+	t.chargeQuota(path, diff, 0)
 	return n
 }
 
@@ -587,4 +595,5 @@ func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
 func (t *Tree) ReplaceWith(o *Tree) {
 	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
 	t.acls, t.aclIndex, t.lastACL, t.dataSize = o.acls, o.aclIndex, o.lastACL, o.dataSize
+	t.quotas = o.quotas
 }

@@ -34,6 +34,12 @@ type Options struct {
 	// Quorum answers reconfig's questions on the leader; nil on a
 	// standalone server (reconfig is UNIMPLEMENTED there).
 	Quorum Quorum
+	// EnforceQuota (zoo.cfg enforceQuota): a create or setData that would
+	// pass a quota's hard limit fails with QUOTAEXCEEDED, and passing a
+	// limit is logged through QuotaLog (Apache's checkQuota; without it
+	// quotas are only counted).
+	EnforceQuota bool
+	QuotaLog     func(msg string)
 }
 
 // nodeState is what prep knows of a node: the committed node or an
@@ -46,6 +52,7 @@ type nodeState struct {
 	cversion    int32
 	aversion    int32
 	numChildren int
+	dataLen     int // for quota checks
 	zxid        int64
 }
 
@@ -179,7 +186,7 @@ func (o *overlay) get(path string) *nodeState {
 		return o.newState(nodeState{})
 	}
 	return o.newState(nodeState{exists: true, acl: o.p.tree.ACL(n), owner: n.Owner, version: n.Version,
-		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren()})
+		cversion: n.Cversion, aversion: n.Aversion, numChildren: n.NumChildren(), dataLen: len(n.Data)})
 }
 
 func (o *overlay) set(path string, s *nodeState) {
@@ -385,6 +392,26 @@ func errorTxn(t *Txn, code wire.Code) *Txn {
 	return t
 }
 
+// checkQuota refuses, with enforceQuota on, a write that would take the
+// quota over path past a hard limit. As in Apache it judges against the
+// usage of the txns applied, not of those in flight, and the size of the
+// data being replaced is that of the newest write to it, applied or not.
+func (p *Prep) checkQuota(path string, bytesDiff, countDiff int) error {
+	if !p.opts.EnforceQuota {
+		return nil
+	}
+	msgs, refuse := p.tree.QuotaCheck(path, int64(bytesDiff), int64(countDiff))
+	if p.opts.QuotaLog != nil {
+		for _, m := range msgs {
+			p.opts.QuotaLog(m)
+		}
+	}
+	if refuse {
+		return wire.ErrQuotaExceeded
+	}
+	return nil
+}
+
 func (p *Prep) checkACL(s *nodeState, perm int32, req *Request) error {
 	if p.opts.SkipACL || acl.Check(s.acl, perm, req.Auth) {
 		return nil
@@ -469,11 +496,15 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if err != nil {
 			return nil, err
 		}
+		if err := p.checkQuota(r.Path, len(r.Data)-node.dataLen, 0); err != nil {
+			return nil, err
+		}
 		v, err := checkVersion(node.version, r.Version)
 		if err != nil {
 			return nil, err
 		}
 		node.version = v
+		node.dataLen = len(r.Data)
 		o.set(r.Path, node)
 		return &Txn{Header: Header{Type: TypeSetData}, Path: r.Path, Data: r.Data, Version: v}, nil
 	case wire.OpSetACL:
@@ -601,6 +632,9 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	if tree.IsEphemeral(parent.owner) {
 		return nil, wire.ErrNoChildrenForEphemerals
 	}
+	if err := p.checkQuota(path, len(cr.Data), 1); err != nil {
+		return nil, err
+	}
 	parent.cversion++
 	parent.numChildren++
 	o.set(parentPath, parent)
@@ -613,7 +647,7 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	case isTTL:
 		owner = tree.TTLOwner(ttl)
 	}
-	o.set(path, o.newState(nodeState{exists: true, acl: list, owner: owner}))
+	o.set(path, o.newState(nodeState{exists: true, acl: list, owner: owner, dataLen: len(cr.Data)}))
 	typ := TypeCreate
 	switch {
 	case isContainer:

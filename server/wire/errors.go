@@ -112,6 +112,7 @@ var (
 	ErrNoWatcher               = &Error{CodeNoWatcher}
 	ErrReconfigDisabled        = &Error{CodeReconfigDisabled}
 	ErrSystemError             = &Error{CodeSystemError}
+	ErrQuotaExceeded           = &Error{CodeQuotaExceeded}
 )
 
 var byCode = map[Code]*Error{}
@@ -120,7 +121,7 @@ func init() {
 	for _, e := range []*Error{ErrRuntimeInconsistency, ErrMarshallingError, ErrUnimplemented,
 		ErrBadArguments, ErrNoNode, ErrNoAuth, ErrBadVersion, ErrNoChildrenForEphemerals,
 		ErrNodeExists, ErrNotEmpty, ErrSessionExpired, ErrInvalidACL, ErrAuthFailed,
-		ErrSessionMoved, ErrNotReadOnly, ErrNoWatcher, ErrReconfigDisabled, ErrSystemError} {
+		ErrSessionMoved, ErrNotReadOnly, ErrNoWatcher, ErrReconfigDisabled, ErrSystemError, ErrQuotaExceeded} {
 		byCode[e.Code] = e
 	}
 }
