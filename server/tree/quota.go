@@ -1,106 +1,20 @@
 package tree
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
-// Quotas, as Apache's DataTree keeps them. A quota on /p is the znode
-// /zookeeper/quota/p/zookeeper_limits (written by a client: zkCli.sh's
-// setquota) beside /zookeeper/quota/p/zookeeper_stats, whose data the
-// server keeps equal to the number of znodes and data bytes of /p's
-// subtree ("count=N,bytes=B"). It rewrites that data in place, without a
-// new version or mzxid, when a znode under /p is created, deleted or set,
-// and recomputes it when the stats znode is created and after a snapshot
-// is loaded. A znode counts toward the deepest quota above it (or on it).
-const (
-	QuotaRoot      = "/zookeeper/quota"
-	QuotaLimitNode = "zookeeper_limits"
-	QuotaStatNode  = "zookeeper_stats"
-)
-
-// QuotaLimitPath is where the limits of a quota on path are kept.
-func QuotaLimitPath(path string) string { return QuotaRoot + path + "/" + QuotaLimitNode }
-
-// QuotaStatPath is where the usage of a quota on path is kept.
-func QuotaStatPath(path string) string { return QuotaRoot + path + "/" + QuotaStatNode }
-
-// StatsTrack is the content of a limits or stats znode, Apache's
-// StatsTrack: "count=N,bytes=B", then, when there are other keys (the hard
-// limits), "=" and ";key=value" for each in key order. A key that is
-// missing reads as -1.
-type StatsTrack map[string]int64
-
-// The keys of a StatsTrack.
-const (
-	QuotaCount          = "count"
-	QuotaBytes          = "bytes"
-	QuotaCountHardLimit = "countHardLimit"
-	QuotaByteHardLimit  = "byteHardLimit"
-)
-
-// ParseStatsTrack reads a limits or stats znode's data. Pairs are
-// separated by runs of ',' and ';', and an empty value reads as -1, as in
-// Apache. Where Apache's parser throws (a pair without '=', a value that is
-// not a number) this one skips the pair: a znode's data must not stop the
-// server applying a txn.
-func ParseStatsTrack(data []byte) StatsTrack {
-	st := StatsTrack{}
-	for _, pair := range strings.FieldsFunc(string(data), func(r rune) bool { return r == ',' || r == ';' }) {
-		kv := strings.Split(pair, "=")
-		if len(kv) < 2 {
-			continue
-		}
-		if kv[1] == "" {
-			st[kv[0]] = -1
-			continue
-		}
-		v, err := strconv.ParseInt(kv[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		st[kv[0]] = v
-	}
-	return st
-}
-
-// Get returns the value of key, -1 when missing.
-func (st StatsTrack) Get(key string) int64 {
-	if v, ok := st[key]; ok {
-		return v
-	}
-	return -1
-}
-
-// String formats st as Apache's StatsTrack.toString does.
-func (st StatsTrack) String() string {
-	var b strings.Builder
-	b.WriteString("count=")
-	b.WriteString(strconv.FormatInt(st.Get(QuotaCount), 10))
-	b.WriteString(",bytes=")
-	b.WriteString(strconv.FormatInt(st.Get(QuotaBytes), 10))
-	var rest []string
-	for k := range st {
-		if k != QuotaCount && k != QuotaBytes {
-			rest = append(rest, k)
-		}
-	}
-	if len(rest) > 0 {
-		// The extra "=" makes parsers older than hard limits ignore them.
-		b.WriteString("=")
-		slices.Sort(rest)
-		for _, k := range rest {
-			b.WriteString(";")
-			b.WriteString(k)
-			b.WriteString("=")
-			b.WriteString(strconv.FormatInt(st[k], 10))
-		}
-	}
-	return b.String()
-}
+// Quotas, as Apache's DataTree keeps them (package quota has the layout).
+// The tree keeps a quota's stats znode equal to its subtree's usage
+// ("count=N,bytes=B"): it rewrites that data in place, without a new
+// version or mzxid, when a znode under the quota's path is created,
+// deleted or set, and recounts it when the stats znode is created and
+// after a snapshot is loaded. A znode counts toward the deepest quota
+// above it (or on it).
 
 // QuotaPrefix returns the deepest path at or above path that has a quota,
 // "" when none does (Apache's getMaxPrefixWithQuota; / never has one).
@@ -123,30 +37,30 @@ func (t *Tree) QuotaPrefix(path string) string {
 // on the string prefix /zookeeper/quota as Apache does.
 func (t *Tree) quotaCreated(path string) {
 	parent, base := wire.Parent(path), wire.Base(path)
-	if !strings.HasPrefix(parent, QuotaRoot) {
+	if !strings.HasPrefix(parent, quota.Root) {
 		return
 	}
-	real := parent[len(QuotaRoot):]
+	real := parent[len(quota.Root):]
 	if real == "" || real[0] != '/' {
 		return
 	}
 	switch base {
-	case QuotaLimitNode:
+	case quota.LimitNode:
 		if t.quotas == nil {
 			t.quotas = make(map[string]struct{})
 		}
 		t.quotas[real] = struct{}{}
-	case QuotaStatNode:
+	case quota.StatNode:
 		t.recountQuota(real)
 	}
 }
 
 func (t *Tree) quotaDeleted(path string) {
 	parent := wire.Parent(path)
-	if wire.Base(path) != QuotaLimitNode || !strings.HasPrefix(parent, QuotaRoot) {
+	if wire.Base(path) != quota.LimitNode || !strings.HasPrefix(parent, quota.Root) {
 		return
 	}
-	delete(t.quotas, parent[len(QuotaRoot):])
+	delete(t.quotas, parent[len(quota.Root):])
 }
 
 // chargeQuota adds countDiff znodes and bytesDiff bytes to the usage of
@@ -156,20 +70,20 @@ func (t *Tree) chargeQuota(path string, bytesDiff, countDiff int64) {
 	if prefix == "" {
 		return
 	}
-	n := t.nodes[QuotaStatPath(prefix)]
+	n := t.nodes[quota.StatPath(prefix)]
 	if n == nil {
 		return // Apache logs "Missing node for stat"
 	}
-	st := ParseStatsTrack(n.Data)
-	st[QuotaCount] = st.Get(QuotaCount) + countDiff
-	st[QuotaBytes] = st.Get(QuotaBytes) + bytesDiff
+	st := quota.Parse(n.Data)
+	st[quota.Count] = st.Get(quota.Count) + countDiff
+	st[quota.Bytes] = st.Get(quota.Bytes) + bytesDiff
 	t.rewriteStats(n, st)
 }
 
 // rewriteStats replaces a stats znode's data, in place: no new version
 // or mzxid, as in Apache. The data is a new slice; readers may hold the
 // old one.
-func (t *Tree) rewriteStats(n *Node, st StatsTrack) {
+func (t *Tree) rewriteStats(n *Node, st quota.StatsTrack) {
 	data := []byte(st.String())
 	t.dataSize += int64(len(data) - len(n.Data))
 	n.Data = data
@@ -178,7 +92,7 @@ func (t *Tree) rewriteStats(n *Node, st StatsTrack) {
 // recountQuota sets the usage of a quota on path to what its subtree
 // holds now (Apache's updateQuotaForPath).
 func (t *Tree) recountQuota(path string) {
-	n := t.nodes[QuotaStatPath(path)]
+	n := t.nodes[quota.StatPath(path)]
 	if n == nil {
 		return
 	}
@@ -188,7 +102,7 @@ func (t *Tree) recountQuota(path string) {
 		bytes += int64(len(m.Data))
 		return nil
 	})
-	t.rewriteStats(n, StatsTrack{QuotaCount: count, QuotaBytes: bytes})
+	t.rewriteStats(n, quota.StatsTrack{quota.Count: count, quota.Bytes: bytes})
 }
 
 // setupQuotas rebuilds the set of quota paths and recounts every quota's
@@ -197,11 +111,11 @@ func (t *Tree) recountQuota(path string) {
 // /zookeeper/quota and the first "/zookeeper_limits".
 func (t *Tree) setupQuotas() {
 	clear(t.quotas)
-	const end = "/" + QuotaLimitNode
+	const end = "/" + quota.LimitNode
 	var found []string
-	_ = t.walk(QuotaRoot, func(path string, n *Node) error {
+	_ = t.walk(quota.Root, func(path string, n *Node) error {
 		if len(n.children) == 0 && strings.HasSuffix(path, end) {
-			real := path[len(QuotaRoot):strings.Index(path, end)]
+			real := path[len(quota.Root):strings.Index(path, end)]
 			if real != "" && real[0] == '/' {
 				found = append(found, real)
 			}
@@ -231,21 +145,21 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 	if prefix == "" {
 		return nil, false
 	}
-	ln := t.nodes[QuotaLimitPath(prefix)]
+	ln := t.nodes[quota.LimitPath(prefix)]
 	if ln == nil {
 		return nil, false
 	}
-	limits := ParseStatsTrack(ln.Data)
-	checkCount := countDiff != 0 && (limits.Get(QuotaCount) > -1 || limits.Get(QuotaCountHardLimit) > -1)
-	checkBytes := bytesDiff != 0 && (limits.Get(QuotaBytes) > -1 || limits.Get(QuotaByteHardLimit) > -1)
+	limits := quota.Parse(ln.Data)
+	checkCount := countDiff != 0 && (limits.Get(quota.Count) > -1 || limits.Get(quota.CountHardLimit) > -1)
+	checkBytes := bytesDiff != 0 && (limits.Get(quota.Bytes) > -1 || limits.Get(quota.ByteHardLimit) > -1)
 	if !checkCount && !checkBytes {
 		return nil, false
 	}
-	sn := t.nodes[QuotaStatPath(prefix)]
+	sn := t.nodes[quota.StatPath(prefix)]
 	if sn == nil {
 		return nil, false
 	}
-	usage := ParseStatsTrack(sn.Data)
+	usage := quota.Parse(sn.Data)
 	// judge checks one measure; it reports whether a hard limit is passed.
 	judge := func(what string, diff int64, soft, hardKey, usageKey string) bool {
 		n := usage.Get(usageKey) + diff
@@ -261,10 +175,10 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 			", "+kind+what+"Limit="+strconv.FormatInt(limit, 10)+"]")
 		return hard
 	}
-	if checkCount && judge("Count", countDiff, QuotaCount, QuotaCountHardLimit, QuotaCount) {
+	if checkCount && judge("Count", countDiff, quota.Count, quota.CountHardLimit, quota.Count) {
 		return msgs, true
 	}
-	if checkBytes && judge("Byte", bytesDiff, QuotaBytes, QuotaByteHardLimit, QuotaBytes) {
+	if checkBytes && judge("Byte", bytesDiff, quota.Bytes, quota.ByteHardLimit, quota.Bytes) {
 		return msgs, true
 	}
 	return msgs, false

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zkgo/zkgo/internal/quota"
 )
 
 // quotaTree applies creates, sets and deletes with increasing zxids.
@@ -57,20 +59,20 @@ func parentOf(path string) string {
 // with "count=0,bytes=0".
 func (q *quotaTree) setQuota(path, limits string) {
 	q.t.Helper()
-	p := QuotaRoot
+	p := quota.Root
 	for _, part := range strings.Split(path, "/")[1:] {
 		p += "/" + part
 		if q.Get(p) == nil {
 			q.create(p, "")
 		}
 	}
-	q.create(QuotaLimitPath(path), limits)
-	q.create(QuotaStatPath(path), "count=0,bytes=0")
+	q.create(quota.LimitPath(path), limits)
+	q.create(quota.StatPath(path), "count=0,bytes=0")
 }
 
 func (q *quotaTree) stats(path string) string {
 	q.t.Helper()
-	n := q.Get(QuotaStatPath(path))
+	n := q.Get(quota.StatPath(path))
 	if n == nil {
 		q.t.Fatalf("no stats znode for %s", path)
 	}
@@ -84,23 +86,6 @@ func (q *quotaTree) wantStats(path, want string) {
 	}
 }
 
-// The formats Apache's StatsTrack reads and writes, as zkCli.sh 3.8 shows
-// them (listquota against Apache 3.8.0).
-func TestStatsTrack(t *testing.T) {
-	for _, tc := range []struct{ in, out string }{
-		{"count=4,bytes=7", "count=4,bytes=7"},
-		{"count=3,bytes=-1=;byteHardLimit=-1;countHardLimit=-1", "count=3,bytes=-1=;byteHardLimit=-1;countHardLimit=-1"},
-		{"countHardLimit=5;count=1,,bytes=", "count=1,bytes=-1=;countHardLimit=5"},
-		{"", "count=-1,bytes=-1"},
-		// Apache throws on these; a txn must still apply, so they are skipped.
-		{"count=x,junk,bytes=2", "count=-1,bytes=2"},
-	} {
-		if got := ParseStatsTrack([]byte(tc.in)).String(); got != tc.out {
-			t.Errorf("ParseStatsTrack(%q).String() = %q, want %q", tc.in, got, tc.out)
-		}
-	}
-}
-
 // The usage of a quota follows its subtree as Apache's DataTree keeps it
 // (the same sequence against Apache 3.8.0 through zkCli.sh gave these
 // stats), rewritten without a new version or mzxid.
@@ -111,7 +96,7 @@ func TestQuotaUsageTracked(t *testing.T) {
 	q.create("/qq", "outside") // a sibling whose name starts the same
 	q.setQuota("/q", "count=3,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")
 	q.wantStats("/q", "count=2,bytes=5")
-	before := q.Get(QuotaStatPath("/q")).Stat()
+	before := q.Get(quota.StatPath("/q")).Stat()
 
 	q.create("/q/b", "")
 	q.create("/q/c", "12345")
@@ -126,13 +111,13 @@ func TestQuotaUsageTracked(t *testing.T) {
 	q.set("/qq", "")
 	q.wantStats("/q", "count=3,bytes=2")
 
-	after := q.Get(QuotaStatPath("/q")).Stat()
+	after := q.Get(quota.StatPath("/q")).Stat()
 	if after.Mzxid != before.Mzxid || after.Version != before.Version || after.DataLength != int32(len("count=3,bytes=2")) {
 		t.Fatalf("stats znode's Stat before %+v, after %+v: want the same mzxid and version, the new data length", before, after)
 	}
 
 	// Without its limits znode the quota is gone: nothing is counted.
-	q.del(QuotaLimitPath("/q"))
+	q.del(quota.LimitPath("/q"))
 	q.create("/q/d", "zzz")
 	q.wantStats("/q", "count=3,bytes=2")
 	if got := q.QuotaPrefix("/q/d"); got != "" {
@@ -177,11 +162,11 @@ func TestQuotaRecountedOnRestore(t *testing.T) {
 	q.create("/r/x", "de")
 	q.setQuota("/r", "count=-1,bytes=100")
 	q.wantStats("/r", "count=2,bytes=5")
-	q.SetData(QuotaStatPath("/r"), []byte("count=99,bytes=99"), 1, 100, 100)
+	q.SetData(quota.StatPath("/r"), []byte("count=99,bytes=99"), 1, 100, 100)
 
 	var ns []Restoring
 	if err := q.Walk(func(path string, n *Node) error {
-		if path != "/" && path != "/zookeeper" && path != QuotaRoot && path != "/zookeeper/config" {
+		if path != "/" && path != "/zookeeper" && path != quota.Root && path != "/zookeeper/config" {
 			c := *n
 			c.children = nil
 			ns = append(ns, Restoring{Path: path, Node: &c})
@@ -192,18 +177,18 @@ func TestQuotaRecountedOnRestore(t *testing.T) {
 	}
 	fresh := New()
 	fresh.RestoreAll(ns)
-	if got := string(fresh.Get(QuotaStatPath("/r")).Data); got != "count=2,bytes=5" {
+	if got := string(fresh.Get(quota.StatPath("/r")).Data); got != "count=2,bytes=5" {
 		t.Fatalf("stats after restore = %q, want count=2,bytes=5", got)
 	}
 	fresh.Create("/r/y", []byte("f"), OpenACL, 0, 2, 200, 200)
-	if got := string(fresh.Get(QuotaStatPath("/r")).Data); got != "count=3,bytes=6" {
+	if got := string(fresh.Get(quota.StatPath("/r")).Data); got != "count=3,bytes=6" {
 		t.Fatalf("stats after a create on the restored tree = %q, want count=3,bytes=6", got)
 	}
 	// A learner's tree replaced by its leader's snapshot keeps tracking.
 	other := New()
 	other.ReplaceWith(fresh)
 	other.Create("/r/z", nil, OpenACL, 0, 3, 201, 201)
-	if got := string(other.Get(QuotaStatPath("/r")).Data); got != "count=4,bytes=6" {
+	if got := string(other.Get(quota.StatPath("/r")).Data); got != "count=4,bytes=6" {
 		t.Fatalf("stats after ReplaceWith and a create = %q, want count=4,bytes=6", got)
 	}
 }
