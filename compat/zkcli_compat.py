@@ -312,6 +312,33 @@ def main():
     s.expect(["setAcl", R + "/ip", "ip:10.0.0.1:cdrwa"])
     s.expect(["get", R + "/ip"], rc=1, err=["Insufficient permission : %s/ip" % R])
 
+    # --- quotas: the server counts the subtree in zookeeper_stats ---------
+    q = R + "/quota"
+    limits = "/zookeeper/quota%s/zookeeper_limits" % q
+    s.expect(["create", q, "abc"], err=["Created " + q])
+    s.expect(["create", q + "/a", "de"], err=["Created %s/a" % q])
+    s.expect(["setquota", "-n", "2", q])
+    s.expect(["listquota", q], out=["Output quota for %s count=2,bytes=-1=;byteHardLimit=-1;countHardLimit=-1" % q,
+                                    "Output stat for %s count=2,bytes=5" % q],
+             err=["absolute path is " + limits])
+    s.expect(["create", q + "/b", "fghij"], err=["Created %s/b" % q])
+    s.expect(["set", q + "/a", "d"])
+    s.expect(["setquota", "-B", "3", q],
+             out=["[Warning]: the count quota you create is less than the existing count:3",
+                  "[Warning]: the bytes quota you create is less than the existing bytes:9"])
+    s.expect(["listquota", q], out=["Output quota for %s count=2,bytes=-1=;byteHardLimit=3;countHardLimit=-1" % q,
+                                    "Output stat for %s count=3,bytes=9" % q],
+             err=["absolute path is " + limits])
+    s.expect(["setquota", "-n", "9", q + "/a"], rc=1, err=["%s/a has a parent %s which has a quota" % (q, q)])
+    s.expect(["delete", q + "/b"])
+    s.expect(["delquota", "-n", q])
+    s.expect(["listquota", q], out=["Output quota for %s count=-1,bytes=-1=;byteHardLimit=3;countHardLimit=-1" % q,
+                                    "Output stat for %s count=2,bytes=4" % q],
+             err=["absolute path is " + limits])
+    s.expect(["delquota", q])
+    s.expect(["listquota", q], err=["absolute path is " + limits, "quota for %s does not exist." % q])
+    s.expect(["ls", "/zookeeper/quota"], out=["[]"])
+
     # --- watches ---------------------------------------------------------
     s.interactive(["get -w %s/a" % R, "set %s/a w" % R, "ls -w %s" % R, "create %s/w1" % R,
                    "stat -w %s/w2" % R, "create %s/w2" % R,

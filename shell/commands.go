@@ -108,6 +108,7 @@ func commandTable() []*Command {
 		{Name: "help", Usage: "help ", Help: "list the commands; help COMMAND describes one", MaxArgs: 1, Run: runHelp},
 		{Name: "quit", Aliases: []string{"exit"}, Usage: "quit ", Help: "leave the shell", MaxArgs: 0, Run: runQuit},
 	}
+	cmds = append(cmds, quotaCommandTable()...)
 	return append(cmds, extraCommandTable()...)
 }
 

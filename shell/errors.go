@@ -101,8 +101,10 @@ func cliError(err error, path string) error {
 		msg = "Acl is not valid : " + path
 	case errors.Is(err, zk.ErrBadArguments):
 		msg = "Arguments are not valid : " + path
+	case keeperName(wrapUnknown(err)) == "QuotaExceeded":
+		msg = "Quota has exceeded : " + path
 	default:
-		if n := keeperName(err); n != "" {
+		if n := keeperName(wrapUnknown(err)); n != "" {
 			msg = "KeeperErrorCode = " + n + " for " + path
 		} else {
 			msg = fmt.Sprintf("%s: %v", path, err)

@@ -80,6 +80,38 @@ var goldenCases = []goldenCase{
 	{name: "reconfig_disabled", cmd: "reconfig -remove 3"},
 	{name: "reconfig_s_add_disabled", cmd: "reconfig -s -v 100000000 -add server.4=127.0.0.1:2888:3888;2181"},
 	{name: "reconfig_members_disabled", cmd: "reconfig -members server.1=127.0.0.1:2888:3888;2181"},
+	// Quotas: the fixture holds 3 znodes and 6 bytes under /g.
+	{name: "setquota", cmd: "setquota -n 5 /g"},
+	{name: "setquota_warn", cmd: "setquota -n 2 /g"},
+	{name: "setquota_update_warn", cmd: "setquota -B 3 /g", setup: quotaOn("/g", "count=2,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")},
+	{name: "setquota_zero", cmd: "setquota -n 0 /g"},
+	{name: "setquota_nan", cmd: "setquota -N x /g"},
+	{name: "setquota_bytes_negative", cmd: "setquota -b -1 /g"},
+	{name: "setquota_under_quota_root", cmd: "setquota -n 1 /zookeeper/quota/x"},
+	{name: "setquota_nonode", cmd: "setquota -n 1 /g/nope"},
+	{name: "setquota_parent", cmd: "setquota -n 2 /g/a", setup: quotaOn("/g", "count=5,bytes=-1")},
+	{name: "setquota_child", cmd: "setquota -n 3 /g", setup: quotaOn("/g/a", "count=5,bytes=-1")},
+	{name: "listquota", cmd: "listquota /g", setup: quotaOn("/g", "count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")},
+	{name: "listquota_none", cmd: "listquota /g/a"},
+	{name: "delquota_none", cmd: "delquota /g/a"},
+	{name: "delquota_n", cmd: "delquota -n /g", setup: quotaOn("/g", "count=5,bytes=9")},
+	{name: "delquota", cmd: "delquota /g", setup: quotaOn("/g", "count=5,bytes=9")},
+}
+
+// quotaOn writes a quota on path as zkCli.sh's setquota does: the chain
+// under /zookeeper/quota, the limits, then the stats (the server counts).
+func quotaOn(path, limits string) func(testing.TB, *zk.Conn) {
+	return func(t testing.TB, c *zk.Conn) {
+		q := "/zookeeper/quota"
+		for _, part := range strings.Split(path, "/")[1:] {
+			q += "/" + part
+			if _, err := c.Create(q, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+				t.Fatalf("create %s: %v", q, err)
+			}
+		}
+		mustCreate(t, c, q+"/zookeeper_limits", []byte(limits), 0)
+		mustCreate(t, c, q+"/zookeeper_stats", []byte("count=0,bytes=0"), 0)
+	}
 }
 
 const goldenDir = "testdata/zkcli"
@@ -119,6 +151,7 @@ func parseGolden(s string) (goldenResult, error) {
 
 func setupFixture(t testing.TB, conn *zk.Conn, tc goldenCase) {
 	cleanTree(t, conn, "/g")
+	cleanTree(t, conn, "/zookeeper/quota/g")
 	mustCreate(t, conn, "/g", []byte("hello"), 0)
 	mustCreate(t, conn, "/g/a", nil, 0)
 	mustCreate(t, conn, "/g/b", []byte("x"), 0)
@@ -220,6 +253,7 @@ func TestZkCliGolden(t *testing.T) {
 			}
 		}
 		cleanTree(t, conn, "/g")
+		cleanTree(t, conn, "/zookeeper/quota/g")
 		return
 	}
 	addr := testServer(t)
@@ -248,4 +282,5 @@ func TestZkCliGolden(t *testing.T) {
 		})
 	}
 	cleanTree(t, conn, "/g")
+	cleanTree(t, conn, "/zookeeper/quota/g")
 }
