@@ -25,7 +25,7 @@ func quotaCommandTable() []*Command {
 		{Name: "listquota", Usage: "listquota path", Help: "print a quota's limits and the subtree's usage",
 			MinArgs: 1, MaxArgs: 1, Args: []ArgKind{ArgPath}, Output: true, NeedsConn: true, Run: runListQuota},
 		{Name: "delquota", Usage: "delquota [-n|-b|-N|-B] path", Help: "delete a quota, or one of its limits",
-			Flags: []Flag{{Name: "n", Help: "the soft count"}, {Name: "b", Help: "the soft bytes"}, {Name: "N", Help: "the hard count"}, {Name: "B", Help: "the hard bytes"}},
+			Flags:   []Flag{{Name: "n", Help: "the soft count"}, {Name: "b", Help: "the soft bytes"}, {Name: "N", Help: "the hard count"}, {Name: "B", Help: "the hard bytes"}},
 			MinArgs: 1, MaxArgs: 1, Args: []ArgKind{ArgPath}, NeedsConn: true, Run: runDelQuota},
 	}
 }
