@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -61,6 +62,7 @@ func TestDifferential(t *testing.T) {
 		c.JuteMaxBuffer = maxBuffer
 		c.ContainerCheckInterval = time.Hour
 		c.SuperDigest = acl.Digest(superUser)
+		c.EnforceQuota = true
 	}))
 
 	var failed []string
@@ -70,8 +72,10 @@ func TestDifferential(t *testing.T) {
 		// Whatever happened, both servers lose the seed's znodes, so that
 		// what a seed reads of / does not depend on an earlier one.
 		for _, addr := range []string{apache, zk.Addr()} {
-			if err := cleanup(addr, fmt.Sprintf("/diff%d", seed)); err != nil {
-				t.Fatalf("cleanup of seed %d on %s: %v", seed, addr, err)
+			for _, root := range []string{fmt.Sprintf("/diff%d", seed), quota.Root + fmt.Sprintf("/diff%d", seed)} {
+				if err := cleanup(addr, root); err != nil {
+					t.Fatalf("cleanup of seed %d on %s: %v", seed, addr, err)
+				}
 			}
 		}
 		total += n
@@ -323,6 +327,17 @@ func eventName(t int32) string {
 
 // runSeed runs one sequence on both servers; it returns the steps compared
 // and a description of the first mismatch ("" when none).
+// quotaLimits is the quota a seed puts on its root, "" for none.
+func quotaLimits(seed int64) string {
+	switch seed % 3 {
+	case 0:
+		return "count=-1,bytes=-1=;byteHardLimit=200000;countHardLimit=30"
+	case 1:
+		return "count=10,bytes=100"
+	}
+	return ""
+}
+
 func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (int, string) {
 	root := fmt.Sprintf("/diff%d", seed)
 	g := newGen(seed, root)
@@ -336,12 +351,27 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (in
 		t.Fatalf("zkgo: %v", err)
 	}
 	defer got.close()
-	setup := step{client: 0, op: wire.OpCreate, req: &wire.CreateRequest{Path: root, ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}},
-		desc: "c0 create " + root}
+	open := []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}
+	setup := []step{{client: 0, op: wire.OpCreate, req: &wire.CreateRequest{Path: root, ACL: open}, desc: "c0 create " + root}}
+	// Two seeds in three put a quota on the root, as zkCli.sh's setquota
+	// does: the servers count the seed's znodes in its stats znode, which
+	// steps read. One of them has hard limits, which both servers enforce:
+	// random creates and sets pass them after a while.
+	if limits := quotaLimits(seed); limits != "" {
+		g.quota = true
+		for _, q := range []struct{ path, data string }{
+			{quota.Root + root, ""}, {quota.LimitPath(root), limits}, {quota.StatPath(root), "count=0,bytes=0"},
+		} {
+			setup = append(setup, step{client: 0, op: wire.OpCreate, req: &wire.CreateRequest{Path: q.path, Data: []byte(q.data), ACL: open},
+				desc: "c0 create " + q.path})
+		}
+	}
 	var history []string
-	for i := 0; i <= steps; i++ {
-		st := setup
-		if i > 0 {
+	for i := 0; i < len(setup)+steps; i++ {
+		var st step
+		if i < len(setup) {
+			st = setup[i]
+		} else {
 			st = g.next()
 		}
 		a, errA := ref.exec(st, i)
@@ -367,7 +397,7 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (in
 		history = append(history, fmt.Sprintf("    %d: %s -> %s%s", i, st.desc, short(a), evSuffix(ea)))
 		g.observe(st, a)
 	}
-	return steps, ""
+	return len(setup) + steps, ""
 }
 
 func evSuffix(e string) string {
@@ -600,7 +630,7 @@ func startApache(t *testing.T) (string, string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(sh, "start-foreground", filepath.Join(dir, "zoo.cfg"))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_JVMFLAGS=-Djute.maxbuffer=%d -Dznode.container.checkIntervalMs=3600000 -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=%s",
+	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_JVMFLAGS=-Djute.maxbuffer=%d -Dznode.container.checkIntervalMs=3600000 -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=%s -Dzookeeper.enforceQuota=true",
 		maxBuffer, acl.Digest(superUser)))
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {

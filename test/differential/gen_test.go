@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"strings"
 
+	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/wire"
 )
@@ -45,6 +46,7 @@ type gen struct {
 	root  string
 	known []string
 	isKn  map[string]bool
+	quota bool // the root has a quota: reads of its stats znode are steps too
 }
 
 func newGen(seed int64, root string) *gen {
@@ -266,6 +268,9 @@ func (g *gen) next() step {
 		d := g.data()
 		s.op, s.req, s.desc = wire.OpSetData, &wire.SetDataRequest{Path: p, Data: d, Version: v}, fmt.Sprintf("setData %q v=%d len=%d", p, v, len(d))
 	case x < 540:
+		if g.quota && g.r.Intn(4) == 0 {
+			p = quota.StatPath(g.root) // rewritten in place: no watch fires
+		}
 		s.op, s.req, s.desc = wire.OpGetData, &wire.PathWatchRequest{Path: p, Watch: watch}, fmt.Sprintf("getData %q watch=%v", p, watch)
 	case x < 600:
 		s.op, s.req, s.desc = wire.OpExists, &wire.PathWatchRequest{Path: p, Watch: watch}, fmt.Sprintf("exists %q watch=%v", p, watch)
