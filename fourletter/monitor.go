@@ -82,7 +82,7 @@ func Monitor(v View) []KV {
 	ms := MonitorValues(v)
 	out := make([]KV, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, KV{Key: m.Name, Value: FormatValue(m.Value)})
+		out = append(out, KV{Key: m.MntrName(), Value: FormatValue(m.Value)})
 	}
 	return out
 }

@@ -183,6 +183,19 @@ type Metric struct {
 	Help string
 	// Counter marks a monotonically increasing value for Prometheus.
 	Counter bool
+	// Key makes the metric one member of a set (Apache's GaugeSet and
+	// CounterSet, e.g. the quota metrics per namespace): mntr names it
+	// Key_Name, Prometheus Name{key="Key"}.
+	Key string
+}
+
+// MntrName is the metric's name in mntr and the AdminServer's monitor
+// command, without the zk_ prefix.
+func (m Metric) MntrName() string {
+	if m.Key == "" {
+		return m.Name
+	}
+	return m.Key + "_" + m.Name
 }
 
 // Quorum is the state of a quorum peer (nil in standalone mode).

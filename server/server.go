@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +41,8 @@ type Server struct {
 	watches  *watch.Manager
 	prep     *txn.Prep
 	sessions *sessionTable
+
+	quotaRefused namespaceCounts // writes refused by a quota, per namespace
 
 	minTimeout, maxTimeout time.Duration
 
@@ -193,6 +197,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		X509:            cfg.X509Enabled(),
 		EnforceQuota:    cfg.EnforceQuota,
 		QuotaLog:        (&rateLog{log: s.log, every: time.Second}).warn,
+		QuotaRefused:    s.quotaRefused.add,
 	})
 	if cfg.Distributed() {
 		if err := s.newPeer(); err != nil {
@@ -617,4 +622,27 @@ func (r *rateLog) warn(msg string) {
 	}
 	r.log.Warn(msg, "similar warnings left out", r.skipped)
 	r.last, r.skipped = now, 0
+}
+
+// namespaceCounts counts events per top-level namespace (the first
+// component of a path), as Apache's quota_exceeded_error_per_namespace.
+type namespaceCounts struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *namespaceCounts) add(path string) {
+	ns, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = make(map[string]int64)
+	}
+	c.n[ns]++
+	c.mu.Unlock()
+}
+
+func (c *namespaceCounts) snapshot() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -213,4 +215,38 @@ func (v view) ResetConnectionStats() {
 	}
 }
 
-func (v view) Metrics() []fourletter.Metric { return v.s.logFaultMetrics() }
+func (v view) Metrics() []fourletter.Metric {
+	return append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
+}
+
+// quotaMetrics are Apache's quota gauge sets (QuotaMetricsUtils) and its
+// count of writes refused by a quota, one member per top-level namespace.
+func (s *Server) quotaMetrics() []fourletter.Metric {
+	s.tree.RLock()
+	sums := s.tree.QuotaSums()
+	s.tree.RUnlock()
+	var out []fourletter.Metric
+	for _, ns := range slices.Sorted(maps.Keys(sums)) {
+		q := sums[ns]
+		if q.HasLimits {
+			out = append(out,
+				fourletter.Metric{Name: "quota_count_limit_per_namespace", Key: ns, Value: q.CountLimit,
+					Help: "Quota count limit of the namespace (the hard limit when set)"},
+				fourletter.Metric{Name: "quota_bytes_limit_per_namespace", Key: ns, Value: q.BytesLimit,
+					Help: "Quota bytes limit of the namespace (the hard limit when set)"})
+		}
+		if q.HasUsage {
+			out = append(out,
+				fourletter.Metric{Name: "quota_count_usage_per_namespace", Key: ns, Value: q.CountUsage,
+					Help: "Znodes in the namespace's quotas"},
+				fourletter.Metric{Name: "quota_bytes_usage_per_namespace", Key: ns, Value: q.BytesUsage,
+					Help: "Data bytes in the namespace's quotas"})
+		}
+	}
+	refused := s.quotaRefused.snapshot()
+	for _, ns := range slices.Sorted(maps.Keys(refused)) {
+		out = append(out, fourletter.Metric{Name: "quota_exceeded_error_per_namespace", Key: ns, Value: refused[ns], Counter: true,
+			Help: "Writes refused because they would pass a hard quota"})
+	}
+	return out
+}

@@ -68,7 +68,9 @@ func newFake(t testing.TB) *fakeView {
 		sessions:   []fourletter.Session{{ID: sid, Timeout: 10 * time.Second, Expires: time.UnixMilli(1795698166000)}},
 		ephemerals: map[int64][]string{sid: {"/a/e1", "/e2"}},
 		watches:    []fourletter.Watch{{SessionID: sid, Path: "/a"}, {SessionID: sid, Path: "/e2"}, {SessionID: 2, Path: "/a"}},
-		metrics:    []fourletter.Metric{{Name: "fsync_count", Value: int64(3), Counter: true}},
+		metrics: []fourletter.Metric{{Name: "fsync_count", Value: int64(3), Counter: true},
+			{Name: "quota_count_limit_per_namespace", Key: "app", Value: int64(7)},
+			{Name: "quota_count_limit_per_namespace", Key: "web", Value: int64(-1)}},
 	}
 }
 
@@ -326,6 +328,10 @@ func TestQuorumCommands(t *testing.T) {
 	if m["peer_state"] != "leading - broadcast" || m["synced_observers"] != 1.0 || m["quorum_size"] != 2.0 {
 		t.Errorf("mntr = %v", m)
 	}
+	// A set's member is named as in mntr: key, "_", name.
+	if m["app_quota_count_limit_per_namespace"] != 7.0 {
+		t.Errorf("mntr's quota gauge: %v", m["app_quota_count_limit_per_namespace"])
+	}
 }
 
 func TestMetrics(t *testing.T) {
@@ -343,6 +349,8 @@ func TestMetrics(t *testing.T) {
 			"# TYPE avg_latency gauge\navg_latency 2.125\n",
 			"packets_received 25\n",
 			"# TYPE fsync_count counter\nfsync_count 3\n",
+			// A set's members: one metric with Apache's label "key".
+			"quota_count_limit_per_namespace{key=\"app\"} 7\nquota_count_limit_per_namespace{key=\"web\"} -1\n",
 			"go_goroutines ",
 		} {
 			if !strings.Contains(body, want) {

@@ -78,7 +78,7 @@ var commands = []*command{
 	}},
 	{names: []string{"monitor", "mntr"}, run: func(v fourletter.View, _ map[string]string, r *object) {
 		for _, m := range fourletter.MonitorValues(v) {
-			r.set(m.Name, m.Value)
+			r.set(m.MntrName(), m.Value)
 		}
 	}},
 	{names: []string{"observer_connection_stat_reset", "orst"}, serverRequired: true, run: func(fourletter.View, map[string]string, *object) {}},

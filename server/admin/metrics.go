@@ -33,10 +33,10 @@ func (c viewCollector) Collect(ch chan<- prometheus.Metric) {
 		default:
 			continue
 		}
-		if seen[m.Name] {
+		if seen[m.MntrName()] {
 			continue
 		}
-		seen[m.Name] = true
+		seen[m.MntrName()] = true
 		help := m.Help
 		if help == "" {
 			help = m.Name
@@ -45,7 +45,12 @@ func (c viewCollector) Collect(ch chan<- prometheus.Metric) {
 		if m.Counter {
 			typ = prometheus.CounterValue
 		}
-		pm, err := prometheus.NewConstMetric(prometheus.NewDesc(m.Name, help, nil, nil), typ, f)
+		var labels, values []string
+		if m.Key != "" {
+			// A set's members are one metric with Apache's label "key".
+			labels, values = []string{"key"}, []string{m.Key}
+		}
+		pm, err := prometheus.NewConstMetric(prometheus.NewDesc(m.Name, help, labels, nil), typ, f, values...)
 		if err != nil {
 			continue // an invalid name from the server: skip it, never fail a scrape
 		}

@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 )
@@ -145,4 +148,45 @@ func TestQuotaNotEnforcedByDefault(t *testing.T) {
 	setQuota(t, c, "/h", "count=-1,bytes=-1=;byteHardLimit=1;countHardLimit=1")
 	must(t, create(c, "/h/a", "past every limit"))
 	wantQuotaStats(t, c, "/h", "count=2,bytes=16")
+}
+
+// mntr has Apache's quota gauges per top-level namespace (the hard limit
+// when one is set), and with enforceQuota the count of refused writes.
+func TestQuotaMetrics(t *testing.T) {
+	s, c := start(t, servertest.WithConfig(enforceQuota))
+	must(t, create(c, "/mq", "x"))
+	must(t, create(c, "/mq/a", "yy"))
+	setQuota(t, c, "/mq", "count=-1,bytes=10=;byteHardLimit=-1;countHardLimit=7")
+	must(t, create(c, "/mq/b", ""))
+	setQuota(t, c, "/mq/b", "count=4,bytes=-1")
+	must(t, create(c, "/other", ""))
+	setQuota(t, c, "/other", "count=-1,bytes=-1=;byteHardLimit=1;countHardLimit=-1")
+	_, err := c.Set("/other", []byte("too long"), -1)
+	if err == nil || err.Error() != errQuotaExceeded {
+		t.Fatalf("set past byteHardLimit=1: %v", err)
+	}
+	out, err := fourletter.Query(context.Background(), s.Addr(), "mntr")
+	must(t, err)
+	got := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "\t"); ok && strings.Contains(k, "quota") {
+			got[k] = v
+		}
+	}
+	want := map[string]string{
+		// /mq: 7 + 4 znodes, 10 + -1 bytes. Usage: /mq counts /mq, /mq/a
+		// and /mq/b (it was created before the quota on it), /mq/b itself.
+		"zk_mq_quota_count_limit_per_namespace":       "11",
+		"zk_mq_quota_bytes_limit_per_namespace":       "9",
+		"zk_mq_quota_count_usage_per_namespace":       "4",
+		"zk_mq_quota_bytes_usage_per_namespace":       "3",
+		"zk_other_quota_count_limit_per_namespace":    "-1",
+		"zk_other_quota_bytes_limit_per_namespace":    "1",
+		"zk_other_quota_count_usage_per_namespace":    "1",
+		"zk_other_quota_bytes_usage_per_namespace":    "0",
+		"zk_other_quota_exceeded_error_per_namespace": "1",
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("mntr quota lines:\n%v\nwant\n%v", got, want)
+	}
 }

@@ -183,3 +183,58 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 	}
 	return msgs, false
 }
+
+// QuotaSums are the limits and the usage of the quotas of one top-level
+// namespace (the first component of their paths), summed as Apache's
+// QuotaMetricsUtils does for its per-namespace gauges: a limit is the hard
+// one when set, else the soft one (-1 when neither is).
+type QuotaSums struct {
+	HasLimits, HasUsage    bool
+	CountLimit, BytesLimit int64
+	CountUsage, BytesUsage int64
+}
+
+// QuotaSums walks the leaves under /zookeeper/quota as Apache does: a
+// limits znode adds to its namespace's limits, a stats znode to its usage.
+// The caller holds the lock.
+func (t *Tree) QuotaSums() map[string]*QuotaSums {
+	out := map[string]*QuotaSums{}
+	_ = t.walk(quota.Root, func(path string, n *Node) error {
+		if len(n.children) > 0 {
+			return nil
+		}
+		isLimit := strings.HasSuffix(path, "/"+quota.LimitNode)
+		if !isLimit && !strings.HasSuffix(path, "/"+quota.StatNode) {
+			return nil
+		}
+		rest := strings.TrimPrefix(path[len(quota.Root):], "/")
+		ns, _, ok := strings.Cut(rest, "/")
+		if !ok || ns == "" {
+			return nil
+		}
+		s := out[ns]
+		if s == nil {
+			s = &QuotaSums{}
+			out[ns] = s
+		}
+		st := quota.Parse(n.Data)
+		if isLimit {
+			s.HasLimits = true
+			s.CountLimit += hardOrSoft(st.Get(quota.CountHardLimit), st.Get(quota.Count))
+			s.BytesLimit += hardOrSoft(st.Get(quota.ByteHardLimit), st.Get(quota.Bytes))
+		} else {
+			s.HasUsage = true
+			s.CountUsage += st.Get(quota.Count)
+			s.BytesUsage += st.Get(quota.Bytes)
+		}
+		return nil
+	})
+	return out
+}
+
+func hardOrSoft(hard, soft int64) int64 {
+	if hard > -1 {
+		return hard
+	}
+	return soft
+}

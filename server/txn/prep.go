@@ -40,6 +40,8 @@ type Options struct {
 	// quotas are only counted).
 	EnforceQuota bool
 	QuotaLog     func(msg string)
+	// QuotaRefused is told the path of every write refused by a quota.
+	QuotaRefused func(path string)
 }
 
 // nodeState is what prep knows of a node: the committed node or an
@@ -407,6 +409,9 @@ func (p *Prep) checkQuota(path string, bytesDiff, countDiff int) error {
 		}
 	}
 	if refuse {
+		if p.opts.QuotaRefused != nil {
+			p.opts.QuotaRefused(path)
+		}
 		return wire.ErrQuotaExceeded
 	}
 	return nil
