@@ -47,6 +47,7 @@ type Member struct {
 	cfg     *config.Config
 
 	mu   sync.Mutex
+	held []int // sockets bound (not listening) to its ports while it is down
 	srv  *server.Server
 	proc *exec.Cmd // process mode
 	done chan error
@@ -59,6 +60,11 @@ func NewCluster(t testing.TB, n int, tick time.Duration, seed uint64, log *slog.
 	t.Cleanup(func() {
 		c.StopAll()
 		c.Net.Close()
+		for _, m := range c.members {
+			m.mu.Lock()
+			m.release()
+			m.mu.Unlock()
+		}
 	})
 	ports := servertest.FreePorts(t, 3*n) // client, quorum, election of each
 	base := t.TempDir()
@@ -139,6 +145,7 @@ func (c *Cluster) Start(id int) error {
 	if m.srv != nil || m.proc != nil {
 		return nil
 	}
+	m.release()
 	if c.Bin != "" {
 		return c.startProcess(m)
 	}
@@ -177,6 +184,7 @@ func (c *Cluster) Crash(id int) error {
 	if proc != nil {
 		_ = proc.Process.Signal(syscall.SIGKILL)
 		<-done
+		m.hold()
 		return nil
 	}
 	if srv == nil {
@@ -191,7 +199,50 @@ func (c *Cluster) Crash(id int) error {
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("member %d did not stop within 30s", id)
 	}
+	m.hold()
 	return nil
+}
+
+// hold keeps the ports of a member that is down from other tests: a
+// member restarts on the same ports, and a test package running beside
+// this one took a crashed member's client port once (FreePorts found it
+// free). A socket bound without SO_REUSEADDR and not listening reserves
+// the port (Go's listeners set SO_REUSEADDR, and binding beside such a
+// socket fails) while connections to it are still refused, as to a
+// crashed server. Best effort: a port that cannot be held is left free.
+func (m *Member) hold() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.held) > 0 {
+		return
+	}
+	ports := []int{m.cfg.ClientPort}
+	for _, s := range m.cfg.Servers {
+		if s.ID == m.cfg.MyID {
+			ports = append(ports, s.QuorumPort, s.ElectionPort)
+		}
+	}
+	for _, port := range ports {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			continue
+		}
+		syscall.CloseOnExec(fd)
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			syscall.Close(fd)
+			continue
+		}
+		m.held = append(m.held, fd)
+	}
+}
+
+// release gives the held ports back, just before the member binds them;
+// m.mu is held.
+func (m *Member) release() {
+	for _, fd := range m.held {
+		syscall.Close(fd)
+	}
+	m.held = nil
 }
 
 // Running reports whether member id runs.
