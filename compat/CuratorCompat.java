@@ -265,6 +265,31 @@ public class CuratorCompat {
         }
     }
 
+    interface IndexedCheck {
+        void run(int i) throws Exception;
+    }
+
+    /** Runs body(0..n-1) on n threads at once and fails with what they threw. */
+    static void concurrently(int n, IndexedCheck body) throws Exception {
+        List<Thread> ts = new ArrayList<>();
+        List<Throwable> errs = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            ts.add(new Thread(() -> {
+                try {
+                    body.run(k);
+                } catch (Throwable e) {
+                    errs.add(e);
+                }
+            }));
+        }
+        ts.forEach(Thread::start);
+        for (Thread t : ts) {
+            t.join(CHECK_MS);
+        }
+        check(errs.isEmpty(), "errors: " + errs);
+    }
+
     static <T> T take(BlockingQueue<T> q, String what) throws Exception {
         T v = q.poll(WAIT_MS, TimeUnit.MILLISECONDS);
         if (v == null) {
@@ -784,40 +809,30 @@ public class CuratorCompat {
         String counter = path("mutex-counter");
         client(0).create().forPath(counter, b("0"));
         int n = 3, rounds = 15;
-        List<Thread> ts = new ArrayList<>();
-        List<Throwable> errs = new CopyOnWriteArrayList<>();
         AtomicInteger inside = new AtomicInteger();
         AtomicBoolean overlap = new AtomicBoolean();
+        List<CuratorFramework> cs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            CuratorFramework c = client(i);
+            cs.add(client(i));
+        }
+        concurrently(n, i -> {
+            CuratorFramework c = cs.get(i);
             InterProcessMutex m = new InterProcessMutex(c, lockPath);
-            Thread t = new Thread(() -> {
+            for (int r = 0; r < rounds; r++) {
+                check(m.acquire(WAIT_MS, TimeUnit.MILLISECONDS), "acquire timed out");
                 try {
-                    for (int r = 0; r < rounds; r++) {
-                        check(m.acquire(WAIT_MS, TimeUnit.MILLISECONDS), "acquire timed out");
-                        try {
-                            if (inside.incrementAndGet() != 1) {
-                                overlap.set(true);
-                            }
-                            c.sync().forPath(counter);
-                            int v = Integer.parseInt(s(c.getData().forPath(counter)));
-                            c.setData().forPath(counter, b(Integer.toString(v + 1)));
-                            inside.decrementAndGet();
-                        } finally {
-                            m.release();
-                        }
+                    if (inside.incrementAndGet() != 1) {
+                        overlap.set(true);
                     }
-                } catch (Throwable e) {
-                    errs.add(e);
+                    c.sync().forPath(counter);
+                    int v = Integer.parseInt(s(c.getData().forPath(counter)));
+                    c.setData().forPath(counter, b(Integer.toString(v + 1)));
+                    inside.decrementAndGet();
+                } finally {
+                    m.release();
                 }
-            });
-            ts.add(t);
-        }
-        ts.forEach(Thread::start);
-        for (Thread t : ts) {
-            t.join(CHECK_MS);
-        }
-        check(errs.isEmpty(), "errors: " + errs);
+            }
+        });
         check(!overlap.get(), "two holders at once");
         equal(s(client(0).getData().forPath(counter)), Integer.toString(n * rounds), "counter incremented under the lock");
 
@@ -974,28 +989,17 @@ public class CuratorCompat {
     static void atomicLong() throws Exception {
         String p = path("atomic");
         int n = 3, each = 30;
-        List<Thread> ts = new ArrayList<>();
-        List<Throwable> errs = new CopyOnWriteArrayList<>();
+        List<DistributedAtomicLong> vs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            DistributedAtomicLong v = new DistributedAtomicLong(client(i), p, new RetryNTimes(1000, 1));
-            Thread t = new Thread(() -> {
-                try {
-                    for (int k = 0; k < each; k++) {
-                        AtomicValue<Long> r = v.increment();
-                        check(r.succeeded(), "increment did not succeed");
-                        check(r.postValue() == r.preValue() + 1, "pre " + r.preValue() + " post " + r.postValue());
-                    }
-                } catch (Throwable e) {
-                    errs.add(e);
-                }
-            });
-            ts.add(t);
+            vs.add(new DistributedAtomicLong(client(i), p, new RetryNTimes(1000, 1)));
         }
-        ts.forEach(Thread::start);
-        for (Thread t : ts) {
-            t.join(CHECK_MS);
-        }
-        check(errs.isEmpty(), "errors: " + errs);
+        concurrently(n, i -> {
+            for (int k = 0; k < each; k++) {
+                AtomicValue<Long> r = vs.get(i).increment();
+                check(r.succeeded(), "increment did not succeed");
+                check(r.postValue() == r.preValue() + 1, "pre " + r.preValue() + " post " + r.postValue());
+            }
+        });
         DistributedAtomicLong v = new DistributedAtomicLong(client(0), p, new RetryNTimes(10, 10));
         equal(v.get().postValue(), (long) (n * each), "value after concurrent increments");
         AtomicValue<Long> r = v.compareAndSet((long) (n * each), 7L);
