@@ -182,7 +182,7 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 			}
 			break
 		}
-		if wire.ValidatePath(path) != nil {
+		if wire.CheckStoredPath(path) != nil {
 			return fmt.Errorf("snapshot: invalid path %q", path)
 		}
 		t.GiveACL(node, acl)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/zkpath"
 )
 
 // ConnectString is a parsed zkCli-style server list:
@@ -77,30 +79,9 @@ func (cs ConnectString) String() string {
 	return strings.Join(cs.Servers, ",") + cs.Chroot
 }
 
-// ValidatePath checks a znode path as ZooKeeper's PathUtils does.
-func ValidatePath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("path length must be > 0")
-	case p[0] != '/':
-		return errors.New("path must start with / character")
-	case p == "/":
-		return nil
-	case strings.HasSuffix(p, "/"):
-		return errors.New("path must not end with / character")
-	case strings.Contains(p, "//"):
-		return errors.New("empty node name specified")
-	}
-	for _, part := range strings.Split(p[1:], "/") {
-		if part == "." || part == ".." {
-			return fmt.Errorf("relative paths not allowed")
-		}
-	}
-	if strings.ContainsRune(p, 0) {
-		return errors.New("null character not allowed")
-	}
-	return nil
-}
+// ValidatePath checks a znode path as ZooKeeper's PathUtils does, with its
+// messages (package zkpath).
+func ValidatePath(p string) error { return zkpath.Validate(p) }
 
 // Event is a watch or session event, with the path relative to the chroot.
 type Event struct {

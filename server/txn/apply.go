@@ -47,7 +47,7 @@ func apply(t *tree.Tree, x *Txn, events *[]Event) Result {
 	res := Result{Type: x.Type}
 	switch x.Type {
 	case TypeCreate, TypeCreateContainer, TypeCreateTTL:
-		if x.Path == "/" || wire.ValidatePath(x.Path) != nil {
+		if x.Path == "/" || wire.CheckStoredPath(x.Path) != nil {
 			// Only bytes that did not come from a prep step (a corrupt
 			// log, a hostile leader) name such a path; a node "//" or
 			// "/a/" would make tree walks loop or go astray.

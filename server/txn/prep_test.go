@@ -57,3 +57,20 @@ func TestMultiSeesItsOwnEarlierOps(t *testing.T) {
 		}
 	}
 }
+
+// A path outside the Basic Multilingual Plane is refused as Apache
+// refuses it, but a txn naming one (in the log of a zkgo that took such
+// paths) still applies: what a server acknowledged must load again.
+func TestNonBMPPathRefusedButReplayed(t *testing.T) {
+	tr := tree.New()
+	p := NewPrep(tr, Options{})
+	const path = "/emoji\U0001F600"
+	x, _ := p.Prep(&Request{SessionID: 1, Type: wire.OpCreate, Body: &wire.CreateRequest{Path: path, ACL: tree.OpenACL}}, 0)
+	if x.Type != TypeError || x.Err != wire.CodeBadArguments {
+		t.Fatalf("prep of create %q: type %d err %d, want an error txn with BADARGUMENTS", path, x.Type, x.Err)
+	}
+	old := &Txn{Header: Header{Type: TypeCreate, Zxid: 5}, Path: path, ACL: tree.OpenACL, ParentCVersion: 1}
+	if res, _ := ApplyTo(tr, old, nil); res.Err != wire.CodeOK || tr.Get(path) == nil {
+		t.Fatalf("replaying a logged create of %q: %+v, node %v", path, res, tr.Get(path))
+	}
+}

@@ -3,12 +3,22 @@ package wire
 import (
 	"errors"
 	"unicode/utf8"
+
+	"github.com/zkgo/zkgo/internal/zkpath"
 )
 
-// ValidatePath checks a znode path as Apache's PathUtils.validatePath does:
-// absolute, no empty, "." or ".." component, no trailing slash except for
-// the root, no NUL and no control or reserved characters.
-func ValidatePath(p string) error {
+// ValidatePath checks a znode path a client sends as Apache's
+// PathUtils.validatePath does (package zkpath): absolute, no empty, "." or
+// ".." component, no trailing slash except for the root, no NUL and no
+// control, reserved or non-BMP characters. The error is Apache's message.
+func ValidatePath(p string) error { return zkpath.Validate(p) }
+
+// CheckStoredPath checks a path read back from the txn log, a snapshot or
+// a leader: the rules of ValidatePath that keep tree walks sound, and the
+// character rules zkgo applied before it refused characters outside the
+// Basic Multilingual Plane as Apache does. What a server acknowledged once
+// must load again.
+func CheckStoredPath(p string) error {
 	if p == "" {
 		return errors.New("path length must be > 0")
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/acl"
@@ -561,6 +563,28 @@ func (n *normalizer) body(op int32, code wire.Code, b []byte) string {
 	return n.record(rec)
 }
 
+// fromCESU8 turns the way Apache writes a character outside the BMP into
+// UTF-8: its jute encoder (BinaryOutputArchive.stringToByteBuffer) writes
+// each UTF-16 half of a surrogate pair as 3 bytes, 6 in all, which is not
+// UTF-8 (Java's own UTF-8 decoder reads them as 6 U+FFFD). zkgo writes the
+// 4 bytes of UTF-8. Only sync echoes such a path (a write refuses it).
+func fromCESU8(s string) string {
+	b := []byte(s)
+	var out []byte
+	for i := 0; i < len(b); {
+		if i+6 <= len(b) && b[i] == 0xed && b[i+1]&0xf0 == 0xa0 && b[i+3] == 0xed && b[i+4]&0xf0 == 0xb0 {
+			hi := rune(b[i+1]&0x0f)<<6 | rune(b[i+2]&0x3f) | 0xd800
+			lo := rune(b[i+4]&0x0f)<<6 | rune(b[i+5]&0x3f) | 0xdc00
+			out = utf8.AppendRune(out, utf16.DecodeRune(hi, lo))
+			i += 6
+			continue
+		}
+		out = append(out, b[i])
+		i++
+	}
+	return string(out)
+}
+
 func (n *normalizer) record(rec wire.Record) string {
 	switch r := rec.(type) {
 	case *wire.CreateResponse:
@@ -579,7 +603,7 @@ func (n *normalizer) record(rec wire.Record) string {
 	case *wire.Children2Response:
 		return "children=" + sortedStrings(r.Children) + " " + n.stat(&r.Stat)
 	case *wire.PathResponse:
-		return fmt.Sprintf("path=%q", r.Path)
+		return fmt.Sprintf("path=%q", fromCESU8(r.Path))
 	case *wire.CountResponse:
 		return fmt.Sprintf("count=%d", r.Total)
 	case *wire.WhoAmIResponse:

@@ -69,7 +69,7 @@ var specialPaths = []string{"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/c
 // Not here: invalid UTF-8. Apache decodes every string as Java does
 // (malformed bytes become U+FFFD), zkgo keeps the bytes; a known
 // difference reported to the lead, not yet fixed or listed in the README.
-var invalidPaths = []string{"", "a", "/a/", "//", "/a//b", "/a/./b", "/a/../b", "/.", "/..", "/a\x00b", "/ \u0001", "/\u00e9\u4e2d"}
+var invalidPaths = []string{"", "a", "/a/", "//", "/a//b", "/a/./b", "/a/../b", "/.", "/..", "/a\x00b", "/ \u0001", "/\u00e9\u4e2d", "/\U0001F600"}
 
 // path picks a path: mostly one believed to exist, or a child of one
 // (which may or may not exist).
