@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 
@@ -86,28 +87,102 @@ func Check(acl []wire.ACL, perm int32, ids []wire.ID) bool {
 	return false
 }
 
-// ipMatches reports whether addr lies in pattern ("a.b.c.d" or "addr/bits").
+// ipMatches reports whether addr lies in pattern ("a.b.c.d" or
+// "a.b.c.d/bits"), as Apache 3.8's IPAuthenticationProvider.matches: IPv4
+// only (its addr2Bytes has no IPv6 half, so an IPv6 pattern or client
+// never matches), the address bits past the mask ignored on both sides.
 func ipMatches(pattern, addr string) bool {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
+	acl, bits, ok := ipPattern(pattern)
+	if !ok {
 		return false
 	}
-	a = a.Unmap()
-	if p, err := netip.ParsePrefix(pattern); err == nil {
-		return p.Contains(a)
+	remote, ok := v4Bytes(addr)
+	if !ok {
+		return false
 	}
-	if p, err := netip.ParseAddr(pattern); err == nil {
-		return p.Unmap() == a
-	}
-	return false
+	return mask(acl, bits) == mask(remote, bits)
 }
 
+// validIP is IPAuthenticationProvider.isValid: what ipMatches can parse.
 func validIP(pattern string) bool {
-	if _, err := netip.ParsePrefix(pattern); err == nil {
-		return true
+	_, _, ok := ipPattern(pattern)
+	return ok
+}
+
+// ipPattern parses "a.b.c.d[/bits]" (bits 0 to 32).
+func ipPattern(pattern string) (addr [4]byte, bits int, ok bool) {
+	host, suffix, hasBits := strings.Cut(pattern, "/")
+	if addr, ok = v4Bytes(host); !ok {
+		return addr, 0, false
 	}
-	_, err := netip.ParseAddr(pattern)
-	return err == nil
+	bits = 32
+	if hasBits {
+		if bits, ok = javaInt(suffix); !ok || bits < 0 || bits > 32 {
+			return addr, 0, false
+		}
+	}
+	return addr, bits, true
+}
+
+// v4Bytes is v4addr2Bytes: exactly four dot-separated numbers, each read
+// as Integer.parseInt reads it (a sign and leading zeros allowed) and in
+// 0..255.
+func v4Bytes(s string) (b [4]byte, ok bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return b, false
+	}
+	for i, p := range parts {
+		v, ok := javaInt(p)
+		if !ok || v < 0 || v > 255 {
+			return b, false
+		}
+		b[i] = byte(v)
+	}
+	return b, true
+}
+
+// javaInt parses a decimal int as Java's Integer.parseInt: an optional
+// sign, then ASCII digits, within int32.
+func javaInt(s string) (int, bool) {
+	digits := strings.TrimLeft(s, "+-")
+	if len(s)-len(digits) > 1 || digits == "" {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 32)
+	return int(v), err == nil
+}
+
+// mask keeps the first bits bits of b.
+func mask(b [4]byte, bits int) [4]byte {
+	for i := range b {
+		switch keep := bits - 8*i; {
+		case keep <= 0:
+			b[i] = 0
+		case keep < 8:
+			b[i] &= byte(0xff << (8 - keep))
+		}
+	}
+	return b
+}
+
+// validDigestID is DigestAuthenticationProvider.isValid: the id splits on
+// ":" into exactly two parts, as Java's String.split counts them
+// (trailing empty parts dropped: "u:" is one part, ":h" two).
+func validDigestID(id string) bool {
+	parts := strings.Split(id, ":")
+	for len(parts) > 1 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	if len(parts) == 1 && parts[0] == "" && id != "" {
+		parts = nil // ":" alone splits into nothing
+	}
+	return len(parts) == 2
 }
 
 // Fixup validates a create/setACL ACL list and expands the auth scheme
@@ -147,7 +222,7 @@ func Fixup(acl []wire.ACL, ids []wire.ID, x509 bool) ([]wire.ACL, error) {
 				return nil, wire.ErrInvalidACL
 			}
 		case "digest":
-			if !strings.Contains(a.ID.ID, ":") {
+			if !validDigestID(a.ID.ID) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)

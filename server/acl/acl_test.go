@@ -102,3 +102,52 @@ func TestFixupX509AndSuper(t *testing.T) {
 		t.Fatalf("auth with x509: %v %v", got, err)
 	}
 }
+
+// What Apache 3.8's providers take as ids (isValid) and how an ip ACL
+// matches (IPAuthenticationProvider: IPv4 only, Integer.parseInt numbers;
+// DigestAuthenticationProvider: id.split(":").length == 2).
+func TestProviderIDRules(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"127.0.0.1", true}, {"10.0.0.0/8", true}, {"127.0.0.1/0", true}, {"127.0.0.1/32", true},
+		{"127.000.0.01", true}, {"+127.0.0.1", true}, {"127.0.0.1/+8", true},
+		{"127.0.0.1/33", false}, {"127.0.0.1/-1", false}, {"300.1.1.1", false}, {"1.2.3", false},
+		{"1.2.3.4.5", false}, {"1..2.3", false}, {"::1", false}, {"", false}, {"a.b.c.d", false},
+		{"127.0.0.1/", false}, {"127.0.0.1/8/8", false}, {"-1.0.0.0", false}, {"+-1.0.0.0", false},
+	} {
+		if got := validIP(tc.id); got != tc.want {
+			t.Errorf("validIP(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		pattern, addr string
+		want          bool
+	}{
+		{"127.0.0.1", "127.0.0.1", true},
+		{"127.0.0.1", "127.0.0.2", false},
+		{"10.1.0.0/16", "10.1.200.3", true},
+		{"10.1.0.0/16", "10.2.0.3", false},
+		{"10.1.2.3/12", "10.15.0.0", true}, // bits past the mask ignored on both sides
+		{"0.0.0.0/0", "192.168.1.1", true},
+		{"127.000.000.001", "127.0.0.1", true},
+		{"::1", "::1", false}, // no IPv6 in 3.8
+		{"127.0.0.1", "::1", false},
+	} {
+		if got := ipMatches(tc.pattern, tc.addr); got != tc.want {
+			t.Errorf("ipMatches(%q, %q) = %v, want %v", tc.pattern, tc.addr, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"u:h", true}, {":h", true}, {"u:", false}, {"u::", false}, {"u:h:x", false}, {"u::h", false},
+		{":", false}, {"::", false}, {"", false}, {"nocolon", false},
+	} {
+		if got := validDigestID(tc.id); got != tc.want {
+			t.Errorf("validDigestID(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}

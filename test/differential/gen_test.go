@@ -140,8 +140,28 @@ func (g *gen) acl() ([]wire.ACL, string) {
 		return []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "127.0.0.1"}}}, "ip"
 	case x < 94:
 		return []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "10.0.0.0/8"}}}, "ip-other"
-	case x < 96:
+	case x < 95:
 		return []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "nosuch", ID: "x"}}}, "bad-scheme"
+	case x < 96:
+		// Ids and perms at the edges of what the providers take.
+		odd := []wire.ACL{
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "300.1.1.1"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "127.0.0.1/33"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "127.0.0.1/0"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: "::1"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "ip", ID: ""}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "bob"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "x509", ID: "CN=a"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "sasl", ID: "u"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "super", ID: "x"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: "u:"}},
+			{Perms: wire.PermAll, ID: wire.ID{Scheme: "digest", ID: ":h"}},
+			{Perms: 0, ID: wire.ID{Scheme: "world", ID: "anyone"}},
+			{Perms: 64, ID: wire.ID{Scheme: "world", ID: "anyone"}},
+			{Perms: -1, ID: wire.ID{Scheme: "world", ID: "anyone"}},
+		}
+		a := odd[g.r.Intn(len(odd))]
+		return []wire.ACL{a}, fmt.Sprintf("%s:%s:%d", a.ID.Scheme, a.ID.ID, a.Perms)
 	case x < 98:
 		return []wire.ACL{}, "empty"
 	default:
