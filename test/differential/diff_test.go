@@ -181,13 +181,19 @@ func newSide(name, addr string) (*side, error) {
 	return s, nil
 }
 
+// addAuth adds a credential a client holds again: "user:password" for
+// digest, or "scheme\x00auth" for another scheme.
 func (s *side) addAuth(i int, cred string) error {
-	h, _, err := s.conns[i].call(wire.OpAuth, &wire.AuthPacket{Scheme: "digest", Auth: []byte(cred)})
+	scheme, auth, ok := strings.Cut(cred, "\x00")
+	if !ok {
+		scheme, auth = "digest", cred
+	}
+	h, _, err := s.conns[i].call(wire.OpAuth, &wire.AuthPacket{Scheme: scheme, Auth: []byte(auth)})
 	if err != nil {
 		return err
 	}
 	if h.Err != wire.CodeOK {
-		return fmt.Errorf("addauth %s: %v", cred, h.Err)
+		return fmt.Errorf("addauth %s %s: %v", scheme, auth, h.Err)
 	}
 	return nil
 }
@@ -257,8 +263,24 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if h.Err == wire.CodeAuthFailed {
+			// Both servers close the connection after the answer (the
+			// session lives on): a read on it says whether it did; then
+			// the client resumes its session on a new one.
+			after := "still open"
+			if _, _, err := c.call(wire.OpExists, &wire.PathWatchRequest{Path: "/"}); errors.Is(err, errClosed) {
+				after = "then closed"
+			} else if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s zxid=%d, %s", h.Err, h.Zxid, after), s.reconnect(st.client)
+		}
 		if h.Err == wire.CodeOK {
-			s.auth[st.client] = append(s.auth[st.client], string(ap.Auth))
+			cred := string(ap.Auth)
+			if ap.Scheme != "digest" {
+				cred = ap.Scheme + "\x00" + cred
+			}
+			s.auth[st.client] = append(s.auth[st.client], cred)
 		}
 		return fmt.Sprintf("%s zxid=%d", h.Err, h.Zxid), nil // Apache: always 0
 	}

@@ -386,7 +386,13 @@ func (g *gen) next() step {
 		case 1:
 			u = "nocolon" // Apache takes it: id "nocolon:<sha1>"
 		}
-		s.op, s.req, s.desc = opAddAuth, &wire.AuthPacket{Scheme: "digest", Auth: []byte(u)}, "addauth digest "+u
+		scheme := "digest"
+		if g.r.Intn(5) == 0 {
+			// ip takes the connection's address whatever the bytes;
+			// schemes without a provider fail the auth.
+			scheme = []string{"ip", "ip", "world", "super", "nosuch", "x509"}[g.r.Intn(6)]
+		}
+		s.op, s.req, s.desc = opAddAuth, &wire.AuthPacket{Scheme: scheme, Auth: []byte(u)}, "addauth "+scheme+" "+u
 	default:
 		// A frame over jute.maxbuffer: both servers close the connection.
 		e := wire.NewEncoder(nil)
