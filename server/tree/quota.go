@@ -160,10 +160,11 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 		return nil, false
 	}
 	usage := quota.Parse(sn.Data)
-	// judge checks one measure; it reports whether a hard limit is passed.
-	judge := func(what string, diff int64, soft, hardKey, usageKey string) bool {
-		n := usage.Get(usageKey) + diff
-		limit, kind := limits.Get(soft), "soft"
+	// judge checks one measure (key: its usage and soft limit); it
+	// reports whether a hard limit is passed.
+	judge := func(what string, diff int64, key, hardKey string) bool {
+		n := usage.Get(key) + diff
+		limit, kind := limits.Get(key), "soft"
 		hard := limits.Get(hardKey) > -1
 		if hard {
 			limit, kind = limits.Get(hardKey), "hard"
@@ -171,14 +172,14 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 		if n <= limit {
 			return false
 		}
-		msgs = append(msgs, "Quota exceeded: "+prefix+" [current "+usageKey+"="+strconv.FormatInt(n, 10)+
+		msgs = append(msgs, "Quota exceeded: "+prefix+" [current "+key+"="+strconv.FormatInt(n, 10)+
 			", "+kind+what+"Limit="+strconv.FormatInt(limit, 10)+"]")
 		return hard
 	}
-	if checkCount && judge("Count", countDiff, quota.Count, quota.CountHardLimit, quota.Count) {
+	if checkCount && judge("Count", countDiff, quota.Count, quota.CountHardLimit) {
 		return msgs, true
 	}
-	if checkBytes && judge("Byte", bytesDiff, quota.Bytes, quota.ByteHardLimit, quota.Bytes) {
+	if checkBytes && judge("Byte", bytesDiff, quota.Bytes, quota.ByteHardLimit) {
 		return msgs, true
 	}
 	return msgs, false
