@@ -158,13 +158,21 @@ func FuzzDecodeReply(f *testing.F) {
 	})
 }
 
-// FuzzValidatePath: no panic, and valid paths split and join back.
+// FuzzValidatePath: no panic; a path a client may create is one the
+// server loads again from its log or a snapshot (CheckStoredPath), and
+// valid paths split and join back.
 func FuzzValidatePath(f *testing.F) {
-	for _, p := range []string{"/", "/a", "/a/b", "", "a", "/a/", "//", "/a/.", "/a\x00", "/é/ü", "/\xed\xa0\x80"} {
+	for _, p := range []string{"/", "/a", "/a/b", "", "a", "/a/", "//", "/a/.", "/a\x00", "/é/ü", "/\xed\xa0\x80", "/a/..b", "/😀", "/a\xff"} {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		if ValidatePath(p) != nil || p == "/" {
+		if ValidatePath(p) != nil {
+			return
+		}
+		if err := CheckStoredPath(p); err != nil {
+			t.Fatalf("ValidatePath(%q) accepts what CheckStoredPath refuses: %v", p, err)
+		}
+		if p == "/" {
 			return
 		}
 		if got := Join(Parent(p), Base(p)); got != p {
