@@ -228,7 +228,7 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 		s.seen[i] = append(s.seen[i], c.lastZxid)
 	}
 	c := s.conns[st.client]
-	if st.op == wire.OpSetWatches {
+	if st.op == wire.OpSetWatches || st.op == wire.OpSetWatches2 {
 		sw := *st.req.(*wire.SetWatches)
 		h := s.seen[st.client]
 		sw.RelativeZxid = h[max(0, len(h)-1-st.back)]

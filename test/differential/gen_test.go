@@ -376,6 +376,23 @@ func (g *gen) next() step {
 		s.back = g.r.Intn(20)
 		s.op, s.req = wire.OpSetWatches, sw
 		s.desc = fmt.Sprintf("setWatches back=%d data=%q exist=%q child=%q", s.back, sw.DataWatches, sw.ExistWatches, sw.ChildWatches)
+		if g.r.Intn(3) == 0 {
+			// setWatches2 (a 3.6+ client with persistent watches), on the
+			// client with persistent watches only: one mode per path, as
+			// for addWatch.
+			s.client = 2
+			sw = &wire.SetWatches{DataWatches: []string{}, ExistWatches: []string{}, ChildWatches: []string{},
+				PersistentWatches: []string{}, PersistentRecursive: []string{}, V2: true}
+			for i := 1 + g.r.Intn(3); i > 0; i-- {
+				if q := g.path(); len(q)%2 == 0 {
+					sw.PersistentWatches = append(sw.PersistentWatches, q)
+				} else {
+					sw.PersistentRecursive = append(sw.PersistentRecursive, q)
+				}
+			}
+			s.op, s.req = wire.OpSetWatches2, sw
+			s.desc = fmt.Sprintf("setWatches2 back=%d persistent=%q recursive=%q", s.back, sw.PersistentWatches, sw.PersistentRecursive)
+		}
 	case x < 987:
 		s.op, s.desc = opReopen, "close the session and open a new one"
 	case x < 992:

@@ -110,7 +110,7 @@ func (c *rawConn) call(op int32, req wire.Record) (wire.ReplyHeader, []byte, err
 	switch op {
 	case wire.OpAuth:
 		xid = wire.XidAuth
-	case wire.OpSetWatches:
+	case wire.OpSetWatches, wire.OpSetWatches2:
 		xid = wire.XidSetWatches
 	default:
 		c.xid++
