@@ -300,6 +300,9 @@ func (g *gen) next() step {
 		s.op, s.req, s.desc = wire.OpGetChildren2, &wire.PathWatchRequest{Path: p, Watch: watch}, fmt.Sprintf("getChildren2 %q watch=%v", p, watch)
 	case x < 770:
 		n := 1 + g.r.Intn(4)
+		if g.r.Intn(10) == 0 {
+			n = 5 + g.r.Intn(30) // a bigger batch: its ops see each other's changes
+		}
 		m := &wire.MultiRequest{}
 		var ds []string
 		for i := 0; i < n; i++ {
