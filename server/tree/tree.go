@@ -519,8 +519,6 @@ func (t *Tree) Delete(path string, zxid int64) bool {
 		t.removeSubtree(wire.Join(path, c))
 	}
 	t.remove(path, n)
-	t.quotaDeleted(path)
-	t.chargeQuota(path, -int64(len(n.Data)), -1)
 	parent := t.nodes[wire.Parent(path)]
 	if parent != nil {
 		delete(parent.children, wire.Base(path))
@@ -544,8 +542,13 @@ func (t *Tree) removeSubtree(path string) {
 }
 
 // remove drops n from the node map and the ephemeral, container and TTL
-// sets; the caller unlinks it from its parent.
+// sets, and from the usage of the quota over it; the caller unlinks it
+// from its parent. A subtree removed by a replayed delete (see Delete)
+// leaves the usage of each of its znodes: the log's later txns create
+// them again.
 func (t *Tree) remove(path string, n *Node) {
+	t.quotaDeleted(path)
+	t.chargeQuota(path, -int64(len(n.Data)), -1)
 	delete(t.nodes, path)
 	t.dataSize -= int64(len(path) + len(n.Data))
 	switch {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/wire"
 )
@@ -76,8 +78,7 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 		p := NewPrep(live, Options{})
 		var zxid int64
 		var logged []*Txn
-		applyOne := func() {
-			req := randomWrite(rng)
+		applyReq := func(req Request) {
 			x, ch := p.Prep(&req, 1000+zxid)
 			zxid++
 			x.Zxid = zxid
@@ -87,6 +88,19 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 			live.Unlock()
 			p.Applied(zxid)
 			logged = append(logged, x)
+		}
+		applyOne := func() { applyReq(randomWrite(rng)) }
+		// Half the seeds put a quota on /a first: its usage, rewritten in
+		// place by every write under /a, must come out of the replay as
+		// in the live tree, and equal to what /a's subtree holds.
+		withQuota := seed%2 == 0
+		if withQuota {
+			for _, q := range []struct{ path, data string }{
+				{quota.Root + "/a", ""}, {quota.LimitPath("/a"), "count=5,bytes=-1"}, {quota.StatPath("/a"), "count=0,bytes=0"},
+			} {
+				applyReq(Request{SessionID: 1, Type: wire.OpCreate,
+					Body: &wire.CreateRequest{Path: q.path, Data: []byte(q.data), ACL: tree.OpenACL}})
+			}
 		}
 		for range 100 + rng.IntN(200) {
 			applyOne()
@@ -144,6 +158,18 @@ func TestReplayOverFuzzySnapshot(t *testing.T) {
 		for path := range got {
 			if _, ok := want[path]; !ok {
 				t.Errorf("seed %d: %s exists after replay, not in the live tree", seed, path)
+			}
+		}
+		if withQuota {
+			var count, size int
+			for path, v := range want {
+				if path == "/a" || strings.HasPrefix(path, "/a/") {
+					count++
+					size += len(v.data)
+				}
+			}
+			if got, recount := want[quota.StatPath("/a")].data, fmt.Sprintf("count=%d,bytes=%d", count, size); got != recount {
+				t.Errorf("seed %d: live usage of /a %q, its subtree holds %q", seed, got, recount)
 			}
 		}
 		if t.Failed() {
