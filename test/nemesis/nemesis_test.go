@@ -20,6 +20,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/quota"
 )
 
 func init() { zk.DefaultLogger = log.New(io.Discard, "", 0) }
@@ -108,6 +110,15 @@ func runNemesis(t *testing.T, bin string) {
 	for _, p := range []string{keysParent, seqParent, ephParent} {
 		if _, err := admin.Create(p, nil, 0, acl); err != nil {
 			t.Fatalf("create %s: %v", p, err)
+		}
+	}
+	// A quota on the registers: every member keeps its usage, also one
+	// that caught up by replaying the log over a fuzzy snapshot.
+	for _, q := range []struct{ path, data string }{
+		{quota.Root + keysParent, ""}, {quota.LimitPath(keysParent), "count=1000000,bytes=-1"}, {quota.StatPath(keysParent), "count=0,bytes=0"},
+	} {
+		if _, err := admin.Create(q.path, []byte(q.data), 0, acl); err != nil {
+			t.Fatalf("create %s: %v", q.path, err)
 		}
 	}
 
@@ -201,6 +212,28 @@ func runNemesis(t *testing.T, bin string) {
 
 	trees := converge(t, c, 60*time.Second)
 	stamp("members converged: %d znodes each", len(trees[0]))
+
+	// Every member's quota usage is what the registers' subtree holds.
+	var count, size int
+	for p, n := range trees[0] {
+		if p == keysParent || strings.HasPrefix(p, keysParent+"/") {
+			count++
+			size += len(n.Data)
+		}
+	}
+	want := fmt.Sprintf("count=%d,bytes=%d", count, size)
+	for i, a := range c.Addrs() {
+		cn := connect(t, []string{a}, 4*time.Second)
+		if _, err := cn.Sync(keysParent); err != nil {
+			t.Fatalf("member %d: sync: %v", i+1, err)
+		}
+		data, _, err := cn.Get(quota.StatPath(keysParent))
+		cn.Close()
+		if err != nil || string(data) != want {
+			t.Errorf("member %d: quota usage of %s = %q (%v), its subtree holds %s", i+1, keysParent, data, err, want)
+		}
+	}
+	stamp("quota usage of %s on every member: %s", keysParent, want)
 
 	// Every acknowledged sequential node is there.
 	for _, p := range h.seqs {
