@@ -7,8 +7,6 @@ package zkpath
 import (
 	"errors"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // Validate returns nil for a valid path, else an error whose text is
@@ -16,7 +14,13 @@ import (
 // with / character" or `Invalid path string "/a//b" caused by empty node
 // name specified @3`. Positions count UTF-16 code units, as Java's chars:
 // a character outside the Basic Multilingual Plane is a surrogate pair,
-// which Apache refuses as an invalid character, and so does Validate.
+// which Apache refuses as an invalid character, and so does Validate. A
+// byte that is not UTF-8 is U+FFFD to Java's decoder, invalid too.
+//
+// It makes one pass over the runes without allocating (the prep step
+// validates every write): the rules about '/' and '.' look at ASCII
+// neighbours only, and every rune that is not ASCII either passes or ends
+// the walk, so Java's index of a rune is the count of runes before it.
 func Validate(p string) error {
 	switch {
 	case p == "":
@@ -28,49 +32,42 @@ func Validate(p string) error {
 	case p[len(p)-1] == '/':
 		return errors.New("Path must not end with / character")
 	}
-	chars := javaChars(p)
-	for i := 1; i < len(chars); i++ {
-		c, last := chars[i], chars[i-1]
+	// last and beforeLast are Java's chars[i-1] and chars[i-2].
+	var last, beforeLast rune = '/', 0
+	i := 0 // Java's index of r
+	for at, r := range p {
+		if at == 0 || r > 0x1f && r < 0x7f && r != '/' && r != '.' {
+			// Printable ASCII but '/' and '.': no rule applies.
+			beforeLast, last = last, r
+			i++
+			continue
+		}
+		endsName := at+1 == len(p) || p[at+1] == '/' // for r == '.', one byte
 		var reason string
 		switch {
-		case c == 0:
+		case r == 0:
 			reason = "null character not allowed"
-		case c == '/' && last == '/':
+		case r == '/' && last == '/':
 			reason = "empty node name specified"
-		case c == '.' && last == '.':
-			if chars[i-2] == '/' && (i+1 == len(chars) || chars[i+1] == '/') {
+		case r == '.' && last == '.':
+			if beforeLast == '/' && endsName {
 				reason = "relative paths not allowed"
 			}
-		case c == '.':
-			if last == '/' && (i+1 == len(chars) || chars[i+1] == '/') {
+		case r == '.':
+			if last == '/' && endsName {
 				reason = "relative paths not allowed"
 			}
-		case c > 0 && c <= 0x1f, c >= 0x7f && c <= 0x9f, c >= 0xd800 && c <= 0xf8ff, c >= 0xfff0:
+		case r > 0 && r <= 0x1f, r >= 0x7f && r <= 0x9f, r >= 0xd800 && r <= 0xf8ff, r >= 0xfff0:
+			// r >= 0xfff0 takes in U+FFFD (what Java reads a byte that
+			// is not UTF-8 as) and everything past the BMP (a surrogate
+			// pair, refused at its first half).
 			reason = "invalid character"
 		}
 		if reason != "" {
 			return errors.New("Invalid path string \"" + p + "\" caused by " + reason + " @" + strconv.Itoa(i))
 		}
+		beforeLast, last = last, r
+		i++
 	}
 	return nil
-}
-
-// javaChars is p as Java's String.toCharArray sees it: UTF-16 code
-// units. A byte that is not UTF-8 becomes U+FFFD (Java's decoder of the
-// request does the same), which is an invalid character.
-func javaChars(p string) []uint16 {
-	out := make([]uint16, 0, len(p))
-	for _, r := range p {
-		if r == utf8.RuneError {
-			out = append(out, 0xfffd)
-			continue
-		}
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			out = append(out, uint16(r1), uint16(r2))
-			continue
-		}
-		out = append(out, uint16(r))
-	}
-	return out
 }
