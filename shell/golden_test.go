@@ -91,6 +91,12 @@ var goldenCases = []goldenCase{
 	{name: "setquota_nonode", cmd: "setquota -n 1 /g/nope"},
 	{name: "setquota_parent", cmd: "setquota -n 2 /g/a", setup: quotaOn("/g", "count=5,bytes=-1")},
 	{name: "setquota_child", cmd: "setquota -n 3 /g", setup: quotaOn("/g/a", "count=5,bytes=-1")},
+	// zkCli.sh names the first child quota in visitSubTreeDFS's order:
+	// /g/b (a child) before /g/a/x (a grandchild).
+	{name: "setquota_child_order", cmd: "setquota -n 3 /g", setup: func(t testing.TB, c *zk.Conn) {
+		quotaOn("/g/a/x", "count=5,bytes=-1")(t, c)
+		quotaOn("/g/b", "count=5,bytes=-1")(t, c)
+	}},
 	{name: "listquota", cmd: "listquota /g", setup: quotaOn("/g", "count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1")},
 	{name: "listquota_none", cmd: "listquota /g/a"},
 	{name: "delquota_none", cmd: "delquota /g/a"},

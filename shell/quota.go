@@ -3,6 +3,7 @@ package shell
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,41 +143,22 @@ func warnOverQuota(inv *Invocation, limits quota.StatsTrack, statPath string) er
 	return nil
 }
 
-// checkChildQuota refuses a quota on p when a path under it has one:
-// zkCli.sh walks /zookeeper/quota/<p> depth first and names the first.
+// checkChildQuota refuses a quota on p when a path under it has one,
+// naming the first found in zkCli.sh's order (ZKUtil.visitSubTreeDFS over
+// /zookeeper/quota/<p>: a node's children, then the subtree of each).
 func checkChildQuota(inv *Invocation, p string) error {
 	top := quota.Root + p
-	var found string
-	var walk func(q string) error
-	walk = func(q string) error {
-		children, _, err := inv.C.Children(q, false)
-		if errors.Is(err, zk.ErrNoNode) {
-			return nil
-		}
-		if err != nil {
-			return cliError(err, q)
-		}
-		for _, c := range children {
-			if c == quota.LimitNode && q != top {
-				found = q
-				return nil
-			}
-		}
-		for _, c := range children {
-			if found != "" {
-				return nil
-			}
-			if err := walk(q + "/" + c); err != nil {
-				return err
-			}
-		}
-		return nil
+	t, err := listSubtree(inv.C, top)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil // no quota at or under p
 	}
-	if err := walk(top); err != nil {
+	if err != nil {
 		return err
 	}
-	if found != "" {
-		return &CommandError{Msg: p + " has a child " + strings.TrimPrefix(found, quota.Root) + " which has a quota"}
+	for _, q := range t.dfs() {
+		if q != top && slices.Contains(t.kids[q], q+"/"+quota.LimitNode) {
+			return &CommandError{Msg: p + " has a child " + strings.TrimPrefix(q, quota.Root) + " which has a quota"}
+		}
 	}
 	return nil
 }
