@@ -248,7 +248,7 @@ func runCreate(inv *Invocation) error {
 		}
 	}
 	if err := ValidatePath(p); err != nil && !(m.Sequential && strings.HasSuffix(p, "/")) {
-		return &CommandError{Msg: javaPathError(p, err), Err: err}
+		return &CommandError{Msg: err.Error(), Err: err}
 	}
 	out, err := inv.C.Create(p, data, m, acl)
 	if err != nil {
@@ -605,7 +605,7 @@ func runRemoveWatches(inv *Invocation) error {
 func runGetEphemerals(inv *Invocation) error {
 	p := inv.Arg(0, "/")
 	if err := ValidatePath(p); err != nil {
-		return &CommandError{Msg: javaPathError(p, err), Err: err}
+		return &CommandError{Msg: err.Error(), Err: err}
 	}
 	eph, err := inv.C.GetEphemerals(p)
 	if err != nil {
@@ -855,13 +855,4 @@ func (s *Shell) WriteUsage(w io.Writer) {
 	for _, c := range s.Commands() {
 		fmt.Fprintf(w, "\t%s\n", c.Usage)
 	}
-}
-
-// javaPathError is PathUtils.validatePath's message, as zkCli.sh prints it.
-func javaPathError(p string, err error) string {
-	msg := err.Error()
-	if msg == "" {
-		return p
-	}
-	return strings.ToUpper(msg[:1]) + msg[1:]
 }

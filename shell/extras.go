@@ -132,7 +132,7 @@ func buildTree(c *Client, p string, depth, max int) (*TreeJSON, error) {
 func runTree(inv *Invocation) error {
 	p := inv.Arg(0, "/")
 	if err := ValidatePath(p); err != nil {
-		return &CommandError{Msg: javaPathError(p, err), Err: err}
+		return &CommandError{Msg: err.Error(), Err: err}
 	}
 	max := -1
 	if d, ok := inv.Opts["d"]; ok {

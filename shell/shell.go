@@ -265,7 +265,7 @@ func (inv *Invocation) Arg(i int, def string) string {
 func (inv *Invocation) Path(i int) (string, error) {
 	p := inv.Arg(i, "")
 	if err := ValidatePath(p); err != nil {
-		return "", &CommandError{Msg: javaPathError(p, err), Err: err}
+		return "", &CommandError{Msg: err.Error(), Err: err}
 	}
 	return p, nil
 }
