@@ -9,12 +9,12 @@ import (
 	"maps"
 	"net"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
@@ -632,7 +632,7 @@ type namespaceCounts struct {
 }
 
 func (c *namespaceCounts) add(path string) {
-	ns, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	ns := quota.TopNamespace(path)
 	c.mu.Lock()
 	if c.n == nil {
 		c.n = make(map[string]int64)

@@ -26,6 +26,14 @@ func LimitPath(path string) string { return Root + path + "/" + LimitNode }
 // StatPath is where the usage of a quota on path is kept.
 func StatPath(path string) string { return Root + path + "/" + StatNode }
 
+// TopNamespace is the first component of path ("app" for "/app/x", ""
+// for "/"), Apache's PathUtils.getTopNamespace: the key of the quota
+// metrics.
+func TopNamespace(path string) string {
+	ns, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return ns
+}
+
 // StatsTrack is the content of a limits or stats znode, Apache's
 // StatsTrack: "count=N,bytes=B", then, when there are other keys (the hard
 // limits), "=" and ";key=value" for each in key order. A key that is

@@ -208,11 +208,10 @@ func (t *Tree) QuotaSums() map[string]*QuotaSums {
 		if !isLimit && !strings.HasSuffix(path, "/"+quota.StatNode) {
 			return nil
 		}
-		rest := strings.TrimPrefix(path[len(quota.Root):], "/")
-		ns, _, ok := strings.Cut(rest, "/")
-		if !ok || ns == "" {
-			return nil
+		if wire.Parent(path) == quota.Root {
+			return nil // a quota on / is not kept (setupQuotas)
 		}
+		ns := quota.TopNamespace(path[len(quota.Root):])
 		s := out[ns]
 		if s == nil {
 			s = &QuotaSums{}
