@@ -164,13 +164,13 @@ func (t *Tree) QuotaCheck(path string, bytesDiff, countDiff int64) (msgs []strin
 	// reports whether a hard limit is passed.
 	judge := func(what string, diff int64, key, hardKey string) bool {
 		n := usage.Get(key) + diff
-		limit, kind := limits.Get(key), "soft"
-		hard := limits.Get(hardKey) > -1
-		if hard {
-			limit, kind = limits.Get(hardKey), "hard"
-		}
+		limit := hardOrSoft(limits.Get(hardKey), limits.Get(key))
 		if n <= limit {
 			return false
+		}
+		hard, kind := limits.Get(hardKey) > -1, "soft"
+		if hard {
+			kind = "hard"
 		}
 		msgs = append(msgs, "Quota exceeded: "+prefix+" [current "+key+"="+strconv.FormatInt(n, 10)+
 			", "+kind+what+"Limit="+strconv.FormatInt(limit, 10)+"]")
