@@ -131,9 +131,6 @@ func (t *Tree) setupQuotas() {
 	}
 }
 
-// Quotas returns every path that has a quota. The caller holds the lock.
-func (t *Tree) Quotas() []string { return keys(t.quotas) }
-
 // QuotaCheck judges a write of countDiff znodes and bytesDiff bytes under
 // path against the quota it falls under, as Apache's
 // ZooKeeperServer.checkQuota does: each limit passed gives a log line in

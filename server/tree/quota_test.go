@@ -144,8 +144,8 @@ func TestQuotaDeepestWins(t *testing.T) {
 			t.Errorf("QuotaPrefix(%s) = %q, want %q", path, got, want)
 		}
 	}
-	if got := q.Quotas(); !slices.Equal(sorted(got), []string{"/a", "/a/b"}) {
-		t.Fatalf("Quotas() = %v", got)
+	if got := keys(q.quotas); !slices.Equal(sorted(got), []string{"/a", "/a/b"}) {
+		t.Fatalf("quota paths = %v", got)
 	}
 }
 
