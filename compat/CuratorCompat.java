@@ -243,6 +243,20 @@ public class CuratorCompat {
         return c;
     }
 
+    /**
+     * Brings c's server up to date with the leader for p. Curator's
+     * sync().forPath runs in the background even without inBackground, so
+     * this waits for the callback: a read through c after it sees every
+     * write acknowledged before the call, whichever member took the write.
+     */
+    static void sync(CuratorFramework c, String p) throws Exception {
+        BlockingQueue<CuratorEvent> done = new LinkedBlockingQueue<>();
+        c.sync().inBackground((cl, e) -> done.add(e)).forPath(p);
+        CuratorEvent e = done.poll(WAIT_MS, TimeUnit.MILLISECONDS);
+        check(e != null, "sync of " + p + " did not finish");
+        equal(e.getResultCode(), 0, "result code of the sync of " + p);
+    }
+
     static void check(boolean cond, String what) throws Failure {
         if (!cond) {
             throw new Failure(what);
@@ -471,7 +485,7 @@ public class CuratorCompat {
                 () -> c.setData().forPath(path("versions-missing"), b("x")), "set of a missing node");
         CuratorFramework d = client(1);
         Stat st2 = new Stat();
-        d.sync().forPath(p);
+        sync(d, p);
         equal(s(d.getData().storingStatIn(st2).forPath(p)), "3", "data on another member after sync");
         equal(st2.getVersion(), 2, "version on another member");
     }
@@ -630,6 +644,7 @@ public class CuratorCompat {
                 new ACL(ZooDefs.Perms.READ, ZooDefs.Ids.ANYONE_ID_UNSAFE));
         owner.create().withACL(acl).forPath(p, b("s"));
         equal(owner.getACL().forPath(p), acl, "ACL read back");
+        sync(other, p);
         equal(s(other.getData().forPath(p)), "s", "world read");
         expect(KeeperException.NoAuthException.class, () -> other.setData().forPath(p, b("x")), "write without auth");
         expect(KeeperException.NoAuthException.class, () -> wrong.setData().forPath(p, b("x")), "write with a wrong password");
@@ -640,11 +655,13 @@ public class CuratorCompat {
         List<ACL> got = owner.getACL().forPath(q);
         equal(got, List.of(new ACL(ZooDefs.Perms.ALL, new Id("digest", DigestAuthenticationProvider.generateDigest("alice:secret")))),
                 "ACL of a creator-only node");
+        sync(other, q);
         expect(KeeperException.NoAuthException.class, () -> other.getData().forPath(q), "read of a creator-only node");
         expect(KeeperException.InvalidACLException.class,
                 () -> other.create().withACL(ZooDefs.Ids.CREATOR_ALL_ACL).forPath(path("acl-noauth")),
                 "CREATOR_ALL_ACL without auth");
         owner.setACL().withACL(ZooDefs.Ids.OPEN_ACL_UNSAFE).forPath(q);
+        sync(other, q);
         equal(s(other.getData().forPath(q)), "c", "read after setACL");
         Stat st = other.checkExists().forPath(q);
         equal(st.getAversion(), 1, "aversion after setACL");
@@ -654,7 +671,7 @@ public class CuratorCompat {
         CuratorFramework ns = client(0, null, ROOT.substring(1) + "/ns");
         CuratorFramework plain = client(1);
         ns.create().creatingParentsIfNeeded().forPath("/a/b", b("v"));
-        plain.sync().forPath(path("ns/a/b"));
+        sync(plain, path("ns/a/b"));
         equal(s(plain.getData().forPath(path("ns/a/b"))), "v", "data under the namespace's path");
         equal(ns.getChildren().forPath("/a"), List.of("b"), "children through the namespace");
         String seq = ns.create().withMode(CreateMode.PERSISTENT_SEQUENTIAL).forPath("/a/s-");
@@ -794,7 +811,7 @@ public class CuratorCompat {
         }
         // The member that was killed has everything once it is back.
         CuratorFramework back = client(leader);
-        back.sync().forPath(p);
+        sync(back, p);
         equal(back.getChildren().forPath(p).size(), writes, "creates seen by the restarted member");
         equal(s(back.getData().forPath(p)), "after", "data seen by the restarted member");
         equal(s(back.getData().forPath(p + "/w" + (writes - 1))), Integer.toString(writes - 1), "last create seen by the restarted member");
@@ -824,7 +841,7 @@ public class CuratorCompat {
                     if (inside.incrementAndGet() != 1) {
                         overlap.set(true);
                     }
-                    c.sync().forPath(counter);
+                    sync(c, counter);
                     int v = Integer.parseInt(s(c.getData().forPath(counter)));
                     c.setData().forPath(counter, b(Integer.toString(v + 1)));
                     inside.decrementAndGet();
@@ -834,7 +851,9 @@ public class CuratorCompat {
             }
         });
         check(!overlap.get(), "two holders at once");
-        equal(s(client(0).getData().forPath(counter)), Integer.toString(n * rounds), "counter incremented under the lock");
+        CuratorFramework reader = client(0);
+        sync(reader, counter);
+        equal(s(reader.getData().forPath(counter)), Integer.toString(n * rounds), "counter incremented under the lock");
 
         // Re-entrant for its holder; others time out while it is held.
         InterProcessMutex a = new InterProcessMutex(client(0), lockPath);
@@ -873,7 +892,7 @@ public class CuratorCompat {
         t.join();
         // The lock's directory is a container: the server may have reaped it.
         CuratorFramework observer = client(1);
-        observer.sync().forPath(ROOT);
+        sync(observer, ROOT);
         try {
             equal(observer.getChildren().forPath(lockPath), List.of(), "lock nodes left behind");
         } catch (KeeperException.NoNodeException gone) {
@@ -1000,7 +1019,9 @@ public class CuratorCompat {
                 check(r.postValue() == r.preValue() + 1, "pre " + r.preValue() + " post " + r.postValue());
             }
         });
-        DistributedAtomicLong v = new DistributedAtomicLong(client(0), p, new RetryNTimes(10, 10));
+        CuratorFramework reader = client(0);
+        sync(reader, p);
+        DistributedAtomicLong v = new DistributedAtomicLong(reader, p, new RetryNTimes(10, 10));
         equal(v.get().postValue(), (long) (n * each), "value after concurrent increments");
         AtomicValue<Long> r = v.compareAndSet((long) (n * each), 7L);
         check(r.succeeded(), "compareAndSet with the current value failed");
@@ -1040,8 +1061,10 @@ public class CuratorCompat {
     static void barrier() throws Exception {
         String p = path("barrier");
         DistributedBarrier setter = new DistributedBarrier(client(0), p);
-        DistributedBarrier waiter = new DistributedBarrier(client(1), p);
+        CuratorFramework w = client(1);
+        DistributedBarrier waiter = new DistributedBarrier(w, p);
         setter.setBarrier();
+        sync(w, p);
         check(!waiter.waitOnBarrier(200, TimeUnit.MILLISECONDS), "passed a set barrier");
         CountDownLatch passed = new CountDownLatch(1);
         Thread t = new Thread(() -> {
@@ -1106,7 +1129,9 @@ public class CuratorCompat {
         c.create().forPath(p, b("root"));
         c.create().forPath(p + "/pre", b("1"));
         BlockingQueue<String> events = new LinkedBlockingQueue<>();
-        CuratorCache cache = CuratorCache.build(client(1), p);
+        CuratorFramework w = client(1);
+        sync(w, p);
+        CuratorCache cache = CuratorCache.build(w, p);
         cache.listenable().addListener(CuratorCacheListener.builder()
                 .forCreates(n -> events.add("create " + n.getPath() + " " + s(n.getData())))
                 .forChanges((o, n) -> events.add("change " + n.getPath() + " " + s(o.getData()) + "->" + s(n.getData())))
@@ -1138,7 +1163,9 @@ public class CuratorCompat {
         String p = path("pcc");
         c.create().forPath(p);
         BlockingQueue<String> events = new LinkedBlockingQueue<>();
-        PathChildrenCache cache = new PathChildrenCache(client(1), p, true);
+        CuratorFramework w = client(1);
+        sync(w, p);
+        PathChildrenCache cache = new PathChildrenCache(w, p, true);
         cache.getListenable().addListener((cl, ev) -> {
             if (ev.getData() != null) {
                 events.add(ev.getType() + " " + ev.getData().getPath() + " " + s(ev.getData().getData()));
@@ -1180,7 +1207,9 @@ public class CuratorCompat {
         String p = path("tree");
         c.create().creatingParentsIfNeeded().forPath(p + "/x/y", b("y"));
         BlockingQueue<String> events = new LinkedBlockingQueue<>();
-        TreeCache cache = TreeCache.newBuilder(client(1), p).build();
+        CuratorFramework w = client(1);
+        sync(w, p);
+        TreeCache cache = TreeCache.newBuilder(w, p).build();
         cache.getListenable().addListener((cl, ev) -> {
             if (ev.getType() == TreeCacheEvent.Type.INITIALIZED) {
                 events.add("INITIALIZED");
@@ -1218,6 +1247,7 @@ public class CuratorCompat {
         node.start();
         check(node.waitForInitialCreate(WAIT_MS, TimeUnit.MILLISECONDS), "initial create");
         equal(node.getActualPath(), p, "actual path");
+        sync(other, p);
         Stat st = other.checkExists().forPath(p);
         check(st != null, "the node is not visible to another client");
         long owner = st.getEphemeralOwner();
@@ -1225,7 +1255,7 @@ public class CuratorCompat {
         // The recipe puts it back.
         until(() -> {
             try {
-                other.sync().forPath(p);
+                sync(other, p);
                 return other.checkExists().forPath(p) != null;
             } catch (Exception e) {
                 return false;
@@ -1235,7 +1265,7 @@ public class CuratorCompat {
         node.setData(b("changed"));
         until(() -> {
             try {
-                other.sync().forPath(p);
+                sync(other, p);
                 return "changed".equals(s(other.getData().forPath(p)));
             } catch (Exception e) {
                 return false;
@@ -1244,7 +1274,7 @@ public class CuratorCompat {
         node.close();
         until(() -> {
             try {
-                other.sync().forPath(p);
+                sync(other, p);
                 return other.checkExists().forPath(p) == null;
             } catch (Exception e) {
                 return false;
