@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/server/acl"
-	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
 	"github.com/zkgo/zkgo/server/watch"
@@ -390,13 +389,7 @@ func (s *Server) readLocked(c *conn, op int32, body wire.Record) (wire.Record, w
 		if r.Watch {
 			s.watches.Add(watch.Data, r.Path, c)
 		}
-		data := n.Data
-		if r.Path == "/zookeeper/config" {
-			data = s.configData()
-		}
-		st := n.Stat()
-		st.DataLength = int32(len(data))
-		return &wire.GetDataResponse{Data: data, Stat: st}, wire.CodeOK
+		return &wire.GetDataResponse{Data: n.Data, Stat: n.Stat()}, wire.CodeOK
 	case wire.OpGetChildren, wire.OpGetChildren2:
 		r := body.(*wire.PathWatchRequest)
 		n := s.lookup(r.Path)
@@ -591,17 +584,4 @@ func (s *Server) setWatches(c *conn, sw *wire.SetWatches) {
 	for _, p := range sw.PersistentRecursive {
 		s.watches.Add(watch.PersistentRecursive, p, c)
 	}
-}
-
-// configData is /zookeeper/config's content: the membership as Apache
-// shows it, empty on a standalone server.
-func (s *Server) configData() []byte {
-	if len(s.cfg.Servers) == 0 {
-		return []byte{}
-	}
-	// A committed reconfig wrote the new membership into the node.
-	if n := s.tree.Get("/zookeeper/config"); n != nil && len(n.Data) > 0 {
-		return n.Data
-	}
-	return []byte(config.MembershipText(s.cfg))
 }

@@ -120,6 +120,9 @@ func (s *Server) onPeerState(st zab.Status) {
 		s.servingCh = make(chan struct{})
 	}
 	s.mu.Unlock()
+	if st.Serving && !was {
+		s.initConfigNode()
+	}
 	if st.Serving && st.State == zab.Leading {
 		s.prepMu.Lock()
 		s.prep.Reset()
@@ -150,6 +153,24 @@ func (s *Server) onPeerState(st zab.Status) {
 	}
 }
 
+// initConfigNode writes the active membership into /zookeeper/config when
+// this member starts to serve (in the ensemble or read-only), as Apache's
+// initConfigInZKDatabase does at start-up and after a learner's sync: no txn carries the membership the
+// ensemble started with, so without it zkCli.sh's config would show an
+// empty node. As there, the node's version is -1 and its mzxid the
+// membership's version; a newer membership a reconfig txn already wrote is
+// left alone.
+func (s *Server) initConfigNode() {
+	servers, version, _ := s.peer.Membership()
+	data := txn.ConfigText(txn.MembersText(servers), version)
+	s.tree.Lock()
+	defer s.tree.Unlock()
+	if n := s.tree.Get(txn.ConfigNode); n == nil || n.Mzxid > version {
+		return
+	}
+	s.tree.SetData(txn.ConfigNode, data, -1, version, time.Now().UnixMilli())
+}
+
 // readOnlyLoop puts a participant that has been out of a quorum for
 // max(2 s, tickTime) into read-only mode (readonlymode.enabled), as
 // Apache's QuorumPeer starts a ReadOnlyZooKeeperServer, and expires the
@@ -174,6 +195,7 @@ func (s *Server) readOnlyLoop() {
 			}
 			if !s.readOnly.Load() && now.Sub(since) >= wait {
 				s.log.Info("no quorum: entering read-only mode")
+				s.initConfigNode()
 				s.readOnly.Store(true)
 			}
 			if s.readOnly.Load() {

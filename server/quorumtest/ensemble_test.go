@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,4 +172,36 @@ func TestLeaderCrashWritesResumeAndMemberCatchesUp(t *testing.T) {
 			t.Fatalf("restarted member: %s = %q, %v; want %q", p, got, err, want)
 		}
 	}
+}
+
+// TestConfigNodeShowsMembership: in an ensemble /zookeeper/config holds
+// the membership from the start (zkCli.sh's config prints it), on every
+// member, with version -1 and the membership's version as mzxid, as
+// Apache's initConfigInZKDatabase sets it; also on a member that restarts
+// and syncs from the leader, and on one elected after the leader's crash.
+func TestConfigNodeShowsMembership(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 0)
+	var want strings.Builder
+	for _, s := range e.Servers[0].Cfg.Servers {
+		fmt.Fprintf(&want, "server.%d=127.0.0.1:%d:%d:participant;127.0.0.1:%d\n", s.ID, s.QuorumPort, s.ElectionPort, s.ClientPort)
+	}
+	want.WriteString("version=0")
+	check := func(when string) {
+		t.Helper()
+		for i, a := range e.Addrs() {
+			text, st := configOf(t, a)
+			if text != want.String() || st.Version != -1 || st.Mzxid != 0 || st.DataLength != int32(want.Len()) {
+				t.Fatalf("%s: /zookeeper/config on member %d is %q (version %d, mzxid %#x, dataLength %d), want %q (version -1, mzxid 0)",
+					when, i+1, text, st.Version, st.Mzxid, st.DataLength, want.String())
+			}
+		}
+	}
+	check("at start")
+	f := (e.Leader() + 1) % 3
+	e.Servers[f].Restart()
+	e.WaitServing(30 * time.Second)
+	check("after a follower's restart")
+	e.Servers[e.Leader()].Restart()
+	e.WaitServing(30 * time.Second)
+	check("after the leader's restart")
 }
