@@ -25,7 +25,8 @@
 #            the ensemble, where it also SIGKILLs the leader (the session,
 #            its ephemeral and its lock survive, and every acknowledged write).
 #   diff     test/differential: random operation sequences against Apache 3.8
-#            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS).
+#            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
+#            standalone, then 3-member ensembles with a client on each member.
 #
 # Prints "<suite>: N passed, N failed" per suite and exits 1 on any failure.
 # Installs what it needs (zookeeper, zookeeper-bin, python3-kazoo) through
@@ -237,8 +238,13 @@ if want diff && [ "$target" = zkserver ]; then
   echo "compat-extra: differential test, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
   rc=0
   ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
-    go test -count=1 -timeout 20m -v -run TestDifferential ./test/differential/ >"$tmp/diff.log" 2>&1 || rc=$?
+    go test -count=1 -timeout 20m -v -run '^TestDifferential$' ./test/differential/ >"$tmp/diff.log" 2>&1 || rc=$?
   report "differential" "$tmp/diff.log" "$rc"
+  echo "compat-extra: differential test, 3-member ensembles, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
+  rc=0
+  ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
+    go test -count=1 -timeout 20m -v -run '^TestDifferentialEnsemble$' ./test/differential/ >"$tmp/diff-ens.log" 2>&1 || rc=$?
+  report "differential (ensembles)" "$tmp/diff-ens.log" "$rc"
 fi
 
 

@@ -2,6 +2,7 @@ package differential
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +42,35 @@ func envInt(t *testing.T, key string, def int64) int64 {
 // TestDifferential runs randomized sequences against Apache ZooKeeper 3.8
 // and zkserver and compares every reply.
 func TestDifferential(t *testing.T) {
+	runDifferential(t, 1)
+}
+
+// TestDifferentialEnsemble runs the sequences against two 3-member
+// ensembles, Apache's and zkserver's, with client i on member i: every
+// write goes through a follower's forwarding for two clients in three, and
+// every read, watch and session of theirs is a follower's. After each step
+// every client syncs, so that its member has applied what the step
+// committed and the comparison does not depend on how far a follower lags.
+func TestDifferentialEnsemble(t *testing.T) {
+	runDifferential(t, 3)
+}
+
+// zkConfig is what both servers are set to (Apache's through its zoo.cfg
+// and JVM flags in startApache).
+func zkConfig(c *config.Config) {
+	c.TickTime = 2000 * time.Millisecond
+	c.MinSessionTimeout = 2 * c.TickTime
+	c.MaxSessionTimeout = 20 * c.TickTime
+	c.ExtendedTypesEnabled = true
+	c.JuteMaxBuffer = maxBuffer
+	c.ContainerCheckInterval = time.Hour
+	c.SuperDigest = acl.Digest(superUser)
+	c.EnforceQuota = true
+}
+
+// runDifferential compares Apache and zkserver, each standalone (members
+// 1) or as an ensemble of that many members.
+func runDifferential(t *testing.T, members int) {
 	if os.Getenv("ZKGO_DIFF_APACHE") != "1" {
 		t.Skip("differential test against Apache ZooKeeper: set ZKGO_DIFF_APACHE=1 (make compat runs it)")
 	}
@@ -48,32 +79,35 @@ func TestDifferential(t *testing.T) {
 	steps := int(envInt(t, "ZKGO_DIFF_STEPS", 200))
 	t.Logf("seeds %d..%d, %d steps each (replay one: ZKGO_DIFF_SEED=<seed> ZKGO_DIFF_SEEDS=1)", first, first+seeds-1, steps)
 
-	apache, apacheLog := startApache(t)
+	apache, apacheLogs := startApache(t, members)
 	t.Cleanup(func() {
 		if t.Failed() && os.Getenv("ZKGO_DIFF_VERBOSE") != "" {
-			out, _ := os.ReadFile(apacheLog)
-			t.Logf("apache log:\n%s", out)
+			for _, l := range apacheLogs {
+				out, _ := os.ReadFile(l)
+				t.Logf("apache log %s:\n%s", l, out)
+			}
 		}
 	})
-	zk := servertest.Start(t, servertest.WithConfig(func(c *config.Config) {
-		// Apache's settings below, the same on both.
-		c.TickTime = 2000 * time.Millisecond
-		c.MinSessionTimeout = 2 * c.TickTime
-		c.MaxSessionTimeout = 20 * c.TickTime
-		c.ExtendedTypesEnabled = true
-		c.JuteMaxBuffer = maxBuffer
-		c.ContainerCheckInterval = time.Hour
-		c.SuperDigest = acl.Digest(superUser)
-		c.EnforceQuota = true
-	}))
+	var zk cluster
+	if members == 1 {
+		zk.addrs = []string{servertest.Start(t, servertest.WithConfig(zkConfig)).Addr()}
+	} else {
+		e := servertest.StartEnsemble(t, members, 0, servertest.WithConfig(zkConfig))
+		zk.addrs = e.Addrs()
+		for _, m := range e.Servers[0].Cfg.Servers {
+			zk.ports = append(zk.ports, m.ClientPort, m.QuorumPort, m.ElectionPort)
+		}
+	}
 
 	var failed []string
 	total := 0
 	for seed := first; seed < first+seeds; seed++ {
-		n, msg := runSeed(t, seed, steps, apache, zk.Addr())
+		n, msg := runSeed(t, seed, steps, apache, zk)
 		// Whatever happened, both servers lose the seed's znodes, so that
-		// what a seed reads of / does not depend on an earlier one.
-		for _, addr := range []string{apache, zk.Addr()} {
+		// what a seed reads of / does not depend on an earlier one. The
+		// next seed's first step is client 0's, on the member that did
+		// the cleanup; the others sync after it.
+		for _, addr := range []string{apache.addrs[0], zk.addrs[0]} {
 			for _, root := range []string{fmt.Sprintf("/diff%d", seed), quota.Root + fmt.Sprintf("/diff%d", seed)} {
 				if err := cleanup(addr, root); err != nil {
 					t.Fatalf("cleanup of seed %d on %s: %v", seed, addr, err)
@@ -83,11 +117,16 @@ func TestDifferential(t *testing.T) {
 		total += n
 		if msg != "" {
 			failed = append(failed, fmt.Sprintf("seed %d: %s", seed, msg))
-			t.Errorf("seed %d (replay: ZKGO_DIFF_SEED=%d ZKGO_DIFF_SEEDS=1 ZKGO_DIFF_STEPS=%d):\n%s", seed, seed, steps, msg)
+			t.Errorf("seed %d (replay: ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEED=%d ZKGO_DIFF_SEEDS=1 ZKGO_DIFF_STEPS=%d go test -run '^%s$' ./test/differential/):\n%s",
+				seed, seed, steps, t.Name(), msg)
 		}
 	}
-	fmt.Printf("differential: %d passed, %d failed (%d seeds from %d, %d steps compared)\n",
-		seeds-int64(len(failed)), len(failed), seeds, first, total)
+	name := "differential"
+	if members > 1 {
+		name = fmt.Sprintf("differential (%d-member ensembles)", members)
+	}
+	fmt.Printf("%s: %d passed, %d failed (%d seeds from %d, %d steps compared)\n",
+		name, seeds-int64(len(failed)), len(failed), seeds, first, total)
 }
 
 // superUser may do anything on both servers (superDigest).
@@ -151,10 +190,19 @@ func cleanup(addr, root string) error {
 	return nil
 }
 
-// side is one server under test with its clients.
+// cluster is a standalone server or an ensemble: its members' client
+// addresses and, for an ensemble, the ports of each member in id order
+// (client, quorum, election), which /zookeeper/config shows.
+type cluster struct {
+	addrs []string
+	ports []int
+}
+
+// side is one server or ensemble under test with its clients; client i
+// talks to member i mod len(addrs).
 type side struct {
 	name  string
-	addr  string
+	addrs []string
 	seen  [nClients][]int64 // the zxid each client had seen before each step
 	conns [nClients]*rawConn
 	gens  [nClients]int
@@ -162,10 +210,10 @@ type side struct {
 	norm  *normalizer
 }
 
-func newSide(name, addr string) (*side, error) {
-	s := &side{name: name, addr: addr, norm: newNormalizer()}
+func newSide(name string, cl cluster) (*side, error) {
+	s := &side{name: name, addrs: cl.addrs, norm: newNormalizer(cl.ports)}
 	for i := range s.conns {
-		c, err := dial(addr)
+		c, err := dial(s.member(i))
 		if err != nil {
 			return nil, err
 		}
@@ -197,6 +245,9 @@ func (s *side) addAuth(i int, cred string) error {
 	}
 	return nil
 }
+
+// member is the address client i talks to.
+func (s *side) member(i int) string { return s.addrs[i%len(s.addrs)] }
 
 func (s *side) close() {
 	for _, c := range s.conns {
@@ -241,7 +292,7 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 			return "", fmt.Errorf("closeSession: %w", err)
 		}
 		s.norm.reply(h.Zxid, stepNo)
-		nc, err := dial(s.addr)
+		nc, err := dial(s.member(st.client))
 		if err != nil {
 			return "", err
 		}
@@ -302,21 +353,20 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 	return fmt.Sprintf("%s hz=%s %s", h.Err, hz, s.norm.body(st.op, h.Err, body)), nil
 }
 
-// events sends a read on every client and returns the notifications each
-// got before its reply (a server sends a notification before any later
-// reply on that connection).
+// events waits until every client's member has applied what the step
+// did (barrier) and returns the notifications each client got before
+// that (a server sends a notification before any later reply on that
+// connection).
 //
 // With unordered set, each client's events are sorted: a closed session's
 // ephemerals are deleted in the order of Apache's hash set, which no
 // client can rely on.
 func (s *side) events(stepNo int, unordered bool) (string, error) {
+	if err := s.barrier(stepNo); err != nil {
+		return "", err
+	}
 	var out []string
 	for i, c := range s.conns {
-		h, _, err := c.call(wire.OpExists, &wire.PathWatchRequest{Path: "/zookeeper"})
-		if err != nil {
-			return "", fmt.Errorf("client %d barrier: %w", i, err)
-		}
-		s.norm.reply(h.Zxid, stepNo)
 		evs := c.takeEvents()
 		if len(evs) == 0 {
 			continue
@@ -331,6 +381,39 @@ func (s *side) events(stepNo int, unordered bool) (string, error) {
 		out = append(out, fmt.Sprintf("c%d: %s", i, strings.Join(es, ", ")))
 	}
 	return strings.Join(out, "; "), nil
+}
+
+// barrier sends reads on every client until all their replies carry the
+// newest zxid any client has seen: each member has then applied what the
+// step committed, and sent its notifications. Standalone, one round does.
+// In an ensemble a follower may lag. A sync before the read would also
+// do, but with one per client and step, Apache's followers now and then
+// answered neither the sync nor a read after it (four runs of 40-60 seeds
+// each stopped on one, with the member's threads all idle), so the
+// barrier only reads.
+func (s *side) barrier(stepNo int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	zx := make([]int64, len(s.conns))
+	for {
+		for i, c := range s.conns {
+			h, _, err := c.call(wire.OpExists, &wire.PathWatchRequest{Path: "/zookeeper"})
+			if err != nil {
+				return fmt.Errorf("client %d barrier: %w", i, err)
+			}
+			zx[i] = h.Zxid
+		}
+		newest := int64(0)
+		for _, c := range s.conns {
+			newest = max(newest, c.lastZxid)
+		}
+		if slices.Min(zx) >= newest {
+			s.norm.reply(newest, stepNo)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("barrier: members at zxids %#x after 20 s, want %#x", zx, newest)
+		}
+	}
 }
 
 func eventName(t int32) string {
@@ -362,7 +445,7 @@ func quotaLimits(seed int64) string {
 	return ""
 }
 
-func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (int, string) {
+func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr cluster) (int, string) {
 	root := fmt.Sprintf("/diff%d", seed)
 	g := newGen(seed, root)
 	ref, err := newSide("apache", apacheAddr)
@@ -401,7 +484,7 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (in
 		a, errA := ref.exec(st, i)
 		b, errB := got.exec(st, i)
 		if errA != nil {
-			t.Fatalf("seed %d step %d (%s): apache: %v", seed, i, st.desc, errA)
+			t.Fatalf("seed %d step %d (%s): apache: %v\n%s", seed, i, st.desc, errA, tail(history))
 		}
 		if errB != nil {
 			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n  zkgo:   error %v\n%s", i, st.desc, a, errB, tail(history))
@@ -409,7 +492,7 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr string) (in
 		ea, errA := ref.events(i, st.op == opReopen)
 		eb, errB := got.events(i, st.op == opReopen)
 		if errA != nil {
-			t.Fatalf("seed %d step %d: apache: %v", seed, i, errA)
+			t.Fatalf("seed %d step %d (%s): apache: %v\n%s", seed, i, st.desc, errA, tail(history))
 		}
 		if errB != nil {
 			return i, fmt.Sprintf("step %d: %s\n  zkgo events: error %v\n%s", i, st.desc, errB, tail(history))
@@ -464,10 +547,20 @@ type normalizer struct {
 	zxids    map[int64]string
 	sorted   []int64
 	sessions map[int64]string
+	ports    *strings.Replacer // an ensemble's ports to their names; nil standalone
 }
 
-func newNormalizer() *normalizer {
-	return &normalizer{zxids: map[int64]string{}, sessions: map[int64]string{}}
+// newNormalizer takes an ensemble's ports as cluster.ports lists them.
+func newNormalizer(ports []int) *normalizer {
+	n := &normalizer{zxids: map[int64]string{}, sessions: map[int64]string{}}
+	if len(ports) > 0 {
+		var pairs []string
+		for i, p := range ports {
+			pairs = append(pairs, strconv.Itoa(p), fmt.Sprintf("<%s%d>", []string{"client", "quorum", "election"}[i%3], i/3+1))
+		}
+		n.ports = strings.NewReplacer(pairs...)
+	}
+	return n
 }
 
 // reply records a reply header's zxid; it says whether it is new.
@@ -515,9 +608,13 @@ func (n *normalizer) stat(s *wire.Stat) string {
 		n.owner(s.EphemeralOwner), s.DataLength, s.NumChildren)
 }
 
-func data(b []byte) string {
+func (n *normalizer) data(b []byte) string {
 	if b == nil {
 		return "null"
+	}
+	if n.ports != nil && bytes.HasPrefix(b, []byte("server.")) {
+		// /zookeeper/config: the text with the ports named.
+		return n.ports.Replace(string(b))
 	}
 	if len(b) <= 32 {
 		return fmt.Sprintf("%x", b)
@@ -616,7 +713,7 @@ func (n *normalizer) record(rec wire.Record) string {
 	case *wire.StatResponse:
 		return n.stat(&r.Stat)
 	case *wire.GetDataResponse:
-		return fmt.Sprintf("data=%s %s", data(r.Data), n.stat(&r.Stat))
+		return fmt.Sprintf("data=%s %s", n.data(r.Data), n.stat(&r.Stat))
 	case *wire.GetACLResponse:
 		return fmt.Sprintf("acl=%s %s", acls(r.ACL), n.stat(&r.Stat))
 	case *wire.ChildrenResponse:
@@ -650,70 +747,97 @@ func (n *normalizer) record(rec wire.Record) string {
 
 // startApache starts Apache ZooKeeper 3.8 through Debian's zkServer.sh
 // (its JVM settings) on a free port with the settings the zkgo server gets.
-func startApache(t *testing.T) (string, string) {
+// startApache starts Apache ZooKeeper through Debian's zkServer.sh,
+// standalone (members 1) or as an ensemble of that many members, and
+// returns the members and their log files.
+func startApache(t *testing.T, members int) (cluster, []string) {
 	t.Helper()
 	sh := "/usr/share/zookeeper/bin/zkServer.sh"
 	if _, err := os.Stat(sh); err != nil {
 		t.Fatalf("Apache ZooKeeper not installed (scripts/install-apache-zk.sh): %v", err)
 	}
-	dir := t.TempDir()
-	port := servertest.FreePorts(t, 1)[0]
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := strings.Join([]string{
-		"tickTime=2000",
-		"dataDir=" + filepath.Join(dir, "data"),
-		fmt.Sprintf("clientPort=%d", port),
-		"clientPortAddress=127.0.0.1",
-		"forceSync=no",
-		"admin.enableServer=false",
-		"4lw.commands.whitelist=*",
-		"extendedTypesEnabled=true",
-	}, "\n") + "\n"
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(sh, "start-foreground", filepath.Join(dir, "zoo.cfg"))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_JVMFLAGS=-Djute.maxbuffer=%d -Dznode.container.checkIntervalMs=3600000 -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=%s -Dzookeeper.enforceQuota=true",
-		maxBuffer, acl.Digest(superUser)))
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
+	ports := servertest.FreePorts(t, 3*members)
+	var quorum []string
+	if members > 1 {
+		quorum = append(quorum, "initLimit=10", "syncLimit=5")
+		for i := 0; i < members; i++ {
+			// With the client address, as servertest's ensemble has it.
+			quorum = append(quorum, fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", i+1, ports[3*i+1], ports[3*i+2], ports[3*i]))
 		}
-	})
+	}
+	cl := cluster{}
+	if members > 1 {
+		cl.ports = ports
+	}
+	var logs []string
+	var dones []chan struct{}
+	for i := 0; i < members; i++ {
+		dir := t.TempDir()
+		addr := fmt.Sprintf("127.0.0.1:%d", ports[3*i])
+		cfg := strings.Join(append([]string{
+			"tickTime=2000",
+			"dataDir=" + filepath.Join(dir, "data"),
+			fmt.Sprintf("clientPort=%d", ports[3*i]),
+			"clientPortAddress=127.0.0.1",
+			"forceSync=no",
+			"admin.enableServer=false",
+			"4lw.commands.whitelist=*",
+			"extendedTypesEnabled=true",
+		}, quorum...), "\n") + "\n"
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if members > 1 {
+			if err := os.WriteFile(filepath.Join(dir, "data", "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sh, "start-foreground", filepath.Join(dir, "zoo.cfg"))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("SERVER_JVMFLAGS=-Djute.maxbuffer=%d -Dznode.container.checkIntervalMs=3600000 -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=%s -Dzookeeper.enforceQuota=true",
+			maxBuffer, acl.Digest(superUser)))
+		logPath := filepath.Join(dir, "server.log")
+		logf, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+		cl.addrs, logs, dones = append(cl.addrs, addr), append(logs, logPath), append(dones, done)
+	}
 	deadline := time.Now().Add(90 * time.Second)
-	for !serving(addr) {
-		select {
-		case <-done:
-			out, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("apache exited before serving:\n%s", out)
-		default:
+	for i, addr := range cl.addrs {
+		for !serving(addr) {
+			select {
+			case <-dones[i]:
+				out, _ := os.ReadFile(logs[i])
+				t.Fatalf("apache %s exited before serving:\n%s", addr, out)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("apache not serving on %s after 90 s", addr)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("apache not serving on %s after 90 s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	return addr, filepath.Join(dir, "server.log")
+	return cl, logs
 }
 
-// serving reports whether srvr answers with a Mode line.
 func serving(addr string) bool {
 	nc, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
