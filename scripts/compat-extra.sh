@@ -26,7 +26,8 @@
 #            its ephemeral and its lock survive, and every acknowledged write).
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
-#            standalone, then 3-member ensembles with a client on each member.
+#            standalone, then ensembles of 3 voters (a client on each) and
+#            of 3 voters and an observer (a client on the observer).
 #
 # Prints "<suite>: N passed, N failed" per suite and exits 1 on any failure.
 # Installs what it needs (zookeeper, zookeeper-bin, python3-kazoo) through
@@ -240,11 +241,13 @@ if want diff && [ "$target" = zkserver ]; then
   ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
     go test -count=1 -timeout 20m -v -run '^TestDifferential$' ./test/differential/ >"$tmp/diff.log" 2>&1 || rc=$?
   report "differential" "$tmp/diff.log" "$rc"
-  echo "compat-extra: differential test, 3-member ensembles, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
-  rc=0
-  ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
-    go test -count=1 -timeout 20m -v -run '^TestDifferentialEnsemble$' ./test/differential/ >"$tmp/diff-ens.log" 2>&1 || rc=$?
-  report "differential (ensembles)" "$tmp/diff-ens.log" "$rc"
+  for kind in "Ensemble:3 voters" "Observer:3 voters and an observer"; do
+    echo "compat-extra: differential test, ensembles of ${kind#*:}, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
+    rc=0
+    ZKGO_DIFF_APACHE=1 ZKGO_DIFF_SEEDS=$DIFF_SEEDS ZKGO_DIFF_STEPS=$DIFF_STEPS \
+      go test -count=1 -timeout 20m -v -run "^TestDifferential${kind%%:*}\$" ./test/differential/ >"$tmp/diff-${kind%%:*}.log" 2>&1 || rc=$?
+    report "differential (${kind#*:})" "$tmp/diff-${kind%%:*}.log" "$rc"
+  done
 fi
 
 

@@ -42,17 +42,26 @@ func envInt(t *testing.T, key string, def int64) int64 {
 // TestDifferential runs randomized sequences against Apache ZooKeeper 3.8
 // and zkserver and compares every reply.
 func TestDifferential(t *testing.T) {
-	runDifferential(t, 1)
+	runDifferential(t, 1, 0)
 }
 
 // TestDifferentialEnsemble runs the sequences against two 3-member
 // ensembles, Apache's and zkserver's, with client i on member i: every
 // write goes through a follower's forwarding for two clients in three, and
 // every read, watch and session of theirs is a follower's. After each step
-// every client syncs, so that its member has applied what the step
-// committed and the comparison does not depend on how far a follower lags.
+// a barrier waits until every member has applied what the step committed
+// (side.barrier), so the comparison does not depend on how far a
+// follower lags.
 func TestDifferentialEnsemble(t *testing.T) {
-	runDifferential(t, 3)
+	runDifferential(t, 3, 0)
+}
+
+// TestDifferentialObserver: 3 voters and an observer on each side, clients
+// 0 and 1 on the first two voters and client 2 (persistent watches) on the
+// observer, whose writes, syncs and sessions go through its leader as an
+// observer's do.
+func TestDifferentialObserver(t *testing.T) {
+	runDifferential(t, 3, 1)
 }
 
 // zkConfig is what both servers are set to (Apache's through its zoo.cfg
@@ -68,9 +77,9 @@ func zkConfig(c *config.Config) {
 	c.EnforceQuota = true
 }
 
-// runDifferential compares Apache and zkserver, each standalone (members
-// 1) or as an ensemble of that many members.
-func runDifferential(t *testing.T, members int) {
+// runDifferential compares Apache and zkserver, each standalone (voters
+// 1) or as an ensemble of voters and observers.
+func runDifferential(t *testing.T, voters, observers int) {
 	if os.Getenv("ZKGO_DIFF_APACHE") != "1" {
 		t.Skip("differential test against Apache ZooKeeper: set ZKGO_DIFF_APACHE=1 (make compat runs it)")
 	}
@@ -79,7 +88,7 @@ func runDifferential(t *testing.T, members int) {
 	steps := int(envInt(t, "ZKGO_DIFF_STEPS", 200))
 	t.Logf("seeds %d..%d, %d steps each (replay one: ZKGO_DIFF_SEED=<seed> ZKGO_DIFF_SEEDS=1)", first, first+seeds-1, steps)
 
-	apache, apacheLogs := startApache(t, members)
+	apache, apacheLogs := startApache(t, voters, observers)
 	t.Cleanup(func() {
 		if t.Failed() && os.Getenv("ZKGO_DIFF_VERBOSE") != "" {
 			for _, l := range apacheLogs {
@@ -89,11 +98,11 @@ func runDifferential(t *testing.T, members int) {
 		}
 	})
 	var zk cluster
-	if members == 1 {
+	if voters == 1 {
 		zk.addrs = []string{servertest.Start(t, servertest.WithConfig(zkConfig)).Addr()}
 	} else {
-		e := servertest.StartEnsemble(t, members, 0, servertest.WithConfig(zkConfig))
-		zk.addrs = e.Addrs()
+		e := servertest.StartEnsemble(t, voters, observers, servertest.WithConfig(zkConfig))
+		zk.addrs = clientMembers(e.Addrs(), voters, observers)
 		for _, m := range e.Servers[0].Cfg.Servers {
 			zk.ports = append(zk.ports, m.ClientPort, m.QuorumPort, m.ElectionPort)
 		}
@@ -106,7 +115,7 @@ func runDifferential(t *testing.T, members int) {
 		// Whatever happened, both servers lose the seed's znodes, so that
 		// what a seed reads of / does not depend on an earlier one. The
 		// next seed's first step is client 0's, on the member that did
-		// the cleanup; the others sync after it.
+		// the cleanup; the barrier after it brings the others up to date.
 		for _, addr := range []string{apache.addrs[0], zk.addrs[0]} {
 			for _, root := range []string{fmt.Sprintf("/diff%d", seed), quota.Root + fmt.Sprintf("/diff%d", seed)} {
 				if err := cleanup(addr, root); err != nil {
@@ -122,8 +131,11 @@ func runDifferential(t *testing.T, members int) {
 		}
 	}
 	name := "differential"
-	if members > 1 {
-		name = fmt.Sprintf("differential (%d-member ensembles)", members)
+	if voters > 1 {
+		name = fmt.Sprintf("differential (ensembles of %d voters)", voters)
+		if observers > 0 {
+			name = fmt.Sprintf("differential (ensembles of %d voters and %d observer)", voters, observers)
+		}
 	}
 	fmt.Printf("%s: %d passed, %d failed (%d seeds from %d, %d steps compared)\n",
 		name, seeds-int64(len(failed)), len(failed), seeds, first, total)
@@ -190,9 +202,10 @@ func cleanup(addr, root string) error {
 	return nil
 }
 
-// cluster is a standalone server or an ensemble: its members' client
-// addresses and, for an ensemble, the ports of each member in id order
-// (client, quorum, election), which /zookeeper/config shows.
+// cluster is a standalone server or an ensemble: the client address of
+// each client's member (client i uses addrs[i mod len]) and, for an
+// ensemble, the ports of every member in id order (client, quorum,
+// election), which /zookeeper/config shows.
 type cluster struct {
 	addrs []string
 	ports []int
@@ -244,6 +257,16 @@ func (s *side) addAuth(i int, cred string) error {
 		return fmt.Errorf("addauth %s %s: %v", scheme, auth, h.Err)
 	}
 	return nil
+}
+
+// clientMembers picks the members the clients talk to, from all members'
+// addresses in id order: each voter, or with observers the first two
+// voters and the first observer.
+func clientMembers(all []string, voters, observers int) []string {
+	if observers == 0 {
+		return all
+	}
+	return []string{all[0], all[1], all[voters]}
 }
 
 // member is the address client i talks to.
@@ -746,30 +769,34 @@ func (n *normalizer) record(rec wire.Record) string {
 }
 
 // startApache starts Apache ZooKeeper 3.8 through Debian's zkServer.sh
-// (its JVM settings) on a free port with the settings the zkgo server gets.
-// startApache starts Apache ZooKeeper through Debian's zkServer.sh,
-// standalone (members 1) or as an ensemble of that many members, and
-// returns the members and their log files.
-func startApache(t *testing.T, members int) (cluster, []string) {
+// (its JVM settings) on free ports with the settings the zkgo server gets:
+// standalone (voters 1) or as an ensemble of voters and observers. It
+// returns the cluster and the members' log files.
+func startApache(t *testing.T, voters, observers int) (cluster, []string) {
 	t.Helper()
 	sh := "/usr/share/zookeeper/bin/zkServer.sh"
 	if _, err := os.Stat(sh); err != nil {
 		t.Fatalf("Apache ZooKeeper not installed (scripts/install-apache-zk.sh): %v", err)
 	}
+	members := voters + observers
 	ports := servertest.FreePorts(t, 3*members)
 	var quorum []string
 	if members > 1 {
 		quorum = append(quorum, "initLimit=10", "syncLimit=5")
 		for i := 0; i < members; i++ {
 			// With the client address, as servertest's ensemble has it.
-			quorum = append(quorum, fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", i+1, ports[3*i+1], ports[3*i+2], ports[3*i]))
+			role := ""
+			if i >= voters {
+				role = ":observer"
+			}
+			quorum = append(quorum, fmt.Sprintf("server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d", i+1, ports[3*i+1], ports[3*i+2], role, ports[3*i]))
 		}
 	}
 	cl := cluster{}
 	if members > 1 {
 		cl.ports = ports
 	}
-	var logs []string
+	var all, logs []string
 	var dones []chan struct{}
 	for i := 0; i < members; i++ {
 		dir := t.TempDir()
@@ -784,6 +811,9 @@ func startApache(t *testing.T, members int) (cluster, []string) {
 			"4lw.commands.whitelist=*",
 			"extendedTypesEnabled=true",
 		}, quorum...), "\n") + "\n"
+		if i >= voters {
+			cfg += "peerType=observer\n"
+		}
 		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -818,10 +848,10 @@ func startApache(t *testing.T, members int) (cluster, []string) {
 				<-done
 			}
 		})
-		cl.addrs, logs, dones = append(cl.addrs, addr), append(logs, logPath), append(dones, done)
+		all, logs, dones = append(all, addr), append(logs, logPath), append(dones, done)
 	}
 	deadline := time.Now().Add(90 * time.Second)
-	for i, addr := range cl.addrs {
+	for i, addr := range all {
 		for !serving(addr) {
 			select {
 			case <-dones[i]:
@@ -835,6 +865,7 @@ func startApache(t *testing.T, members int) (cluster, []string) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	cl.addrs = clientMembers(all, voters, observers)
 	return cl, logs
 }
 
