@@ -108,10 +108,14 @@ func runDifferential(t *testing.T, voters, observers int) {
 		}
 	}
 
-	var failed []string
+	var failed, stalled []string
 	total := 0
 	for seed := first; seed < first+seeds; seed++ {
-		n, msg := runSeed(t, seed, steps, apache, zk)
+		n, msg, stall := runSeed(t, seed, steps, apache, zk)
+		if stall != "" {
+			stalled = append(stalled, fmt.Sprintf("seed %d: %s", seed, stall))
+			t.Logf("seed %d left after %d steps: Apache stopped answering a client: %s", seed, n, stall)
+		}
 		// Whatever happened, both servers lose the seed's znodes, so that
 		// what a seed reads of / does not depend on an earlier one. The
 		// next seed's first step is client 0's, on the member that did
@@ -137,8 +141,19 @@ func runDifferential(t *testing.T, voters, observers int) {
 			name = fmt.Sprintf("differential (ensembles of %d voters and %d observer)", voters, observers)
 		}
 	}
-	fmt.Printf("%s: %d passed, %d failed (%d seeds from %d, %d steps compared)\n",
-		name, seeds-int64(len(failed)), len(failed), seeds, first, total)
+	// Apache now and then stops answering one session on a follower (see
+	// side.barrier); a seed where it does is left, as nothing of zkgo's
+	// can be compared after it. Some runs see none, some one seed in ten;
+	// more than a third would be something else.
+	if len(stalled) > max(1, int(seeds)/3) {
+		t.Errorf("Apache stopped answering in %d seeds of %d:\n%s", len(stalled), seeds, strings.Join(stalled, "\n"))
+	}
+	left := ""
+	if len(stalled) > 0 {
+		left = fmt.Sprintf(", %d left where Apache stopped answering", len(stalled))
+	}
+	fmt.Printf("%s: %d passed, %d failed (%d seeds from %d, %d steps compared%s)\n",
+		name, seeds-int64(len(failed)+len(stalled)), len(failed), seeds, first, total, left)
 }
 
 // superUser may do anything on both servers (superDigest).
@@ -218,9 +233,12 @@ type side struct {
 	addrs []string
 	seen  [nClients][]int64 // the zxid each client had seen before each step
 	conns [nClients]*rawConn
-	gens  [nClients]int
-	auth  [nClients][]string
-	norm  *normalizer
+	moves [nClients]int // client i talks to member i+moves[i]
+	// stalled: a server stopped answering one of the clients.
+	stalled bool
+	gens    [nClients]int
+	auth    [nClients][]string
+	norm    *normalizer
 }
 
 func newSide(name string, cl cluster) (*side, error) {
@@ -270,11 +288,17 @@ func clientMembers(all []string, voters, observers int) []string {
 }
 
 // member is the address client i talks to.
-func (s *side) member(i int) string { return s.addrs[i%len(s.addrs)] }
+func (s *side) member(i int) string { return s.addrs[(i+s.moves[i])%len(s.addrs)] }
 
+// close ends the clients' sessions; after a stall it only drops the
+// connections (a close would wait for an answer that does not come).
 func (s *side) close() {
 	for _, c := range s.conns {
-		if c != nil {
+		switch {
+		case c == nil:
+		case s.stalled:
+			c.drop()
+		default:
 			_, _ = c.closeSession()
 		}
 	}
@@ -328,6 +352,16 @@ func (s *side) exec(st step, stepNo int) (string, error) {
 			}
 		}
 		return fmt.Sprintf("closed %s, new session", h.Err), nil
+	case opMove:
+		// What a client library does when its server goes away: the
+		// session resumes on another member with the credentials, and
+		// (not here) the watches set again.
+		s.moves[st.client]++
+		c.addr = s.member(st.client)
+		if err := s.reconnect(st.client); err != nil {
+			return "", err
+		}
+		return "resumed", nil
 	case opAddAuth:
 		ap := st.req.(*wire.AuthPacket)
 		h, _, err := c.call(wire.OpAuth, ap)
@@ -410,10 +444,11 @@ func (s *side) events(stepNo int, unordered bool) (string, error) {
 // newest zxid any client has seen: each member has then applied what the
 // step committed, and sent its notifications. Standalone, one round does.
 // In an ensemble a follower may lag. A sync before the read would also
-// do, but with one per client and step, Apache's followers now and then
-// answered neither the sync nor a read after it (four runs of 40-60 seeds
-// each stopped on one, with the member's threads all idle), so the
-// barrier only reads.
+// do, but Apache 3.8.0's members now and then stop answering one session
+// for good, with their threads all idle; syncs made it more frequent
+// (four runs of 40-60 seeds stopped on one when the barrier synced every
+// client). Without them it still happens, in some runs to one seed in
+// ten, in others never; runDifferential leaves such a seed.
 func (s *side) barrier(stepNo int) error {
 	deadline := time.Now().Add(20 * time.Second)
 	zx := make([]int64, len(s.conns))
@@ -455,8 +490,6 @@ func eventName(t int32) string {
 	return fmt.Sprintf("Event%d", t)
 }
 
-// runSeed runs one sequence on both servers; it returns the steps compared
-// and a description of the first mismatch ("" when none).
 // quotaLimits is the quota a seed puts on its root, "" for none.
 func quotaLimits(seed int64) string {
 	switch seed % 3 {
@@ -468,7 +501,10 @@ func quotaLimits(seed int64) string {
 	return ""
 }
 
-func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr cluster) (int, string) {
+// runSeed runs one sequence on both servers; it returns the steps compared
+// and a description of the first mismatch, or of Apache not answering
+// ("" when none).
+func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr cluster) (n int, mismatch, stalled string) {
 	root := fmt.Sprintf("/diff%d", seed)
 	g := newGen(seed, root)
 	ref, err := newSide("apache", apacheAddr)
@@ -506,28 +542,36 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkAddr cluster) (i
 		}
 		a, errA := ref.exec(st, i)
 		b, errB := got.exec(st, i)
+		if errors.Is(errA, os.ErrDeadlineExceeded) {
+			ref.stalled = true
+			return i, "", fmt.Sprintf("step %d (%s): %v", i, st.desc, errA)
+		}
 		if errA != nil {
 			t.Fatalf("seed %d step %d (%s): apache: %v\n%s", seed, i, st.desc, errA, tail(history))
 		}
 		if errB != nil {
-			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n  zkgo:   error %v\n%s", i, st.desc, a, errB, tail(history))
+			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n  zkgo:   error %v\n%s", i, st.desc, a, errB, tail(history)), ""
 		}
 		ea, errA := ref.events(i, st.op == opReopen)
 		eb, errB := got.events(i, st.op == opReopen)
+		if errors.Is(errA, os.ErrDeadlineExceeded) {
+			ref.stalled = true
+			return i, "", fmt.Sprintf("after step %d (%s): %v", i, st.desc, errA)
+		}
 		if errA != nil {
 			t.Fatalf("seed %d step %d (%s): apache: %v\n%s", seed, i, st.desc, errA, tail(history))
 		}
 		if errB != nil {
-			return i, fmt.Sprintf("step %d: %s\n  zkgo events: error %v\n%s", i, st.desc, errB, tail(history))
+			return i, fmt.Sprintf("step %d: %s\n  zkgo events: error %v\n%s", i, st.desc, errB, tail(history)), ""
 		}
 		if a != b || ea != eb {
 			return i, fmt.Sprintf("step %d: %s\n  apache: %s\n          events: %s\n  zkgo:   %s\n          events: %s\n%s",
-				i, st.desc, a, ea, b, eb, tail(history))
+				i, st.desc, a, ea, b, eb, tail(history)), ""
 		}
 		history = append(history, fmt.Sprintf("    %d: %s -> %s%s", i, st.desc, short(a), evSuffix(ea)))
 		g.observe(st, a)
 	}
-	return len(setup) + steps, ""
+	return len(setup) + steps, "", ""
 }
 
 func evSuffix(e string) string {

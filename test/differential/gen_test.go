@@ -37,6 +37,7 @@ type step struct {
 const (
 	opReopen int32 = -1000 - iota // close the session, open a new one
 	opAddAuth
+	opMove // drop the connection, resume the session on the next member (standalone: the same server)
 )
 
 // gen produces a random operation sequence; it learns the names servers
@@ -356,8 +357,21 @@ func (g *gen) next() step {
 		s.client = g.r.Intn(2)
 		t := int32(1 + g.r.Intn(3))
 		s.op, s.req, s.desc = wire.OpRemoveWatches, &wire.WatchesRequest{Path: p, Type: t}, fmt.Sprintf("removeWatches %q type=%d", p, t)
-	case x < 970:
+	case x < 968:
 		s.op, s.desc = wire.OpWhoAmI, "whoAmI"
+	case x < 970:
+		// reconfigEnabled is off on both: the answer, whoever asks and
+		// whatever the request holds.
+		r := &wire.ReconfigRequest{CurConfigID: -1}
+		switch g.r.Intn(3) {
+		case 0:
+			r.JoiningServers = "server.9=127.0.0.1:1:2;3"
+		case 1:
+			r.LeavingServers = "1"
+		default:
+			r.NewMembers = "server.1=127.0.0.1:1:2;3"
+		}
+		s.op, s.req, s.desc = wire.OpReconfig, r, fmt.Sprintf("reconfig %+v", *r)
 	case x < 980:
 		// setWatches (what a client sends after a reconnect), on clients
 		// with standard watches only; relative to a zxid seen up to 20
@@ -396,8 +410,10 @@ func (g *gen) next() step {
 			s.op, s.req = wire.OpSetWatches2, sw
 			s.desc = fmt.Sprintf("setWatches2 back=%d persistent=%q recursive=%q", s.back, sw.PersistentWatches, sw.PersistentRecursive)
 		}
-	case x < 987:
+	case x < 983:
 		s.op, s.desc = opReopen, "close the session and open a new one"
+	case x < 987:
+		s.op, s.desc = opMove, "drop the connection, resume the session on the next member"
 	case x < 992:
 		u := users[g.r.Intn(len(users))]
 		switch g.r.Intn(4) {
