@@ -26,6 +26,11 @@ func MonitorValues(v View) []Metric {
 	}
 	if q != nil {
 		out = append(out, Metric{Name: "peer_state", Value: q.PeerState})
+		if st.Mode == "observer" {
+			// ObserverZooKeeperServer.dumpMonitorValues: the id of the
+			// server it follows (-1 while it has none).
+			out = append(out, Metric{Name: "observer_master_id", Value: q.LeaderID, Help: "Id of the server the observer follows"})
+		}
 	}
 	g := func(name string, val any, help string) {
 		out = append(out, Metric{Name: name, Value: val, Help: help})

@@ -103,7 +103,7 @@ func (v view) Stats() fourletter.Stats {
 		DataDirSize:         s.store.LogDirSize(),
 		LogDirSize:          s.store.DataDirSize(),
 		OpenFileDescriptors: openFDs(),
-		MaxFileDescriptors:  -1,
+		MaxFileDescriptors:  maxFDs(),
 		ClientResponseLast:  -1,
 		ClientResponseMin:   -1,
 		ClientResponseMax:   -1,
