@@ -27,7 +27,8 @@
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
 #            standalone, then ensembles of 3 voters (a client on each) and
-#            of 3 voters and an observer (a client on the observer).
+#            of 3 voters and an observer (a client on the observer); and
+#            the keys of mntr, conf and srvr on each role of such ensembles.
 #
 # Prints "<suite>: N passed, N failed" per suite and exits 1 on any failure.
 # Installs what it needs (zookeeper, zookeeper-bin, python3-kazoo) through
@@ -248,6 +249,10 @@ if want diff && [ "$target" = zkserver ]; then
       go test -count=1 -timeout 20m -v -run "^TestDifferential${kind%%:*}\$" ./test/differential/ >"$tmp/diff-${kind%%:*}.log" 2>&1 || rc=$?
     report "differential (${kind#*:})" "$tmp/diff-${kind%%:*}.log" "$rc"
   done
+  echo "compat-extra: four-letter words of a leader, follower and observer, Apache 3.8 vs zkserver"
+  rc=0
+  ZKGO_DIFF_APACHE=1 go test -count=1 -timeout 5m -v -run '^TestFourLetterWordsByRole$' ./test/differential/ >"$tmp/4lw-roles.log" 2>&1 || rc=$?
+  report "four-letter words by role" "$tmp/4lw-roles.log" "$rc"
 fi
 
 
