@@ -91,8 +91,11 @@ server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183
 		f.quorum = &Quorum{PeerState: "leading - broadcast", QuorumSize: 2, ZabState: "broadcast", Voting: true,
 			LeaderID: 1, LeaderAddress: "127.0.0.1:2888", Learners: 2, SyncedFollowers: 1, SyncedObservers: 1,
 			PendingSyncs: 0, LeaderUptime: 5 * time.Second, ProposalLast: 36, ProposalMin: 32, ProposalMax: 48}
-		if mode != "leader" {
+		switch mode {
+		case "follower":
 			f.quorum.PeerState = "following - broadcast"
+		case "observer":
+			f.quorum.PeerState, f.quorum.Voting = "observing - broadcast", false
 		}
 	}
 	tests := []struct {
@@ -103,6 +106,7 @@ server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183
 		{"leader-mntr", "mntr", func(f *fakeView) { quorum(f, "leader") }},
 		{"leader-conf", "conf", func(f *fakeView) { quorum(f, "leader") }},
 		{"follower-mntr", "mntr", func(f *fakeView) { quorum(f, "follower") }},
+		{"observer-mntr", "mntr", func(f *fakeView) { quorum(f, "observer") }},
 		{"follower-dump", "dump", func(f *fakeView) {
 			quorum(f, "follower")
 			f.sessions = append(f.sessions, Session{ID: 0x200000abc, Timeout: 30 * time.Second})
