@@ -102,7 +102,8 @@ func runDifferential(t *testing.T, voters, observers int) {
 		zk.addrs = []string{servertest.Start(t, servertest.WithConfig(zkConfig)).Addr()}
 	} else {
 		e := servertest.StartEnsemble(t, voters, observers, servertest.WithConfig(zkConfig))
-		zk.addrs = clientMembers(e.Addrs(), voters, observers)
+		zk.all = e.Addrs()
+		zk.addrs = clientMembers(zk.all, voters, observers)
 		for _, m := range e.Servers[0].Cfg.Servers {
 			zk.ports = append(zk.ports, m.ClientPort, m.QuorumPort, m.ElectionPort)
 		}
@@ -222,6 +223,7 @@ func cleanup(addr, root string) error {
 // ensemble, the ports of every member in id order (client, quorum,
 // election), which /zookeeper/config shows.
 type cluster struct {
+	all   []string // every member's client address, in id order
 	addrs []string
 	ports []int
 }
@@ -909,6 +911,7 @@ func startApache(t *testing.T, voters, observers int) (cluster, []string) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	cl.all = all
 	cl.addrs = clientMembers(all, voters, observers)
 	return cl, logs
 }
