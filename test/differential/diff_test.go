@@ -292,17 +292,24 @@ func clientMembers(all []string, voters, observers int) []string {
 // member is the address client i talks to.
 func (s *side) member(i int) string { return s.addrs[(i+s.moves[i])%len(s.addrs)] }
 
-// close ends the clients' sessions; after a stall it only drops the
-// connections (a close would wait for an answer that does not come).
+// close ends the clients' sessions. After a stall each session is resumed
+// on another member first and closed there: a close on the stalled
+// connection would wait for an answer that does not come, and a session
+// left to expire would commit its close in the middle of a later seed.
 func (s *side) close() {
-	for _, c := range s.conns {
-		switch {
-		case c == nil:
-		case s.stalled:
-			c.drop()
-		default:
-			_, _ = c.closeSession()
+	for i, c := range s.conns {
+		if c == nil {
+			continue
 		}
+		if s.stalled {
+			c.drop()
+			s.moves[i]++
+			c.addr = s.member(i)
+			if c.connect() != nil {
+				continue
+			}
+		}
+		_, _ = c.closeSession()
 	}
 }
 
