@@ -59,11 +59,17 @@ func ConfText(c *Config, dataDirSize, dataLogSize int64) string {
 // "server.N=host:quorumPort:electionPort:participant;clientAddr:clientPort"
 // lines in id order, then "version=<hex>" without a trailing newline.
 func MembershipText(c *Config) string {
+	return ServerLines(c.Servers) + "version=" + strconv.FormatInt(c.ConfigVersion, 16)
+}
+
+// ServerLines renders servers as "server.N=..." lines in id order, each
+// ending in a newline (the members part of MembershipText, and of a
+// reconfig txn).
+func ServerLines(servers []Server) string {
 	var b strings.Builder
-	for _, s := range sortedServers(c.Servers) {
+	for _, s := range sortedServers(servers) {
 		b.WriteString("server." + strconv.FormatInt(s.ID, 10) + "=" + s.String() + "\n")
 	}
-	b.WriteString("version=" + strconv.FormatInt(c.ConfigVersion, 16))
 	return b.String()
 }
 

@@ -198,15 +198,7 @@ func checkAddresses(ss []config.Server) error {
 
 // MembersText renders servers as the server.N lines of a reconfig txn
 // (QuorumServer.toString, in id order, each ending in a newline).
-func MembersText(servers []config.Server) string {
-	var b strings.Builder
-	ss := slices.Clone(servers)
-	slices.SortFunc(ss, func(a, b config.Server) int { return cmp.Compare(a.ID, b.ID) })
-	for _, s := range ss {
-		b.WriteString("server." + strconv.FormatInt(s.ID, 10) + "=" + s.String() + "\n")
-	}
-	return b.String()
-}
+func MembersText(servers []config.Server) string { return config.ServerLines(servers) }
 
 // ConfigText is /zookeeper/config's content for a membership and version.
 func ConfigText(members string, version int64) []byte {
