@@ -155,14 +155,14 @@ func (s *Server) onPeerState(st zab.Status) {
 
 // initConfigNode writes the active membership into /zookeeper/config when
 // this member starts to serve (in the ensemble or read-only), as Apache's
-// initConfigInZKDatabase does at start-up and after a learner's sync: no txn carries the membership the
-// ensemble started with, so without it zkCli.sh's config would show an
-// empty node. As there, the node's version is -1 and its mzxid the
-// membership's version; a newer membership a reconfig txn already wrote is
-// left alone.
+// initConfigInZKDatabase does at start-up and after a learner's sync: no
+// txn carries the membership the ensemble started with, so without it
+// zkCli.sh's config would show an empty node. As there, the node's version
+// is -1 and its mzxid the membership's version; a newer membership a
+// reconfig txn already wrote is left alone.
 func (s *Server) initConfigNode() {
 	servers, version, _ := s.peer.Membership()
-	data := txn.ConfigText(txn.MembersText(servers), version)
+	data := txn.ConfigText(config.ServerLines(servers), version)
 	s.tree.Lock()
 	defer s.tree.Unlock()
 	if n := s.tree.Get(txn.ConfigNode); n == nil || n.Mzxid > version {
@@ -549,7 +549,7 @@ func (s *Server) writeDynamicConfig(servers []config.Server, version int64) erro
 	if err != nil {
 		return fmt.Errorf("dynamic config: %w", err)
 	}
-	_, err = f.WriteString(txn.MembersText(servers))
+	_, err = f.WriteString(config.ServerLines(servers))
 	if err == nil {
 		err = f.Sync()
 	}

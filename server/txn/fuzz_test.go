@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/wire"
 )
@@ -140,9 +141,9 @@ func FuzzParseConfigText(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, v2, err := ParseConfigText(ConfigText(MembersText(servers), version))
+		again, v2, err := ParseConfigText(ConfigText(config.ServerLines(servers), version))
 		if err != nil {
-			t.Fatalf("rendered membership does not parse: %v\n%s", err, MembersText(servers))
+			t.Fatalf("rendered membership does not parse: %v\n%s", err, config.ServerLines(servers))
 		}
 		if v2 != version || len(again) != len(servers) {
 			t.Fatalf("round trip: %d servers version %x -> %d servers version %x", len(servers), version, len(again), v2)

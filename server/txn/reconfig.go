@@ -196,10 +196,6 @@ func checkAddresses(ss []config.Server) error {
 	return nil
 }
 
-// MembersText renders servers as the server.N lines of a reconfig txn
-// (QuorumServer.toString, in id order, each ending in a newline).
-func MembersText(servers []config.Server) string { return config.ServerLines(servers) }
-
 // ConfigText is /zookeeper/config's content for a membership and version.
 func ConfigText(members string, version int64) []byte {
 	return []byte(members + "version=" + strconv.FormatInt(version, 16))
@@ -271,7 +267,7 @@ func (p *Prep) prepReconfig(o *overlay, req *Request, t *Txn) (*Txn, error) {
 	}
 	t.Type = TypeReconfig
 	t.Path = ConfigNode
-	t.Data = []byte(MembersText(next))
+	t.Data = []byte(config.ServerLines(next))
 	return t, nil
 }
 

@@ -53,7 +53,7 @@ func TestNextMembership(t *testing.T) {
 	tests := []struct {
 		name string
 		req  ReconfigRequest
-		want string // MembersText of the result, or "error"
+		want string // ServerLines of the result, or "error"
 	}{
 		{"remove", ReconfigRequest{LeavingServers: ptr("3")},
 			"server.1=127.0.0.1:1001:1002:participant;127.0.0.1:1181\nserver.2=127.0.0.1:2001:2002:participant;127.0.0.1:2181\n"},
@@ -64,7 +64,7 @@ func TestNextMembership(t *testing.T) {
 		{"new members, commas and a version", ReconfigRequest{NewMembers: ptr("server.5=h:1:2;3,version=100000000\nserver.6=h:4:5;6"), JoiningServers: ptr("ignored")},
 			"server.5=h:1:2:participant;0.0.0.0:3\nserver.6=h:4:5:participant;0.0.0.0:6\n"},
 		{"empty strings are incremental", ReconfigRequest{JoiningServers: ptr(""), LeavingServers: ptr("")},
-			MembersText(three())},
+			config.ServerLines(three())},
 		{"joiner without client port", ReconfigRequest{JoiningServers: ptr("server.4=h:1:2")}, "error"},
 		{"joiner without =", ReconfigRequest{JoiningServers: ptr("server.4")}, "error"},
 		{"bad leaving id", ReconfigRequest{LeavingServers: ptr("two")}, "error"},
@@ -84,7 +84,7 @@ func TestNextMembership(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := MembersText(next); got != tc.want {
+			if got := config.ServerLines(next); got != tc.want {
 				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
 			}
 		})
@@ -92,12 +92,12 @@ func TestNextMembership(t *testing.T) {
 }
 
 func TestConfigTextRoundTrip(t *testing.T) {
-	text := ConfigText(MembersText(three()), 0x100000003)
+	text := ConfigText(config.ServerLines(three()), 0x100000003)
 	if !strings.HasSuffix(string(text), "\nversion=100000003") {
 		t.Fatalf("config text %q", text)
 	}
 	ss, v, err := ParseConfigText(text)
-	if err != nil || v != 0x100000003 || MembersText(ss) != MembersText(three()) {
+	if err != nil || v != 0x100000003 || config.ServerLines(ss) != config.ServerLines(three()) {
 		t.Fatalf("parsed %v %x %v", ss, v, err)
 	}
 }
