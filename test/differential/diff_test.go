@@ -1,12 +1,10 @@
 package differential
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +78,7 @@ func zkConfig(c *config.Config) {
 // runDifferential compares Apache and zkserver, each standalone (voters
 // 1) or as an ensemble of voters and observers.
 func runDifferential(t *testing.T, voters, observers int) {
-	if os.Getenv("ZKGO_DIFF_APACHE") != "1" {
+	if !apacheWanted() {
 		t.Skip("differential test against Apache ZooKeeper: set ZKGO_DIFF_APACHE=1 (make compat runs it)")
 	}
 	seeds := envInt(t, "ZKGO_DIFF_SEEDS", 40)
@@ -142,8 +140,8 @@ func runDifferential(t *testing.T, voters, observers int) {
 			name = fmt.Sprintf("differential (ensembles of %d voters and %d observer)", voters, observers)
 		}
 	}
-	// Apache now and then stops answering one session on a follower (see
-	// side.barrier); a seed where it does is left, as nothing of zkgo's
+	// Apache now and then stops answering one session on an ensemble
+	// member (see side.barrier); a seed where it does is left, as nothing of zkgo's
 	// can be compared after it. Some runs see none, some one seed in ten;
 	// more than a third would be something else.
 	if len(stalled) > max(1, int(seeds)/3) {
@@ -905,7 +903,7 @@ func startApache(t *testing.T, voters, observers int) (cluster, []string) {
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for i, addr := range all {
-		for !serving(addr) {
+		for servertest.Mode(addr) == "" {
 			select {
 			case <-dones[i]:
 				out, _ := os.ReadFile(logs[i])
@@ -921,23 +919,4 @@ func startApache(t *testing.T, voters, observers int) (cluster, []string) {
 	cl.all = all
 	cl.addrs = clientMembers(all, voters, observers)
 	return cl, logs
-}
-
-func serving(addr string) bool {
-	nc, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := nc.Write([]byte("srvr")); err != nil {
-		return false
-	}
-	sc := bufio.NewScanner(nc)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Mode: ") {
-			return true
-		}
-	}
-	return false
 }

@@ -85,10 +85,8 @@ func byRole(t *testing.T, addrs []string) map[string]string {
 	for {
 		out := map[string]string{}
 		for _, a := range addrs {
-			for _, line := range strings.Split(query(t, a, "srvr"), "\n") {
-				if m, ok := strings.CutPrefix(line, "Mode: "); ok {
-					out[m] = a
-				}
+			if m := servertest.Mode(a); m != "" {
+				out[m] = a
 			}
 		}
 		if out["leader"] != "" && out["follower"] != "" && out["observer"] != "" {
