@@ -85,6 +85,12 @@ func alive(pid int, dir string, id int) bool {
 	if err != nil {
 		return false
 	}
+	if len(cmdline) == 0 {
+		// A process that is exiting has released its memory, and with it
+		// its command line, before it closes its files: it still holds
+		// its sockets until it is a zombie.
+		return true
+	}
 	cfg := ConfigPath(dir, id)
 	for _, arg := range bytes.Split(cmdline, []byte{0}) {
 		if string(arg) == cfg {
