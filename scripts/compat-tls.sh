@@ -3,7 +3,8 @@
 # zkCli.sh runs) over TLS against a server's secureClientPort, with PEM key
 # and trust stores and client certificates (x509 scheme, superUser), plus a
 # four-letter word over TLS (openssl s_client), with ssl.clientAuth need,
-# want and none. Prints "N passed, N failed".
+# want and none, and with JKS and PKCS12 stores made by keytool and openssl.
+# Prints "N passed, N failed".
 #
 #   scripts/compat-tls.sh                   build zkserver, start it with TLS on free ports, test it
 #   scripts/compat-tls.sh --target apache   the same against Apache ZooKeeper 3.8 (checks the expectations)
@@ -65,6 +66,18 @@ cert server "/CN=localhost" 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextended
 cert client "/C=DE/O=zkgo/CN=compat client" 'extendedKeyUsage=clientAuth\n'
 cert admin "/CN=admin" 'extendedKeyUsage=clientAuth\n'
 cert stranger "/C=DE/O=zkgo/CN=compat client" 'extendedKeyUsage=clientAuth\n' rogue
+# The same keys in Java's stores, as operators have them: the server's as
+# a JKS key store (keytool from openssl's PKCS12), the CA as a PKCS12 trust
+# store (keytool -importcert), the client's as PKCS12, password in a file.
+printf 'changeit\n' >"$tmp/pw"
+for name in server client; do
+  openssl pkcs12 -export -in "$tmp/$name.crt" -inkey "$tmp/$name.key" -name "$name" \
+    -out "$tmp/$name.p12" -passout pass:changeit
+done
+keytool -importkeystore -srckeystore "$tmp/server.p12" -srcstoretype PKCS12 -srcstorepass changeit \
+  -destkeystore "$tmp/server.jks" -deststoretype JKS -deststorepass changeit -destkeypass changeit -noprompt 2>/dev/null
+keytool -importcert -noprompt -alias ca -file "$tmp/ca.pem" -keystore "$tmp/trust.p12" -storetype PKCS12 \
+  -storepass changeit 2>/dev/null
 
 # --- server -------------------------------------------------------------
 port=$(zk_free_port)
@@ -82,18 +95,23 @@ if [ "$target" = zkserver ]; then
   fi
 fi
 
-# start_server CLIENTAUTH: (re)start the server with ssl.clientAuth set so.
+# start_server CLIENTAUTH [java]: (re)start the server with ssl.clientAuth
+# set so, with the PEM stores or, given "java", the JKS key store and the
+# PKCS12 trust store (their types from their extensions).
 start_server() {
   zk_stop "$ZK_PID"
   ZK_PID=
+  local stores=("ssl.keyStore.location=$tmp/server.pem" "ssl.keyStore.type=PEM"
+    "ssl.trustStore.location=$tmp/ca.pem" "ssl.trustStore.type=PEM")
+  if [ "${2:-}" = java ]; then
+    stores=("ssl.keyStore.location=$tmp/server.jks" "ssl.keyStore.password=changeit"
+      "ssl.trustStore.location=$tmp/trust.p12" "ssl.trustStore.passwordPath=$tmp/pw")
+  fi
   zk_write_cfg "$tmp" "$port" \
     "secureClientPort=$sport" \
     "secureClientPortAddress=127.0.0.1" \
     "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory" \
-    "ssl.keyStore.location=$tmp/server.pem" \
-    "ssl.keyStore.type=PEM" \
-    "ssl.trustStore.location=$tmp/ca.pem" \
-    "ssl.trustStore.type=PEM" \
+    "${stores[@]}" \
     "ssl.clientAuth=$1" \
     "X509AuthenticationProvider.superUser=CN=admin"
   case "$target" in
@@ -107,7 +125,7 @@ start_server() {
       ZK_PID=$!
       ;;
   esac
-  echo "compat-tls: $target, ssl.clientAuth=$1, plain 127.0.0.1:$port, TLS 127.0.0.1:$sport"
+  echo "compat-tls: $target, ssl.clientAuth=$1, ${2:-pem} stores, plain 127.0.0.1:$port, TLS 127.0.0.1:$sport"
   if ! zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 60; then
     tail -50 "$tmp/server.log" >&2 || true
     exit 1
@@ -139,9 +157,11 @@ cli() {
   else
     flags+=(-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty -Dzookeeper.client.secure=true
       "-Dzookeeper.ssl.trustStore.location=$tmp/ca.pem" -Dzookeeper.ssl.trustStore.type=PEM)
-    if [ -n "$certname" ]; then
-      flags+=("-Dzookeeper.ssl.keyStore.location=$tmp/$certname.pem" -Dzookeeper.ssl.keyStore.type=PEM)
-    fi
+    case "$certname" in
+      "") ;;
+      *.p12) flags+=("-Dzookeeper.ssl.keyStore.location=$tmp/$certname" -Dzookeeper.ssl.keyStore.password=changeit) ;;
+      *) flags+=("-Dzookeeper.ssl.keyStore.location=$tmp/$certname.pem" -Dzookeeper.ssl.keyStore.type=PEM) ;;
+    esac
   fi
   timeout 60 java "${flags[@]}" org.apache.zookeeper.ZooKeeperMain -server "$server" -timeout "$ms" "$@" 2>&1 |
     grep -v -e '^SLF4J' -e '^Connecting to' -e '^WATCHER::' -e '^WatchedEvent state:SyncConnected' -e '^$' || true
@@ -184,6 +204,14 @@ ip: 127.0.0.1" "$(cli stranger whoami)"
 start_server none
 check "clientAuth=none: the certificate is not asked for" "Auth scheme: User
 ip: 127.0.0.1" "$(cli client whoami)"
+
+start_server need java
+check "JKS key store, PKCS12 trust store: get over TLS" "hello" "$(cli client.p12 get /tls)"
+check "JKS key store, PKCS12 trust store: the certificate is an x509 id" "Auth scheme: User
+x509: CN=compat client,O=zkgo,C=DE
+ip: 127.0.0.1" "$(cli client.p12 whoami)"
+check "JKS key store, PKCS12 trust store: a certificate of another CA is refused" \
+  "KeeperErrorCode = ConnectionLoss for /tls" "$(CLI_TIMEOUT=5000 cli stranger get /tls)"
 
 echo "compat-tls ($target): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

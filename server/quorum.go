@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
@@ -33,13 +34,41 @@ type waitKey struct {
 	cxid    int32
 }
 
+// quorumTLS builds the TLS setting of the connections between members
+// from sslQuorum, portUnification and the ssl.quorum.* keys; nil when
+// neither is on.
+func quorumTLS(cfg *config.Config) (*zab.TLS, error) {
+	if !cfg.SSLQuorum && !cfg.PortUnification {
+		return nil, nil
+	}
+	srv, err := tlsnet.ServerConfig(cfg.QuorumTLS, "ssl.quorum.")
+	if err != nil {
+		return nil, err
+	}
+	cli, err := tlsnet.ClientConfig(cfg.QuorumTLS, "ssl.quorum.")
+	if err != nil {
+		return nil, err
+	}
+	return &zab.TLS{
+		Server: srv, Client: cli,
+		Dial:        cfg.SSLQuorum,
+		Unified:     cfg.PortUnification,
+		VerifyNames: !cfg.QuorumTLS.NoHostnameVerification,
+	}, nil
+}
+
 // newPeer builds the quorum peer for an ensemble configuration.
 func (s *Server) newPeer() error {
 	if err := s.loadDynamicConfig(); err != nil {
 		return err
 	}
 	cfg := s.cfg
+	qtls, err := quorumTLS(cfg)
+	if err != nil {
+		return err
+	}
 	p, err := zab.New(zab.Config{
+		TLS:           qtls,
 		MyID:          cfg.MyID,
 		Servers:       cfg.Servers,
 		ConfigVersion: cfg.ConfigVersion,

@@ -4,6 +4,7 @@
 package testcerts
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,8 +16,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // CA is a certificate authority that signs test certificates.
@@ -63,6 +69,88 @@ type Pair struct {
 	// store); KeyFile and CertFile hold them separately.
 	File, KeyFile, CertFile string
 	Cert                    tls.Certificate
+
+	t     testing.TB
+	key   *ecdsa.PrivateKey
+	chain []*x509.Certificate // the certificate, then the CA's
+}
+
+// PKCS12 writes the key and its chain as a PKCS#12 key store (as Java 17's
+// keytool makes them: AES-256 and SHA-256) and returns its path.
+func (p Pair) PKCS12(password string) string {
+	p.t.Helper()
+	b, err := pkcs12.Modern.Encode(p.key, p.chain[0], p.chain[1:], password)
+	if err != nil {
+		p.t.Fatalf("testcerts: %v", err)
+	}
+	return writeFile(p.t, strings.TrimSuffix(p.File, ".pem")+".p12", b)
+}
+
+// JKS writes the key and its chain as a Java KeyStore and returns its path.
+func (p Pair) JKS(password string) string {
+	p.t.Helper()
+	kder, err := x509.MarshalPKCS8PrivateKey(p.key)
+	if err != nil {
+		p.t.Fatalf("testcerts: %v", err)
+	}
+	e := jks.PrivateKeyEntry{CreationTime: time.Now(), PrivateKey: kder}
+	for _, c := range p.chain {
+		e.CertificateChain = append(e.CertificateChain, jks.Certificate{Type: "X509", Content: c.Raw})
+	}
+	ks := jks.New()
+	if err := ks.SetPrivateKeyEntry("key", e, []byte(password)); err != nil {
+		p.t.Fatalf("testcerts: %v", err)
+	}
+	return writeStore(p.t, strings.TrimSuffix(p.File, ".pem")+".jks", ks, password)
+}
+
+// TrustPKCS12 writes the CA certificate as a PKCS#12 trust store (keytool
+// -importcert -storetype PKCS12) and returns its path.
+func (ca *CA) TrustPKCS12(password string) string {
+	ca.t.Helper()
+	b, err := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca.cert}, password)
+	if err != nil {
+		ca.t.Fatalf("testcerts: %v", err)
+	}
+	return writeFile(ca.t, filepath.Join(ca.dir, "ca.p12"), b)
+}
+
+// TrustJKS writes the CA certificate as a JKS trust store and returns its
+// path.
+func (ca *CA) TrustJKS(password string) string {
+	ca.t.Helper()
+	ks := jks.New()
+	e := jks.TrustedCertificateEntry{CreationTime: time.Now(), Certificate: jks.Certificate{Type: "X509", Content: ca.cert.Raw}}
+	if err := ks.SetTrustedCertificateEntry("ca", e); err != nil {
+		ca.t.Fatalf("testcerts: %v", err)
+	}
+	return writeStore(ca.t, filepath.Join(ca.dir, "ca.jks"), ks, password)
+}
+
+func writeStore(t testing.TB, path string, ks jks.KeyStore, password string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := ks.Store(&buf, []byte(password)); err != nil {
+		t.Fatalf("testcerts: %v", err)
+	}
+	return writeFile(t, path, buf.Bytes())
+}
+
+func writeFile(t testing.TB, path string, b []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatalf("testcerts: %v", err)
+	}
+	return path
+}
+
+func mustParse(t testing.TB, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("testcerts: %v", err)
+	}
+	return c
 }
 
 // Server issues a server certificate for 127.0.0.1 and localhost.
@@ -75,7 +163,26 @@ func (ca *CA) Client(name string, subject pkix.Name) Pair {
 	return ca.issue(name, subject, x509.ExtKeyUsageClientAuth)
 }
 
-func (ca *CA) issue(name string, subject pkix.Name, usage x509.ExtKeyUsage) Pair {
+// Peer issues a certificate for 127.0.0.1 and localhost that serves as
+// both ends of a connection, as an ensemble member's does.
+func (ca *CA) Peer(name string) Pair {
+	return ca.PeerFor(name, "127.0.0.1", "localhost")
+}
+
+// PeerFor is Peer for the given host names and IP addresses only.
+func (ca *CA) PeerFor(name string, hosts ...string) Pair {
+	return ca.issueFor(name, pkix.Name{CommonName: name}, hosts, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *CA) issue(name string, subject pkix.Name, usage ...x509.ExtKeyUsage) Pair {
+	var hosts []string
+	if slices.Contains(usage, x509.ExtKeyUsageServerAuth) {
+		hosts = []string{"127.0.0.1", "localhost"}
+	}
+	return ca.issueFor(name, subject, hosts, usage...)
+}
+
+func (ca *CA) issueFor(name string, subject pkix.Name, hosts []string, usage ...x509.ExtKeyUsage) Pair {
 	t := ca.t
 	t.Helper()
 	key := newKey(t)
@@ -86,11 +193,14 @@ func (ca *CA) issue(name string, subject pkix.Name, usage x509.ExtKeyUsage) Pair
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		ExtKeyUsage:  usage,
 	}
-	if usage == x509.ExtKeyUsageServerAuth {
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		tmpl.DNSNames = []string{"localhost"}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -103,6 +213,9 @@ func (ca *CA) issue(name string, subject pkix.Name, usage x509.ExtKeyUsage) Pair
 	certBlock := &pem.Block{Type: "CERTIFICATE", Bytes: der}
 	keyBlock := &pem.Block{Type: "PRIVATE KEY", Bytes: kder}
 	p := Pair{
+		t:        t,
+		key:      key,
+		chain:    []*x509.Certificate{mustParse(t, der), ca.cert},
 		File:     filepath.Join(ca.dir, name+".pem"),
 		KeyFile:  filepath.Join(ca.dir, name+".key"),
 		CertFile: filepath.Join(ca.dir, name+".crt"),

@@ -76,8 +76,14 @@ type Config struct {
 	SecureClientPort        int       // secureClientPort, 0 = off
 	SecureClientPortAddress string    // secureClientPortAddress
 	TLS                     TLSConfig // ssl.* keys of the secure client port (tls.go)
-	ClientPortListenBacklog int       // clientPortListenBacklog, default -1 (OS default)
-	MaxCnxns                int       // maxCnxns: total client connections, 0 = unlimited
+	// SSLQuorum (sslQuorum) makes members connect to each other over TLS
+	// with the ssl.quorum.* keys (QuorumTLS); PortUnification
+	// (portUnification) makes their quorum and election ports accept
+	// plain connections as well as TLS ones, for a rolling change.
+	SSLQuorum, PortUnification bool
+	QuorumTLS                  TLSConfig
+	ClientPortListenBacklog    int // clientPortListenBacklog, default -1 (OS default)
+	MaxCnxns                   int // maxCnxns: total client connections, 0 = unlimited
 
 	SnapSizeLimitInKb      int64         // snapSizeLimitInKb, default 4194304; <= 0 disables
 	TxnLogSizeLimitInKb    int64         // txnLogSizeLimitInKb, default -1 (off)

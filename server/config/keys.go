@@ -114,9 +114,6 @@ var keyTable = map[string]setter{
 // ignoredKeys are Apache keys zkgo accepts but does not implement (TLS,
 // SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
 var ignoredKeys = map[string]string{
-	"sslQuorum":                               "quorum TLS is not supported",
-	"portUnification":                         "quorum TLS is not supported",
-	"sslQuorumReloadCertFiles":                "quorum TLS is not supported",
 	"client.portUnification":                  "a port serving plain and TLS clients is not supported (use secureClientPort)",
 	"serverCnxnFactory":                       "zkgo has its own connection handling",
 	"quorum.auth.enableSasl":                  "SASL is not supported",
@@ -144,8 +141,6 @@ var ignoredKeys = map[string]string{
 	"sessionRequireClientSASLAuth":            "SASL is not supported",
 	"enforce.auth.enabled":                    "not supported",
 	"enforce.auth.schemes":                    "not supported",
-	"ssl.quorum.keyStore.location":            "quorum TLS is not supported",
-	"ssl.quorum.trustStore.location":          "quorum TLS is not supported",
 	"connection_throttle_tokens":              "not used by zkgo",
 	"request.throttler.shutdownTimeout":       "not used by zkgo",
 	"learner.closeSocketAsync":                "not used by zkgo",
@@ -215,7 +210,7 @@ func ignoredReason(key string) (string, bool) {
 		return r, true
 	}
 	if strings.HasPrefix(k, "ssl.quorum.") {
-		return "quorum TLS is not supported", true
+		return "not used by zkgo", true
 	}
 	if strings.HasPrefix(k, "authProvider.") {
 		return "custom auth providers are not supported", true

@@ -2,21 +2,25 @@ package config
 
 import (
 	"fmt"
-	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/zkgo/zkgo/internal/keystore"
 )
 
-// TLSConfig is the TLS setting of the secure client port: the keys Apache
-// 3.8's ClientX509Util reads as "zookeeper.ssl.*" system properties and
-// X509AuthenticationProvider's, accepted in zoo.cfg with or without the
-// "zookeeper." prefix. Only PEM key and trust stores are supported.
+// TLSConfig is the TLS setting of the secure client port (the keys Apache
+// 3.8's ClientX509Util reads as "zookeeper.ssl.*" system properties, and
+// X509AuthenticationProvider's) or of the connections between members
+// ("zookeeper.ssl.quorum.*", QuorumX509Util's), accepted in zoo.cfg with
+// or without the "zookeeper." prefix. Key and trust stores are PEM, JKS or
+// PKCS12 (package keystore).
 type TLSConfig struct {
-	KeyStoreLocation       string // ssl.keyStore.location: PEM with the private key and the certificate chain
-	KeyStorePassword       string // ssl.keyStore.password (encrypted keys are refused)
+	KeyStoreLocation       string // ssl.keyStore.location: the private key and its certificate chain
+	KeyStorePassword       string // ssl.keyStore.password (JKS, PKCS12; encrypted PEM keys are refused)
 	KeyStorePasswordPath   string // ssl.keyStore.passwordPath
-	KeyStoreType           string // ssl.keyStore.type: PEM, or "" (from the file name)
-	TrustStoreLocation     string // ssl.trustStore.location: PEM with CA certificates
-	TrustStorePassword     string // ssl.trustStore.password (unused for PEM)
+	KeyStoreType           string // ssl.keyStore.type: PEM, JKS, PKCS12, or "" (from the file name)
+	TrustStoreLocation     string // ssl.trustStore.location: CA certificates
+	TrustStorePassword     string // ssl.trustStore.password (JKS, PKCS12)
 	TrustStorePasswordPath string // ssl.trustStore.passwordPath
 	TrustStoreType         string // ssl.trustStore.type
 	// ClientAuth is ssl.clientAuth: "none", "want" or "need" (the
@@ -29,6 +33,9 @@ type TLSConfig struct {
 	// CipherSuites is ssl.ciphersuites (IANA names); nil = Apache's
 	// default list (ECDHE with AES-GCM, then AES-CBC).
 	CipherSuites []string
+	// NoHostnameVerification is hostnameVerification=false: members do
+	// not check that the other end's certificate names its address.
+	NoHostnameVerification bool
 	// AuthProvider is ssl.authProvider, the scheme TLS clients are
 	// authenticated with: only x509.
 	AuthProvider string
@@ -60,6 +67,17 @@ func (c *Config) X509Enabled() bool {
 var tlsProtocols = map[string]bool{"TLSv1": true, "TLSv1.1": true, "TLSv1.2": true, "TLSv1.3": true, "TLS": true}
 
 func init() {
+	// The keys X509Util reads under both prefixes: ssl.* for the secure
+	// client port (ClientX509Util), ssl.quorum.* for the connections
+	// between members (QuorumX509Util).
+	for prefix, get := range map[string]func(*Config) *TLSConfig{
+		"ssl.":        func(c *Config) *TLSConfig { return &c.TLS },
+		"ssl.quorum.": func(c *Config) *TLSConfig { return &c.QuorumTLS },
+	} {
+		for k, s := range storeKeys(get) {
+			keyTable[prefix+k] = s
+		}
+	}
 	tlsStr := func(f func(*TLSConfig) *string) setter {
 		return func(c *Config, v string) error {
 			*f(&c.TLS) = strings.TrimSpace(v)
@@ -67,61 +85,6 @@ func init() {
 		}
 	}
 	for k, s := range map[string]setter{
-		"ssl.keyStore.location":       tlsStr(func(t *TLSConfig) *string { return &t.KeyStoreLocation }),
-		"ssl.keyStore.password":       tlsStr(func(t *TLSConfig) *string { return &t.KeyStorePassword }),
-		"ssl.keyStore.passwordPath":   tlsStr(func(t *TLSConfig) *string { return &t.KeyStorePasswordPath }),
-		"ssl.keyStore.type":           storeType(func(t *TLSConfig) *string { return &t.KeyStoreType }),
-		"ssl.trustStore.location":     tlsStr(func(t *TLSConfig) *string { return &t.TrustStoreLocation }),
-		"ssl.trustStore.password":     tlsStr(func(t *TLSConfig) *string { return &t.TrustStorePassword }),
-		"ssl.trustStore.passwordPath": tlsStr(func(t *TLSConfig) *string { return &t.TrustStorePasswordPath }),
-		"ssl.trustStore.type":         storeType(func(t *TLSConfig) *string { return &t.TrustStoreType }),
-		"ssl.clientAuth": func(c *Config, v string) error {
-			switch m := strings.ToLower(strings.TrimSpace(v)); m {
-			case "", "none", "want", "need":
-				c.TLS.ClientAuth = m
-				return nil
-			}
-			return fmt.Errorf("%q: choose none, want or need", v)
-		},
-		"ssl.protocol": func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			if !tlsProtocols[v] {
-				return fmt.Errorf("%q: zkgo serves TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 or TLS", v)
-			}
-			c.TLS.Protocol = v
-			return nil
-		},
-		"ssl.enabledProtocols": func(c *Config, v string) error {
-			var ps []string
-			for _, p := range strings.Split(v, ",") {
-				p = strings.TrimSpace(p)
-				if p == "" {
-					continue
-				}
-				if !tlsProtocols[p] {
-					return fmt.Errorf("%q: zkgo serves TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", p)
-				}
-				ps = append(ps, p)
-			}
-			if len(ps) == 0 {
-				return fmt.Errorf("no protocol in %q", v)
-			}
-			c.TLS.EnabledProtocols = ps
-			return nil
-		},
-		"ssl.ciphersuites": func(c *Config, v string) error {
-			var cs []string
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					cs = append(cs, s)
-				}
-			}
-			if len(cs) == 0 {
-				return fmt.Errorf("no cipher suite in %q", v)
-			}
-			c.TLS.CipherSuites = cs
-			return nil
-		},
 		"ssl.authProvider": func(c *Config, v string) error {
 			if v = strings.TrimSpace(v); v != "x509" {
 				return fmt.Errorf("%q: zkgo authenticates TLS clients with x509 only", v)
@@ -137,68 +100,147 @@ func init() {
 			return nil
 		},
 		"X509AuthenticationProvider.superUser": tlsStr(func(t *TLSConfig) *string { return &t.SuperUser }),
-		// Accepted: the server never verifies client host names
-		// (ClientX509Util.shouldVerifyClientHostname is false).
-		"ssl.hostnameVerification": boolean(func(c *Config) *bool { b := false; return &b }),
-		"ssl.crl": func(c *Config, v string) error {
+		"sslQuorum":                            boolean(func(c *Config) *bool { return &c.SSLQuorum }),
+		"portUnification":                      boolean(func(c *Config) *bool { return &c.PortUnification }),
+		"sslQuorumReloadCertFiles": func(c *Config, v string) error {
 			if strings.EqualFold(strings.TrimSpace(v), "true") {
-				return warning("certificate revocation lists are not checked by zkgo")
+				return warning("key and trust stores are read at start-up only; restart a member to change them")
 			}
 			return nil
 		},
-		"ssl.ocsp": func(c *Config, v string) error {
-			if strings.EqualFold(strings.TrimSpace(v), "true") {
-				return warning("OCSP is not checked by zkgo")
-			}
-			return nil
-		},
-		"ssl.handshakeDetectionTimeoutMillis": integer(func(c *Config) *int { var n int; return &n }, 1),
 	} {
 		keyTable[k] = s
 	}
 }
 
-// storeType accepts PEM only: JKS, PKCS12 and BCFKS need Java's key
-// stores, which zkgo does not read.
-func storeType(f func(*TLSConfig) *string) setter {
-	return func(c *Config, v string) error {
-		switch t := strings.ToUpper(strings.TrimSpace(v)); t {
-		case "", "PEM":
-			*f(&c.TLS) = t
+// storeKeys are the setters of one prefix's keys.
+func storeKeys(get func(*Config) *TLSConfig) map[string]setter {
+	str := func(f func(*TLSConfig) *string) setter {
+		return func(c *Config, v string) error {
+			*f(get(c)) = strings.TrimSpace(v)
 			return nil
-		case "JKS", "PKCS12", "BCFKS":
-			return fmt.Errorf("%s is not supported: zkgo reads PEM key and trust stores only (convert with openssl or keytool)", t)
 		}
-		return fmt.Errorf("%q: unknown store type (zkgo reads PEM)", v)
+	}
+	storeType := func(f func(*TLSConfig) *string) setter {
+		return func(c *Config, v string) error {
+			t, err := keystore.CheckType(v)
+			if err != nil {
+				return err
+			}
+			*f(get(c)) = t
+			return nil
+		}
+	}
+	return map[string]setter{
+		"keyStore.location":       str(func(t *TLSConfig) *string { return &t.KeyStoreLocation }),
+		"keyStore.password":       str(func(t *TLSConfig) *string { return &t.KeyStorePassword }),
+		"keyStore.passwordPath":   str(func(t *TLSConfig) *string { return &t.KeyStorePasswordPath }),
+		"keyStore.type":           storeType(func(t *TLSConfig) *string { return &t.KeyStoreType }),
+		"trustStore.location":     str(func(t *TLSConfig) *string { return &t.TrustStoreLocation }),
+		"trustStore.password":     str(func(t *TLSConfig) *string { return &t.TrustStorePassword }),
+		"trustStore.passwordPath": str(func(t *TLSConfig) *string { return &t.TrustStorePasswordPath }),
+		"trustStore.type":         storeType(func(t *TLSConfig) *string { return &t.TrustStoreType }),
+		"clientAuth": func(c *Config, v string) error {
+			switch m := strings.ToLower(strings.TrimSpace(v)); m {
+			case "", "none", "want", "need":
+				get(c).ClientAuth = m
+				return nil
+			}
+			return fmt.Errorf("%q: choose none, want or need", v)
+		},
+		"protocol": func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if !tlsProtocols[v] {
+				return fmt.Errorf("%q: zkgo serves TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 or TLS", v)
+			}
+			get(c).Protocol = v
+			return nil
+		},
+		"enabledProtocols": func(c *Config, v string) error {
+			var ps []string
+			for _, p := range strings.Split(v, ",") {
+				p = strings.TrimSpace(p)
+				if p == "" {
+					continue
+				}
+				if !tlsProtocols[p] {
+					return fmt.Errorf("%q: zkgo serves TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", p)
+				}
+				ps = append(ps, p)
+			}
+			if len(ps) == 0 {
+				return fmt.Errorf("no protocol in %q", v)
+			}
+			get(c).EnabledProtocols = ps
+			return nil
+		},
+		"ciphersuites": func(c *Config, v string) error {
+			var cs []string
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					cs = append(cs, s)
+				}
+			}
+			if len(cs) == 0 {
+				return fmt.Errorf("no cipher suite in %q", v)
+			}
+			get(c).CipherSuites = cs
+			return nil
+		},
+		// The secure client port never verifies client host names
+		// (ClientX509Util.shouldVerifyClientHostname is false); between
+		// members both ends verify the other's (QuorumX509Util).
+		"hostnameVerification": func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q: want true or false", v)
+			}
+			get(c).NoHostnameVerification = !b
+			return nil
+		},
+		"crl": func(c *Config, v string) error {
+			if strings.EqualFold(strings.TrimSpace(v), "true") {
+				return warning("certificate revocation lists are not checked by zkgo")
+			}
+			return nil
+		},
+		"ocsp": func(c *Config, v string) error {
+			if strings.EqualFold(strings.TrimSpace(v), "true") {
+				return warning("OCSP is not checked by zkgo")
+			}
+			return nil
+		},
+		"handshakeDetectionTimeoutMillis": integer(func(c *Config) *int { var n int; return &n }, 1),
 	}
 }
 
-// validateTLS checks the secure client port's settings.
+// validateTLS checks the secure client port's and the quorum's settings.
 func (p *parser) validateTLS() {
 	c, f := p.c, p.file
 	line := func(k string) int { return p.lines[k] }
-	for _, k := range []string{"ssl.keyStore.location", "ssl.trustStore.location"} {
-		loc, typ := c.TLS.KeyStoreLocation, c.TLS.KeyStoreType
-		if k == "ssl.trustStore.location" {
-			loc, typ = c.TLS.TrustStoreLocation, c.TLS.TrustStoreType
+	if c.SecureClientPort != 0 {
+		if c.TLS.KeyStoreLocation == "" {
+			p.errorf(f, line("secureClientPort"), "ssl.keyStore.location", "is not set (required with secureClientPort)")
 		}
-		if loc == "" || typ != "" {
-			continue
-		}
-		// Apache infers the type from the extension (KeyStoreFileType).
-		switch strings.ToLower(filepath.Ext(loc)) {
-		case ".jks", ".p12", ".pfx", ".bcfks":
-			p.errorf(f, line(k), k, "%s: only PEM key and trust stores are supported by zkgo", loc)
+		if c.TLS.ClientAuthMode() != "none" && c.TLS.TrustStoreLocation == "" {
+			p.warnf(f, line("secureClientPort"), "ssl.trustStore.location",
+				"is not set: client certificates (ssl.clientAuth=%s) are verified against the system's CAs", c.TLS.ClientAuthMode())
 		}
 	}
-	if c.SecureClientPort == 0 {
+	if !c.SSLQuorum && !c.PortUnification {
 		return
 	}
-	if c.TLS.KeyStoreLocation == "" {
-		p.errorf(f, line("secureClientPort"), "ssl.keyStore.location", "is not set (required with secureClientPort)")
+	if len(c.Servers) == 0 {
+		p.warnf(f, line("sslQuorum"), "sslQuorum", "has no effect on a standalone server")
+		return
 	}
-	if c.TLS.ClientAuthMode() != "none" && c.TLS.TrustStoreLocation == "" {
-		p.warnf(f, line("secureClientPort"), "ssl.trustStore.location",
-			"is not set: client certificates (ssl.clientAuth=%s) are verified against the system's CAs", c.TLS.ClientAuthMode())
+	for _, k := range []string{"ssl.quorum.keyStore.location", "ssl.quorum.trustStore.location"} {
+		loc := c.QuorumTLS.KeyStoreLocation
+		if k == "ssl.quorum.trustStore.location" {
+			loc = c.QuorumTLS.TrustStoreLocation
+		}
+		if loc == "" {
+			p.errorf(f, line("sslQuorum"), k, "is not set (required with sslQuorum or portUnification: members authenticate each other)")
+		}
 	}
 }

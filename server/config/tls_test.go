@@ -57,10 +57,10 @@ func TestTLSErrors(t *testing.T) {
 	base := "dataDir=/d\nclientPort=2181\n"
 	for _, tc := range []struct{ cfg, err string }{
 		{"secureClientPort=2281\n", "zoo.cfg:3: ssl.keyStore.location: is not set (required with secureClientPort)"},
-		{"ssl.keyStore.type=JKS\n", "zoo.cfg:3: ssl.keyStore.type: JKS is not supported: zkgo reads PEM key and trust stores only"},
-		{"ssl.trustStore.type=PKCS12\n", "zoo.cfg:3: ssl.trustStore.type: PKCS12 is not supported"},
-		{"ssl.keyStore.location=/k/server.jks\n", "zoo.cfg:3: ssl.keyStore.location: /k/server.jks: only PEM key and trust stores are supported"},
-		{"ssl.trustStore.location=/k/ca.p12\n", "ssl.trustStore.location: /k/ca.p12: only PEM"},
+		{"ssl.keyStore.type=BCFKS\n", "zoo.cfg:3: ssl.keyStore.type: BCFKS (Bouncy Castle's FIPS key store) is not supported"},
+		{"ssl.quorum.trustStore.type=JCEKS\n", `zoo.cfg:3: ssl.quorum.trustStore.type: "JCEKS": unknown store type (zkgo reads PEM, JKS and PKCS12)`},
+		{"ssl.quorum.hostnameVerification=maybe\n", `ssl.quorum.hostnameVerification: "maybe": want true or false`},
+		{"ssl.quorum.clientAuth=maybe\n", `ssl.quorum.clientAuth: "maybe": choose none, want or need`},
 		{"ssl.clientAuth=maybe\n", `zoo.cfg:3: ssl.clientAuth: "maybe": choose none, want or need`},
 		{"ssl.protocol=SSLv3\n", `ssl.protocol: "SSLv3"`},
 		{"ssl.enabledProtocols=TLSv1.2,SSLv3\n", `ssl.enabledProtocols: "SSLv3"`},
@@ -77,12 +77,50 @@ func TestTLSErrors(t *testing.T) {
 	if _, err := ParseBytes("zoo.cfg", []byte("dataDir=/d\n")); err == nil || !strings.Contains(err.Error(), "clientPort: is not set") {
 		t.Errorf("no port: %v", err)
 	}
-	// Quorum TLS stays unsupported, with a warning.
-	c, err := ParseBytes("zoo.cfg", []byte(base+"sslQuorum=true\nssl.quorum.keyStore.location=/k\n"))
+}
+
+func TestQuorumTLSKeys(t *testing.T) {
+	ensemble := "dataDir=/d\nclientPort=2181\ninitLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n"
+	c, err := ParseBytes("zoo.cfg", []byte(ensemble+`sslQuorum=true
+portUnification=false
+zookeeper.ssl.quorum.keyStore.location=/k/zk1.jks
+ssl.quorum.keyStore.password=changeit
+ssl.quorum.trustStore.location=/k/trust.p12
+ssl.quorum.trustStore.passwordPath=/k/pw
+ssl.quorum.trustStore.type=pkcs12
+ssl.quorum.hostnameVerification=false
+ssl.quorum.enabledProtocols=TLSv1.3
+ssl.quorum.context.supplier.class=com.example.Supplier
+ssl.keyStore.location=/k/client.p12
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], "quorum TLS is not supported") {
+	want(t, c.SSLQuorum, true)
+	want(t, c.PortUnification, false)
+	want(t, c.QuorumTLS.KeyStoreLocation, "/k/zk1.jks")
+	want(t, c.QuorumTLS.KeyStorePassword, "changeit")
+	want(t, c.QuorumTLS.TrustStoreType, "PKCS12")
+	want(t, c.QuorumTLS.TrustStorePasswordPath, "/k/pw")
+	want(t, c.QuorumTLS.NoHostnameVerification, true)
+	want(t, strings.Join(c.QuorumTLS.EnabledProtocols, ","), "TLSv1.3")
+	want(t, c.TLS.KeyStoreLocation, "/k/client.p12") // the client port's keys stay apart
+	want(t, c.TLS.NoHostnameVerification, false)
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "ssl.quorum.context.supplier.class") {
+		t.Errorf("warnings %q, want one for the key zkgo does not use", c.Warnings)
+	}
+
+	// sslQuorum needs both stores: members authenticate each other.
+	_, err = ParseBytes("zoo.cfg", []byte(ensemble+"sslQuorum=true\nssl.quorum.keyStore.location=/k/zk1.pem\n"))
+	if err == nil || !strings.Contains(err.Error(), "ssl.quorum.trustStore.location: is not set") {
+		t.Errorf("sslQuorum without a trust store: %v", err)
+	}
+	// On a standalone server it does nothing, and says so.
+	c, err = ParseBytes("zoo.cfg", []byte("dataDir=/d\nclientPort=2181\nsslQuorum=true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "sslQuorum: has no effect on a standalone server") {
 		t.Errorf("warnings %q", c.Warnings)
 	}
 }

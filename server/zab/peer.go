@@ -57,8 +57,12 @@ type Config struct {
 	SM     StateMachine
 	Logger *slog.Logger
 	// Transport connects the members; nil means TCP on the quorum and
-	// election ports of Servers.
+	// election ports of Servers, over TLS as TLS says.
 	Transport Transport
+	// TLS, when set, makes the TCP transport's connections TLS
+	// (sslQuorum) or lets its ports accept TLS beside plain connections
+	// (portUnification).
+	TLS *TLS
 
 	// FinalizeWait is how long an election waits for a better vote once a
 	// quorum agrees (Apache: 200 ms); it is also the first notification
@@ -209,7 +213,9 @@ func New(cfg Config) (*Peer, error) {
 	p.cur.Store(v)
 	p.transport = cfg.Transport
 	if p.transport == nil && len(v.others) > 0 {
-		p.transport = NewTCPTransport(cfg.MyID, cfg.Servers)
+		t := NewTCPTransport(cfg.MyID, cfg.Servers).(*tcpTransport)
+		t.tls, t.log = cfg.TLS, p.log
+		p.transport = t
 	}
 	p.applier = newApplier(p)
 	return p, nil

@@ -3,16 +3,19 @@ package zab
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/zkgo/zkgo/internal/rawio"
+	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/config"
 )
 
@@ -69,8 +72,25 @@ func NewTCPTransport(myID int64, servers []config.Server) Transport {
 
 type tcpTransport struct {
 	myID    int64
+	tls     *TLS
+	log     *slog.Logger
 	mu      sync.Mutex
 	servers []config.Server
+}
+
+// TLS is the TCP transport's TLS setting (zoo.cfg's sslQuorum,
+// portUnification and ssl.quorum.* keys, built by package tlsnet).
+type TLS struct {
+	// Server accepts members' connections, Client dials them; both
+	// present this member's certificate and check the other's.
+	Server, Client *tls.Config
+	// Dial: connections this member opens are TLS (sslQuorum=true).
+	Dial bool
+	// Unified: the ports accept plain connections too (portUnification).
+	Unified bool
+	// VerifyNames: a member's certificate must name its address
+	// (ssl.quorum.hostnameVerification, on by default).
+	VerifyNames bool
 }
 
 // SetServers replaces the addresses (after a reconfig). The listening
@@ -115,6 +135,17 @@ func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s port: %w", ch, err)
 	}
+	if t.tls != nil {
+		tc := t.tls.Server
+		if t.tls.VerifyNames {
+			tc = tlsnet.VerifyPeerNames(tc)
+		}
+		log := t.log
+		if log == nil {
+			log = slog.Default()
+		}
+		l = tlsnet.NewListener(l, tc, t.tls.Unified, log.With("port", ch.String()))
+	}
 	return TCPListener(l), nil
 }
 
@@ -122,6 +153,13 @@ func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, er
 	a, err := t.addr(id, ch)
 	if err != nil {
 		return nil, err
+	}
+	if t.tls != nil && t.tls.Dial {
+		c, err := tlsnet.Dial(ctx, t.tls.Client, a, t.tls.VerifyNames)
+		if err != nil {
+			return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
+		}
+		return NewStreamConn(c), nil
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", a)

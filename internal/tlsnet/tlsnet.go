@@ -1,0 +1,336 @@
+// Package tlsnet turns the ssl.* and ssl.quorum.* settings of zoo.cfg into
+// TLS configurations, as Apache ZooKeeper's X509Util does, and accepts TLS
+// connections without letting a slow handshake hold up the others.
+package tlsnet
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zkgo/zkgo/internal/keystore"
+	"github.com/zkgo/zkgo/server/config"
+)
+
+// HandshakeTimeout bounds a TLS handshake, so that a peer that connects
+// and says nothing does not hold a goroutine forever.
+const HandshakeTimeout = 10 * time.Second
+
+// apacheCiphers is X509Util's default cipher list (Java 9+ order: GCM
+// first), restricted to what crypto/tls implements.
+var apacheCiphers = []string{
+	"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+	"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+	"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+	"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+	"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+	"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+}
+
+var tlsVersions = map[string]uint16{
+	"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13,
+}
+
+// ServerConfig builds the configuration of the accepting end from one
+// prefix's keys (prefix names them in errors: "ssl." or "ssl.quorum."):
+// the key store, the trust store that peers' certificates are checked
+// against, clientAuth, the protocols and the cipher suites.
+func ServerConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
+	tc, err := base(t, prefix)
+	if err != nil {
+		return nil, err
+	}
+	tc.ClientCAs, tc.RootCAs = tc.RootCAs, nil
+	switch t.ClientAuthMode() {
+	case "none":
+		tc.ClientAuth = tls.NoClientCert
+	case "want":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	default:
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// ClientConfig builds the configuration of the dialing end: it presents
+// the key store's certificate and checks the other end's against the trust
+// store. The caller sets ServerName per connection (see Dial).
+func ClientConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
+	return base(t, prefix)
+}
+
+// base holds what both ends share; the trust store is in RootCAs.
+func base(t config.TLSConfig, prefix string) (*tls.Config, error) {
+	if t.KeyStoreLocation == "" {
+		return nil, fmt.Errorf("%skeyStore.location is not set", prefix)
+	}
+	pw, err := keystore.Password(t.KeyStorePassword, t.KeyStorePasswordPath)
+	if err != nil {
+		return nil, fmt.Errorf("%skeyStore.passwordPath: %w", prefix, err)
+	}
+	cert, err := keystore.LoadKeyPair(t.KeyStoreLocation, t.KeyStoreType, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%skeyStore.location: %w", prefix, err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if t.TrustStoreLocation != "" {
+		pw, err := keystore.Password(t.TrustStorePassword, t.TrustStorePasswordPath)
+		if err != nil {
+			return nil, fmt.Errorf("%strustStore.passwordPath: %w", prefix, err)
+		}
+		tc.RootCAs, err = keystore.LoadTrust(t.TrustStoreLocation, t.TrustStoreType, pw)
+		if err != nil {
+			return nil, fmt.Errorf("%strustStore.location: %w", prefix, err)
+		}
+	}
+	protocols := t.EnabledProtocols
+	if len(protocols) == 0 {
+		p := t.Protocol
+		if p == "" {
+			p = "TLSv1.2" // X509Util.DEFAULT_PROTOCOL
+		}
+		protocols = []string{p}
+	}
+	for _, p := range protocols {
+		lo, hi := tlsVersions[p], tlsVersions[p]
+		if p == "TLS" {
+			lo, hi = tls.VersionTLS12, tls.VersionTLS13
+		}
+		if tc.MinVersion == 0 || lo < tc.MinVersion {
+			tc.MinVersion = lo
+		}
+		if hi > tc.MaxVersion {
+			tc.MaxVersion = hi
+		}
+	}
+	names := t.CipherSuites
+	if names == nil {
+		names = apacheCiphers
+	}
+	ids := map[string]uint16{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids[cs.Name] = cs.ID
+	}
+	var unknown []string
+	for _, n := range names {
+		switch {
+		case ids[n] != 0:
+			tc.CipherSuites = append(tc.CipherSuites, ids[n])
+		case strings.HasPrefix(n, "TLS_AES_") || strings.HasPrefix(n, "TLS_CHACHA20_"):
+			// TLS 1.3 suites: crypto/tls always enables them.
+		default:
+			unknown = append(unknown, n)
+		}
+	}
+	if t.CipherSuites != nil && len(unknown) > 0 {
+		return nil, fmt.Errorf("%sciphersuites: %s not supported by zkgo (Go's crypto/tls)", prefix, strings.Join(unknown, ", "))
+	}
+	return tc, nil
+}
+
+// verifyName reports whether cert names the peer: the address it was
+// reached at or came from (an IP address), or host, a name from the
+// configuration — as Apache's ZKTrustManager tries the address first and
+// then the host name.
+func verifyName(cert *x509.Certificate, addr net.Addr, host string) error {
+	var ip string
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		ip = ta.IP.String()
+		if cert.VerifyHostname(ip) == nil {
+			return nil
+		}
+	}
+	if host != "" && host != ip {
+		if err := cert.VerifyHostname(host); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("certificate of %s (%s) does not name it: hostname verification failed", addr, cert.Subject)
+}
+
+// VerifyPeerNames makes an accepting configuration check that a peer's
+// certificate names the address it connects from (Apache's quorum
+// hostname verification of clients), or the name that address resolves
+// to.
+func VerifyPeerNames(tc *tls.Config) *tls.Config {
+	tc = tc.Clone()
+	tc.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := tc.Clone()
+		c.GetConfigForClient = nil
+		remote := hello.Conn.RemoteAddr()
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return nil // clientAuth none or want: nothing to check
+			}
+			cert := cs.PeerCertificates[0]
+			err := verifyName(cert, remote, "")
+			if err == nil {
+				return nil
+			}
+			if ta, ok := remote.(*net.TCPAddr); ok {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				names, _ := net.DefaultResolver.LookupAddr(ctx, ta.IP.String())
+				cancel()
+				for _, n := range names {
+					if cert.VerifyHostname(strings.TrimSuffix(n, ".")) == nil {
+						return nil
+					}
+				}
+			}
+			return err
+		}
+		return c, nil
+	}
+	return tc
+}
+
+// Dial connects to addr (host:port) over TLS and completes the handshake
+// before ctx ends. The other end's certificate must chain to tc's RootCAs
+// and, with verifyNames, name host or the address reached.
+func Dial(ctx context.Context, tc *tls.Config, addr string, verifyNames bool) (*tls.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := tc.Clone()
+	// Chains are checked here rather than by crypto/tls, which would
+	// also match the name against host only.
+	c.InsecureSkipVerify = true
+	remote := nc.RemoteAddr()
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("the server sent no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, ic := range cs.PeerCertificates[1:] {
+			inter.AddCert(ic)
+		}
+		leaf := cs.PeerCertificates[0]
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: tc.RootCAs, Intermediates: inter}); err != nil {
+			return err
+		}
+		if verifyNames {
+			return verifyName(leaf, remote, host)
+		}
+		return nil
+	}
+	conn := tls.Client(nc, c)
+	hctx, cancel := context.WithTimeout(ctx, HandshakeTimeout)
+	defer cancel()
+	if err := conn.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// Listener accepts connections and hands them out once their TLS
+// handshake has completed; each handshake runs on its own goroutine,
+// bounded by HandshakeTimeout. Failed handshakes are logged and dropped,
+// as Netty's and Apache's quorum listeners close them. With Unified set
+// it also hands out plain connections, told apart by their first byte
+// (Apache's portUnification).
+type Listener struct {
+	net.Listener
+	tc      *tls.Config
+	log     *slog.Logger
+	unified bool
+	ready   chan net.Conn
+	done    chan struct{}
+	once    sync.Once
+	err     error // set before done is closed
+}
+
+// NewListener starts accepting on ln.
+func NewListener(ln net.Listener, tc *tls.Config, unified bool, log *slog.Logger) *Listener {
+	l := &Listener{Listener: ln, tc: tc, log: log, unified: unified, ready: make(chan net.Conn), done: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *Listener) acceptLoop() {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			l.once.Do(func() { l.err = err; close(l.done) })
+			return
+		}
+		go l.handshake(nc)
+	}
+}
+
+// peekedConn is a plain connection whose first bytes were read to tell
+// it from a TLS one.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (l *Listener) handshake(nc net.Conn) {
+	nc.SetDeadline(time.Now().Add(HandshakeTimeout))
+	var out net.Conn
+	if l.unified {
+		r := bufio.NewReader(nc)
+		b, err := r.Peek(1)
+		if err != nil {
+			nc.Close()
+			return
+		}
+		if b[0] != 0x16 { // not a TLS handshake record
+			out = &peekedConn{Conn: nc, r: r}
+		} else {
+			nc = &peekedConn{Conn: nc, r: r}
+		}
+	}
+	if out == nil {
+		tc := tls.Server(nc, l.tc)
+		if err := tc.Handshake(); err != nil {
+			l.log.Warn("unsuccessful TLS handshake: closing connection", "remote", nc.RemoteAddr().String(), "err", err)
+			tc.Close()
+			return
+		}
+		out = tc
+	}
+	nc.SetDeadline(time.Time{})
+	select {
+	case l.ready <- out:
+	case <-l.done:
+		out.Close()
+	}
+}
+
+// Accept returns the next connection whose handshake has completed.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case nc := <-l.ready:
+		return nc, nil
+	case <-l.done:
+		return nil, l.err
+	}
+}
+
+// Close stops accepting; handshakes in flight are dropped.
+func (l *Listener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { l.err = net.ErrClosed; close(l.done) })
+	return err
+}

@@ -1,0 +1,199 @@
+package tlsnet_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkgo/zkgo/internal/testcerts"
+	"github.com/zkgo/zkgo/internal/tlsnet"
+	"github.com/zkgo/zkgo/server/config"
+)
+
+// member is the ssl.quorum.* setting of one member with pair's
+// certificate and ca's trust store.
+func member(t *testing.T, pair testcerts.Pair, ca *testcerts.CA) (srv, cli *tls.Config) {
+	t.Helper()
+	qc := config.TLSConfig{KeyStoreLocation: pair.File, TrustStoreLocation: ca.CertFile}
+	srv, err := tlsnet.ServerConfig(qc, "ssl.quorum.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err = tlsnet.ClientConfig(qc, "ssl.quorum.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, cli
+}
+
+// echoListener accepts on 127.0.0.1 and echoes one line per connection;
+// it returns the address.
+func echoListener(t *testing.T, tc *tls.Config, unified bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := tlsnet.NewListener(ln, tc, unified, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64)
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				c.Write(buf[:n])
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTrip writes a message longer than a TLS record header and reads
+// the echo.
+func roundTrip(c net.Conn) error {
+	const msg = "hello, member"
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(c, int64(len(msg))))
+	if err != nil {
+		return err
+	}
+	if string(b) != msg {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+func dial(t *testing.T, cli *tls.Config, addr string, verifyNames bool) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := tlsnet.Dial(ctx, cli, addr, verifyNames)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	// With TLS 1.3 a refused client certificate shows on the first read.
+	return roundTrip(c)
+}
+
+func TestMembersAuthenticateEachOther(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	srv, _ := member(t, ca.Peer("zk1"), ca)
+	_, cli := member(t, ca.Peer("zk2"), ca)
+	addr := echoListener(t, tlsnet.VerifyPeerNames(srv), false)
+	if err := dial(t, cli, addr, true); err != nil {
+		t.Fatalf("a member with a certificate of the ensemble's CA: %v", err)
+	}
+
+	// A certificate of another CA is refused at either end.
+	stranger := testcerts.NewCA(t, "other CA")
+	_, strangerCli := member(t, stranger.Peer("intruder"), ca)
+	if err := dial(t, strangerCli, addr, true); err == nil {
+		t.Error("a client certificate of another CA was accepted")
+	}
+	strangerSrv, _ := member(t, stranger.Peer("intruder"), stranger)
+	if err := dial(t, cli, echoListener(t, strangerSrv, false), true); err == nil || !strings.Contains(err.Error(), "unknown authority") {
+		t.Errorf("dialing a server with a certificate of another CA: %v, want unknown authority", err)
+	}
+
+	// No client certificate at all: refused (clientAuth need).
+	bare := cli.Clone()
+	bare.Certificates = nil
+	if err := dial(t, bare, addr, true); err == nil {
+		t.Error("a client without a certificate was accepted")
+	}
+
+	// A plain client gets nothing from a TLS-only port.
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if roundTrip(nc) == nil {
+		t.Error("a plain connection was served by a TLS-only port")
+	}
+}
+
+func TestHostnameVerification(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	// Certificates that name another address than the one used.
+	elsewhere := ca.PeerFor("zk9", "10.255.0.9", "zk9.invalid")
+	srvOK, cliOK := member(t, ca.Peer("zk1"), ca)
+	srvElse, cliElse := member(t, elsewhere, ca)
+
+	// Dialing: the server's certificate must name 127.0.0.1.
+	addr := echoListener(t, srvElse, false)
+	if err := dial(t, cliOK, addr, true); err == nil || !strings.Contains(err.Error(), "hostname verification failed") {
+		t.Errorf("server certificate for another address, verification on: %v", err)
+	}
+	if err := dial(t, cliOK, addr, false); err != nil {
+		t.Errorf("the same with ssl.quorum.hostnameVerification=false: %v", err)
+	}
+
+	// Accepting: the client's certificate must name the address it comes
+	// from (127.0.0.1, or what it resolves to).
+	strict := echoListener(t, tlsnet.VerifyPeerNames(srvOK), false)
+	if err := dial(t, cliElse, strict, true); err == nil {
+		t.Error("a client certificate for another address was accepted with verification on")
+	}
+	lax := echoListener(t, srvOK, false)
+	if err := dial(t, cliElse, lax, true); err != nil {
+		t.Errorf("the same with verification off: %v", err)
+	}
+}
+
+// TestPortUnification: a unified port serves TLS and plain connections,
+// as Apache's UnifiedServerSocket does during a rolling switch to
+// sslQuorum.
+func TestPortUnification(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	srv, cli := member(t, ca.Peer("zk1"), ca)
+	addr := echoListener(t, srv, true)
+	if err := dial(t, cli, addr, true); err != nil {
+		t.Errorf("TLS on a unified port: %v", err)
+	}
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := roundTrip(nc); err != nil {
+		t.Errorf("plain on a unified port: %v (its first bytes must not be lost)", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	ca := testcerts.NewCA(t, "ca")
+	pair := ca.Peer("zk1")
+	for _, tc := range []struct {
+		name string
+		qc   config.TLSConfig
+		want string
+	}{
+		{"no key store", config.TLSConfig{}, "ssl.quorum.keyStore.location is not set"},
+		{"wrong password", config.TLSConfig{KeyStoreLocation: pair.PKCS12("right"), KeyStorePassword: "wrong"}, "ssl.quorum.keyStore.location: "},
+		{"missing password file", config.TLSConfig{KeyStoreLocation: pair.JKS("pw"), KeyStorePasswordPath: "/nonexistent/pw"}, "ssl.quorum.keyStore.passwordPath: password file: open /nonexistent/pw"},
+		{"trust store of the wrong type", config.TLSConfig{KeyStoreLocation: pair.File, TrustStoreLocation: ca.CertFile, TrustStoreType: "JKS"}, "ssl.quorum.trustStore.location: "},
+	} {
+		_, err := tlsnet.ServerConfig(tc.qc, "ssl.quorum.")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

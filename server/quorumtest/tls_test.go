@@ -1,0 +1,145 @@
+package quorumtest
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/testcerts"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+// memberStores gives member id its ssl.quorum.* stores, each member in
+// another format: 1 PEM, 2 JKS (password in a file, as passwordPath
+// reads it), 3 and up PKCS12.
+func memberStores(t *testing.T, ca *testcerts.CA) map[int64]config.TLSConfig {
+	const pw = "changeit"
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]config.TLSConfig{}
+	for id := int64(1); id <= 4; id++ {
+		p := ca.Peer("zk" + strconv.FormatInt(id, 10))
+		switch id {
+		case 1:
+			out[id] = config.TLSConfig{KeyStoreLocation: p.File, TrustStoreLocation: ca.CertFile}
+		case 2:
+			out[id] = config.TLSConfig{KeyStoreLocation: p.JKS(pw), KeyStorePasswordPath: pwFile,
+				TrustStoreLocation: ca.TrustJKS(pw), TrustStorePasswordPath: pwFile}
+		default:
+			out[id] = config.TLSConfig{KeyStoreLocation: p.PKCS12(pw), KeyStorePassword: pw,
+				TrustStoreLocation: ca.TrustPKCS12(pw), TrustStorePassword: pw}
+		}
+	}
+	return out
+}
+
+// replicates writes through the first address and reads through the
+// last, after a sync.
+func replicates(t *testing.T, addrs []string) {
+	t.Helper()
+	w, _ := connect(t, addrs[0])
+	r, _ := connect(t, addrs[len(addrs)-1])
+	if _, err := w.Create("/over-tls", []byte("sealed"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Sync("/over-tls"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := r.Get("/over-tls")
+	if err != nil || string(got) != "sealed" {
+		t.Fatalf("read through another member: %q, %v", got, err)
+	}
+}
+
+// TestQuorumTLS: with sslQuorum=true the members elect, sync and
+// replicate over TLS, reading PEM, JKS and PKCS12 stores, and their
+// quorum and election ports serve nothing to a plain connection.
+func TestQuorumTLS(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	stores := memberStores(t, ca)
+	e := servertest.StartEnsemble(t, 3, 1, servertest.WithConfig(func(c *config.Config) {
+		c.SSLQuorum = true
+		c.QuorumTLS = stores[c.MyID]
+	}))
+	replicates(t, e.Addrs())
+
+	client := ca.Peer("prober")
+	for i, s := range e.Servers {
+		me := s.Cfg.Servers[i]
+		for _, port := range []int{me.QuorumPort, me.ElectionPort} {
+			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			// A plain peer: a frame in zkgo's framing gets no answer,
+			// and the member closes the connection.
+			nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.SetDeadline(time.Now().Add(20 * time.Second))
+			frame := binary.BigEndian.AppendUint32(nil, 8)
+			frame = binary.BigEndian.AppendUint64(frame, 99)
+			nc.Write(frame)
+			if b, err := io.ReadAll(nc); len(b) > 0 || isTimeout(err) {
+				t.Errorf("member %d port %d: a plain connection got %q, %v; want it closed unanswered", i+1, port, b, err)
+			}
+			nc.Close()
+
+			// A TLS peer sees the member's own certificate.
+			tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr,
+				&tls.Config{Certificates: []tls.Certificate{client.Cert}, RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+			if err != nil {
+				t.Errorf("member %d port %d: TLS handshake: %v", i+1, port, err)
+				continue
+			}
+			if cn := tc.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != fmt.Sprintf("zk%d", i+1) {
+				t.Errorf("member %d port %d presents %q's certificate", i+1, port, cn)
+			}
+			tc.Close()
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// TestQuorumTLSRollingSwitch: the middle of Apache's documented rolling
+// switch to TLS (portUnification=true everywhere, sslQuorum=true on the
+// members already switched): a member still dialing plain and members
+// dialing TLS form one ensemble.
+func TestQuorumTLSRollingSwitch(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	stores := memberStores(t, ca)
+	e := servertest.StartEnsemble(t, 3, 0, servertest.WithConfig(func(c *config.Config) {
+		c.PortUnification = true
+		c.SSLQuorum = c.MyID != 3
+		c.QuorumTLS = stores[c.MyID]
+	}))
+	replicates(t, e.Addrs())
+	// And the other way: a write through the member that dials plain
+	// reaches the members that dial TLS.
+	back := []string{e.Addrs()[2], e.Addrs()[0]}
+	w, _ := connect(t, back[0])
+	if _, err := w.Create("/from-plain", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := connect(t, back[1])
+	if _, err := r.Sync("/from-plain"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := r.Exists("/from-plain"); err != nil || !ok {
+		t.Fatalf("a write through the plain-dialing member is not on a TLS member: %v %v", ok, err)
+	}
+}
