@@ -78,6 +78,10 @@ keytool -importkeystore -srckeystore "$tmp/server.p12" -srcstoretype PKCS12 -src
   -destkeystore "$tmp/server.jks" -deststoretype JKS -deststorepass changeit -destkeypass changeit -noprompt 2>/dev/null
 keytool -importcert -noprompt -alias ca -file "$tmp/ca.pem" -keystore "$tmp/trust.p12" -storetype PKCS12 \
   -storepass changeit 2>/dev/null
+# And a PEM key store whose key is encrypted, as Apache 3.8 on Java 17 can
+# read it (PKCS#12's SHA-1 and 3DES; Java has no PBES2 SecretKeyFactory).
+openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$tmp/server.key" -passout pass:changeit -out "$tmp/server.enc"
+cat "$tmp/server.enc" "$tmp/server.crt" >"$tmp/server-encrypted.pem"
 
 # --- server -------------------------------------------------------------
 port=$(zk_free_port)
@@ -90,23 +94,26 @@ NETTY=$(ls /usr/share/java/netty-*.jar | grep -v -- '-[0-9][0-9.]*Final\.jar$' |
 CP="$CLASSPATH:$NETTY"
 
 if [ "$target" = zkserver ]; then
-  if [ ! -x bin/zkserver ] || [ -n "$(find cmd server -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
+  if [ ! -x bin/zkserver ] || [ -n "$(find cmd server internal -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
     go build -o bin/zkserver ./cmd/zkserver
   fi
 fi
 
-# start_server CLIENTAUTH [java]: (re)start the server with ssl.clientAuth
-# set so, with the PEM stores or, given "java", the JKS key store and the
-# PKCS12 trust store (their types from their extensions).
+# start_server CLIENTAUTH [java|encrypted]: (re)start the server with
+# ssl.clientAuth set so, with the PEM stores or, given "java", the JKS key
+# store and the PKCS12 trust store (their types from their extensions), or
+# given "encrypted", the PEM key store with an encrypted key.
 start_server() {
   zk_stop "$ZK_PID"
   ZK_PID=
   local stores=("ssl.keyStore.location=$tmp/server.pem" "ssl.keyStore.type=PEM"
     "ssl.trustStore.location=$tmp/ca.pem" "ssl.trustStore.type=PEM")
-  if [ "${2:-}" = java ]; then
-    stores=("ssl.keyStore.location=$tmp/server.jks" "ssl.keyStore.password=changeit"
-      "ssl.trustStore.location=$tmp/trust.p12" "ssl.trustStore.passwordPath=$tmp/pw")
-  fi
+  case "${2:-}" in
+    java) stores=("ssl.keyStore.location=$tmp/server.jks" "ssl.keyStore.password=changeit"
+      "ssl.trustStore.location=$tmp/trust.p12" "ssl.trustStore.passwordPath=$tmp/pw") ;;
+    encrypted) stores[0]="ssl.keyStore.location=$tmp/server-encrypted.pem"
+      stores+=("ssl.keyStore.password=changeit") ;;
+  esac
   zk_write_cfg "$tmp" "$port" \
     "secureClientPort=$sport" \
     "secureClientPortAddress=127.0.0.1" \
@@ -212,6 +219,9 @@ x509: CN=compat client,O=zkgo,C=DE
 ip: 127.0.0.1" "$(cli client.p12 whoami)"
 check "JKS key store, PKCS12 trust store: a certificate of another CA is refused" \
   "KeeperErrorCode = ConnectionLoss for /tls" "$(CLI_TIMEOUT=5000 cli stranger get /tls)"
+
+start_server need encrypted
+check "PEM key store with an encrypted key: get over TLS" "hello" "$(cli client get /tls)"
 
 echo "compat-tls ($target): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -52,7 +52,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 build_zkserver() {
-  if [ ! -x bin/zkserver ] || [ ! -x bin/zk ] || [ -n "$(find cmd server fourletter shell ensemble -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
+  if [ ! -x bin/zkserver ] || [ ! -x bin/zk ] || [ -n "$(find cmd server internal fourletter shell ensemble -newer bin/zkserver -name '*.go' 2>/dev/null | head -1)" ]; then
     go build -o bin/zkserver ./cmd/zkserver
     go build -o bin/zk ./cmd/zk
   fi

@@ -85,7 +85,7 @@ func LoadKeyPair(path, typ, password string) (tls.Certificate, error) {
 	case PKCS12:
 		cert, err = p12KeyPair(b, password)
 	default:
-		cert, err = pemKeyPair(b)
+		cert, err = pemKeyPair(b, password)
 	}
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("%s: %w", path, err)
@@ -123,9 +123,10 @@ func LoadTrust(path, typ, password string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// pemKeyPair reads Apache's PEM key store: one private key and its
+// pemKeyPair reads Apache's PEM key store: one private key (PKCS#8,
+// encrypted with password when it says so, or PKCS#1 or SEC 1) and its
 // certificate chain in one file, in any order.
-func pemKeyPair(b []byte) (tls.Certificate, error) {
+func pemKeyPair(b []byte, password string) (tls.Certificate, error) {
 	var certs, keys []byte
 	for rest := b; ; {
 		var blk *pem.Block
@@ -136,8 +137,14 @@ func pemKeyPair(b []byte) (tls.Certificate, error) {
 		switch {
 		case blk.Type == "CERTIFICATE":
 			certs = append(certs, pem.EncodeToMemory(blk)...)
-		case blk.Type == "ENCRYPTED PRIVATE KEY" || blk.Headers["Proc-Type"] != "":
-			return tls.Certificate{}, errors.New("encrypted PEM private keys are not supported by zkgo; store the key unencrypted (openssl pkcs8 -nocrypt) or use a PKCS12 or JKS key store")
+		case blk.Type == "ENCRYPTED PRIVATE KEY":
+			der, err := decryptPKCS8(blk.Bytes, password)
+			if err != nil {
+				return tls.Certificate{}, err
+			}
+			keys = append(keys, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
+		case blk.Headers["Proc-Type"] != "":
+			return tls.Certificate{}, errors.New("OpenSSL's traditional encrypted keys (Proc-Type: 4,ENCRYPTED) are not read, as by Apache: convert the key to PKCS#8 (openssl pkcs8 -topk8)")
 		case strings.HasSuffix(blk.Type, "PRIVATE KEY"):
 			keys = append(keys, pem.EncodeToMemory(blk)...)
 		}

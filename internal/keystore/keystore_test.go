@@ -151,3 +151,27 @@ func TestKeytoolStores(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedPEMKeys reads PEM key stores whose PKCS#8 key OpenSSL
+// encrypted (testdata/README), as Apache's PemReader reads them with
+// ssl.keyStore.password.
+func TestEncryptedPEMKeys(t *testing.T) {
+	for file, cn := range map[string]string{"ec-aes256-sha256.pem": "encrypted-ec", "rsa-aes128-sha1.pem": "encrypted-rsa",
+		"ec-pbes1-3des.pem": "encrypted-ec"} {
+		path := filepath.Join("testdata", file)
+		cert, err := keystore.LoadKeyPair(path, "", "zkgo-test")
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if cert.Leaf.Subject.CommonName != cn {
+			t.Errorf("%s: leaf %v", file, cert.Leaf.Subject)
+		}
+		if _, err := keystore.LoadKeyPair(path, "PEM", "wrong"); err == nil || !strings.Contains(err.Error(), "password") {
+			t.Errorf("%s with a wrong password: %v, want an error naming the password", file, err)
+		}
+	}
+	if _, err := keystore.LoadKeyPair("testdata/ec-pbes2-des3.pem", "", "zkgo-test"); err == nil || !strings.Contains(err.Error(), "zkgo reads AES-CBC") {
+		t.Errorf("a key encrypted with PBES2 and 3DES: %v, want it refused naming what is read", err)
+	}
+}
