@@ -49,7 +49,7 @@ var (
 	oidPBKDF2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
 	// oidSHA3DES is pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292).
 	oidSHA3DES = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1, 3}
-	prfs      = map[string]func() hash.Hash{
+	prfs       = map[string]func() hash.Hash{
 		"1.2.840.113549.2.7":  sha1.New,
 		"1.2.840.113549.2.8":  sha256.New224,
 		"1.2.840.113549.2.9":  sha256.New,
