@@ -2,18 +2,17 @@ package shell
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/zkgo/zkgo/internal/keystore"
 )
 
 // TLSOptions are zk's -tls options.
 type TLSOptions struct {
-	CAFile   string // -tls-ca: PEM CA certificates the server's certificate must chain to ("" = the system's)
-	CertFile string // -tls-cert: PEM client certificate (may hold the key too, as Apache's PEM key store)
+	CAFile   string // -tls-ca: CA certificates the server's certificate must chain to ("" = the system's): PEM, or a .jks/.p12 trust store
+	CertFile string // -tls-cert: client certificate: PEM (may hold the key too, as Apache's PEM key store), or a .jks/.p12 key store
 	KeyFile  string // -tls-key: PEM private key ("" = look in CertFile)
 	Insecure bool   // -tls-insecure: do not verify the server's certificate
 }
@@ -24,66 +23,43 @@ type TLSOptions struct {
 // does with hostname verification on.
 func TLSConfig(o TLSOptions) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.Insecure}
+	// Java's stores (by extension, as Apache's KeyStoreFileType) and
+	// encrypted PEM keys are opened with $ZK_TLS_PASSWORD: a password on
+	// the command line would show in ps.
+	password := os.Getenv("ZK_TLS_PASSWORD")
 	if o.CAFile != "" {
-		b, err := os.ReadFile(o.CAFile)
+		pool, err := keystore.LoadTrust(o.CAFile, "", password)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-ca: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("-tls-ca: %s: no PEM certificate", o.CAFile)
-		}
 		tc.RootCAs = pool
 	}
-	if o.KeyFile != "" && o.CertFile == "" {
+	switch {
+	case o.KeyFile != "" && o.CertFile == "":
 		return nil, errors.New("-tls-key needs -tls-cert")
-	}
-	if o.CertFile != "" {
-		keyFile := o.KeyFile
-		if keyFile == "" {
-			keyFile = o.CertFile
+	case o.KeyFile != "":
+		if keystore.TypeOf("", o.CertFile) != keystore.PEM {
+			return nil, fmt.Errorf("-tls-key: %s holds the key already", o.CertFile)
 		}
-		certs, err := pemBlocks(o.CertFile, "CERTIFICATE", func(t string) bool { return t == "CERTIFICATE" })
+		b, err := os.ReadFile(o.CertFile)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-cert: %w", err)
 		}
-		keys, err := pemBlocks(keyFile, "PRIVATE KEY", func(t string) bool { return strings.HasSuffix(t, "PRIVATE KEY") })
+		k, err := os.ReadFile(o.KeyFile)
 		if err != nil {
-			flag := "-tls-key"
-			if o.KeyFile == "" {
-				flag = "-tls-cert (no -tls-key)"
-			}
-			return nil, fmt.Errorf("%s: %w", flag, err)
+			return nil, fmt.Errorf("-tls-key: %w", err)
 		}
-		cert, err := tls.X509KeyPair(certs, keys)
+		cert, err := keystore.ParsePEM(append(append(b, '\n'), k...), password)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-cert %s and -tls-key %s: %w", o.CertFile, o.KeyFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	case o.CertFile != "":
+		cert, err := keystore.LoadKeyPair(o.CertFile, "", password)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-cert: %w", err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
-}
-
-// pemBlocks returns the PEM blocks of path whose type keep accepts
-// (what names them in the error).
-func pemBlocks(path, what string, keep func(string) bool) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []byte
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if keep(blk.Type) {
-			out = append(out, pem.EncodeToMemory(blk)...)
-		}
-	}
-	if out == nil {
-		return nil, fmt.Errorf("%s: no %s in the PEM file", path, what)
-	}
-	return out, nil
 }

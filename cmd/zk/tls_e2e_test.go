@@ -106,4 +106,16 @@ func TestTLSOneShot(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "-tls-ca: open /nonexistent.pem") {
 		t.Fatalf("missing CA file: %d %q", r.code, r.stderr)
 	}
+
+	// Java's stores, as zkCli.sh users have them: a JKS key store and a
+	// PKCS12 trust store, opened with $ZK_TLS_PASSWORD.
+	jks, p12 := client.JKS("s3cret"), ca.TrustPKCS12("s3cret")
+	r = runZk(t, []string{"ZK_TLS_PASSWORD=s3cret"}, "", "-server", addr, "-tls-ca", p12, "-tls-cert", jks, "get", "/tls")
+	if r.code != 0 || r.stdout != "over tls\n" {
+		t.Fatalf("JKS and PKCS12 stores: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = runZk(t, []string{"ZK_TLS_PASSWORD=wrong"}, "", "-server", addr, "-tls-ca", p12, "-tls-cert", jks, "get", "/tls")
+	if r.code != 1 || !strings.Contains(r.stderr, "-tls-ca: ") || !strings.Contains(r.stderr, "password") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("stores with a wrong password: %d %q", r.code, r.stderr)
+	}
 }

@@ -123,6 +123,12 @@ func LoadTrust(path, typ, password string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// ParsePEM reads a PEM key store's contents (see pemKeyPair): a key,
+// encrypted with password or not, and its certificate chain.
+func ParsePEM(b []byte, password string) (tls.Certificate, error) {
+	return pemKeyPair(b, password)
+}
+
 // pemKeyPair reads Apache's PEM key store: one private key (PKCS#8,
 // encrypted with password when it says so, or PKCS#1 or SEC 1) and its
 // certificate chain in one file, in any order.
