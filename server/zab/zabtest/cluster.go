@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,9 +266,24 @@ func (c *Cluster) WaitLeader(ids []int64) int64 {
 	c.WaitFor(30*time.Second, fmt.Sprintf("a leader among %v", ids), func() error {
 		var err error
 		leader, err = c.LeaderAmong(ids)
+		if err != nil {
+			err = fmt.Errorf("%w (%s)", err, c.states())
+		}
 		return err
 	})
 	return leader
+}
+
+// states describes every running member's state, for failure messages.
+func (c *Cluster) states() string {
+	var parts []string
+	for _, id := range c.Running() {
+		if m := c.Member(id); m != nil {
+			st := m.Peer.Status()
+			parts = append(parts, fmt.Sprintf("%d: %s, leader %d, serving %v", id, st.PeerState, st.Leader, st.Serving))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Propose proposes data on member id and returns the zxid.

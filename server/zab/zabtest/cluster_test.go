@@ -5,18 +5,53 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/server/zab"
 )
 
+// testLogger logs every member at debug level to the test's output with
+// ZABTEST_LOG set; otherwise it keeps the last lines at info level and
+// shows them only if the test fails.
 func testLogger(t *testing.T) *slog.Logger {
-	if os.Getenv("ZABTEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
+	if os.Getenv("ZABTEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := &logRing{max: 400}
+	t.Cleanup(func() {
+		if t.Failed() {
+			lines := r.snapshot()
+			t.Logf("the members' last %d log lines (ZABTEST_LOG=1 shows all):\n%s", len(lines), strings.Join(lines, ""))
+		}
+	})
+	return slog.New(slog.NewTextHandler(r, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// logRing keeps the last max records a slog handler wrote.
+type logRing struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (r *logRing) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.lines) == r.max {
+		r.lines = append(r.lines[:0], r.lines[1:]...)
+	}
+	r.lines = append(r.lines, string(p))
+	return len(p), nil
+}
+
+func (r *logRing) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lines)
 }
 
 func newCluster(t *testing.T, opts Options) *Cluster {
