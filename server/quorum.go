@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,21 +37,21 @@ type waitKey struct {
 
 // quorumTLS builds the TLS setting of the connections between members
 // from sslQuorum, portUnification and the ssl.quorum.* keys; nil when
-// neither is on.
-func quorumTLS(cfg *config.Config) (*zab.TLS, error) {
+// neither is on. With sslQuorumReloadCertFiles the stores are watched
+// until quit is closed.
+func quorumTLS(cfg *config.Config, log *slog.Logger, quit <-chan struct{}) (*zab.TLS, error) {
 	if !cfg.SSLQuorum && !cfg.PortUnification {
 		return nil, nil
 	}
-	srv, err := tlsnet.ServerConfig(cfg.QuorumTLS, "ssl.quorum.")
+	stores, err := tlsnet.NewStores(cfg.QuorumTLS, "ssl.quorum.", log)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := tlsnet.ClientConfig(cfg.QuorumTLS, "ssl.quorum.")
-	if err != nil {
-		return nil, err
+	if cfg.SSLQuorumReloadCertFiles {
+		go stores.Watch(quit, time.Second)
 	}
 	return &zab.TLS{
-		Server: srv, Client: cli,
+		Stores:      stores,
 		Dial:        cfg.SSLQuorum,
 		Unified:     cfg.PortUnification,
 		VerifyNames: !cfg.QuorumTLS.NoHostnameVerification,
@@ -63,7 +64,7 @@ func (s *Server) newPeer() error {
 		return err
 	}
 	cfg := s.cfg
-	qtls, err := quorumTLS(cfg)
+	qtls, err := quorumTLS(cfg, s.log, s.quit)
 	if err != nil {
 		return err
 	}

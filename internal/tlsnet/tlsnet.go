@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkgo/zkgo/internal/keystore"
@@ -156,15 +158,18 @@ func verifyName(cert *x509.Certificate, addr net.Addr, host string) error {
 	return fmt.Errorf("certificate of %s (%s) does not name it: hostname verification failed", addr, cert.Subject)
 }
 
-// VerifyPeerNames makes an accepting configuration check that a peer's
-// certificate names the address it connects from (Apache's quorum
-// hostname verification of clients), or the name that address resolves
-// to.
-func VerifyPeerNames(tc *tls.Config) *tls.Config {
-	tc = tc.Clone()
-	tc.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		c := tc.Clone()
-		c.GetConfigForClient = nil
+// Accepting is the configuration a listener hands every connection: the
+// one current returns at its ClientHello (so that reloaded stores apply to
+// the next connection) and, with verifyNames, a check that the peer's
+// certificate names the address it connects from (Apache's quorum hostname
+// verification of clients) or a name that address resolves to.
+func Accepting(current func() *tls.Config, verifyNames bool) *tls.Config {
+	return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := current()
+		if !verifyNames {
+			return c, nil
+		}
+		c = c.Clone()
 		remote := hello.Conn.RemoteAddr()
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
@@ -188,8 +193,7 @@ func VerifyPeerNames(tc *tls.Config) *tls.Config {
 			return err
 		}
 		return c, nil
-	}
-	return tc
+	}}
 }
 
 // Dial connects to addr (host:port) over TLS and completes the handshake
@@ -333,4 +337,95 @@ func (l *Listener) Close() error {
 	err := l.Listener.Close()
 	l.once.Do(func() { l.err = net.ErrClosed; close(l.done) })
 	return err
+}
+
+// Stores holds one prefix's server and client configurations and, when
+// watched, builds them again whenever the key or trust store file changes
+// (sslQuorumReloadCertFiles, as Apache's X509Util.enableCertFileReloading):
+// connections made after the change present and accept the new
+// certificates; those already open keep theirs.
+type Stores struct {
+	t      config.TLSConfig
+	prefix string
+	log    *slog.Logger
+	cur    atomic.Pointer[built]
+}
+
+type built struct {
+	server, client *tls.Config
+	sig            string // the store files' sizes and modification times
+}
+
+// NewStores reads the stores once.
+func NewStores(t config.TLSConfig, prefix string, log *slog.Logger) (*Stores, error) {
+	s := &Stores{t: t, prefix: prefix, log: log}
+	b, err := s.build(s.signature())
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(b)
+	return s, nil
+}
+
+// Server is the current accepting configuration.
+func (s *Stores) Server() *tls.Config { return s.cur.Load().server }
+
+// Client is the current dialing configuration.
+func (s *Stores) Client() *tls.Config { return s.cur.Load().client }
+
+func (s *Stores) build(sig string) (*built, error) {
+	srv, err := ServerConfig(s.t, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := ClientConfig(s.t, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &built{server: srv, client: cli, sig: sig}, nil
+}
+
+// signature changes when a store file is replaced or rewritten.
+func (s *Stores) signature() string {
+	var b strings.Builder
+	for _, f := range []string{s.t.KeyStoreLocation, s.t.TrustStoreLocation, s.t.KeyStorePasswordPath, s.t.TrustStorePasswordPath} {
+		if f == "" {
+			continue
+		}
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%s %d %d;", f, fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			fmt.Fprintf(&b, "%s missing;", f)
+		}
+	}
+	return b.String()
+}
+
+// Watch looks at the store files every interval until done is closed and
+// reloads them when they changed. A change that does not load (a file
+// half written, a wrong password) keeps the configurations in use and is
+// logged once; the next change is tried again.
+func (s *Stores) Watch(done <-chan struct{}, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	tried := s.cur.Load().sig
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		sig := s.signature()
+		if sig == tried {
+			continue
+		}
+		tried = sig
+		b, err := s.build(sig)
+		if err != nil {
+			s.log.Warn("TLS stores changed but cannot be read: keeping the ones in use", "prefix", s.prefix, "err", err)
+			continue
+		}
+		s.cur.Store(b)
+		s.log.Info("TLS stores reloaded", "prefix", s.prefix, "keyStore", s.t.KeyStoreLocation, "trustStore", s.t.TrustStoreLocation)
+	}
 }

@@ -6,7 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,7 +99,7 @@ func TestMembersAuthenticateEachOther(t *testing.T) {
 	ca := testcerts.NewCA(t, "ensemble CA")
 	srv, _ := member(t, ca.Peer("zk1"), ca)
 	_, cli := member(t, ca.Peer("zk2"), ca)
-	addr := echoListener(t, tlsnet.VerifyPeerNames(srv), false)
+	addr := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srv }, true), false)
 	if err := dial(t, cli, addr, true); err != nil {
 		t.Fatalf("a member with a certificate of the ensemble's CA: %v", err)
 	}
@@ -148,7 +151,7 @@ func TestHostnameVerification(t *testing.T) {
 
 	// Accepting: the client's certificate must name the address it comes
 	// from (127.0.0.1, or what it resolves to).
-	strict := echoListener(t, tlsnet.VerifyPeerNames(srvOK), false)
+	strict := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srvOK }, true), false)
 	if err := dial(t, cliElse, strict, true); err == nil {
 		t.Error("a client certificate for another address was accepted with verification on")
 	}
@@ -195,5 +198,97 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// syncBuffer is a log destination tests can read while members write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// presented dials addr and returns the common name of the certificate the
+// listener presents ("" when the handshake fails).
+func presented(t *testing.T, addr string, cli *tls.Config) string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr,
+		&tls.Config{Certificates: cli.Certificates, RootCAs: cli.RootCAs, ServerName: "127.0.0.1"})
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// TestStoresReload: with sslQuorumReloadCertFiles a rewritten key store
+// is presented by the next connection; one that cannot be read leaves the
+// last good one in use.
+func TestStoresReload(t *testing.T) {
+	ca := testcerts.NewCA(t, "ensemble CA")
+	first, rotated := ca.Peer("zk1"), ca.Peer("zk1-rotated")
+	dir := t.TempDir()
+	keyStore := filepath.Join(dir, "zk1.pem")
+	copyFile(t, first.File, keyStore)
+	var logs syncBuffer
+	stores, err := tlsnet.NewStores(config.TLSConfig{KeyStoreLocation: keyStore, TrustStoreLocation: ca.CertFile},
+		"ssl.quorum.", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go stores.Watch(done, 10*time.Millisecond)
+	addr := echoListener(t, tlsnet.Accepting(stores.Server, false), false)
+	_, cli := member(t, ca.Peer("zk2"), ca)
+	if cn := presented(t, addr, cli); cn != "zk1" {
+		t.Fatalf("presents %q, want zk1", cn)
+	}
+
+	copyFile(t, rotated.File, keyStore)
+	waitUntil(t, "the rotated certificate", func() bool { return presented(t, addr, cli) == "zk1-rotated" })
+	if c := stores.Client().Certificates[0].Leaf.Subject.CommonName; c != "zk1-rotated" {
+		t.Errorf("dialing presents %q after the reload, want zk1-rotated", c)
+	}
+
+	if err := os.WriteFile(keyStore, []byte("-----BEGIN PRIVATE KEY-----\nhalf a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the unreadable store to be logged", func() bool { return strings.Contains(logs.String(), "cannot be read") })
+	if cn := presented(t, addr, cli); cn != "zk1-rotated" {
+		t.Errorf("after an unreadable rewrite the listener presents %q, want the last good zk1-rotated", cn)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

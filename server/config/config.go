@@ -82,8 +82,11 @@ type Config struct {
 	// plain connections as well as TLS ones, for a rolling change.
 	SSLQuorum, PortUnification bool
 	QuorumTLS                  TLSConfig
-	ClientPortListenBacklog    int // clientPortListenBacklog, default -1 (OS default)
-	MaxCnxns                   int // maxCnxns: total client connections, 0 = unlimited
+	// SSLQuorumReloadCertFiles (sslQuorumReloadCertFiles) reloads the
+	// ssl.quorum.* stores when their files change.
+	SSLQuorumReloadCertFiles bool
+	ClientPortListenBacklog  int // clientPortListenBacklog, default -1 (OS default)
+	MaxCnxns                 int // maxCnxns: total client connections, 0 = unlimited
 
 	SnapSizeLimitInKb      int64         // snapSizeLimitInKb, default 4194304; <= 0 disables
 	TxnLogSizeLimitInKb    int64         // txnLogSizeLimitInKb, default -1 (off)

@@ -102,12 +102,7 @@ func init() {
 		"X509AuthenticationProvider.superUser": tlsStr(func(t *TLSConfig) *string { return &t.SuperUser }),
 		"sslQuorum":                            boolean(func(c *Config) *bool { return &c.SSLQuorum }),
 		"portUnification":                      boolean(func(c *Config) *bool { return &c.PortUnification }),
-		"sslQuorumReloadCertFiles": func(c *Config, v string) error {
-			if strings.EqualFold(strings.TrimSpace(v), "true") {
-				return warning("key and trust stores are read at start-up only; restart a member to change them")
-			}
-			return nil
-		},
+		"sslQuorumReloadCertFiles":             boolean(func(c *Config) *bool { return &c.SSLQuorumReloadCertFiles }),
 	} {
 		keyTable[k] = s
 	}

@@ -83,6 +83,7 @@ func TestQuorumTLSKeys(t *testing.T) {
 	ensemble := "dataDir=/d\nclientPort=2181\ninitLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n"
 	c, err := ParseBytes("zoo.cfg", []byte(ensemble+`sslQuorum=true
 portUnification=false
+sslQuorumReloadCertFiles=true
 zookeeper.ssl.quorum.keyStore.location=/k/zk1.jks
 ssl.quorum.keyStore.password=changeit
 ssl.quorum.trustStore.location=/k/trust.p12
@@ -98,6 +99,7 @@ ssl.keyStore.location=/k/client.p12
 	}
 	want(t, c.SSLQuorum, true)
 	want(t, c.PortUnification, false)
+	want(t, c.SSLQuorumReloadCertFiles, true)
 	want(t, c.QuorumTLS.KeyStoreLocation, "/k/zk1.jks")
 	want(t, c.QuorumTLS.KeyStorePassword, "changeit")
 	want(t, c.QuorumTLS.TrustStoreType, "PKCS12")

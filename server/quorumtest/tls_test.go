@@ -71,6 +71,7 @@ func TestQuorumTLS(t *testing.T) {
 	stores := memberStores(t, ca)
 	e := servertest.StartEnsemble(t, 3, 1, servertest.WithConfig(func(c *config.Config) {
 		c.SSLQuorum = true
+		c.SSLQuorumReloadCertFiles = true
 		c.QuorumTLS = stores[c.MyID]
 	}))
 	replicates(t, e.Addrs())
@@ -108,6 +109,27 @@ func TestQuorumTLS(t *testing.T) {
 			tc.Close()
 		}
 	}
+
+	// sslQuorumReloadCertFiles: member 1's rewritten key store is what its
+	// ports present next, without a restart.
+	rotated := ca.Peer("zk1-rotated")
+	b, err := os.ReadFile(rotated.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stores[1].KeyStoreLocation, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quorum := net.JoinHostPort("127.0.0.1", strconv.Itoa(e.Servers[0].Cfg.Servers[0].QuorumPort))
+	waitFor(t, "member 1 to present its new certificate", func() bool {
+		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", quorum,
+			&tls.Config{Certificates: []tls.Certificate{client.Cert}, RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+		if err != nil {
+			return false
+		}
+		defer tc.Close()
+		return tc.ConnectionState().PeerCertificates[0].Subject.CommonName == "zk1-rotated"
+	})
 }
 
 func isTimeout(err error) bool {

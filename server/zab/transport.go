@@ -3,7 +3,6 @@ package zab
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -81,9 +80,10 @@ type tcpTransport struct {
 // TLS is the TCP transport's TLS setting (zoo.cfg's sslQuorum,
 // portUnification and ssl.quorum.* keys, built by package tlsnet).
 type TLS struct {
-	// Server accepts members' connections, Client dials them; both
-	// present this member's certificate and check the other's.
-	Server, Client *tls.Config
+	// Stores has the configurations that accept members' connections
+	// and dial them; both present this member's certificate and check the
+	// other's.
+	Stores *tlsnet.Stores
 	// Dial: connections this member opens are TLS (sslQuorum=true).
 	Dial bool
 	// Unified: the ports accept plain connections too (portUnification).
@@ -136,10 +136,7 @@ func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
 		return nil, fmt.Errorf("listen on %s port: %w", ch, err)
 	}
 	if t.tls != nil {
-		tc := t.tls.Server
-		if t.tls.VerifyNames {
-			tc = tlsnet.VerifyPeerNames(tc)
-		}
+		tc := tlsnet.Accepting(t.tls.Stores.Server, t.tls.VerifyNames)
 		log := t.log
 		if log == nil {
 			log = slog.Default()
@@ -155,7 +152,7 @@ func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, er
 		return nil, err
 	}
 	if t.tls != nil && t.tls.Dial {
-		c, err := tlsnet.Dial(ctx, t.tls.Client, a, t.tls.VerifyNames)
+		c, err := tlsnet.Dial(ctx, t.tls.Stores.Client(), a, t.tls.VerifyNames)
 		if err != nil {
 			return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
 		}
