@@ -699,11 +699,14 @@ public class CuratorCompat {
         } finally {
             killer.close();
         }
+        // The takeover may drop c's connection first, and c may reconnect
+        // to its still valid session (RECONNECTED) before the close makes
+        // it LOST: wait for a RECONNECTED after the LOST.
         List<ConnectionState> seen = new ArrayList<>();
-        while (!seen.contains(ConnectionState.RECONNECTED)) {
+        while (!seen.contains(ConnectionState.LOST)
+                || seen.lastIndexOf(ConnectionState.RECONNECTED) < seen.indexOf(ConnectionState.LOST)) {
             seen.add(take(states, "LOST then RECONNECTED, after " + seen));
         }
-        check(seen.contains(ConnectionState.LOST), "states " + seen + " (want LOST before RECONNECTED)");
         long sid2 = c.getZookeeperClient().getZooKeeper().getSessionId();
         check(sid2 != sid && sid2 != 0, "session after expiry: 0x" + Long.toHexString(sid2));
         check(c.checkExists().forPath(e) == null, "the expired session's ephemeral is still there");

@@ -332,8 +332,20 @@ def scenario_crud(c, cli_bin, server, tr):
     # The ephemerals went with A's session (quit closes it).
     b = Session("B", Cli(cli_bin, server), tr, owners)
     try:
+        # quit sends closeSession and exits without waiting for its answer:
+        # wait (off the transcript) until the close took effect, then
+        # record what B sees.
+        want = (0, ["ctr", "s0000000002", "ttl"])
+        b.tr = []
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            b.sync(ROOT)
+            if b.ls(ROOT)[:2] == want:
+                break
+            time.sleep(0.1)
+        b.tr = tr
         b.sync(ROOT)
-        c.equal(b.ls(ROOT)[:2], (0, ["ctr", "s0000000002", "ttl"]), "ephemerals gone after their session closed")
+        c.equal(b.ls(ROOT)[:2], want, "ephemerals gone after their session closed")
     finally:
         b.cli.close()
 

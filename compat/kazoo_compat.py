@@ -108,6 +108,7 @@ def ephemerals(c, server):
         sid = c2.client_id[0]
         E = ROOT + "/eph"
         c2.create(E, b"e", ephemeral=True)
+        c.sync(E)  # c's member may not have applied c2's create yet
         st = c.exists(E)
         check(st is not None and st.ephemeralOwner == sid,
               "ephemeralOwner: got %s, want session 0x%x" % (st and hex(st.ephemeralOwner), sid))
@@ -220,7 +221,9 @@ def lock(c, server):
         got = threading.Event()
 
         def waiter():
-            if l2.acquire(timeout=WAIT):
+            # Its clock starts before the contenders loop below, which may
+            # take WAIT itself.
+            if l2.acquire(timeout=2 * WAIT):
                 got.set()
 
         t = threading.Thread(target=waiter)
@@ -231,9 +234,10 @@ def lock(c, server):
         equal(l1.contenders(), ["one", "two"], "lock contenders in order")
         check(not got.is_set(), "the waiter must not hold the lock before it is released")
         l1.release()
-        t.join(WAIT + 1)
+        t.join(2 * WAIT + 1)
         check(got.is_set(), "the waiter gets the lock once it is released")
         l2.release()
+        c.sync(L)
         equal(c.get_children(L), [], "no lock znodes left after release")
     finally:
         c2.stop()
@@ -339,9 +343,12 @@ def failover(c, server, kill_cmd, start_cmd, base_port):
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if c.connected and c._connection._socket is not None and \
-                    c._connection._socket.getpeername()[1] != port:
-                break
+            try:
+                if c.connected and c._connection._socket is not None and \
+                        c._connection._socket.getpeername()[1] != port:
+                    break
+            except OSError:
+                pass  # the socket closed between the test and getpeername
             time.sleep(0.05)
         check(c.connected, "client reconnected to another member within 30 s after member %d was killed" % member)
         equal(c.client_id[0], sid, "session id after failover")

@@ -279,11 +279,20 @@ def t_double_barrier(cl):
     entered = []
     left = []
     mu = threading.Lock()
+    # kazoo's enter() creates its member node before it watches "ready":
+    # a member that entered and left at once could delete "ready" before a
+    # slower one watched it, leaving that one waiting for ever. Members
+    # leave once all have entered, as work between the two would.
+    inside = threading.Barrier(3)
 
     def member(i):
         bs[i].enter()
         with mu:
             entered.append((i, len([x for x in entered])))
+        try:
+            inside.wait(timeout=WAIT)
+        except threading.BrokenBarrierError:
+            pass  # "all 3 entered" below reports it
         bs[i].leave()
         with mu:
             left.append(i)

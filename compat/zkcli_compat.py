@@ -245,9 +245,10 @@ def main():
     s.expect(["ls", "-R", seq], out=[seq, seq + "/n-0000000000", seq + "/n-0000000002",
                                      seq + "/n-0000000003", seq + "/n-0000000004"])
     # Ephemerals of sessions that end with the process (zkCli.sh does not
-    # close its session on exit); the 4 s timeout lets them expire during
-    # the run, checked at the end.
-    s.expect(["create", "-e", R + "/eph", "x"], err=["Created %s/eph" % R], timeout_ms=4000)
+    # close its session on exit); the short timeouts let them expire during
+    # the run, checked at the end. /eph's is 10 s: the next zkCli.sh (a JVM
+    # start on a busy machine) must still find it.
+    s.expect(["create", "-e", R + "/eph", "x"], err=["Created %s/eph" % R], timeout_ms=10000)
     s.expect(["stat", R + "/eph"], stat={"ephemeralOwner": "!0x0", "dataLength": 1, "numChildren": 0})
     s.expect(["create", R + "/eseq"], err=["Created %s/eseq" % R])
     s.expect(["create", "-e", "-s", R + "/eseq/e-", "x"], err=["Created %s/eseq/e-0000000000" % R], timeout_ms=4000)
@@ -342,7 +343,10 @@ def main():
     # --- watches ---------------------------------------------------------
     s.interactive(["get -w %s/a" % R, "set %s/a w" % R, "ls -w %s" % R, "create %s/w1" % R,
                    "stat -w %s/w2" % R, "create %s/w2" % R,
-                   "addWatch %s/pw" % R, "create %s/pw" % R, "create %s/pw/c" % R],
+                   "addWatch %s/pw" % R, "create %s/pw" % R, "create %s/pw/c" % R,
+                   # sync's callback runs on the event thread after the
+                   # queued watch events: they are all printed before quit.
+                   "sync %s" % R],
                   out_contains=["world3",
                                 "WatchedEvent state:SyncConnected type:NodeDataChanged path:%s/a" % R,
                                 "WatchedEvent state:SyncConnected type:NodeChildrenChanged path:%s" % R,
