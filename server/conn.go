@@ -678,11 +678,14 @@ func (c *conn) handshake(frame []byte) bool {
 		timeout = s.maxTimeout
 	}
 	resp := &wire.ConnectResponse{TimeOut: int32(timeout / time.Millisecond), HasReadOnly: req.HasReadOnly, ReadOnly: c.readOnly}
-	if req.SessionID == 0 && c.readOnly {
-		// A read-only server's sessions are local: no txn, gone when the
-		// server rejoins a quorum.
+	if req.SessionID == 0 && (c.readOnly || s.peer != nil && s.cfg.LocalSessionsEnabled) {
+		// Local sessions: no txn. A read-only server's are gone when it
+		// rejoins a quorum; with localSessionsEnabled every new session
+		// of an ensemble member starts local (QuorumZooKeeperServer.
+		// setLocalSessionFlag) and lives on this member only, unless an
+		// ephemeral upgrades it.
 		id := s.sessions.newID()
-		s.sessions.add(id, timeout).local = true
+		s.sessions.addLocal(id, timeout)
 		resp.SessionID = id
 	} else if req.SessionID == 0 {
 		id := s.sessions.newID()
@@ -709,6 +712,19 @@ func (c *conn) handshake(frame []byte) bool {
 		resp.SessionID = id
 	} else {
 		sess := s.sessions.get(req.SessionID)
+		revalidated := false
+		if sess == nil && s.peer != nil && !c.readOnly {
+			// This member may not have applied the session's createSession
+			// yet (made through another member a moment ago, or a local
+			// session's upgrade there): catch up with the leader before
+			// calling it expired, as Apache's learner asks the leader to
+			// revalidate a session it does not know.
+			if !s.revalidate(c) {
+				return false
+			}
+			revalidated = true
+			sess = s.sessions.get(req.SessionID)
+		}
 		if sess != nil {
 			// As Apache (closeSession(id, CLIENT_RECONNECT) before
 			// reopenSession): the session's current connection is closed
@@ -728,7 +744,7 @@ func (c *conn) handshake(frame []byte) bool {
 			c.closeAfterFlush()
 			return false
 		}
-		if !s.revalidate(c) {
+		if !revalidated && !s.revalidate(c) {
 			return false
 		}
 		s.sessions.touch(req.SessionID)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -138,12 +139,13 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	c.stats.received.Add(1)
 	s.stats.received.Add(1)
 	sid := c.sessionID.Load()
-	if !s.sessions.touch(sid) && op != wire.OpCloseSession && !c.readOnly {
+	alive, local := s.sessions.touch(sid)
+	if !alive && op != wire.OpCloseSession && !c.readOnly {
 		// Expired or closing: Apache answers SESSIONEXPIRED and drops the socket.
 		c.enqueue(&slot{filled: true, frame: s.reply(xid, wire.CodeSessionExpired, nil), closeConn: true})
 		return false
 	}
-	if s.peer != nil && !c.readOnly {
+	if s.peer != nil && !c.readOnly && !local {
 		s.peer.TouchSessions([]int64{sid})
 	}
 	sl := &slot{op: op, start: time.Now()}
@@ -225,6 +227,31 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return true
 	}
 
+	if op == wire.OpCloseSession && local && !c.readOnly {
+		// A local session closes here, without a txn (Apache's local
+		// closeSession request).
+		s.sessions.remove(sid)
+		sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeOK, nil), true
+		c.enqueue(sl)
+		return true
+	}
+	if local && !c.readOnly && createsEphemeral(op, body) {
+		// QuorumZooKeeperServer.checkUpgradeSession: an ephemeral needs a
+		// global session. With localSessionsUpgradingEnabled its
+		// createSession txn goes first, on the same path as the create;
+		// without, the create is refused.
+		if !s.cfg.LocalSessionsUpgradingEnabled {
+			sl.filled, sl.frame = true, s.reply(xid, wire.CodeEphemeralOnLocalSession, nil)
+			c.enqueue(sl)
+			return true
+		}
+		if timeout, ok := s.sessions.upgrade(sid); ok {
+			s.log.Info("upgrading local session to global", "session_id", fmt.Sprintf("0x%x", sid))
+			if !s.submit(&writeReq{req: txnRequest(sid, 0, wire.OpCreateSession, nil, nil, int32(timeout/time.Millisecond))}) {
+				return false
+			}
+		}
+	}
 	if c.readOnly && (isWrite(op) || op == wire.OpSync) {
 		if op == wire.OpCloseSession {
 			s.sessions.remove(sid)
@@ -273,6 +300,30 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	})
 	// Keep reading: the writer closes the socket once the reply is out.
 	return ok
+}
+
+// createsEphemeral reports whether a create, create2 or multi creates an
+// ephemeral znode (the requests checkUpgradeSession looks at).
+func createsEphemeral(op int32, body wire.Record) bool {
+	ephemeral := func(r *wire.CreateRequest) bool {
+		return r.Flags == wire.ModeEphemeral || r.Flags == wire.ModeEphemeralSequential
+	}
+	switch op {
+	case wire.OpCreate, wire.OpCreate2:
+		r, ok := body.(*wire.CreateRequest)
+		return ok && ephemeral(r)
+	case wire.OpMulti:
+		m, ok := body.(*wire.MultiRequest)
+		if !ok {
+			return false
+		}
+		for _, o := range m.Ops {
+			if r, ok := o.Req.(*wire.CreateRequest); ok && (o.Type == wire.OpCreate || o.Type == wire.OpCreate2) && ephemeral(r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsID(ids []wire.ID, id wire.ID) bool {

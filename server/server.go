@@ -501,6 +501,14 @@ func (s *Server) sessionLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			// Every member expires its local sessions itself (no txn,
+			// no ephemerals); the leader expires the global ones.
+			for _, sess := range s.sessions.expiredLocal(now) {
+				s.log.Info("local session expired", "session_id", fmt.Sprintf("0x%x", sess.id))
+				if sess.conn != nil {
+					sess.conn.close()
+				}
+			}
 			if !s.leading() {
 				continue
 			}

@@ -14,7 +14,10 @@ type session struct {
 	expireAt time.Time // bucketed to the next tick, as Apache's ExpiryQueue
 	conn     *conn
 	closing  bool // closeSession submitted: refuse further requests
-	local    bool // created by a read-only server: never replicated
+	// local: known to this member only, never replicated: a read-only
+	// server's sessions, and with localSessionsEnabled every new one
+	// until an ephemeral upgrades it (a createSession txn).
+	local bool
 }
 
 // sessionTable holds the sessions of the server.
@@ -58,7 +61,8 @@ func (t *sessionTable) bucket(now time.Time, timeout time.Duration) time.Time {
 	return time.UnixMilli((ms/tick + 1) * tick)
 }
 
-// add records a session (applier, on createSession).
+// add records a session (applier, on createSession; a local session
+// there is now global).
 func (t *sessionTable) add(id int64, timeout time.Duration) *session {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -67,6 +71,7 @@ func (t *sessionTable) add(id int64, timeout time.Duration) *session {
 		s = &session{id: id}
 		t.sessions[id] = s
 	}
+	s.local = false
 	s.timeout = timeout
 	s.expireAt = t.bucket(time.Now(), timeout)
 	return s
@@ -86,26 +91,47 @@ func (t *sessionTable) get(id int64) *session {
 	return t.sessions[id]
 }
 
-// touch extends a live session; it reports false when the session is gone
-// or closing.
-func (t *sessionTable) touch(id int64) bool {
+// touch extends a live session; alive is false when the session is gone
+// or closing, local when it is known to this member only.
+func (t *sessionTable) touch(id int64) (alive, local bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.sessions[id]
 	if s == nil || s.closing {
-		return false
+		return false, false
 	}
 	s.expireAt = t.bucket(time.Now(), s.timeout)
-	return true
+	return true, s.local
 }
 
-// expired marks and returns the sessions whose time has come.
+// addLocal records a new local session.
+func (t *sessionTable) addLocal(id int64, timeout time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sessions[id] = &session{id: id, timeout: timeout, expireAt: t.bucket(time.Now(), timeout), local: true}
+}
+
+// upgrade turns a local session global from this member's point of view
+// (its createSession txn is on its way): ok is false when the session is
+// not local, or gone, so that one request upgrades it once.
+func (t *sessionTable) upgrade(id int64) (timeout time.Duration, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.sessions[id]
+	if s == nil || !s.local || s.closing {
+		return 0, false
+	}
+	s.local = false
+	return s.timeout, true
+}
+
+// expired marks and returns the global sessions whose time has come.
 func (t *sessionTable) expired(now time.Time) []int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []int64
 	for id, s := range t.sessions {
-		if !s.closing && !s.expireAt.After(now) {
+		if !s.local && !s.closing && !s.expireAt.After(now) {
 			s.closing = true
 			out = append(out, id)
 		}
@@ -129,6 +155,18 @@ func (t *sessionTable) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.sessions)
+}
+
+// counts returns how many sessions are global and how many local.
+func (t *sessionTable) counts() (global, local int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.sessions {
+		if s.local {
+			local++
+		}
+	}
+	return len(t.sessions) - local, local
 }
 
 // SessionInfo describes one session for the dump four-letter word.
@@ -198,7 +236,7 @@ func (t *sessionTable) replaceWith(o *sessionTable) {
 }
 
 // expiredLocal removes and returns the local sessions whose time has come
-// (a read-only server expires them itself, without txns).
+// (a member expires them itself, without txns).
 func (t *sessionTable) expiredLocal(now time.Time) []*session {
 	t.mu.Lock()
 	defer t.mu.Unlock()

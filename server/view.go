@@ -74,6 +74,7 @@ func (v view) Stats() fourletter.Stats {
 	eph := s.tree.EphemeralCount()
 	size := s.tree.DataSize()
 	s.tree.RUnlock()
+	global, local := s.sessions.counts()
 	min := s.stats.minLat.Load()
 	if min < 0 {
 		min = 0
@@ -96,7 +97,8 @@ func (v view) Stats() fourletter.Stats {
 		WatchCount:          int64(s.watches.Count()),
 		EphemeralsCount:     int64(eph),
 		ApproximateDataSize: size,
-		GlobalSessions:      int64(s.sessions.count()),
+		GlobalSessions:      int64(global),
+		LocalSessions:       int64(local),
 		Uptime:              time.Since(started),
 		// As Apache: its FileTxnSnapLog calls the txn log directory
 		// "dataDir", so datadir_size is the log's and logdir_size the snapshots'.
