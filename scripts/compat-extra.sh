@@ -253,6 +253,10 @@ if want diff && [ "$target" = zkserver ]; then
   rc=0
   ZKGO_DIFF_APACHE=1 go test -count=1 -timeout 5m -v -run '^TestFourLetterWordsByRole$' ./test/differential/ >"$tmp/4lw-roles.log" 2>&1 || rc=$?
   report "four-letter words by role" "$tmp/4lw-roles.log" "$rc"
+  echo "compat-extra: local sessions on a follower, Apache 3.8 vs zkserver"
+  rc=0
+  ZKGO_DIFF_APACHE=1 go test -count=1 -timeout 5m -v -run '^TestLocalSessionsMatchApache$' ./test/differential/ >"$tmp/local-sessions.log" 2>&1 || rc=$?
+  report "local sessions" "$tmp/local-sessions.log" "$rc"
 fi
 
 

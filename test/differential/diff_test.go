@@ -823,7 +823,7 @@ func (n *normalizer) record(rec wire.Record) string {
 // (its JVM settings) on free ports with the settings the zkgo server gets:
 // standalone (voters 1) or as an ensemble of voters and observers. It
 // returns the cluster and the members' log files.
-func startApache(t *testing.T, voters, observers int) (cluster, []string) {
+func startApache(t *testing.T, voters, observers int, extra ...string) (cluster, []string) {
 	t.Helper()
 	sh := "/usr/share/zookeeper/bin/zkServer.sh"
 	if _, err := os.Stat(sh); err != nil {
@@ -861,7 +861,7 @@ func startApache(t *testing.T, voters, observers int) (cluster, []string) {
 			"admin.enableServer=false",
 			"4lw.commands.whitelist=*",
 			"extendedTypesEnabled=true",
-		}, quorum...), "\n") + "\n"
+		}, append(quorum, extra...)...), "\n") + "\n"
 		if i >= voters {
 			cfg += "peerType=observer\n"
 		}

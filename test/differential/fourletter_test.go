@@ -79,8 +79,11 @@ func apacheWanted() bool { return os.Getenv("ZKGO_DIFF_APACHE") == "1" }
 
 // byRole maps each role to a member's address, from srvr's Mode, once
 // every member has one and one of them leads.
-func byRole(t *testing.T, addrs []string) map[string]string {
+func byRole(t *testing.T, addrs []string, roles ...string) map[string]string {
 	t.Helper()
+	if len(roles) == 0 {
+		roles = []string{"leader", "follower", "observer"}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out := map[string]string{}
@@ -89,7 +92,7 @@ func byRole(t *testing.T, addrs []string) map[string]string {
 				out[m] = a
 			}
 		}
-		if out["leader"] != "" && out["follower"] != "" && out["observer"] != "" {
+		if !slices.ContainsFunc(roles, func(r string) bool { return out[r] == "" }) {
 			return out
 		}
 		if time.Now().After(deadline) {
