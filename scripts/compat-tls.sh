@@ -99,10 +99,11 @@ if [ "$target" = zkserver ]; then
   fi
 fi
 
-# start_server CLIENTAUTH [java|encrypted]: (re)start the server with
-# ssl.clientAuth set so, with the PEM stores or, given "java", the JKS key
-# store and the PKCS12 trust store (their types from their extensions), or
-# given "encrypted", the PEM key store with an encrypted key.
+# start_server CLIENTAUTH [java|encrypted|unified]: (re)start the server
+# with ssl.clientAuth set so, with the PEM stores or, given "java", the JKS
+# key store and the PKCS12 trust store (their types from their
+# extensions), given "encrypted", the PEM key store with an encrypted key,
+# given "unified", client.portUnification on.
 start_server() {
   zk_stop "$ZK_PID"
   ZK_PID=
@@ -113,6 +114,7 @@ start_server() {
       "ssl.trustStore.location=$tmp/trust.p12" "ssl.trustStore.passwordPath=$tmp/pw") ;;
     encrypted) stores[0]="ssl.keyStore.location=$tmp/server-encrypted.pem"
       stores+=("ssl.keyStore.password=changeit") ;;
+    unified) stores+=("client.portUnification=true") ;;
   esac
   zk_write_cfg "$tmp" "$port" \
     "secureClientPort=$sport" \
@@ -158,7 +160,7 @@ cli() {
   local certname=$1 ms=${CLI_TIMEOUT:-15000}
   shift
   local flags=(-cp "$CP")
-  local server=127.0.0.1:$sport
+  local server=${CLI_SERVER:-127.0.0.1:$sport}
   if [ "$certname" = plain ]; then
     server=127.0.0.1:$port
   else
@@ -222,6 +224,11 @@ check "JKS key store, PKCS12 trust store: a certificate of another CA is refused
 
 start_server need encrypted
 check "PEM key store with an encrypted key: get over TLS" "hello" "$(cli client get /tls)"
+
+start_server need unified
+check "client.portUnification: TLS on the plain port" "x509: CN=compat client,O=zkgo,C=DE" \
+  "$(CLI_SERVER=127.0.0.1:$port cli client whoami | grep x509)"
+check "client.portUnification: plain on the plain port" "hello" "$(cli plain get /tls)"
 
 echo "compat-tls ($target): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

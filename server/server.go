@@ -15,6 +15,7 @@ import (
 
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/quota"
+	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
@@ -259,6 +260,17 @@ func (s *Server) recover() error {
 // Serve accepts clients on ln until Close. It returns ErrServerClosed after
 // Close, or the error that made the server stop (a failed log write).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.ClientPortUnification {
+		// client.portUnification: TLS clients on the plain port too (their
+		// first byte tells them apart), as Netty's DualModeSslHandler.
+		tc, err := ServerTLSConfig(s.cfg)
+		if err != nil {
+			ln.Close()
+			s.Close()
+			return err
+		}
+		ln = tlsnet.NewListener(ln, tc, true, s.log)
+	}
 	s.mu.Lock()
 	s.ln = ln
 	s.started = time.Now()

@@ -52,8 +52,8 @@ func (s *Server) startSecure() error {
 	if s.cfg.SecureClientPort == 0 {
 		return nil
 	}
-	if _, ok := s.ln.(*tlsnet.Listener); ok {
-		return nil
+	if l, ok := s.ln.(*tlsnet.Listener); ok && !l.Unified() {
+		return nil // Serve's listener is the secure port (no plain clientPort)
 	}
 	ln, err := ListenSecure(s.cfg, s.log)
 	if err != nil {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testcerts"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
@@ -319,6 +321,72 @@ func TestTLSOnly(t *testing.T) {
 	nc.(*net.TCPConn).CloseWrite()
 	if b, _ := io.ReadAll(nc); string(b) == "imok" {
 		t.Fatal("plain ruok answered on the secure port")
+	}
+}
+
+// TestClientPortUnification: with client.portUnification the plain
+// client port takes TLS clients too (authenticated by their certificate),
+// plain ones and plain four-letter words, and a secure port beside it
+// still opens.
+func TestClientPortUnification(t *testing.T) {
+	e := &tlsEnv{ca: testcerts.NewCA(t, "zkgo test CA")}
+	srvPair := e.ca.Server("server")
+	alice := e.ca.Client("alice", pkix.Name{CommonName: "alice"})
+	securePort := servertest.FreePorts(t, 1)[0]
+	srv := servertest.Start(t, servertest.WithConfig(func(c *config.Config) {
+		c.ClientPortUnification = true
+		c.SecureClientPort = securePort
+		c.SecureClientPortAddress = "127.0.0.1"
+		c.TLS.KeyStoreLocation = srvPair.File
+		c.TLS.TrustStoreLocation = e.ca.CertFile
+	}))
+	e.secure = srv.Addr() // TLS on the plain port
+
+	c := e.connectTLS(t, &alice)
+	if _, err := c.Create("/unified", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	// The certificate authenticates: an auth ACL names it.
+	if _, err := c.Create("/alices", nil, 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "auth"}}); err != nil {
+		t.Fatal(err)
+	}
+	acl, _, err := c.GetACL("/alices")
+	if err != nil || len(acl) != 1 || acl[0].Scheme != "x509" || acl[0].ID != "CN=alice" {
+		t.Errorf("ACL of a TLS client's auth node: %v, %v; want x509:CN=alice", acl, err)
+	}
+	p := connectPlain(t, srv.Addr())
+	if got, _, err := p.Get("/unified"); err != nil || string(got) != "x" {
+		t.Errorf("plain client on the unified port: %q, %v", got, err)
+	}
+	if err := e.handshake(&alice); err != nil {
+		t.Errorf("ruok over TLS on the unified port: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if out, err := fourletter.Query(ctx, srv.Addr(), "ruok"); err != nil || out != "imok" {
+		t.Errorf("plain ruok on the unified port: %q, %v", out, err)
+	}
+	e.secure = fmt.Sprintf("127.0.0.1:%d", securePort)
+	waitUntilOpen(t, e.secure)
+	if err := e.handshake(&alice); err != nil {
+		t.Errorf("the secure port beside a unified client port: %v", err)
+	}
+}
+
+// waitUntilOpen waits until addr accepts connections.
+func waitUntilOpen(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			nc.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not open: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

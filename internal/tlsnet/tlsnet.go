@@ -322,6 +322,9 @@ func (l *Listener) handshake(nc net.Conn) {
 	}
 }
 
+// Unified reports whether the listener also hands out plain connections.
+func (l *Listener) Unified() bool { return l.unified }
+
 // Accept returns the next connection whose handshake has completed.
 func (l *Listener) Accept() (net.Conn, error) {
 	select {

@@ -76,6 +76,9 @@ type Config struct {
 	SecureClientPort        int       // secureClientPort, 0 = off
 	SecureClientPortAddress string    // secureClientPortAddress
 	TLS                     TLSConfig // ssl.* keys of the secure client port (tls.go)
+	// ClientPortUnification (client.portUnification): the plain client
+	// port serves TLS clients too, with the ssl.* keys.
+	ClientPortUnification bool
 	// SSLQuorum (sslQuorum) makes members connect to each other over TLS
 	// with the ssl.quorum.* keys (QuorumTLS); PortUnification
 	// (portUnification) makes their quorum and election ports accept

@@ -114,7 +114,6 @@ var keyTable = map[string]setter{
 // ignoredKeys are Apache keys zkgo accepts but does not implement (TLS,
 // SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
 var ignoredKeys = map[string]string{
-	"client.portUnification":                  "a port serving plain and TLS clients is not supported (use secureClientPort)",
 	"serverCnxnFactory":                       "zkgo has its own connection handling",
 	"quorum.auth.enableSasl":                  "SASL is not supported",
 	"quorum.auth.serverRequireSasl":           "SASL is not supported",

@@ -101,6 +101,7 @@ func init() {
 		},
 		"X509AuthenticationProvider.superUser": tlsStr(func(t *TLSConfig) *string { return &t.SuperUser }),
 		"sslQuorum":                            boolean(func(c *Config) *bool { return &c.SSLQuorum }),
+		"client.portUnification":               boolean(func(c *Config) *bool { return &c.ClientPortUnification }),
 		"portUnification":                      boolean(func(c *Config) *bool { return &c.PortUnification }),
 		"sslQuorumReloadCertFiles":             boolean(func(c *Config) *bool { return &c.SSLQuorumReloadCertFiles }),
 	} {
@@ -213,6 +214,9 @@ func storeKeys(get func(*Config) *TLSConfig) map[string]setter {
 func (p *parser) validateTLS() {
 	c, f := p.c, p.file
 	line := func(k string) int { return p.lines[k] }
+	if c.ClientPortUnification && c.TLS.KeyStoreLocation == "" {
+		p.errorf(f, line("client.portUnification"), "ssl.keyStore.location", "is not set (required with client.portUnification: the client port takes TLS clients too)")
+	}
 	if c.SecureClientPort != 0 {
 		if c.TLS.KeyStoreLocation == "" {
 			p.errorf(f, line("secureClientPort"), "ssl.keyStore.location", "is not set (required with secureClientPort)")

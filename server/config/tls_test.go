@@ -67,6 +67,7 @@ func TestTLSErrors(t *testing.T) {
 		{"ssl.authProvider=custom\n", "x509 only"},
 		{"authProvider.x509=com.example.Mine\n", "X509AuthenticationProvider only"},
 		{"secureClientPortAddress=127.0.0.1\n", "secureClientPortAddress: is set but secureClientPort is not set"},
+		{"zookeeper.client.portUnification=true\n", "ssl.keyStore.location: is not set (required with client.portUnification"},
 	} {
 		_, err := ParseBytes("zoo.cfg", []byte(base+tc.cfg))
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
