@@ -4,16 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 )
 
 // Hooks for the external test package (server_test).
-
-// WaitUntil is waitUntil: it fails t unless cond holds within 20 s.
-func WaitUntil(t *testing.T, what string, cond func() bool) { waitUntil(t, what, cond) }
 
 // TreeView is treeView: every znode's data, ACL, Stat and children.
 func TreeView(s *Server) map[string]string { return treeView(s) }

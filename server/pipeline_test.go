@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 )
 
@@ -154,10 +155,10 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 			}
 		}()
 	}
-	waitUntil(t, "writes acknowledged", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) == writers })
+	testwait.For(t, "writes acknowledged", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) == writers })
 
 	s.store.InjectWriteError(syscall.ENOSPC)
-	waitUntil(t, "writes refused", func() bool { mu.Lock(); defer mu.Unlock(); return refusedTotal >= 20 })
+	testwait.For(t, "writes refused", func() bool { mu.Lock(); defer mu.Unlock(); return refusedTotal >= 20 })
 	if st := s.View().Stats(); st.Mode != "read-only" {
 		t.Errorf("srvr Mode while refusing = %q, want read-only", st.Mode)
 	}
@@ -222,7 +223,7 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 		for range ev {
 		}
 	}()
-	waitUntil(t, "writes accepted again", func() bool {
+	testwait.For(t, "writes accepted again", func() bool {
 		select {
 		case err := <-errc:
 			t.Fatalf("writer: %v", err)
@@ -262,7 +263,7 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 		t.Fatalf("create on a full disk: %v, want NOTREADONLY (-119)", err)
 	}
 	s.store.InjectWriteError(nil)
-	waitUntil(t, "srvr Mode standalone without a write", func() bool { return s.View().Stats().Mode == "standalone" })
+	testwait.For(t, "srvr Mode standalone without a write", func() bool { return s.View().Stats().Mode == "standalone" })
 	if _, err := c.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatalf("create after the probe ended the refusal: %v", err)
 	}
@@ -281,17 +282,6 @@ func TestLogWriteFailureRefusesWrites(t *testing.T) {
 	}
 	if ok, _, _ := c2.Exists("/never"); ok {
 		t.Error("a refused create is there after restart")
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

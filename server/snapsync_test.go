@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -53,7 +54,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 	}
 	// A member whose log is empty gets SNAP once the leader has a snapshot.
 	snaps := filepath.Join(e.Servers[l].Cfg.DataDir, "version-2", "snapshot.*")
-	server.WaitUntil(t, "a snapshot on the leader", func() bool {
+	testwait.For(t, "a snapshot on the leader", func() bool {
 		m, _ := filepath.Glob(snaps)
 		return len(m) > 0
 	})
@@ -86,7 +87,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 	e.WaitServing(30 * time.Second)
 	// Go on writing for a while with the member in the ensemble.
 	before := server.LastApplied(e.Servers[l].Server())
-	server.WaitUntil(t, "writes after the member came back", func() bool {
+	testwait.For(t, "writes after the member came back", func() bool {
 		return server.LastApplied(e.Servers[l].Server()) > before+50 || t.Failed()
 	})
 	close(stop)
@@ -95,7 +96,7 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 		return
 	}
 	leader, member := e.Servers[l].Server(), e.Servers[f].Server()
-	server.WaitUntil(t, "the member to apply what the leader applied", func() bool {
+	testwait.For(t, "the member to apply what the leader applied", func() bool {
 		return server.LastApplied(member) == server.LastApplied(leader)
 	})
 	want, got := server.TreeView(leader), server.TreeView(member)

@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/zkgo/zkgo/internal/testwait"
 )
 
 type runResult struct {
@@ -353,35 +354,6 @@ func TestExtraOps(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestWatchCommand(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)
@@ -389,7 +361,7 @@ func TestWatchCommand(t *testing.T) {
 	mustCreate(t, conn, "/w", nil, 0)
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			var out syncBuffer
+			var out testwait.Buffer
 			sh, err := New(Config{Server: addr, Timeout: 10 * time.Second, Out: &out, Err: &out})
 			if err != nil {
 				t.Fatal(err)
@@ -406,17 +378,17 @@ func TestWatchCommand(t *testing.T) {
 			// The watch is in place once the server counts it; poll by
 			// writing until an event shows up.
 			child := "/w/" + format
-			waitUntil(t, "watch output", func() bool {
+			testwait.For(t, "watch output", func() bool {
 				_, _ = conn.Set("/w", []byte("x"), -1)
 				return strings.Contains(out.String(), "/w")
 			})
 			mustCreate(t, conn, child, nil, 0)
 			if format == "text" {
-				waitUntil(t, "NodeCreated line", func() bool {
+				testwait.For(t, "NodeCreated line", func() bool {
 					return strings.Contains(out.String(), "WatchedEvent state:SyncConnected type:NodeCreated path:"+child+"\n")
 				})
 			} else {
-				waitUntil(t, "NodeCreated json", func() bool { return strings.Contains(out.String(), `"path":"`+child+`"`) })
+				testwait.For(t, "NodeCreated json", func() bool { return strings.Contains(out.String(), `"path":"`+child+`"`) })
 				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 					var ev EventJSON
 					if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.State != "SyncConnected" || ev.Type == "" {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/internal/testwait"
 )
 
 // TestLineShell runs the shell on piped input: shell-only commands
@@ -95,7 +97,7 @@ func TestCompletionCache(t *testing.T) {
 		t.Fatalf("first completion %q", got)
 	}
 	mustCreate(t, conn, "/cc/b", nil, 0)
-	waitUntil(t, "cache refresh", func() bool { return len(texts()) == 2 })
+	testwait.For(t, "cache refresh", func() bool { return len(texts()) == 2 })
 	if ev := c.Events(); len(ev) != 0 {
 		t.Errorf("completer's watch shown to the user: %+v", ev)
 	}
@@ -104,7 +106,7 @@ func TestCompletionCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCreate(t, conn, "/cc/c", nil, 0)
-	waitUntil(t, "user watch event", func() bool {
+	testwait.For(t, "user watch event", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return len(c.events) > 0

@@ -144,9 +144,13 @@ func decryptPBES2(info encryptedPrivateKeyInfo, password string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	data := info.EncryptedData
-	if len(data) == 0 || len(data)%aes.BlockSize != 0 {
-		return nil, errors.New("encrypted key is not a whole number of AES blocks")
+	return cbcDecrypt(block, iv, info.EncryptedData)
+}
+
+// cbcDecrypt decrypts data in CBC mode, leaving the padding on.
+func cbcDecrypt(block cipher.Block, iv, data []byte) ([]byte, error) {
+	if len(data) == 0 || len(data)%block.BlockSize() != 0 {
+		return nil, errors.New("the encrypted key is not a whole number of cipher blocks")
 	}
 	plain := make([]byte, len(data))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, data)
@@ -173,13 +177,7 @@ func decryptSHA3DES(info encryptedPrivateKeyInfo, password string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	data := info.EncryptedData
-	if len(data) == 0 || len(data)%des.BlockSize != 0 {
-		return nil, errors.New("encrypted key is not a whole number of DES blocks")
-	}
-	plain := make([]byte, len(data))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, data)
-	return plain, nil
+	return cbcDecrypt(block, iv, info.EncryptedData)
 }
 
 // bmpString is a password as PKCS#12 feeds it to its KDF: UTF-16 big

@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/internal/testcerts"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/config"
 )
@@ -201,24 +201,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination tests can read while members write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // presented dials addr and returns the common name of the certificate the
 // listener presents ("" when the handshake fails).
 func presented(t *testing.T, addr string, cli *tls.Config) string {
@@ -241,7 +223,7 @@ func TestStoresReload(t *testing.T) {
 	dir := t.TempDir()
 	keyStore := filepath.Join(dir, "zk1.pem")
 	copyFile(t, first.File, keyStore)
-	var logs syncBuffer
+	var logs testwait.Buffer
 	stores, err := tlsnet.NewStores(config.TLSConfig{KeyStoreLocation: keyStore, TrustStoreLocation: ca.CertFile},
 		"ssl.quorum.", slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -257,7 +239,7 @@ func TestStoresReload(t *testing.T) {
 	}
 
 	copyFile(t, rotated.File, keyStore)
-	waitUntil(t, "the rotated certificate", func() bool { return presented(t, addr, cli) == "zk1-rotated" })
+	testwait.For(t, "the rotated certificate", func() bool { return presented(t, addr, cli) == "zk1-rotated" })
 	if c := stores.Client().Certificates[0].Leaf.Subject.CommonName; c != "zk1-rotated" {
 		t.Errorf("dialing presents %q after the reload, want zk1-rotated", c)
 	}
@@ -265,7 +247,7 @@ func TestStoresReload(t *testing.T) {
 	if err := os.WriteFile(keyStore, []byte("-----BEGIN PRIVATE KEY-----\nhalf a file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the unreadable store to be logged", func() bool { return strings.Contains(logs.String(), "cannot be read") })
+	testwait.For(t, "the unreadable store to be logged", func() bool { return strings.Contains(logs.String(), "cannot be read") })
 	if cn := presented(t, addr, cli); cn != "zk1-rotated" {
 		t.Errorf("after an unreadable rewrite the listener presents %q, want the last good zk1-rotated", cn)
 	}
@@ -279,16 +261,5 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
@@ -114,7 +115,7 @@ func TestMaxClientCnxns(t *testing.T) {
 	}
 	conns[0].close()
 	// The server forgets the closed connection asynchronously: poll.
-	waitFor(t, "a free connection slot", func() bool {
+	testwait.For(t, "a free connection slot", func() bool {
 		nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout)
 		if err != nil {
 			return false // refused connections may fail at dial time too

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -24,19 +25,8 @@ func connect(t *testing.T, addrs ...string) (*zk.Conn, <-chan zk.Event) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	waitFor(t, "session", func() bool { return c.State() == zk.StateHasSession })
+	testwait.For(t, "session", func() bool { return c.State() == zk.StateHasSession })
 	return c, ev
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestWritesReplicateThroughEveryMember(t *testing.T) {
@@ -151,7 +141,7 @@ func TestLeaderCrashWritesResumeAndMemberCatchesUp(t *testing.T) {
 	e.Servers[l].Stop()
 	// Writes resume once the two survivors elect a leader; the client
 	// moves to a survivor with its session.
-	waitFor(t, "a write after the leader crash", func() bool {
+	testwait.For(t, "a write after the leader crash", func() bool {
 		err := write("/after-crash")
 		return err == nil || errors.Is(err, zk.ErrNodeExists)
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
@@ -78,7 +79,7 @@ func leaderZxid(t *testing.T, e *servertest.Ensemble) int64 {
 func waitZxid(t *testing.T, e *servertest.Ensemble, want int64, what string) {
 	t.Helper()
 	var z int64
-	waitFor(t, what, func() bool { z = leaderZxid(t, e); return z >= want })
+	testwait.For(t, what, func() bool { z = leaderZxid(t, e); return z >= want })
 	if z != want {
 		t.Errorf("leader zxid 0x%x, want 0x%x: %s", z, want, what)
 	}
@@ -163,7 +164,7 @@ func TestLocalSessions(t *testing.T) {
 	if h := c.call(4, wire.OpCloseSession, &wire.Empty{}); h.Err != wire.CodeOK {
 		t.Errorf("closeSession: %d", h.Err)
 	}
-	waitFor(t, "the local session to be gone", func() bool { return mntr(t, fAddr, "zk_local_sessions") == "0" })
+	testwait.For(t, "the local session to be gone", func() bool { return mntr(t, fAddr, "zk_local_sessions") == "0" })
 	waitZxid(t, e, before+1, "one txn (the create)")
 
 	// One that goes silent expires on its member.
@@ -172,7 +173,7 @@ func TestLocalSessions(t *testing.T) {
 		t.Fatal("no second session")
 	}
 	s2.nc.Close()
-	waitFor(t, "the silent local session to expire", func() bool { return mntr(t, fAddr, "zk_local_sessions") == "0" })
+	testwait.For(t, "the silent local session to expire", func() bool { return mntr(t, fAddr, "zk_local_sessions") == "0" })
 	_, back := dialSession(t, fAddr, resp2.SessionID, resp2.Passwd, 400)
 	if back.TimeOut != 0 {
 		t.Errorf("an expired local session resumed: %+v", back)

@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
@@ -104,7 +105,7 @@ func TestReadOnlyModeWithoutQuorum(t *testing.T) {
 		}
 	}
 	addr := e.Addrs()[survivor]
-	waitFor(t, "read-only mode (isro = ro)", func() bool {
+	testwait.For(t, "read-only mode (isro = ro)", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		out, err := fourletter.Query(ctx, addr, "isro")

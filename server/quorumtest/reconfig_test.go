@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/shell"
@@ -49,7 +50,7 @@ func startJoiner(t *testing.T, e *servertest.Ensemble, s config.Server, opts ...
 		c.ClientPortAddress, c.ClientPort = "127.0.0.1", s.ClientPort
 	})}, opts...)
 	j := servertest.Start(t, all...)
-	waitFor(t, "the joiner to follow", func() bool { return servertest.Mode(j.Addr()) == "follower" })
+	testwait.For(t, "the joiner to follow", func() bool { return servertest.Mode(j.Addr()) == "follower" })
 	return j
 }
 
@@ -100,7 +101,7 @@ func writeThrough(t *testing.T, addr, path string) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, "a write through "+addr, func() bool {
+	testwait.For(t, "a write through "+addr, func() bool {
 		_, err := c.Create(path, nil, 0, zk.WorldACL(zk.PermAll))
 		return err == nil || errors.Is(err, zk.ErrNodeExists)
 	})
@@ -316,7 +317,7 @@ func TestReconfigRemoveLeader(t *testing.T) {
 			rest = append(rest, int64(i+1))
 		}
 	}
-	waitFor(t, "a new leader among the others", func() bool {
+	testwait.For(t, "a new leader among the others", func() bool {
 		nl := e.Leader()
 		return nl >= 0 && nl != l
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -30,7 +31,7 @@ func TestSessionMovesBetweenMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Servers[f].Stop()
-	waitFor(t, "reconnect to another member", func() bool {
+	testwait.For(t, "reconnect to another member", func() bool {
 		return c.State() == zk.StateHasSession && c.Server() != e.Addrs()[f]
 	})
 	if c.SessionID() != sid {

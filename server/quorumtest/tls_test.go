@@ -15,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/internal/testcerts"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 )
@@ -121,7 +122,7 @@ func TestQuorumTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	quorum := net.JoinHostPort("127.0.0.1", strconv.Itoa(e.Servers[0].Cfg.Servers[0].QuorumPort))
-	waitFor(t, "member 1 to present its new certificate", func() bool {
+	testwait.For(t, "member 1 to present its new certificate", func() bool {
 		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", quorum,
 			&tls.Config{Certificates: []tls.Certificate{client.Cert}, RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
 		if err != nil {
