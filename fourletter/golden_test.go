@@ -111,6 +111,22 @@ server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183
 			quorum(f, "follower")
 			f.sessions = append(f.sessions, Session{ID: 0x200000abc, Timeout: 30 * time.Second})
 		}},
+		{"follower-local-dump", "dump", func(f *fakeView) {
+			// localSessionsEnabled: LearnerSessionTracker lists its local
+			// tracker's expiry queue, then the global sessions.
+			quorum(f, "follower")
+			f.stats.LocalSessionsEnabled = true
+			f.sessions = append(f.sessions, Session{ID: 0x200000abc, Timeout: 30 * time.Second,
+				Expires: f.sessions[0].Expires, Local: true})
+		}},
+		{"leader-local-dump", "dump", func(f *fakeView) {
+			// LeaderSessionTracker: "Local " and "Global " before each
+			// tracker's expiry queue.
+			quorum(f, "leader")
+			f.stats.LocalSessionsEnabled = true
+			f.sessions = append(f.sessions, Session{ID: 0x200000abc, Timeout: 30 * time.Second,
+				Expires: f.sessions[0].Expires, Local: true})
+		}},
 		{"readonly-stat", "stat", func(f *fakeView) { f.stats.Mode = "read-only" }},
 		{"readonly-isro", "isro", func(f *fakeView) { f.stats.Mode = "read-only" }},
 		{"notserving-srvr", "srvr", func(f *fakeView) { f.serving = false }},

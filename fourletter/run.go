@@ -264,14 +264,20 @@ func groupBuckets(at []time.Time, lines []string) []bucket {
 func dump(v View) string {
 	var b strings.Builder
 	b.WriteString("SessionTracker dump:\n")
-	sessions := v.Sessions()
-	if learner(v) {
-		// LearnerSessionTracker.dumpSessions
-		fmt.Fprintf(&b, "Global Sessions(%d):\n", len(sessions))
-		for _, s := range sessions {
-			fmt.Fprintf(&b, "0x%x\t%dms\n", uint64(s.ID), s.Timeout.Milliseconds())
+	// With localSessionsEnabled, Leader- and LearnerSessionTracker dump
+	// their local tracker first; otherwise every session is listed as
+	// one (a read-only server's local ones too).
+	localEnabled := v.Stats().LocalSessionsEnabled
+	var global, local []Session
+	for _, s := range v.Sessions() {
+		if s.Local && localEnabled {
+			local = append(local, s)
+		} else {
+			global = append(global, s)
 		}
-	} else {
+	}
+	// SessionTrackerImpl.dumpSessions: "Session " and the expiry queue.
+	sessionSets := func(sessions []Session) {
 		b.WriteString("Session ")
 		var at []time.Time
 		var lines []string
@@ -280,6 +286,23 @@ func dump(v View) string {
 			lines = append(lines, fmt.Sprintf("0x%x", uint64(s.ID)))
 		}
 		expiryDump(&b, groupBuckets(at, lines))
+	}
+	if localEnabled {
+		b.WriteString("Local ")
+		sessionSets(local)
+	}
+	switch {
+	case learner(v):
+		// LearnerSessionTracker.dumpSessions
+		fmt.Fprintf(&b, "Global Sessions(%d):\n", len(global))
+		for _, s := range global {
+			fmt.Fprintf(&b, "0x%x\t%dms\n", uint64(s.ID), s.Timeout.Milliseconds())
+		}
+	case localEnabled:
+		b.WriteString("Global ")
+		sessionSets(global)
+	default:
+		sessionSets(global)
 	}
 
 	b.WriteString("ephemeral nodes dump:\n")

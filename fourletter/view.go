@@ -92,7 +92,10 @@ type Stats struct {
 	ApproximateDataSize int64 // sum of path lengths + data lengths
 	GlobalSessions      int64
 	LocalSessions       int64
-	Uptime              time.Duration
+	// LocalSessionsEnabled: localSessionsEnabled on an ensemble member
+	// (dump lists local and global sessions apart).
+	LocalSessionsEnabled bool
+	Uptime               time.Duration
 
 	DataDirSize int64 // bytes under dataDir (dirs, conf)
 	LogDirSize  int64 // bytes under dataLogDir
@@ -163,6 +166,8 @@ type Session struct {
 	// standalone server or leader. Learners leave it zero: their dump
 	// prints "Global Sessions(n):" with timeouts instead.
 	Expires time.Time
+	// Local: known to this member only (local sessions, read-only mode).
+	Local bool
 }
 
 // Watch is one entry of a watch table.

@@ -174,6 +174,7 @@ type SessionInfo struct {
 	ID       int64
 	Timeout  time.Duration
 	ExpireAt time.Time
+	Local    bool
 }
 
 func (t *sessionTable) list() []SessionInfo {
@@ -181,7 +182,7 @@ func (t *sessionTable) list() []SessionInfo {
 	defer t.mu.Unlock()
 	out := make([]SessionInfo, 0, len(t.sessions))
 	for _, s := range t.sessions {
-		out = append(out, SessionInfo{ID: s.id, Timeout: s.timeout, ExpireAt: s.expireAt})
+		out = append(out, SessionInfo{ID: s.id, Timeout: s.timeout, ExpireAt: s.expireAt, Local: s.local})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
