@@ -664,6 +664,13 @@ func (c *conn) handshake(frame []byte) bool {
 	if !s.isServing() {
 		c.readOnly = true
 	}
+	if !c.readOnly && !s.cfg.LeaderServes && s.peer != nil && s.leading() {
+		// leaderServes=no: the leader keeps to the quorum's work and
+		// its clients go to the followers (Apache's leader never hands
+		// its cnxn factory the server).
+		c.log.Info("refusing connection: this member leads and leaderServes=no")
+		return false
+	}
 	if last := s.lastZxid.Load(); req.LastZxidSeen > last {
 		// The client has seen a newer state than ours: it must try another server.
 		c.log.Info("refusing connection: client has seen a newer zxid",

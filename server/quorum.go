@@ -69,17 +69,18 @@ func (s *Server) newPeer() error {
 		return err
 	}
 	p, err := zab.New(zab.Config{
-		TLS:           qtls,
-		MyID:          cfg.MyID,
-		Servers:       cfg.Servers,
-		ConfigVersion: cfg.ConfigVersion,
-		Observer:      cfg.PeerType == "observer",
-		TickTime:      cfg.TickTime,
-		InitLimit:     cfg.InitLimit,
-		SyncLimit:     cfg.SyncLimit,
-		Store:         s.store,
-		SM:            stateMachine{s},
-		Logger:        s.log,
+		TLS:            qtls,
+		ListenOnAllIPs: cfg.QuorumListenOnAllIPs,
+		MyID:           cfg.MyID,
+		Servers:        cfg.Servers,
+		ConfigVersion:  cfg.ConfigVersion,
+		Observer:       cfg.PeerType == "observer",
+		TickTime:       cfg.TickTime,
+		InitLimit:      cfg.InitLimit,
+		SyncLimit:      cfg.SyncLimit,
+		Store:          s.store,
+		SM:             stateMachine{s},
+		Logger:         s.log,
 	})
 	if err != nil {
 		return err

@@ -371,13 +371,21 @@ func (s *Server) admit(nc net.Conn) *conn {
 		return nil
 	default:
 	}
-	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
-		s.log.Warn("too many connections from this address: closing", "ip", host, "max", max)
+	refuse := func(msg string, args ...any) *conn {
+		s.log.Warn(msg, args...)
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0) // a reset, as Apache's fastCloseSock: no TIME_WAIT per refused attempt
 		}
 		nc.Close()
 		return nil
+	}
+	if max := s.cfg.MaxCnxns; max > 0 && len(s.conns) >= max {
+		// ServerCnxnFactory.limitTotalNumberOfCnxns (maxCnxns), checked
+		// before the per-address limit as there.
+		return refuse("too many connections: closing", "connections", len(s.conns), "max", max)
+	}
+	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
+		return refuse("too many connections from this address: closing", "ip", host, "max", max)
 	}
 	s.perIP[host]++
 	c := newConn(s, nc)

@@ -127,6 +127,35 @@ func TestMaxClientCnxns(t *testing.T) {
 	})
 }
 
+// maxCnxns limits the server's connections in all, whatever their
+// address: the third of two allowed gets no session, and a slot frees up
+// when a connection goes away.
+func TestMaxCnxns(t *testing.T) {
+	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxCnxns = 2 }))
+	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr())}
+	if nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout); err == nil {
+		extra := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+		if _, err := extra.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}); err == nil {
+			t.Fatal("a third connection got a session with maxCnxns=2")
+		}
+		nc.Close()
+	}
+	for _, c := range conns {
+		c.stat("/")
+	}
+	conns[1].close()
+	testwait.For(t, "a free connection slot", func() bool {
+		nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout)
+		if err != nil {
+			return false
+		}
+		c := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+		defer nc.Close()
+		_, err = c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
+		return err == nil
+	})
+}
+
 // Garbage on the client port never crashes or hangs the server: random
 // bytes before and after the handshake, random frames with random opcodes,
 // truncated frames left open. Afterwards the server still serves.

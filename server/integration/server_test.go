@@ -94,6 +94,9 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.SuperDigest != "" {
 		lines = append(lines, "DigestAuthenticationProvider.superDigest="+cfg.SuperDigest)
 	}
+	if cfg.MaxCnxns > 0 {
+		lines = append(lines, fmt.Sprintf("maxCnxns=%d", cfg.MaxCnxns))
+	}
 	if cfg.SkipACL {
 		lines = append(lines, "skipACL=yes")
 	}

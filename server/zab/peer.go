@@ -59,6 +59,9 @@ type Config struct {
 	// Transport connects the members; nil means TCP on the quorum and
 	// election ports of Servers, over TLS as TLS says.
 	Transport Transport
+	// ListenOnAllIPs makes the TCP transport listen on every address
+	// (quorumListenOnAllIPs), not only its server line's host.
+	ListenOnAllIPs bool
 	// TLS, when set, makes the TCP transport's connections TLS
 	// (sslQuorum) or lets its ports accept TLS beside plain connections
 	// (portUnification).
@@ -214,7 +217,7 @@ func New(cfg Config) (*Peer, error) {
 	p.transport = cfg.Transport
 	if p.transport == nil && len(v.others) > 0 {
 		t := NewTCPTransport(cfg.MyID, cfg.Servers).(*tcpTransport)
-		t.tls, t.log = cfg.TLS, p.log
+		t.tls, t.log, t.listenAll = cfg.TLS, p.log, cfg.ListenOnAllIPs
 		p.transport = t
 	}
 	p.applier = newApplier(p)

@@ -70,11 +70,12 @@ func NewTCPTransport(myID int64, servers []config.Server) Transport {
 }
 
 type tcpTransport struct {
-	myID    int64
-	tls     *TLS
-	log     *slog.Logger
-	mu      sync.Mutex
-	servers []config.Server
+	myID      int64
+	listenAll bool // quorumListenOnAllIPs
+	tls       *TLS
+	log       *slog.Logger
+	mu        sync.Mutex
+	servers   []config.Server
 }
 
 // TLS is the TCP transport's TLS setting (zoo.cfg's sslQuorum,
@@ -126,8 +127,19 @@ func (t *tcpTransport) addr(id int64, ch Channel) (string, error) {
 	return "", fmt.Errorf("server %d is not in the configuration", id)
 }
 
-func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
+// listenAddr is where this member listens for ch: its own server line's
+// host and port, or every address with quorumListenOnAllIPs.
+func (t *tcpTransport) listenAddr(ch Channel) (string, error) {
 	a, err := t.addr(t.myID, ch)
+	if err != nil || !t.listenAll {
+		return a, err
+	}
+	_, port, err := net.SplitHostPort(a)
+	return net.JoinHostPort("", port), err
+}
+
+func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
+	a, err := t.listenAddr(ch)
 	if err != nil {
 		return nil, err
 	}
