@@ -178,7 +178,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if logDir == "" {
 		logDir = cfg.DataDir
 	}
-	store, err := storage.Open(cfg.DataDir, logDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger})
+	store, err := storage.Open(cfg.DataDir, logDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger, FsyncWarning: cfg.FsyncWarningThreshold})
 	if err != nil {
 		return nil, err
 	}

@@ -83,24 +83,25 @@ func (v view) Stats() fourletter.Stats {
 	started := s.started
 	s.mu.Unlock()
 	st := fourletter.Stats{
-		Version:              Version,
-		Mode:                 v.mode(),
-		LatencyMin:           min,
-		LatencyMax:           s.stats.maxLat.Load(),
-		LatencyTotal:         s.stats.totLat.Load(),
-		LatencyCount:         s.stats.count.Load(),
-		PacketsReceived:      s.stats.received.Load(),
-		PacketsSent:          s.stats.sent.Load(),
-		Outstanding:          s.inflight.n.Load(), // requests in flight, Apache's getInProcess
-		LastZxid:             s.lastZxid.Load(),
-		NodeCount:            int64(nodes),
-		WatchCount:           int64(s.watches.Count()),
-		EphemeralsCount:      int64(eph),
-		ApproximateDataSize:  size,
-		GlobalSessions:       int64(global),
-		LocalSessions:        int64(local),
-		LocalSessionsEnabled: s.peer != nil && s.cfg.LocalSessionsEnabled,
-		Uptime:               time.Since(started),
+		Version:                   Version,
+		Mode:                      v.mode(),
+		LatencyMin:                min,
+		LatencyMax:                s.stats.maxLat.Load(),
+		LatencyTotal:              s.stats.totLat.Load(),
+		LatencyCount:              s.stats.count.Load(),
+		PacketsReceived:           s.stats.received.Load(),
+		PacketsSent:               s.stats.sent.Load(),
+		Outstanding:               s.inflight.n.Load(), // requests in flight, Apache's getInProcess
+		LastZxid:                  s.lastZxid.Load(),
+		NodeCount:                 int64(nodes),
+		WatchCount:                int64(s.watches.Count()),
+		EphemeralsCount:           int64(eph),
+		ApproximateDataSize:       size,
+		GlobalSessions:            int64(global),
+		LocalSessions:             int64(local),
+		LocalSessionsEnabled:      s.peer != nil && s.cfg.LocalSessionsEnabled,
+		FsyncThresholdExceedCount: s.store.SlowSyncs(),
+		Uptime:                    time.Since(started),
 		// As Apache: its FileTxnSnapLog calls the txn log directory
 		// "dataDir", so datadir_size is the log's and logdir_size the snapshots'.
 		DataDirSize:         s.store.LogDirSize(),

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -47,6 +48,9 @@ type Options struct {
 	// Logger receives Info lines for state changes and Warn lines for
 	// recovered trouble (corrupt snapshots). Nil discards.
 	Logger *slog.Logger
+	// FsyncWarning: a synced log write that takes longer is logged and
+	// counted (zoo.cfg fsync.warningthresholdms; 0 = never).
+	FsyncWarning time.Duration
 
 	// walChunk and walSegmentMax override the WAL's preallocation step and
 	// segment size (tests).
@@ -69,14 +73,18 @@ type Entry struct {
 
 // Store is the txn log plus the snapshot directory of one server.
 type Store struct {
-	logger   *slog.Logger
-	snapDir  string // <dataDir>/version-2
-	logDir   string // <dataLogDir>/version-2
-	logPath  string // <logDir>/log.bolt
-	noSync   bool
-	dirLock  *os.File // flock on snapDir when it differs from logDir
-	closeMu  sync.Once
-	closeErr error
+	logger *slog.Logger
+	// fsyncWarn and slowSyncs: Options.FsyncWarning and the synced log
+	// writes that took longer.
+	fsyncWarn time.Duration
+	slowSyncs atomic.Int64
+	snapDir   string // <dataDir>/version-2
+	logDir    string // <dataLogDir>/version-2
+	logPath   string // <logDir>/log.bolt
+	noSync    bool
+	dirLock   *os.File // flock on snapDir when it differs from logDir
+	closeMu   sync.Once
+	closeErr  error
 
 	// walMu serialises WAL writes (Append, TruncateAfter, Close) and
 	// guards wal and nextSeq.
@@ -152,6 +160,7 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		snapDir:   filepath.Join(dataDir, versionDir),
 		logDir:    filepath.Join(dataLogDir, versionDir),
 		noSync:    !opts.ForceSync,
+		fsyncWarn: opts.FsyncWarning,
 		walChunk:  defaultWALChunk,
 		walSegMax: defaultWALChunk,
 		nextSeq:   1,

@@ -355,8 +355,20 @@ func (s *Store) walWrite(es []walEntry) error {
 	if err != nil {
 		return err
 	}
-	return s.wal.write(rec, s.walChunk, !s.noSync)
+	start := time.Now()
+	err = s.wal.write(rec, s.walChunk, !s.noSync)
+	if d := time.Since(start); !s.noSync && s.fsyncWarn > 0 && d > s.fsyncWarn {
+		// As Apache's SyncRequestProcessor (fsync.warningthresholdms).
+		s.slowSyncs.Add(1)
+		s.logger.Warn(fmt.Sprintf("fsync-ing the write ahead log took %dms which will adversely effect operation latency. File size is %d bytes. See the ZooKeeper troubleshooting guide",
+			d.Milliseconds(), s.wal.off), "segment", s.wal.seg.path)
+	}
+	return err
 }
+
+// SlowSyncs is how many synced log writes took longer than
+// Options.FsyncWarning (mntr's fsync_threshold_exceed_count).
+func (s *Store) SlowSyncs() int64 { return s.slowSyncs.Load() }
 
 // mover copies WAL entries into bolt in the background until Close.
 func (s *Store) mover() {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // crash stops the store as kill -9 would after the WAL writes: nothing more
@@ -686,5 +687,47 @@ func TestMoveSpreadCatchesUpWithoutPausing(t *testing.T) {
 	s.mu.Unlock()
 	if moved := total - left; left > maxPending/4 || moved < total-maxPending/4 {
 		t.Errorf("moved %d of %d with the stop already given, %d left; want the backlog under %d", moved, total, left, maxPending/4)
+	}
+}
+
+// TestSlowSyncWarning: a synced write slower than
+// fsync.warningthresholdms is logged in Apache's words and counted; with
+// a threshold no write reaches, or without forceSync, nothing is.
+func TestSlowSyncWarning(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		forceSync bool
+		threshold time.Duration
+		slow      bool
+	}{
+		{"every write past a 1 ns threshold", true, time.Nanosecond, true},
+		{"an hour's threshold", true, time.Hour, false},
+		{"forceSync off", false, time.Nanosecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			s, err := Open(t.TempDir(), "", Options{ForceSync: tc.forceSync, FsyncWarning: tc.threshold, Logger: slog.New(rec)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for _, z := range seq(0, 1, 3) { // three synced writes
+				if err := s.Append(entries(z)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var warned int
+			for _, w := range rec.warnings() {
+				if strings.Contains(w, "fsync-ing the write ahead log took") && strings.Contains(w, "adversely effect operation latency") {
+					warned++
+				}
+			}
+			if tc.slow && (s.SlowSyncs() != 3 || warned != 3) {
+				t.Errorf("3 appends: SlowSyncs %d, %d warnings; want 3 and 3", s.SlowSyncs(), warned)
+			}
+			if !tc.slow && (s.SlowSyncs() != 0 || warned != 0) {
+				t.Errorf("SlowSyncs %d, %d warnings; want none", s.SlowSyncs(), warned)
+			}
+		})
 	}
 }
