@@ -15,12 +15,25 @@ import (
 // and a client connecting is refused as by a crashed server. Once
 // released, the member listens on them again.
 func TestDownMemberHoldsItsPorts(t *testing.T) {
-	ports := servertest.FreePorts(t, 3)
-	m := &Member{cfg: &config.Config{MyID: 1, ClientPort: ports[0],
-		Servers: []config.Server{{ID: 1, QuorumPort: ports[1], ElectionPort: ports[2]}}}}
-	m.hold()
-	if len(m.held) != 3 {
-		t.Fatalf("held %d ports of 3", len(m.held))
+	var ports []int
+	var m *Member
+	// FreePorts finds ports net.Listen can take (SO_REUSEADDR); hold binds
+	// without it, which a TIME_WAIT left by another test's server on the
+	// port refuses: then try other ports.
+	for attempt := 0; ; attempt++ {
+		ports = servertest.FreePorts(t, 3)
+		m = &Member{cfg: &config.Config{MyID: 1, ClientPort: ports[0],
+			Servers: []config.Server{{ID: 1, QuorumPort: ports[1], ElectionPort: ports[2]}}}}
+		m.hold()
+		if len(m.held) == 3 {
+			break
+		}
+		m.mu.Lock()
+		m.release()
+		m.mu.Unlock()
+		if attempt == 20 {
+			t.Fatalf("held %d ports of 3 after %d attempts", len(m.held), attempt+1)
+		}
 	}
 	for _, p := range ports {
 		addr := "127.0.0.1:" + strconv.Itoa(p)
