@@ -227,9 +227,9 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		return true
 	}
 
-	if op == wire.OpCloseSession && local && !c.readOnly {
-		// A local session closes here, without a txn (Apache's local
-		// closeSession request).
+	if op == wire.OpCloseSession && (local || c.readOnly) {
+		// A local session, or any on a read-only server, closes here
+		// without a txn (Apache's local closeSession request).
 		s.sessions.remove(sid)
 		sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeOK, nil), true
 		c.enqueue(sl)
@@ -253,12 +253,6 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		}
 	}
 	if c.readOnly && (isWrite(op) || op == wire.OpSync) {
-		if op == wire.OpCloseSession {
-			s.sessions.remove(sid)
-			sl.filled, sl.frame, sl.closeConn = true, s.reply(xid, wire.CodeOK, nil), true
-			c.enqueue(sl)
-			return true
-		}
 		// ReadOnlyRequestProcessor: writes and sync are refused.
 		sl.filled, sl.frame = true, s.reply(xid, wire.CodeNotReadOnly, nil)
 		c.enqueue(sl)

@@ -50,6 +50,13 @@ func ServerConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return accepting(tc, t), nil
+}
+
+// accepting turns a dialing configuration (base's) into the accepting
+// one: the trust store checks client certificates, as clientAuth says.
+func accepting(dialing *tls.Config, t config.TLSConfig) *tls.Config {
+	tc := dialing.Clone()
 	tc.ClientCAs, tc.RootCAs = tc.RootCAs, nil
 	switch t.ClientAuthMode() {
 	case "none":
@@ -59,7 +66,7 @@ func ServerConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
 	default:
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	return tc, nil
+	return tc
 }
 
 // ClientConfig builds the configuration of the dialing end: it presents
@@ -376,16 +383,13 @@ func (s *Stores) Server() *tls.Config { return s.cur.Load().server }
 // Client is the current dialing configuration.
 func (s *Stores) Client() *tls.Config { return s.cur.Load().client }
 
+// build reads the stores once for both ends.
 func (s *Stores) build(sig string) (*built, error) {
-	srv, err := ServerConfig(s.t, s.prefix)
-	if err != nil {
-		return nil, err
-	}
 	cli, err := ClientConfig(s.t, s.prefix)
 	if err != nil {
 		return nil, err
 	}
-	return &built{server: srv, client: cli, sig: sig}, nil
+	return &built{server: accepting(cli, s.t), client: cli, sig: sig}, nil
 }
 
 // signature changes when a store file is replaced or rewritten.

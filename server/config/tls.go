@@ -16,7 +16,7 @@ import (
 // PKCS12 (package keystore).
 type TLSConfig struct {
 	KeyStoreLocation       string // ssl.keyStore.location: the private key and its certificate chain
-	KeyStorePassword       string // ssl.keyStore.password (JKS, PKCS12; encrypted PEM keys are refused)
+	KeyStorePassword       string // ssl.keyStore.password (JKS, PKCS12, an encrypted PEM key)
 	KeyStorePasswordPath   string // ssl.keyStore.passwordPath
 	KeyStoreType           string // ssl.keyStore.type: PEM, JKS, PKCS12, or "" (from the file name)
 	TrustStoreLocation     string // ssl.trustStore.location: CA certificates
@@ -233,13 +233,12 @@ func (p *parser) validateTLS() {
 		p.warnf(f, line("sslQuorum"), "sslQuorum", "has no effect on a standalone server")
 		return
 	}
-	for _, k := range []string{"ssl.quorum.keyStore.location", "ssl.quorum.trustStore.location"} {
-		loc := c.QuorumTLS.KeyStoreLocation
-		if k == "ssl.quorum.trustStore.location" {
-			loc = c.QuorumTLS.TrustStoreLocation
-		}
-		if loc == "" {
-			p.errorf(f, line("sslQuorum"), k, "is not set (required with sslQuorum or portUnification: members authenticate each other)")
+	for _, store := range []struct{ key, loc string }{
+		{"ssl.quorum.keyStore.location", c.QuorumTLS.KeyStoreLocation},
+		{"ssl.quorum.trustStore.location", c.QuorumTLS.TrustStoreLocation},
+	} {
+		if store.loc == "" {
+			p.errorf(f, line("sslQuorum"), store.key, "is not set (required with sslQuorum or portUnification: members authenticate each other)")
 		}
 	}
 }

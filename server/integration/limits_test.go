@@ -97,34 +97,34 @@ func TestFrameSizeLimitConfigured(t *testing.T) {
 	c.expectClosed()
 }
 
+// getsSession reports whether a new connection to addr gets a session; a
+// refusal may surface at dial time or as a closed handshake.
+func getsSession(t *testing.T, addr string) bool {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	c := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
+	_, err = c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
+	return err == nil
+}
+
 // maxClientCnxns limits the connections of one IP; a refused connection is
 // closed at once, and a slot frees up when a connection goes away.
 func TestMaxClientCnxns(t *testing.T) {
 	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxClientCnxns = 3 }))
 	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr()), rawSession(t, s.Addr())}
-	// The refusal may even surface at dial time.
-	if nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout); err == nil {
-		extra := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
-		if _, err := extra.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}); err == nil {
-			t.Fatal("a fourth connection from the same IP got a session")
-		}
-		nc.Close()
+	if getsSession(t, s.Addr()) {
+		t.Fatal("a fourth connection from the same IP got a session")
 	}
 	for _, c := range conns {
 		c.stat("/")
 	}
 	conns[0].close()
 	// The server forgets the closed connection asynchronously: poll.
-	testwait.For(t, "a free connection slot", func() bool {
-		nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout)
-		if err != nil {
-			return false // refused connections may fail at dial time too
-		}
-		c := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
-		defer nc.Close()
-		_, err = c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
-		return err == nil
-	})
+	testwait.For(t, "a free connection slot", func() bool { return getsSession(t, s.Addr()) })
 }
 
 // maxCnxns limits the server's connections in all, whatever their
@@ -133,27 +133,15 @@ func TestMaxClientCnxns(t *testing.T) {
 func TestMaxCnxns(t *testing.T) {
 	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxCnxns = 2 }))
 	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr())}
-	if nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout); err == nil {
-		extra := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
-		if _, err := extra.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true}); err == nil {
-			t.Fatal("a third connection got a session with maxCnxns=2")
-		}
-		nc.Close()
+	if getsSession(t, s.Addr()) {
+		t.Fatal("a third connection got a session with maxCnxns=2")
 	}
 	for _, c := range conns {
 		c.stat("/")
 	}
 	conns[1].close()
-	testwait.For(t, "a free connection slot", func() bool {
-		nc, err := net.DialTimeout("tcp", s.Addr(), ioTimeout)
-		if err != nil {
-			return false
-		}
-		c := &rawConn{t: t, nc: nc, r: bufio.NewReader(nc)}
-		defer nc.Close()
-		_, err = c.handshake(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
-		return err == nil
-	})
+	// The server forgets the closed connection asynchronously: poll.
+	testwait.For(t, "a free connection slot", func() bool { return getsSession(t, s.Addr()) })
 }
 
 // Garbage on the client port never crashes or hangs the server: random
