@@ -85,7 +85,7 @@ func LoadKeyPair(path, typ, password string) (tls.Certificate, error) {
 	case PKCS12:
 		cert, err = p12KeyPair(b, password)
 	default:
-		cert, err = pemKeyPair(b, password)
+		cert, err = ParsePEM(b, password)
 	}
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("%s: %w", path, err)
@@ -123,16 +123,10 @@ func LoadTrust(path, typ, password string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// ParsePEM reads a PEM key store's contents (see pemKeyPair): a key,
-// encrypted with password or not, and its certificate chain.
+// ParsePEM reads the contents of Apache's PEM key store: one private key
+// (PKCS#8, encrypted with password when it says so, or PKCS#1 or SEC 1)
+// and its certificate chain, in any order.
 func ParsePEM(b []byte, password string) (tls.Certificate, error) {
-	return pemKeyPair(b, password)
-}
-
-// pemKeyPair reads Apache's PEM key store: one private key (PKCS#8,
-// encrypted with password when it says so, or PKCS#1 or SEC 1) and its
-// certificate chain in one file, in any order.
-func pemKeyPair(b []byte, password string) (tls.Certificate, error) {
 	var certs, keys []byte
 	for rest := b; ; {
 		var blk *pem.Block

@@ -46,14 +46,14 @@ var tlsVersions = map[string]uint16{
 // the key store, the trust store that peers' certificates are checked
 // against, clientAuth, the protocols and the cipher suites.
 func ServerConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
-	tc, err := base(t, prefix)
+	tc, err := ClientConfig(t, prefix)
 	if err != nil {
 		return nil, err
 	}
 	return accepting(tc, t), nil
 }
 
-// accepting turns a dialing configuration (base's) into the accepting
+// accepting turns a dialing configuration (ClientConfig's) into the accepting
 // one: the trust store checks client certificates, as clientAuth says.
 func accepting(dialing *tls.Config, t config.TLSConfig) *tls.Config {
 	tc := dialing.Clone()
@@ -69,15 +69,10 @@ func accepting(dialing *tls.Config, t config.TLSConfig) *tls.Config {
 	return tc
 }
 
-// ClientConfig builds the configuration of the dialing end: it presents
-// the key store's certificate and checks the other end's against the trust
-// store. The caller sets ServerName per connection (see Dial).
+// ClientConfig builds the configuration of the dialing end, which holds
+// what both ends share: it presents the key store's certificate and checks
+// the other end's against the trust store (RootCAs). Dial checks the name.
 func ClientConfig(t config.TLSConfig, prefix string) (*tls.Config, error) {
-	return base(t, prefix)
-}
-
-// base holds what both ends share; the trust store is in RootCAs.
-func base(t config.TLSConfig, prefix string) (*tls.Config, error) {
 	if t.KeyStoreLocation == "" {
 		return nil, fmt.Errorf("%skeyStore.location is not set", prefix)
 	}
