@@ -119,10 +119,10 @@ func runDifferential(t *testing.T, voters, observers int) {
 		// what a seed reads of / does not depend on an earlier one. The
 		// next seed's first step is client 0's, on the member that did
 		// the cleanup; the barrier after it brings the others up to date.
-		for _, addr := range []string{apache.addrs[0], zk.addrs[0]} {
+		for _, side := range []cluster{apache, zk} {
 			for _, root := range []string{fmt.Sprintf("/diff%d", seed), quota.Root + fmt.Sprintf("/diff%d", seed)} {
-				if err := cleanup(addr, root); err != nil {
-					t.Fatalf("cleanup of seed %d on %s: %v", seed, addr, err)
+				if err := cleanupSide(t, side, root); err != nil {
+					t.Fatalf("cleanup of seed %d: %v", seed, err)
 				}
 			}
 		}
@@ -157,6 +157,23 @@ func runDifferential(t *testing.T, voters, observers int) {
 
 // superUser may do anything on both servers (superDigest).
 const superUser = "super:secret"
+
+// cleanupSide deletes root on the side's first client member or, when an
+// Apache member stopped answering there (see side.barrier), on the next
+// one that answers; the barrier after the next step brings the others up
+// to date.
+func cleanupSide(t *testing.T, side cluster, root string) error {
+	var errs []error
+	for _, addr := range side.addrs {
+		err := cleanup(addr, root)
+		if err == nil {
+			return nil
+		}
+		t.Logf("cleanup of %s on %s: %v", root, addr, err)
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+	}
+	return errors.Join(errs...)
+}
 
 // cleanup deletes root and everything under it as the super user.
 func cleanup(addr, root string) error {
