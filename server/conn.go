@@ -91,6 +91,11 @@ type conn struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
+	// lp is the event loop that reads the connection once its goroutine
+	// has handed it over (evloop_linux.go), and ev its state there.
+	lp atomic.Pointer[evloop]
+	ev evconn
+
 	readOnly  bool // accepted by a read-only server: reads only
 	sessionID atomic.Int64
 	timeout   atomic.Int64 // negotiated ms
@@ -224,6 +229,10 @@ func (c *conn) wakeWriter() {
 // one non-blocking writev leaves, it writes blocking, so that a client
 // that reads slowly slows the reading of its requests.
 func (c *conn) flushInline() {
+	if l := c.lp.Load(); l != nil {
+		c.flushFromLoop(l)
+		return
+	}
 	frames := c.takeOut(false)
 	if frames == nil {
 		return
@@ -304,7 +313,15 @@ func (c *conn) takeOut(raw bool) [][]byte {
 // work now (frames queued meanwhile, rest, or a close to carry out).
 func (c *conn) doneWriting(frames, rest [][]byte) (pending bool) {
 	c.outMu.Lock()
-	defer c.outMu.Unlock()
+	pending = c.doneWritingLocked(frames, rest)
+	c.outMu.Unlock()
+	if !pending {
+		c.writerDrained()
+	}
+	return pending
+}
+
+func (c *conn) doneWritingLocked(frames, rest [][]byte) (pending bool) {
 	c.writing = false
 	c.spareLocked(frames)
 	if len(rest) > 0 {
@@ -389,6 +406,7 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.nc.Close()
+		c.leaveLoop()
 	})
 }
 
@@ -446,6 +464,8 @@ func (c *conn) writeLoop() {
 		}
 		if more {
 			c.wakeWriter()
+		} else {
+			c.writerDrained()
 		}
 		if closing {
 			c.outMu.Lock()
@@ -584,15 +604,16 @@ const frameChunk = 64 << 10
 // session (95-100k/s with either).
 const readBufSize = 4 << 10
 
-// serve runs the connection's reader until the client goes away.
+// serve runs the connection's reader until the client goes away, or
+// until it hands the connection to an event loop (evloop_linux.go).
 func (c *conn) serve() {
-	defer c.s.wg.Done()
-	defer c.s.dropConn(c)
-	defer c.releaseOutstanding()
-	defer c.finish()
+	handedOff := false
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))
+		}
+		if !handedOff {
+			c.end()
 		}
 	}()
 	c.s.wg.Add(1)
@@ -609,10 +630,7 @@ func (c *conn) serve() {
 		c.s.fourLetterWord(c, word, r)
 		return
 	}
-	max := c.s.cfg.JuteMaxBuffer
-	if max <= 0 {
-		max = wire.DefaultMaxBuffer
-	}
+	max := c.s.maxFrame()
 	buf, err := c.readFrame(r, nil, max)
 	if err != nil {
 		c.logReadErr(err)
@@ -621,9 +639,20 @@ func (c *conn) serve() {
 	if !c.handshake(buf) {
 		return
 	}
+	loop := c.s.evloopFor(c)
 	for {
 		if !c.throttle() {
 			return
+		}
+		if loop != nil && !frameBuffered(r) {
+			// What the reader holds is at most part of a request: the
+			// loop takes it with the socket.
+			partial, _ := r.Peek(r.Buffered())
+			if loop.adopt(c, append([]byte(nil), partial...)) {
+				handedOff = true
+				return
+			}
+			loop = nil
 		}
 		buf, err = c.readFrame(r, buf, max)
 		if err != nil {
@@ -634,6 +663,32 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// end releases what the connection holds in the server once it is closed
+// and its reader is done.
+func (c *conn) end() {
+	c.finish()
+	c.releaseOutstanding()
+	c.s.dropConn(c)
+	c.s.wg.Done()
+}
+
+// maxFrame is the largest request a client may send (jute.maxbuffer).
+func (s *Server) maxFrame() int {
+	if s.cfg.JuteMaxBuffer <= 0 {
+		return wire.DefaultMaxBuffer
+	}
+	return s.cfg.JuteMaxBuffer
+}
+
+// frameBuffered reports whether r holds a whole request.
+func frameBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < 4 {
+		return false
+	}
+	head, _ := r.Peek(4)
+	return int(binary.BigEndian.Uint32(head)) <= r.Buffered()-4
 }
 
 func (c *conn) logReadErr(err error) {

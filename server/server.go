@@ -81,6 +81,11 @@ type Server struct {
 	stats    serverStats
 	inflight inflight // requests not yet answered, for globalOutstandingLimit (conn.go)
 
+	// evloops read the plain-TCP connections once they are past their
+	// handshake (evloop_linux.go); evloopNext picks the next one.
+	evloops    []*evloop
+	evloopNext atomic.Uint64
+
 	// Ensemble mode (nil peer: standalone).
 	peer      *zab.Peer
 	waitMu    sync.Mutex
@@ -327,6 +332,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // startLoops starts the background goroutines; the caller holds mu.
 func (s *Server) startLoops() {
+	s.startEvloops(evloopCount(s.cfg))
 	s.wg.Add(2)
 	go s.sessionLoop()
 	go s.reapLoop()
@@ -452,6 +458,7 @@ func (s *Server) Close() error {
 		for _, c := range s.connList() {
 			c.close()
 		}
+		s.stopEvloops()
 		s.wg.Wait()
 		s.snapshotOnClose()
 		s.store.Close()

@@ -22,10 +22,11 @@ type Conn struct {
 	// Each direction's callback is made once: a closure per call would
 	// allocate. It takes its buffer from, and leaves its outcome in,
 	// these fields.
-	rfn  func(uintptr) bool
-	rbuf []byte
-	rn   int
-	rerr syscall.Errno
+	rfn   func(uintptr) bool
+	nowFn func(uintptr) bool
+	rbuf  []byte
+	rn    int
+	rerr  syscall.Errno
 
 	wfn  func(uintptr) bool
 	wbuf []byte
@@ -45,7 +46,7 @@ func Wrap(c net.Conn) net.Conn {
 		return c
 	}
 	rw := &Conn{Conn: c, rc: rc}
-	rw.rfn, rw.wfn = rw.read, rw.write
+	rw.rfn, rw.nowFn, rw.wfn = rw.read, rw.readNow, rw.write
 	return rw
 }
 
@@ -209,4 +210,33 @@ func ignoringEINTR(fn func() error) error {
 			return err
 		}
 	}
+}
+
+// ReadNow makes one read that does not wait: it returns syscall.EAGAIN
+// when the socket has nothing to read, and io.EOF when the peer closed.
+func (c *Conn) ReadNow(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.rbuf = p
+	err := c.rc.Read(c.nowFn)
+	c.rbuf = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case c.rerr != 0:
+		if c.rerr == syscall.EAGAIN {
+			return 0, syscall.EAGAIN
+		}
+		return 0, os.NewSyscallError("read", c.rerr)
+	case c.rn == 0:
+		return 0, io.EOF
+	}
+	return c.rn, nil
+}
+
+// readNow is ReadNow's callback: read's, done after one try.
+func (c *Conn) readNow(fd uintptr) bool {
+	c.read(fd)
+	return true
 }

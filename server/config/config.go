@@ -90,6 +90,11 @@ type Config struct {
 	SSLQuorumReloadCertFiles bool
 	ClientPortListenBacklog  int // clientPortListenBacklog, default -1 (OS default)
 	MaxCnxns                 int // maxCnxns: total client connections, 0 = unlimited
+	// ClientEventLoops (nio.numSelectorThreads) is how many event loops
+	// read the plain-TCP client connections past their handshake: -1 (the
+	// default) for Apache's count of selector threads, sqrt(cores/2) and at
+	// least one; 0 for a goroutine per connection instead.
+	ClientEventLoops int
 
 	SnapSizeLimitInKb      int64         // snapSizeLimitInKb, default 4194304; <= 0 disables
 	TxnLogSizeLimitInKb    int64         // txnLogSizeLimitInKb, default -1 (off)
@@ -190,6 +195,7 @@ func defaults() *Config {
 		Extra:                    map[string]string{},
 
 		ClientPortListenBacklog: -1,
+		ClientEventLoops:        -1,
 		SnapSizeLimitInKb:       4194304,
 		TxnLogSizeLimitInKb:     -1,
 		PreAllocSizeKb:          65536,

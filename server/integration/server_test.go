@@ -94,6 +94,10 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.SuperDigest != "" {
 		lines = append(lines, "DigestAuthenticationProvider.superDigest="+cfg.SuperDigest)
 	}
+	if cfg.GlobalOutstandingLimit != config.Default().GlobalOutstandingLimit {
+		// An unknown zoo.cfg key becomes a "zookeeper." system property.
+		lines = append(lines, fmt.Sprintf("globalOutstandingLimit=%d", cfg.GlobalOutstandingLimit))
+	}
 	if cfg.MaxCnxns > 0 {
 		lines = append(lines, fmt.Sprintf("maxCnxns=%d", cfg.MaxCnxns))
 	}
