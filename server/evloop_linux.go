@@ -121,7 +121,8 @@ func (l *evloop) adopt(c *conn, pending []byte) bool {
 	defer l.mu.Unlock()
 	l.next++
 	token := l.next
-	c.ev = evconn{rio: rio, token: token, pending: pending, armed: true}
+	// Field by field: paused is read without the lock (writerDrained).
+	c.ev.rio, c.ev.token, c.ev.pending, c.ev.armed = rio, token, pending, true
 	// Published before the socket is in the set: from then on close()
 	// must find the loop to end the connection.
 	c.lp.Store(l)
@@ -357,7 +358,9 @@ func (l *evloop) setPausedLocked(c *conn, now uint32) {
 // drop takes c out of the loop and ends it, once.
 func (l *evloop) drop(c *conn) {
 	l.mu.Lock()
-	if c.ev.gone {
+	if c.ev.gone || l.conns[c.ev.token] != c {
+		// Gone already, or never in: adopt failed (the socket closed
+		// meanwhile) and c's own goroutine ends it.
 		l.mu.Unlock()
 		return
 	}
@@ -403,6 +406,11 @@ func (c *conn) flushFromLoop(l *evloop) {
 // writerDrained tells c's loop, if any, that the writer has sent all that
 // was queued.
 func (c *conn) writerDrained() {
+	// Without the reason set there is nothing to lift: whoever sets it
+	// then has the writer run once more (flushFromLoop).
+	if c.ev.paused.Load()&outputQueued == 0 {
+		return
+	}
 	if l := c.lp.Load(); l != nil {
 		l.resume(c, outputQueued)
 	}
