@@ -5,11 +5,14 @@
 // (closed loop, every client its own connection with one request in
 // flight, one write and one read system call per request).
 //
-//	echofloor [-clients 1,8,32] [-duration 5s] [-warmup 1s] [-size 200]
+//	echofloor [-clients 1,8,32] [-server goroutines,loop] [-duration 5s] [-warmup 1s] [-size 200]
 //
-// Whatever p99 it prints is not the work of a server: it is how long the
-// kernel and the Go runtime take to wake the goroutines of two processes
-// sharing the cores. bench/results/README.md compares it with zkgo's rows.
+// It measures two servers: one with a goroutine per connection, and one
+// event loop for all of them, as zkserver reads its clients (-server
+// goroutines,loop). Whatever p99 they print is not the work of a server:
+// it is how long the kernel and the Go runtime take to wake the two
+// processes sharing the cores. bench/results/README.md compares it with
+// zkgo's rows.
 package main
 
 import (
@@ -42,6 +45,7 @@ func run(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 5*time.Second, "measured time per client count")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured time before it")
 	size := fs.Int("size", 200, "bytes of each answer (a getData answer of 100 bytes is about 200)")
+	servers := fs.String("server", "goroutines,loop", "echo servers to measure: goroutines (one per connection), loop (one event loop, as zkserver)")
 	serve := fs.String("serve", "", "internal: be the echo server, listening on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,10 +53,19 @@ func run(args []string, out io.Writer) error {
 	if *size < 4 || *size > 1<<20 {
 		return fmt.Errorf("-size %d: want 4 to 1048576", *size)
 	}
+	kinds := strings.Split(*servers, ",")
+	for _, k := range kinds {
+		if k != "goroutines" && k != "loop" {
+			return fmt.Errorf("-server: %q is not goroutines or loop", k)
+		}
+	}
 	if *serve != "" {
 		ln, err := net.Listen("tcp", *serve)
 		if err != nil {
 			return err
+		}
+		if kinds[0] == "loop" {
+			return serveLoop(ln, *size)
 		}
 		return serveEcho(ln, *size)
 	}
@@ -65,20 +78,30 @@ func run(args []string, out io.Writer) error {
 		counts = append(counts, n)
 	}
 
-	addr, stop, err := startServer(*size)
+	fmt.Fprintf(out, "%-11s %-8s %10s %9s %9s %9s %9s %9s\n", "SERVER", "CLIENTS", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX")
+	for _, kind := range kinds {
+		if err := measure(out, kind, counts, *size, *warmup, *duration); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure starts one kind of echo server and prints a row per client count.
+func measure(out io.Writer, kind string, counts []int, size int, warmup, duration time.Duration) error {
+	addr, stop, err := startServer(kind, size)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(out, "%-8s %10s %9s %9s %9s %9s %9s\n", "CLIENTS", "OPS/S", "P50", "P90", "P99", "P99.9", "MAX")
 	for _, n := range counts {
-		lat, err := load(addr, n, *warmup, *duration)
+		lat, err := load(addr, n, warmup, duration)
 		if err != nil {
 			return err
 		}
 		slices.Sort(lat)
 		q := func(f float64) string { return fmt.Sprintf("%.3fms", float64(lat[int(f*float64(len(lat)-1))])/1e6) }
-		fmt.Fprintf(out, "%-8d %10.0f %9s %9s %9s %9s %9s\n", n, float64(len(lat))/duration.Seconds(),
+		fmt.Fprintf(out, "%-11s %-8d %10.0f %9s %9s %9s %9s %9s\n", kind, n, float64(len(lat))/duration.Seconds(),
 			q(.5), q(.9), q(.99), q(.999), q(1))
 	}
 	return nil
@@ -86,7 +109,7 @@ func run(args []string, out io.Writer) error {
 
 // startServer runs this program again as the server, in a process of its
 // own as zkserver is, on a free port of 127.0.0.1.
-func startServer(size int) (string, func(), error) {
+func startServer(kind string, size int) (string, func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", nil, err
@@ -97,7 +120,7 @@ func startServer(size int) (string, func(), error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(exe, "-serve", addr, "-size", strconv.Itoa(size))
+	cmd := exec.Command(exe, "-serve", addr, "-server", kind, "-size", strconv.Itoa(size))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return "", nil, err

@@ -8,12 +8,16 @@ import (
 )
 
 func TestLoadMeasuresEveryClientAgainstTheEchoServer(t *testing.T) {
+	testLoad(t, serveEcho)
+}
+
+func testLoad(t *testing.T, serve func(net.Listener, int) error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go serveEcho(ln, 200)
+	go serve(ln, 200)
 	lat, err := load(ln.Addr().String(), 4, 20*time.Millisecond, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +45,7 @@ func TestLoadFailsWithoutAServer(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-clients", "0"}, {"-clients", "x"}, {"-size", "2"}} {
+	for _, args := range [][]string{{"-clients", "0"}, {"-clients", "x"}, {"-size", "2"}, {"-server", "threads"}} {
 		if err := run(args, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
