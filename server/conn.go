@@ -230,7 +230,7 @@ func (c *conn) wakeWriter() {
 // that reads slowly slows the reading of its requests.
 func (c *conn) flushInline() {
 	if l := c.lp.Load(); l != nil {
-		c.flushFromLoop(l)
+		c.writeOnce(l)
 		return
 	}
 	frames := c.takeOut(false)
@@ -262,7 +262,12 @@ func (c *conn) flushInline() {
 // and gave up to 15% more writes per second. What the socket does not
 // take at once (a client that does not read) is left to the writer, so
 // the applier never blocks on a client.
-func (c *conn) writeNow() {
+func (c *conn) writeNow() { c.writeOnce(nil) }
+
+// writeOnce is writeNow; when the connection's event loop l calls it (as
+// the connection's reader, flushInline), l also stops reading the
+// connection while the writer has what the socket did not take.
+func (c *conn) writeOnce(l *evloop) {
 	frames := c.takeOut(true)
 	if frames == nil {
 		return
@@ -276,6 +281,11 @@ func (c *conn) writeNow() {
 	rest := unwritten(frames, n)
 	if len(rest) > 0 {
 		rest = append([][]byte(nil), rest...) // frames is spared by doneWriting
+		if l != nil {
+			// Before doneWriting, after which the writer may have sent
+			// it all already (and found nothing to resume).
+			l.holdForWriter(c)
+		}
 	}
 	sent := len(frames) - len(rest)
 	c.stats.sent.Add(int64(sent))

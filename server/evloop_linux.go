@@ -70,7 +70,7 @@ type evconn struct {
 const (
 	readingNow   = 1 << iota // the loop is reading it (serveConn)
 	offLoop                  // a goroutine reads it (offLoop)
-	outputQueued             // its writer has a backlog (flushFromLoop)
+	outputQueued             // its writer has a backlog (holdForWriter)
 )
 
 // evloopBuf is what one read takes at most.
@@ -372,42 +372,15 @@ func (l *evloop) drop(c *conn) {
 	go c.end()
 }
 
-// flushFromLoop is flushInline for a connection its loop reads: one
-// non-blocking writev, and what the socket does not take goes to the
-// writer goroutine, the loop reading no more of the connection until the
-// writer has sent it (writeLoop resumes it).
-func (c *conn) flushFromLoop(l *evloop) {
-	frames := c.takeOut(true)
-	if frames == nil {
-		return
-	}
-	n, err := c.writeSome(frames)
-	if err != nil {
-		c.doneWriting(frames, nil)
-		c.close()
-		return
-	}
-	rest := unwritten(frames, n)
-	if len(rest) > 0 {
-		rest = append([][]byte(nil), rest...) // frames is spared by doneWriting
-	}
-	sent := len(frames) - len(rest)
-	c.stats.sent.Add(int64(sent))
-	c.s.stats.sent.Add(int64(sent))
-	if len(rest) > 0 {
-		// Before doneWriting, which may find the queue sent at once.
-		l.pause(c, outputQueued)
-	}
-	if c.doneWriting(frames, rest) {
-		c.wakeWriter()
-	}
-}
+// holdForWriter stops the loop reading c until its writer has sent what
+// the socket did not take (writeOnce); writerDrained resumes it.
+func (l *evloop) holdForWriter(c *conn) { l.pause(c, outputQueued) }
 
 // writerDrained tells c's loop, if any, that the writer has sent all that
 // was queued.
 func (c *conn) writerDrained() {
 	// Without the reason set there is nothing to lift: whoever sets it
-	// then has the writer run once more (flushFromLoop).
+	// then has the writer run once more (writeOnce).
 	if c.ev.paused.Load()&outputQueued == 0 {
 		return
 	}

@@ -15,7 +15,7 @@ func (s *Server) startEvloops(int)         {}
 func (s *Server) stopEvloops()             {}
 func (s *Server) evloopFor(*conn) *evloop  { return nil }
 func (l *evloop) adopt(*conn, []byte) bool { return false }
-func (c *conn) flushFromLoop(*evloop)      {}
+func (l *evloop) holdForWriter(*conn)      {}
 func (c *conn) writerDrained()             {}
 func (c *conn) leaveLoop()                 {}
 func evloopCount(*config.Config) int       { return 0 }
