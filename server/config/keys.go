@@ -155,7 +155,7 @@ var ignoredKeys = map[string]string{
 	"kerberos.removeHostFromPrincipal":        "SASL is not supported",
 	"kerberos.removeRealmFromPrincipal":       "SASL is not supported",
 	"kerberos.canonicalizeHostNames":          "SASL is not supported",
-	"nio.numWorkerThreads":                    "no NIO",
+	"nio.numWorkerThreads":                    "the event loops handle the requests they read (nio.numSelectorThreads)",
 	"nio.directBufferBytes":                   "no NIO",
 	"nio.shutdownTimeout":                     "no NIO",
 	"netty.server.outstandingHandshake.limit": "no Netty",
