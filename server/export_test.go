@@ -23,16 +23,19 @@ func LastApplied(s *Server) int64 { return s.lastZxid.Load() }
 // is then as fuzzy as one of a large tree under load. The func returned
 // restores the defaults.
 func MakeSnapshotsFuzzy() (restore func()) {
-	oldChunk := fuzzyChunk
-	fuzzyChunk = 4
-	fuzzyYield = func(s *Server) {
+	oldChunk := fuzzyChunk.Swap(4)
+	yield := func(s *Server) {
 		from := s.lastZxid.Load()
 		deadline := time.Now().Add(20 * time.Millisecond)
 		for s.lastZxid.Load() == from && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Microsecond) // polling a condition with a deadline
 		}
 	}
-	return func() { fuzzyChunk, fuzzyYield = oldChunk, nil }
+	fuzzyYield.Store(&yield)
+	return func() {
+		fuzzyChunk.Store(oldChunk)
+		fuzzyYield.Store(nil)
+	}
 }
 
 // RandomWrite makes one random write on one of paths through c, tagged

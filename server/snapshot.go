@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkgo/zkgo/server/tree"
@@ -28,13 +29,13 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 }
 
 // fuzzyChunk is how many znodes a fuzzy snapshot encodes per hold of the
-// tree's read lock (a variable so that tests can make snapshots of small
-// trees fuzzy too).
-var fuzzyChunk = 256
+// tree's read lock, 256 when zero (settable so that tests can make
+// snapshots of small trees fuzzy too, while servers run: atomic).
+var fuzzyChunk atomic.Int32
 
 // fuzzyYield, when set (by tests), runs each time a fuzzy snapshot gives
 // up the tree lock.
-var fuzzyYield func(*Server)
+var fuzzyYield atomic.Pointer[func(*Server)]
 
 // errSnapshotAborted ends a fuzzy snapshot when the server shuts down.
 var errSnapshotAborted = errors.New("server shutting down")
@@ -47,14 +48,18 @@ var errSnapshotAborted = errors.New("server shutting down")
 // label over it, which gives the tree as it was (see tree.WalkFuzzy).
 func (s *Server) encodeFuzzySnapshot(w io.Writer) error {
 	return s.writeSnapshotBody(w, func(node func(string, *tree.Node) error, between func() error) error {
-		return s.tree.WalkFuzzy(fuzzyChunk, node, func() error {
+		chunk := int(fuzzyChunk.Load())
+		if chunk == 0 {
+			chunk = 256
+		}
+		return s.tree.WalkFuzzy(chunk, node, func() error {
 			select {
 			case <-s.quit:
 				return errSnapshotAborted
 			default:
 			}
-			if fuzzyYield != nil {
-				fuzzyYield(s)
+			if yield := fuzzyYield.Load(); yield != nil {
+				(*yield)(s)
 			}
 			return between()
 		})
