@@ -654,7 +654,7 @@ func (c *conn) serve() {
 		if !c.throttle() {
 			return
 		}
-		if loop != nil && !frameBuffered(r) {
+		if loop != nil && !frameBuffered(r, max) {
 			// What the reader holds is at most part of a request: the
 			// loop takes it with the socket.
 			partial, _ := r.Peek(r.Buffered())
@@ -692,13 +692,15 @@ func (s *Server) maxFrame() int {
 	return s.cfg.JuteMaxBuffer
 }
 
-// frameBuffered reports whether r holds a whole request.
-func frameBuffered(r *bufio.Reader) bool {
+// frameBuffered reports whether r holds a whole request, or the length of
+// one out of range, which readFrame then reports at once.
+func frameBuffered(r *bufio.Reader, max int) bool {
 	if r.Buffered() < 4 {
 		return false
 	}
 	head, _ := r.Peek(4)
-	return int(binary.BigEndian.Uint32(head)) <= r.Buffered()-4
+	size := int(int32(binary.BigEndian.Uint32(head)))
+	return size < 0 || size > max || size <= r.Buffered()-4
 }
 
 func (c *conn) logReadErr(err error) {

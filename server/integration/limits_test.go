@@ -77,6 +77,15 @@ func TestFrameSizeLimit(t *testing.T) {
 		g.nc.Write(hdr[:])
 		g.expectClosed()
 	}
+	// An oversized length right behind the handshake, in the same write,
+	// closes too (Apache's ConnectResponse does not get through either).
+	g := dialRaw(t, s.Addr())
+	connect := wire.Marshal(&wire.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16)})
+	stream := binary.BigEndian.AppendUint32(nil, uint32(len(connect)))
+	stream = append(stream, connect...)
+	stream = binary.BigEndian.AppendUint32(stream, wire.DefaultMaxBuffer+1)
+	g.nc.Write(stream)
+	g.expectClosed()
 	other.stat("/big")
 }
 
