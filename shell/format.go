@@ -25,18 +25,21 @@ func ValidFormat(f string) bool {
 	return f == FormatText || f == FormatJSON || f == FormatYAML
 }
 
-// javaDate formats ms since the epoch as java.util.Date.toString() does in
-// the local zone: "Thu Nov 26 13:01:55 UTC 2026".
-func javaDate(ms int64) string {
-	return time.UnixMilli(ms).Format("Mon Jan 02 15:04:05 MST 2006")
+// javaDate formats ms since the epoch as java.util.Date.toString() does,
+// in zone loc: "Thu Nov 26 13:01:55 UTC 2026".
+func javaDate(ms int64, loc *time.Location) string {
+	return time.UnixMilli(ms).In(loc).Format("Mon Jan 02 15:04:05 MST 2006")
 }
 
-// writeStatText prints the Stat block of zkCli.sh 3.8 (StatPrinter).
-func writeStatText(w io.Writer, st *zk.Stat) {
+// writeStatText prints the Stat block of zkCli.sh 3.8 (StatPrinter), its
+// times in the local zone.
+func writeStatText(w io.Writer, st *zk.Stat) { writeStatTextIn(w, st, time.Local) }
+
+func writeStatTextIn(w io.Writer, st *zk.Stat, loc *time.Location) {
 	fmt.Fprintf(w, "cZxid = 0x%x\n", st.Czxid)
-	fmt.Fprintf(w, "ctime = %s\n", javaDate(st.Ctime))
+	fmt.Fprintf(w, "ctime = %s\n", javaDate(st.Ctime, loc))
 	fmt.Fprintf(w, "mZxid = 0x%x\n", st.Mzxid)
-	fmt.Fprintf(w, "mtime = %s\n", javaDate(st.Mtime))
+	fmt.Fprintf(w, "mtime = %s\n", javaDate(st.Mtime, loc))
 	fmt.Fprintf(w, "pZxid = 0x%x\n", st.Pzxid)
 	fmt.Fprintf(w, "cversion = %d\n", st.Cversion)
 	fmt.Fprintf(w, "dataVersion = %d\n", st.Version)

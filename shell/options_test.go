@@ -116,9 +116,6 @@ func TestParseConnectString(t *testing.T) {
 // the Stat go-zookeeper read for the same node at the same moment
 // (TZ=UTC).
 func TestStatTextMatchesZkCli(t *testing.T) {
-	old := time.Local
-	time.Local = time.UTC
-	t.Cleanup(func() { time.Local = old })
 	st := &zk.Stat{Czxid: 3, Mzxid: 0x11, Ctime: 1795698115281, Mtime: 1795698120328, Version: 1, Cversion: 3, Aversion: 0, EphemeralOwner: 0, DataLength: 7, NumChildren: 1, Pzxid: 0x30}
 	want := `cZxid = 0x3
 ctime = Thu Nov 26 13:01:55 UTC 2026
@@ -133,7 +130,7 @@ dataLength = 7
 numChildren = 1
 `
 	var b bytesBuffer
-	writeStatText(&b, st)
+	writeStatTextIn(&b, st, time.UTC)
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
