@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 
 scripts/install-apache-zk.sh --no-kazoo
 mkdir -p bin
-go build -o bin/zk ./cmd/zk
-go build -o bin/zkserver ./cmd/zkserver
+# The binaries as `make build` makes them: static (CGO_ENABLED=0), which
+# is what start-up and the one-shot CLI should be timed with.
+CGO_ENABLED=0 go build -o bin/zk ./cmd/zk
+CGO_ENABLED=0 go build -o bin/zkserver ./cmd/zkserver
 go build -o bin/zkcompare ./bench/cmd/zkcompare
 go build -o bin/echofloor ./bench/cmd/echofloor
 bin/zkcompare "$@"
