@@ -323,15 +323,6 @@ func (c *conn) takeOut(raw bool) [][]byte {
 // work now (frames queued meanwhile, rest, or a close to carry out).
 func (c *conn) doneWriting(frames, rest [][]byte) (pending bool) {
 	c.outMu.Lock()
-	pending = c.doneWritingLocked(frames, rest)
-	c.outMu.Unlock()
-	if !pending {
-		c.writerDrained()
-	}
-	return pending
-}
-
-func (c *conn) doneWritingLocked(frames, rest [][]byte) (pending bool) {
 	c.writing = false
 	c.spareLocked(frames)
 	if len(rest) > 0 {
@@ -342,7 +333,12 @@ func (c *conn) doneWritingLocked(frames, rest [][]byte) (pending bool) {
 		c.out = append(rest, c.out...)
 		c.outBytes += size
 	}
-	return len(c.out) > 0 || c.closing
+	pending = len(c.out) > 0 || c.closing
+	c.outMu.Unlock()
+	if !pending {
+		c.writerDrained()
+	}
+	return pending
 }
 
 // unwritten returns what of frames is left after n bytes went out: the
@@ -654,11 +650,10 @@ func (c *conn) serve() {
 		if !c.throttle() {
 			return
 		}
-		if loop != nil && !frameBuffered(r, max) {
+		if held, _ := r.Peek(r.Buffered()); loop != nil && !frameReady(held, max) {
 			// What the reader holds is at most part of a request: the
 			// loop takes it with the socket.
-			partial, _ := r.Peek(r.Buffered())
-			if loop.adopt(c, append([]byte(nil), partial...)) {
+			if loop.adopt(c, append([]byte(nil), held...)) {
 				handedOff = true
 				return
 			}
@@ -692,15 +687,14 @@ func (s *Server) maxFrame() int {
 	return s.cfg.JuteMaxBuffer
 }
 
-// frameBuffered reports whether r holds a whole request, or the length of
-// one out of range, which readFrame then reports at once.
-func frameBuffered(r *bufio.Reader, max int) bool {
-	if r.Buffered() < 4 {
+// frameReady reports whether b starts with a whole request, or with the
+// length of one out of range (which its reader then reports at once).
+func frameReady(b []byte, max int) bool {
+	if len(b) < 4 {
 		return false
 	}
-	head, _ := r.Peek(4)
-	size := int(int32(binary.BigEndian.Uint32(head)))
-	return size < 0 || size > max || size <= r.Buffered()-4
+	size := int(int32(binary.BigEndian.Uint32(b)))
+	return size < 0 || size > max || len(b)-4 >= size
 }
 
 func (c *conn) logReadErr(err error) {

@@ -172,12 +172,7 @@ func (l *evloop) run() {
 // it then has; a panic ends c alone. The caller set readingNow.
 func (l *evloop) serveConn(c *conn) {
 	defer l.resume(c, readingNow)
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))
-			l.drop(c)
-		}
-	}()
+	defer l.dropOnPanic(c)
 	n, err := c.ev.rio.ReadNow(l.buf)
 	if err == syscall.EAGAIN {
 		return
@@ -201,6 +196,15 @@ func (l *evloop) serveConn(c *conn) {
 	}
 }
 
+// dropOnPanic, deferred by whoever reads c, ends c alone when handling
+// one of its requests panicked.
+func (l *evloop) dropOnPanic(c *conn) {
+	if r := recover(); r != nil {
+		c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))
+		l.drop(c)
+	}
+}
+
 // keep makes rest, what is left to handle, the connection's pending
 // bytes, copied out of the loop's buffer.
 func (e *evconn) keep(rest []byte) {
@@ -215,16 +219,6 @@ func (e *evconn) keep(rest []byte) {
 	// rest may lie in pending itself, at or after its start: append's
 	// copy moves it down.
 	e.pending = append(e.pending[:0], rest...)
-}
-
-// hasFrame reports whether pending holds a whole request, or the length
-// of one out of range (which its reader then reports).
-func (e *evconn) hasFrame(max int) bool {
-	if len(e.pending) < 4 {
-		return false
-	}
-	size := int(int32(binary.BigEndian.Uint32(e.pending)))
-	return size < 0 || size > max || len(e.pending)-4 >= size
 }
 
 // handleFrames handles the whole requests at the start of data and returns
@@ -289,12 +283,7 @@ func (l *evloop) mayWait(c *conn, frame []byte) bool {
 func (l *evloop) offLoop(c *conn) {
 	defer l.s.wg.Done()
 	defer l.resume(c, offLoop)
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("connection panicked: closing it", "panic", fmt.Sprint(r))
-			l.drop(c)
-		}
-	}()
+	defer l.dropOnPanic(c)
 	rest, ok, _ := l.handleFrames(c, c.ev.pending, false)
 	if !ok {
 		l.drop(c)
@@ -336,7 +325,7 @@ func (l *evloop) resume(c *conn, why uint32) {
 // come to wake the loop for it: a goroutine reads it (offLoop) instead.
 // l.mu is held.
 func (l *evloop) setPausedLocked(c *conn, now uint32) {
-	if now == 0 && !c.ev.gone && c.ev.hasFrame(l.s.maxFrame()) {
+	if now == 0 && !c.ev.gone && frameReady(c.ev.pending, l.s.maxFrame()) {
 		now = offLoop
 		l.s.wg.Add(1)
 		go l.offLoop(c)

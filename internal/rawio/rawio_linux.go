@@ -51,15 +51,27 @@ func Wrap(c net.Conn) net.Conn {
 }
 
 func (c *Conn) Read(p []byte) (int, error) {
+	return c.readWith(c.rfn, p) // waits in the poller while the socket is empty
+}
+
+// ReadNow makes one read that does not wait: it returns syscall.EAGAIN
+// when the socket has nothing to read, and io.EOF when the peer closed.
+func (c *Conn) ReadNow(p []byte) (int, error) { return c.readWith(c.nowFn, p) }
+
+// readWith reads into p through the socket's RawConn with callback fn
+// (read or readNow) and turns the outcome it left into Read's results.
+func (c *Conn) readWith(fn func(uintptr) bool, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	c.rbuf = p
-	err := c.rc.Read(c.rfn) // waits in the poller while the socket is empty
+	err := c.rc.Read(fn)
 	c.rbuf = nil
 	switch {
 	case err != nil:
 		return 0, err
+	case c.rerr == syscall.EAGAIN:
+		return 0, syscall.EAGAIN // ReadNow only: read waits instead
 	case c.rerr != 0:
 		return 0, os.NewSyscallError("read", c.rerr)
 	case c.rn == 0:
@@ -210,29 +222,6 @@ func ignoringEINTR(fn func() error) error {
 			return err
 		}
 	}
-}
-
-// ReadNow makes one read that does not wait: it returns syscall.EAGAIN
-// when the socket has nothing to read, and io.EOF when the peer closed.
-func (c *Conn) ReadNow(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	c.rbuf = p
-	err := c.rc.Read(c.nowFn)
-	c.rbuf = nil
-	switch {
-	case err != nil:
-		return 0, err
-	case c.rerr != 0:
-		if c.rerr == syscall.EAGAIN {
-			return 0, syscall.EAGAIN
-		}
-		return 0, os.NewSyscallError("read", c.rerr)
-	case c.rn == 0:
-		return 0, io.EOF
-	}
-	return c.rn, nil
 }
 
 // readNow is ReadNow's callback: read's, done after one try.
