@@ -123,32 +123,32 @@ func getsSession(t *testing.T, addr string) bool {
 // maxClientCnxns limits the connections of one IP; a refused connection is
 // closed at once, and a slot frees up when a connection goes away.
 func TestMaxClientCnxns(t *testing.T) {
-	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxClientCnxns = 3 }))
-	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr()), rawSession(t, s.Addr())}
-	if getsSession(t, s.Addr()) {
-		t.Fatal("a fourth connection from the same IP got a session")
-	}
-	for _, c := range conns {
-		c.stat("/")
-	}
-	conns[0].close()
-	// The server forgets the closed connection asynchronously: poll.
-	testwait.For(t, "a free connection slot", func() bool { return getsSession(t, s.Addr()) })
+	testConnectionLimit(t, 3, func(c *config.Config) { c.MaxClientCnxns = 3 })
 }
 
 // maxCnxns limits the server's connections in all, whatever their
 // address: the third of two allowed gets no session, and a slot frees up
 // when a connection goes away.
 func TestMaxCnxns(t *testing.T) {
-	s := newServer(t, servertest.WithConfig(func(c *config.Config) { c.MaxCnxns = 2 }))
-	conns := []*rawConn{rawSession(t, s.Addr()), rawSession(t, s.Addr())}
+	testConnectionLimit(t, 2, func(c *config.Config) { c.MaxCnxns = 2 })
+}
+
+// testConnectionLimit opens limit sessions on a server configured by set,
+// checks that one more gets none while they all still serve, and that
+// closing one frees a slot.
+func testConnectionLimit(t *testing.T, limit int, set func(*config.Config)) {
+	s := newServer(t, servertest.WithConfig(set))
+	var conns []*rawConn
+	for range limit {
+		conns = append(conns, rawSession(t, s.Addr()))
+	}
 	if getsSession(t, s.Addr()) {
-		t.Fatal("a third connection got a session with maxCnxns=2")
+		t.Fatalf("connection %d got a session with a limit of %d", limit+1, limit)
 	}
 	for _, c := range conns {
 		c.stat("/")
 	}
-	conns[1].close()
+	conns[0].close()
 	// The server forgets the closed connection asynchronously: poll.
 	testwait.For(t, "a free connection slot", func() bool { return getsSession(t, s.Addr()) })
 }
