@@ -159,7 +159,10 @@ func (l *evloop) run() {
 		for _, t := range tokens {
 			l.mu.Lock()
 			c := l.conns[t]
-			ok := c != nil && l.pauseLocked(c, readingNow, true)
+			ok := c != nil && c.ev.paused.Load() == 0 // no other reader, no hold
+			if ok {
+				l.setPausedLocked(c, readingNow)
+			}
 			l.mu.Unlock()
 			if ok {
 				l.serveConn(c)
@@ -295,19 +298,8 @@ func (l *evloop) offLoop(c *conn) {
 // pause stops the loop reading c for reason why.
 func (l *evloop) pause(c *conn, why uint32) {
 	l.mu.Lock()
-	l.pauseLocked(c, why, false)
-	l.mu.Unlock()
-}
-
-// pauseLocked adds reason why, and reports whether c had none before
-// (with onlyIfFree, it adds it only then). l.mu is held.
-func (l *evloop) pauseLocked(c *conn, why uint32, onlyIfFree bool) bool {
-	was := c.ev.paused.Load()
-	if onlyIfFree && was != 0 {
-		return false
-	}
-	l.setPausedLocked(c, was|why)
-	return was == 0
+	defer l.mu.Unlock()
+	l.setPausedLocked(c, c.ev.paused.Load()|why)
 }
 
 // resume lifts reason why.
