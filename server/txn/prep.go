@@ -324,11 +324,16 @@ func (p *Prep) Prep(req *Request, now int64) (*Txn, *Changes) {
 			t.Paths = append(t.Paths, path)
 		}
 		for path, s := range p.pending {
-			if s.exists && s.owner == req.SessionID {
-				if n := p.tree.Get(path); n == nil || n.Owner != req.SessionID {
-					t.Paths = append(t.Paths, path) // not among the tree's ephemerals above
-				}
-				o.set(path, o.newState(nodeState{}))
+			if !s.exists || s.owner != req.SessionID {
+				continue
+			}
+			if n := p.tree.Get(path); n == nil || n.Owner != req.SessionID {
+				// Created by a txn not applied yet: not among the tree's
+				// ephemerals above. Its parent loses the child too, or a
+				// delete of the parent would fail with NOTEMPTY until
+				// the create is applied.
+				o.remove(path)
+				t.Paths = append(t.Paths, path)
 			}
 		}
 		slices.Sort(t.Paths)
