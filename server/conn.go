@@ -732,8 +732,9 @@ func (c *conn) handshake(frame []byte) bool {
 		c.log.Info("refusing connection: this member leads and leaderServes=no")
 		return false
 	}
-	if last := s.lastZxid.Load(); req.LastZxidSeen > last {
+	if req.LastZxidSeen > s.lastZxid.Load() && !s.awaitApplied(c, req.LastZxidSeen) {
 		// The client has seen a newer state than ours: it must try another server.
+		last := s.lastZxid.Load()
 		c.log.Info("refusing connection: client has seen a newer zxid",
 			"client_zxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "our_zxid", fmt.Sprintf("0x%x", last))
 		return false

@@ -290,6 +290,30 @@ func (s *Server) awaitClosed(ch, stop <-chan struct{}) bool {
 	return false
 }
 
+// awaitApplied holds the handshake of a client that has seen the txn
+// zxid, which this member holds but has not applied yet, until it has,
+// for up to a tick; it reports whether it has. Members apply a commit
+// each at its own pace (the leader once its own log has the txn), so a
+// client that wrote through one member and moves to another a moment
+// later can arrive first. Apache refuses it at once and the client tries
+// the next server; waiting the few milliseconds resumes its session here.
+func (s *Server) awaitApplied(c *conn, zxid int64) bool {
+	if s.peer == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TickTime)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+		case <-s.quit:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return s.peer.AwaitApplied(ctx, zxid) && s.lastZxid.Load() >= zxid
+}
+
 // revalidate makes a learner confirm, with a round trip to its leader,
 // that it is still part of the ensemble before it lets a client re-attach
 // a session, as Apache's learner revalidates the session with the leader.

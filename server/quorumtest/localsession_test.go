@@ -18,6 +18,12 @@ import (
 // with passwd (0 and nil for a new session), and returns the answer.
 func dialSession(t *testing.T, addr string, id int64, passwd []byte, timeoutMs int32) (*rawConn, wire.ConnectResponse) {
 	t.Helper()
+	return dialSeen(t, addr, id, passwd, timeoutMs, 0)
+}
+
+// dialSeen is dialSession for a client that has seen the txn lastZxid.
+func dialSeen(t *testing.T, addr string, id int64, passwd []byte, timeoutMs int32, lastZxid int64) (*rawConn, wire.ConnectResponse) {
+	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func dialSession(t *testing.T, addr string, id int64, passwd []byte, timeoutMs i
 		passwd = make([]byte, 16)
 	}
 	e := wire.NewEncoder(make([]byte, 4, 64))
-	(&wire.ConnectRequest{TimeOut: timeoutMs, SessionID: id, Passwd: passwd}).Encode(e)
+	(&wire.ConnectRequest{LastZxidSeen: lastZxid, TimeOut: timeoutMs, SessionID: id, Passwd: passwd}).Encode(e)
 	c.send(e.Bytes())
 	d, err := c.recv()
 	if err != nil {

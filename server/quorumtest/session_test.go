@@ -1,13 +1,17 @@
 package quorumtest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/internal/testwait"
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/storage"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // A client whose server goes away moves to another member with its session,
@@ -79,5 +83,44 @@ func TestFollowerSessionExpires(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the leader never expired the follower's session")
+	}
+}
+
+// A client that wrote through a follower and moves to the leader before
+// the leader has applied that write resumes its session there: the leader
+// holds the handshake until it has (Apache refuses it, and the client
+// tries the next server). The leader's disk is made slow so that the two
+// followers commit the write without it.
+func TestClientMovesToMemberNotYetCaughtUp(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 0, servertest.WithConfig(func(c *config.Config) {
+		c.TickTime = time.Second // the handshake waits up to a tick
+	}))
+	l := e.Leader()
+	f := (l + 1) % 3
+	firstWrite(t, e)
+	leaderLog := e.Servers[l].Cfg.DataLogDir
+	storage.SetAppendDelay(func(dir string) time.Duration {
+		if strings.HasPrefix(dir, leaderLog) {
+			return 150 * time.Millisecond
+		}
+		return 0
+	})
+	t.Cleanup(func() { storage.SetAppendDelay(nil) })
+
+	c, resp := dialSession(t, e.Addrs()[f], 0, nil, 4000)
+	h := c.call(1, wire.OpCreate, &wire.CreateRequest{Path: "/moved", ACL: worldAll})
+	if h.Err != wire.CodeOK {
+		t.Fatalf("create through the follower: %d", h.Err)
+	}
+	if z := leaderZxid(t, e); z >= h.Zxid {
+		t.Fatalf("the leader applied 0x%x already (0x%x): nothing to wait for", h.Zxid, z)
+	}
+	c.nc.Close()
+	moved, r := dialSeen(t, e.Addrs()[l], resp.SessionID, resp.Passwd, 4000, h.Zxid)
+	if r.SessionID != resp.SessionID || r.TimeOut == 0 {
+		t.Fatalf("the session did not resume on the leader, which had not applied 0x%x yet: %+v", h.Zxid, r)
+	}
+	if h2 := moved.call(2, wire.OpExists, &wire.PathWatchRequest{Path: "/moved"}); h2.Err != wire.CodeOK || h2.Zxid < h.Zxid {
+		t.Errorf("exists /moved on the leader: err %d, zxid 0x%x; want ok at 0x%x or later", h2.Err, h2.Zxid, h.Zxid)
 	}
 }

@@ -793,6 +793,32 @@ func (p *Peer) Sync(ctx context.Context) error {
 	return p.applier.waitApplied(ctx, target)
 }
 
+// AwaitApplied waits until this member has applied the txn zxid, if it
+// holds that txn already (proposed it as leader, or has its PROPOSAL or
+// INFORM as a learner), and reports whether it has applied it. A member
+// that does not hold the txn may be cut off from its leader: it reports
+// false at once.
+func (p *Peer) AwaitApplied(ctx context.Context, zxid int64) bool {
+	if p.LastApplied() >= zxid {
+		return true
+	}
+	p.mu.Lock()
+	l, lr := p.lead, p.learner
+	p.mu.Unlock()
+	var held int64
+	switch {
+	case l != nil:
+		l.mu.Lock()
+		held = l.proposed
+		l.mu.Unlock()
+	case lr != nil:
+		lr.mu.Lock()
+		held = lr.lastQueued
+		lr.mu.Unlock()
+	}
+	return zxid <= held && p.applier.waitApplied(ctx, zxid) == nil
+}
+
 // TouchSessions records client activity on sessions; a learner reports
 // them to the leader with its next PING, the leader passes them to its
 // OnSessionTouch function at once.
