@@ -867,7 +867,14 @@ func startApache(t *testing.T, voters, observers int, extra ...string) (cluster,
 	var all, logs []string
 	var dones []chan struct{}
 	for i := 0; i < members; i++ {
-		dir := t.TempDir()
+		// Not t.TempDir(): a subtest's name may hold '=', and zkServer.sh
+		// takes dataDir as what follows the line's last '=' (sed
+		// 's/.*=//'), which put its pid file under the working directory.
+		dir, err := os.MkdirTemp("", "zk-apache-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
 		addr := fmt.Sprintf("127.0.0.1:%d", ports[3*i])
 		cfg := strings.Join(append([]string{
 			"tickTime=2000",
