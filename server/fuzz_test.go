@@ -52,7 +52,7 @@ func snapState(t *testing.T, s *Server) ([]SessionInfo, []snapNode) {
 }
 
 func snapServer() *Server {
-	return &Server{sessions: newSessionTable(time.Second, 0), tree: tree.New()}
+	return &Server{sessions: newSessionTable(time.Second, 0), tree: tree.New(), log: slog.New(slog.DiscardHandler)}
 }
 
 // FuzzDecodeSnapshot feeds arbitrary bytes as a snapshot body (what a
