@@ -301,8 +301,15 @@ func (s *Server) awaitApplied(c *conn, zxid int64) bool {
 	if s.peer == nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TickTime)
+	ctx, cancel := s.handshakeWait(c, s.cfg.TickTime)
 	defer cancel()
+	return s.peer.AwaitApplied(ctx, zxid) && s.lastZxid.Load() >= zxid
+}
+
+// handshakeWait bounds a wait of c's handshake: the context ends after d,
+// or when c closes or the server stops.
+func (s *Server) handshakeWait(c *conn, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	go func() {
 		select {
 		case <-c.closed:
@@ -311,7 +318,7 @@ func (s *Server) awaitApplied(c *conn, zxid int64) bool {
 		}
 		cancel()
 	}()
-	return s.peer.AwaitApplied(ctx, zxid) && s.lastZxid.Load() >= zxid
+	return ctx, cancel
 }
 
 // revalidate makes a learner confirm, with a round trip to its leader,
@@ -326,15 +333,8 @@ func (s *Server) revalidate(c *conn) bool {
 	if s.peer == nil || c.readOnly || s.peer.State() == zab.Leading {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), max(2*time.Second, s.cfg.TickTime))
+	ctx, cancel := s.handshakeWait(c, max(2*time.Second, s.cfg.TickTime))
 	defer cancel()
-	go func() {
-		select {
-		case <-c.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if err := s.peer.Sync(ctx); err != nil {
 		c.log.Info("refusing to re-attach a session: the leader did not answer", "err", err)
 		return false

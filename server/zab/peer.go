@@ -808,9 +808,7 @@ func (p *Peer) AwaitApplied(ctx context.Context, zxid int64) bool {
 	var held int64
 	switch {
 	case l != nil:
-		l.mu.Lock()
-		held = l.proposed
-		l.mu.Unlock()
+		held, _ = l.syncTarget() // 0 unless established
 	case lr != nil:
 		lr.mu.Lock()
 		held = lr.lastQueued
