@@ -83,7 +83,7 @@ func serveLoop(ln net.Listener, size int) error {
 				}
 				c.pending = append(c.pending[:0], data...)
 			}
-			if err != nil && err != errAgain {
+			if err != nil && err != syscall.EAGAIN {
 				mu.Lock()
 				delete(conns, t)
 				mu.Unlock()
@@ -92,5 +92,3 @@ func serveLoop(ln net.Listener, size int) error {
 		}
 	}
 }
-
-var errAgain = syscall.EAGAIN
