@@ -129,7 +129,7 @@ func StartProc(kind Kind, bins Binaries, dir, cfg, addr string) (*Proc, error) {
 		return nil, fmt.Errorf("start %s: %w", kind, err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = serverProcAttr()
 	p := &Proc{Kind: kind, Dir: dir, Addr: addr, cmd: cmd, done: make(chan struct{}), log: logf}
 	p.Started = time.Now()
 	if err := cmd.Start(); err != nil {
