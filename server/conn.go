@@ -565,9 +565,9 @@ func (c *conn) readFrame(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
-	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
-	if n < 0 || n > max {
-		return nil, fmt.Errorf("%w %d", errLen, n)
+	n, _, err := frameLen(hdr[:], max)
+	if err != nil {
+		return nil, err
 	}
 	if cap(buf) >= n || n <= frameChunk {
 		if cap(buf) < n {
@@ -687,14 +687,25 @@ func (s *Server) maxFrame() int {
 	return s.cfg.JuteMaxBuffer
 }
 
+// frameLen reads the length prefix of the request at the start of b: ok is
+// false while b holds less than the prefix, and err is errLen when the
+// length is outside [0, max] (jute.maxbuffer).
+func frameLen(b []byte, max int) (n int, ok bool, err error) {
+	if len(b) < 4 {
+		return 0, false, nil
+	}
+	n = int(int32(binary.BigEndian.Uint32(b)))
+	if n < 0 || n > max {
+		return n, true, fmt.Errorf("%w %d", errLen, n)
+	}
+	return n, true, nil
+}
+
 // frameReady reports whether b starts with a whole request, or with the
 // length of one out of range (which its reader then reports at once).
 func frameReady(b []byte, max int) bool {
-	if len(b) < 4 {
-		return false
-	}
-	size := int(int32(binary.BigEndian.Uint32(b)))
-	return size < 0 || size > max || len(b)-4 >= size
+	n, ok, err := frameLen(b, max)
+	return ok && (err != nil || len(b)-4 >= n)
 }
 
 func (c *conn) logReadErr(err error) {

@@ -231,13 +231,13 @@ func (e *evconn) keep(rest []byte) {
 // when the connection is to end.
 func (l *evloop) handleFrames(c *conn, data []byte, onLoop bool) (rest []byte, ok, handed bool) {
 	max := l.s.maxFrame()
-	for len(data) >= 4 && c.ev.paused.Load()&outputQueued == 0 {
-		size := int(int32(binary.BigEndian.Uint32(data)))
-		if size < 0 || size > max {
-			c.logReadErr(fmt.Errorf("%w %d", errLen, size))
+	for c.ev.paused.Load()&outputQueued == 0 {
+		size, prefixed, err := frameLen(data, max)
+		if err != nil {
+			c.logReadErr(err)
 			return nil, false, false
 		}
-		if len(data)-4 < size {
+		if !prefixed || len(data)-4 < size {
 			break
 		}
 		frame := data[4 : 4+size]
