@@ -10,6 +10,7 @@ import (
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/wire"
+	"github.com/zkgo/zkgo/server/zab"
 )
 
 // lastOpNames are the short names cons prints as lop=, as Apache's
@@ -92,7 +93,7 @@ func (v view) Stats() fourletter.Stats {
 		PacketsReceived:           s.stats.received.Load(),
 		PacketsSent:               s.stats.sent.Load(),
 		Outstanding:               s.inflight.n.Load(), // requests in flight, Apache's getInProcess
-		LastZxid:                  s.lastZxid.Load(),
+		LastZxid:                  v.processedZxid(),
 		NodeCount:                 int64(nodes),
 		WatchCount:                int64(s.watches.Count()),
 		EphemeralsCount:           int64(eph),
@@ -114,6 +115,23 @@ func (v view) Stats() fourletter.Stats {
 		AuthFailedCount:     s.stats.authFailed.Load(),
 	}
 	return st
+}
+
+// processedZxid is the zxid srvr and stat print: the last one applied,
+// and on a leader at least its epoch's zxid 0 (epoch<<32), as Apache's
+// leader sets its tree's last processed zxid once a quorum follows it
+// (Leader.startZkServer): a new epoch shows there before its first write.
+// Replies keep the last applied zxid (Apache's carry epoch<<32 too, and a
+// client that read it from a new leader was then refused by a follower
+// that had applied nothing of the epoch yet).
+func (v view) processedZxid() int64 {
+	z := v.s.lastZxid.Load()
+	if p := v.s.peer; p != nil {
+		if st := p.Status(); st.State == zab.Leading && st.Serving {
+			z = max(z, st.Epoch<<32)
+		}
+	}
+	return z
 }
 
 func openFDs() int64 {

@@ -195,3 +195,36 @@ func TestConfigNodeShowsMembership(t *testing.T) {
 	e.WaitServing(30 * time.Second)
 	check("after the leader's restart")
 }
+
+// TestLeaderSrvrShowsItsEpoch: as Apache's, a leader's srvr shows its
+// epoch's zxid 0 (epoch<<32) once a quorum follows it, before the epoch's
+// first write; followers show the last zxid they applied.
+func TestLeaderSrvrShowsItsEpoch(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 0)
+	c, _ := connect(t, e.Addrs()...)
+	if _, err := c.Create("/a", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	before := leaderZxid(t, e)
+	l := e.Leader()
+	e.Servers[l].Stop()
+	var now int
+	testwait.For(t, "a new leader", func() bool {
+		now = e.Leader()
+		return now >= 0 && now != l
+	})
+	z := leaderZxid(t, e)
+	if z>>32 <= before>>32 || z&0xffffffff != 0 {
+		t.Fatalf("new leader's srvr Zxid 0x%x, want 0x%x (its epoch's zxid 0; the old leader's last was 0x%x)",
+			z, (z>>32)<<32, before)
+	}
+	for i, s := range e.Servers {
+		if i == l || i == now {
+			continue
+		}
+		if got := srvrZxid(t, s.Addr()); got != before {
+			t.Errorf("follower %d's srvr Zxid 0x%x, want its last applied 0x%x", i, got, before)
+		}
+	}
+}

@@ -62,13 +62,19 @@ func mntr(t *testing.T, addr, key string) string {
 }
 
 // leaderZxid is the leader's last zxid, from srvr. A new leader's srvr
-// shows its last applied zxid, from the epoch before: tests compare after
-// a first write of the epoch (firstWrite).
+// shows its epoch's zxid 0 until it applies a txn of the epoch: tests
+// compare after a first write of the epoch (firstWrite).
 func leaderZxid(t *testing.T, e *servertest.Ensemble) int64 {
+	t.Helper()
+	return srvrZxid(t, e.Servers[e.Leader()].Addr())
+}
+
+// srvrZxid is the Zxid srvr prints on addr.
+func srvrZxid(t *testing.T, addr string) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := fourletter.Query(ctx, e.Servers[e.Leader()].Addr(), "srvr")
+	out, err := fourletter.Query(ctx, addr, "srvr")
 	if err != nil {
 		t.Fatal(err)
 	}
