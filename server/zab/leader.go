@@ -781,7 +781,7 @@ func (h *learnerHandler) handshake() error {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		if err := h.streamSync(plan); err != nil {
+		if err := p.streamSync(h.conn, sid, plan); err != nil {
 			if l.ctx.Err() == nil {
 				p.log.Warn("syncing learner failed", "peer", sid, "err", err)
 			}

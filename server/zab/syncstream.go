@@ -71,7 +71,7 @@ func (m syncMode) String() string {
 // back far enough or the diff would be too long. It returns the mode and
 // the zxid the stream continues from (the learner's last, the truncation
 // point, or 0 for SNAP).
-func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
+func (p *Peer) decideSync(plan syncPlan) (syncMode, int64, error) {
 	peer, last := plan.peerLast, plan.planP
 	if zxidEpoch(peer) > plan.epoch {
 		return 0, 0, fmt.Errorf("learner has zxid 0x%x from an epoch after ours (%d)", peer, plan.epoch)
@@ -95,7 +95,7 @@ func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
 		}
 		return syncTrunc, prev, nil
 	}
-	found, prev, err := l.findInLog(peer, plan.planD)
+	found, prev, err := p.findInLog(peer, plan.planD)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -105,7 +105,7 @@ func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
 	case prev > 0:
 		from, mode = prev, syncTrunc
 	default:
-		snapZ, body, ok, err := l.p.store.LatestSnapshot()
+		snapZ, body, ok, err := p.store.LatestSnapshot()
 		if err != nil {
 			return 0, 0, fmt.Errorf("read latest snapshot: %w", err)
 		}
@@ -120,12 +120,12 @@ func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
 	}
 	// Too long a diff: a snapshot is cheaper.
 	n := len(plan.mem)
-	err = l.p.store.Replay(from, func(e storage.Entry) error {
+	err = p.store.Replay(from, func(e storage.Entry) error {
 		if e.Zxid > plan.planD {
 			return errStopReplay
 		}
 		n++
-		if n > l.p.cfg.MaxDiffEntries {
+		if n > p.cfg.MaxDiffEntries {
 			return errStopReplay
 		}
 		return nil
@@ -133,7 +133,7 @@ func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
 	if err != nil && !errors.Is(err, errStopReplay) {
 		return 0, 0, fmt.Errorf("count diff: %w", err)
 	}
-	if n > l.p.cfg.MaxDiffEntries {
+	if n > p.cfg.MaxDiffEntries {
 		return syncSnap, 0, nil
 	}
 	return mode, from, nil
@@ -141,13 +141,13 @@ func (l *leader) decideSync(plan syncPlan) (syncMode, int64, error) {
 
 // findInLog reports whether zxid z is in the log (up to limit) and, if
 // not, the largest logged zxid below it (0 if none).
-func (l *leader) findInLog(z, limit int64) (found bool, prev int64, err error) {
-	first := l.p.store.FirstZxid()
+func (p *Peer) findInLog(z, limit int64) (found bool, prev int64, err error) {
+	first := p.store.FirstZxid()
 	if first == 0 || z < first {
 		return false, 0, nil
 	}
 	for ep := zxidEpoch(z); ep >= zxidEpoch(first) && ep >= 0; ep-- {
-		err = l.p.store.Replay(makeZxid(ep, 0), func(e storage.Entry) error {
+		err = p.store.Replay(makeZxid(ep, 0), func(e storage.Entry) error {
 			if e.Zxid > limit || e.Zxid > z {
 				return errStopReplay
 			}
@@ -168,16 +168,17 @@ func (l *leader) findInLog(z, limit int64) (found bool, prev int64, err error) {
 	return false, 0, nil
 }
 
-// streamSync writes the synchronisation stream: DIFF, TRUNC or SNAP,
-// the txns after the learner's point up to the plan's last proposal,
-// COMMIT of what was committed, and NEWLEADER.
-func (h *learnerHandler) streamSync(plan syncPlan) error {
-	l, p := h.l, h.l.p
-	mode, from, err := l.decideSync(plan)
+// streamSync writes the synchronisation stream to learner sid on conn:
+// DIFF, TRUNC or SNAP, the txns after the learner's point up to the plan's
+// last proposal, COMMIT of what was committed, and NEWLEADER. A leader
+// streams to its learners, an observer master (a follower) to its
+// observers.
+func (p *Peer) streamSync(conn Conn, sid int64, plan syncPlan) error {
+	mode, from, err := p.decideSync(plan)
 	if err != nil {
 		return err
 	}
-	send := func(pk Packet) error { return h.conn.Send(pk.Marshal()) }
+	send := func(pk Packet) error { return conn.Send(pk.Marshal()) }
 	switch mode {
 	case syncDiff:
 		err = send(Packet{Type: PacketDiff, Zxid: plan.planP})
@@ -203,7 +204,7 @@ func (h *learnerHandler) streamSync(plan syncPlan) error {
 	if err != nil {
 		return err
 	}
-	p.log.Info("syncing learner", "peer", h.sid, "mode", mode.String(),
+	p.log.Info("syncing learner", "peer", sid, "mode", mode.String(),
 		"peer_zxid", fmt.Sprintf("0x%x", plan.peerLast), "from", fmt.Sprintf("0x%x", from),
 		"to", fmt.Sprintf("0x%x", plan.planP))
 	prev := from
@@ -237,5 +238,5 @@ func (h *learnerHandler) streamSync(plan syncPlan) error {
 	if err := send(Packet{Type: PacketNewLeader, Zxid: makeZxid(plan.epoch, 0)}); err != nil {
 		return err
 	}
-	return h.conn.Flush()
+	return conn.Flush()
 }

@@ -79,7 +79,7 @@ func TestDecideSync(t *testing.T) {
 			if maxDiff == 0 {
 				maxDiff = 1000
 			}
-			l := &leader{p: &Peer{store: tc.st, cfg: Config{MaxDiffEntries: maxDiff}}}
+			p := &Peer{store: tc.st, cfg: Config{MaxDiffEntries: maxDiff}}
 			plan := syncPlan{peerLast: tc.peer, planD: z(3, 5), planP: z(3, 5), epoch: 4}
 			if tc.planD != 0 {
 				plan.planD = tc.planD
@@ -90,7 +90,7 @@ func TestDecideSync(t *testing.T) {
 			if tc.epoch != 0 {
 				plan.epoch = tc.epoch
 			}
-			mode, from, err := l.decideSync(plan)
+			mode, from, err := p.decideSync(plan)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("got %s from 0x%x, want an error", mode, from)
