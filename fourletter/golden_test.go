@@ -89,7 +89,7 @@ server.3=127.0.0.1:2890:3890:observer;127.0.0.1:2183
 		f.cfg = leaderCfg
 		f.stats.Mode = mode
 		f.quorum = &Quorum{PeerState: "leading - broadcast", QuorumSize: 2, ZabState: "broadcast", Voting: true,
-			LeaderID: 1, LeaderAddress: "127.0.0.1:2888", Learners: 2, SyncedFollowers: 1, SyncedObservers: 1,
+			LeaderID: 1, MasterID: 1, LeaderAddress: "127.0.0.1:2888", Learners: 2, SyncedFollowers: 1, SyncedObservers: 1,
 			PendingSyncs: 0, LeaderUptime: 5 * time.Second, ProposalLast: 36, ProposalMin: 32, ProposalMax: 48}
 		switch mode {
 		case "follower":

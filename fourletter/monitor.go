@@ -29,7 +29,7 @@ func MonitorValues(v View) []Metric {
 		if st.Mode == "observer" {
 			// ObserverZooKeeperServer.dumpMonitorValues: the id of the
 			// server it follows (-1 while it has none).
-			out = append(out, Metric{Name: "observer_master_id", Value: q.LeaderID, Help: "Id of the server the observer follows"})
+			out = append(out, Metric{Name: "observer_master_id", Value: q.MasterID, Help: "Id of the server the observer syncs with"})
 		}
 	}
 	g := func(name string, val any, help string) {

@@ -216,6 +216,10 @@ type Quorum struct {
 	LeaderID int64 // -1 when unknown
 	// LeaderAddress is the leader's "host:quorumPort" ("" when unknown).
 	LeaderAddress string
+	// MasterID is the member a learner syncs with: the leader, or for an
+	// observer a follower serving observers (observerMasterPort); -1 when
+	// it has none.
+	MasterID int64
 
 	// Leader only.
 	Learners                 int

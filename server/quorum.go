@@ -81,6 +81,8 @@ func (s *Server) newPeer() error {
 		Store:          s.store,
 		SM:             stateMachine{s},
 		Logger:         s.log,
+
+		ObserverMasterPort: cfg.ObserverMasterPort,
 	})
 	if err != nil {
 		return err
@@ -131,6 +133,10 @@ func (s *Server) newPeer() error {
 		}
 		if st.Leader == 0 {
 			q.LeaderID = -1
+		}
+		q.MasterID = st.Master
+		if st.Master == 0 {
+			q.MasterID = -1
 		}
 		return q
 	}

@@ -107,8 +107,12 @@ var commands = []*command{
 	}},
 	{names: []string{"observers", "obsr"}, serverRequired: true, run: func(v fourletter.View, _ map[string]string, r *object) {
 		n := int64(0)
-		if q := v.Quorum(); q != nil && v.Stats().Mode == "leader" {
-			n = int64(q.SyncedObservers)
+		if m := v.Stats().Mode; m == "leader" || m == "follower" {
+			// A follower counts the observers it serves as their
+			// observer master (Apache: ObserverMaster's active ones).
+			if q := v.Quorum(); q != nil {
+				n = int64(q.SyncedObservers)
+			}
 		}
 		r.set("synced_observers", n)
 		r.set("observers", []any{})

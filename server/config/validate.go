@@ -45,12 +45,6 @@ func (p *parser) validate(onDisk bool) {
 		p.errorf(f, line("secureClientPortAddress"), "secureClientPortAddress", "is set but secureClientPort is not set")
 	}
 	p.validateTLS()
-	if c.ObserverMasterPort != 0 {
-		// Accepted so that Apache's zoo.cfg starts, but said: observers
-		// here always sync from and follow the leader.
-		p.warnf(f, line("observerMasterPort"), "observerMasterPort",
-			"followers do not serve observers in zkgo (no observer masters): observers connect to the leader")
-	}
 
 	// Membership (QuorumPeerConfig.parseDynamicConfig, setupClientPort,
 	// setupPeerType, checkValidity).

@@ -40,6 +40,18 @@ type learner struct {
 	reqSeq     int64
 	syncSeq    int64
 	syncs      map[int64]chan int64
+	// dispatched is the last zxid handed to the applier.
+	dispatched int64
+
+	// masterID is the follower this observer syncs with (0: the leader).
+	masterID int64
+	// A follower's observers (observermaster.go), under mu: every
+	// connection, those in the forwarding set, and their waiting syncs.
+	obsHandlers      map[*observerHandler]bool
+	observers        map[*observerHandler]bool
+	obsSyncs         []observerSync
+	closingObservers bool
+	obsWG            sync.WaitGroup
 }
 
 var errLostPacket = errors.New("lost or reordered packet from the leader")
@@ -58,14 +70,27 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		p.setRole(Looking, 0, "election", false)
 	}()
 	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
-	conn, info, err := p.registerWithLeader(ctx, leaderID, initWait)
-	if err != nil {
-		p.noteLeaderGone(leaderID, err)
-		return err
+	var conn Conn
+	var info Packet
+	var masterID int64
+	var err error
+	if p.v().observer && p.cfg.ObserverMasterPort > 0 {
+		conn, info, masterID, err = p.registerWithMaster(ctx, leaderID, min(initWait/2, 2*p.cfg.TickTime))
+		if err != nil && ctx.Err() == nil {
+			p.log.Info("no follower serves observers, observing the leader", "leader", leaderID, "err", err)
+		}
+	}
+	if conn == nil {
+		conn, info, err = p.registerWithLeader(ctx, leaderID, initWait)
+		if err != nil {
+			p.noteLeaderGone(leaderID, err)
+			return err
+		}
 	}
 	lr := &learner{
-		p: p, leaderID: leaderID, observer: p.v().observer, conn: conn,
+		p: p, leaderID: leaderID, observer: p.v().observer, conn: conn, masterID: masterID,
 		out: newSendQueue(), done: make(chan struct{}), syncs: make(map[int64]chan int64),
+		obsHandlers: make(map[*observerHandler]bool), observers: make(map[*observerHandler]bool),
 	}
 	lr.heard.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
@@ -73,6 +98,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		close(lr.done)
 		lr.out.close()
 		_ = conn.Close()
+		lr.closeObservers()
 		wg.Wait()
 		if lr.app != nil {
 			lr.app.stop()
@@ -93,11 +119,22 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		defer wg.Done()
 		lr.watchdog(ctx)
 	}()
+	if !lr.observer && p.cfg.ObserverMasterPort > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lr.observerTicks()
+		}()
+	}
 	err = lr.run(ctx, info)
 	if ctx.Err() != nil {
 		return nil
 	}
-	p.noteLeaderGone(leaderID, err)
+	if masterID == 0 {
+		// A follower serving this observer going away says nothing
+		// about the leader.
+		p.noteLeaderGone(leaderID, err)
+	}
 	return err
 }
 
@@ -139,7 +176,7 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 		p.mu.Unlock()
 	}()
 	for {
-		c, pkt, err := p.tryRegister(ctx, leaderID, info, deadline)
+		c, pkt, err := p.tryRegister(ctx, leaderID, ChannelQuorum, info, deadline)
 		if err == nil {
 			return c, pkt, nil
 		}
@@ -160,10 +197,13 @@ func (p *Peer) registerWithLeader(ctx context.Context, leaderID int64, wait time
 	}
 }
 
-func (p *Peer) tryRegister(ctx context.Context, leaderID int64, info PacketType, deadline time.Time) (Conn, Packet, error) {
+// tryRegister dials member id's ch port (the leader's quorum port, or a
+// follower's observer master port), sends FOLLOWERINFO (OBSERVERINFO)
+// and reads LEADERINFO.
+func (p *Peer) tryRegister(ctx context.Context, id int64, ch Channel, info PacketType, deadline time.Time) (Conn, Packet, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	c, err := p.transport.Dial(dctx, leaderID, ChannelQuorum)
+	c, err := p.transport.Dial(dctx, id, ch)
 	if err != nil {
 		return nil, Packet{}, err
 	}
@@ -444,6 +484,7 @@ func (lr *learner) syncHeader(ctx context.Context, pkt Packet) error {
 	lr.mu.Lock()
 	lr.pending = pending
 	lr.lastQueued, lr.durable = last, last
+	lr.dispatched = applied
 	lr.mu.Unlock()
 	p.setLastLogged(last)
 	return nil
@@ -534,6 +575,7 @@ func (lr *learner) dispatchLocked() bool {
 		return false
 	}
 	lr.p.applier.add(slices.Clone(lr.pending[:i]))
+	lr.informObserversLocked(lr.pending[:i])
 	lr.pending = slices.Delete(lr.pending, 0, i)
 	return true
 }

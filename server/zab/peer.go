@@ -75,6 +75,11 @@ type Config struct {
 	// MaxDiffEntries: a learner that needs more txns than this is sent a
 	// snapshot instead (Apache bounds the diff by log size; default 100000).
 	MaxDiffEntries int
+	// ObserverMasterPort (zoo.cfg observerMasterPort), when set, has a
+	// follower serve observers on that port of its host (they sync from
+	// it, and it relays their requests to the leader), and has observers
+	// look for a follower on it before they fall back to the leader.
+	ObserverMasterPort int
 }
 
 // Errors returned by Peer methods.
@@ -106,6 +111,8 @@ type Status struct {
 	// Leader only.
 	Learners        int // connected learners (followers and observers)
 	SyncedFollowers int // voting followers in broadcast and heard within syncLimit
+	// SyncedObservers: on the leader, the observers in broadcast it
+	// serves; on a follower, those it serves as their observer master.
 	SyncedObservers int
 	Proposals       int // proposals in flight (not committed)
 	// Syncs waiting: on the leader, learners' syncs parked behind
@@ -114,6 +121,9 @@ type Status struct {
 	// Learners only: how the last synchronisation with a leader was done
 	// ("DIFF", "TRUNC", "SNAP").
 	LastSync string
+	// Learners only: the member this one syncs with, the leader or, for
+	// an observer, a follower serving observers (0 when none).
+	Master int64
 }
 
 // Peer is one member of the ensemble.
@@ -218,6 +228,7 @@ func New(cfg Config) (*Peer, error) {
 	if p.transport == nil && len(v.others) > 0 {
 		t := NewTCPTransport(cfg.MyID, cfg.Servers).(*tcpTransport)
 		t.tls, t.log, t.listenAll = cfg.TLS, p.log, cfg.ListenOnAllIPs
+		t.omPort = cfg.ObserverMasterPort
 		p.transport = t
 	}
 	p.applier = newApplier(p)
@@ -448,6 +459,13 @@ func (p *Peer) Status() Status {
 	}
 	if lr != nil {
 		st.PendingSyncs = lr.pendingSyncs()
+		st.Master = st.Leader
+		if lr.masterID != 0 {
+			st.Master = lr.masterID
+		}
+		if !lr.observer {
+			st.SyncedObservers = lr.syncedObservers()
+		}
 	}
 	return st
 }
@@ -535,6 +553,20 @@ func (p *Peer) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		e.setMembers(p.v().others) // a reconfig may have come in between
 		defer e.close()
+		if p.cfg.ObserverMasterPort > 0 && !p.v().observer {
+			// Not fatal: the member serves clients and votes all the
+			// same, and its observers go to another member or the leader.
+			if oln, err := p.transport.Listen(ChannelObserverMaster); err != nil {
+				p.log.Warn("not serving observers: observerMasterPort", "err", err)
+			} else {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p.acceptObservers(oln)
+				}()
+				defer func() { _ = oln.Close() }()
+			}
+		}
 	}
 	var backoff time.Duration
 	for ctx.Err() == nil {

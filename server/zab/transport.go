@@ -26,13 +26,20 @@ const (
 	ChannelQuorum Channel = iota
 	// ChannelElection is the leader-election port (server.N's second port).
 	ChannelElection
+	// ChannelObserverMaster is the port on which a follower serves
+	// observers (zoo.cfg observerMasterPort): as Apache's, one value for
+	// the ensemble, on each voter's server.N host.
+	ChannelObserverMaster
 )
 
 func (c Channel) String() string {
-	if c == ChannelQuorum {
+	switch c {
+	case ChannelQuorum:
 		return "quorum"
+	case ChannelElection:
+		return "election"
 	}
-	return "election"
+	return "observer master"
 }
 
 // Conn is a reliable, ordered stream of frames between two members. Send
@@ -71,6 +78,7 @@ func NewTCPTransport(myID int64, servers []config.Server) Transport {
 
 type tcpTransport struct {
 	myID      int64
+	omPort    int  // observerMasterPort, 0 = off
 	listenAll bool // quorumListenOnAllIPs
 	tls       *TLS
 	log       *slog.Logger
@@ -118,8 +126,14 @@ func (t *tcpTransport) addr(id int64, ch Channel) (string, error) {
 	for _, s := range t.servers {
 		if s.ID == id {
 			port := s.QuorumPort
-			if ch == ChannelElection {
+			switch ch {
+			case ChannelElection:
 				port = s.ElectionPort
+			case ChannelObserverMaster:
+				if t.omPort <= 0 {
+					return "", errors.New("observerMasterPort is not set")
+				}
+				port = t.omPort
 			}
 			return net.JoinHostPort(s.Host, strconv.Itoa(port)), nil
 		}
