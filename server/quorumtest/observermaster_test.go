@@ -1,12 +1,14 @@
 package quorumtest
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -33,7 +35,7 @@ func TestObserverSyncsFromFollower(t *testing.T) {
 	}
 	obs, leader := e.Servers[3].Addr(), e.Servers[l].Addr()
 	testwait.For(t, "the observer syncing with member 1", func() bool {
-		return mntr(t, obs, "zk_observer_master_id") == "1"
+		return observerMaster(obs) == "1"
 	})
 	if got := mntr(t, leader, "zk_learners"); got != "2" {
 		t.Errorf("leader's zk_learners %s, want 2 (the followers; the observer is member 1's)", got)
@@ -44,7 +46,6 @@ func TestObserverSyncsFromFollower(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer co.Close()
 	testwait.For(t, "a session on the observer", func() bool { return co.State() == zk.StateHasSession })
 	cl, _ := connect(t, leader)
 
@@ -102,12 +103,37 @@ func TestObserverSyncsFromFollower(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// The observer restarts behind: member 1 brings it up to date (a
+	// DIFF from its own log).
+	co.Close()
+	e.Servers[3].Stop()
+	for i := 0; i < 50; i++ {
+		if _, err := cl.Create("/behind-"+strconv.Itoa(i), nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Servers[3].Restart()
+	testwait.For(t, "the restarted observer syncing with member 1", func() bool {
+		return observerMaster(obs) == "1"
+	})
+	co, _ = connect(t, obs)
+	if _, err := co.Sync("/"); err != nil {
+		t.Fatal(err)
+	}
+	kids, _, err := co.Children("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The 50, /o, /l and /zookeeper (/eph went with its session).
+	if n := len(kids); n != 50+3 {
+		t.Errorf("restarted observer sees %d znodes under /: %v", n, kids)
+	}
+
 	// Member 1 stops: the observer observes the leader itself.
 	e.Servers[0].Stop()
 	want := strconv.Itoa(l + 1)
 	testwait.For(t, "the observer syncing with the leader", func() bool {
-		// Until it has, it does not serve: mntr fails.
-		return servertest.Mode(obs) == "observer" && mntr(t, obs, "zk_observer_master_id") == want
+		return observerMaster(obs) == want
 	})
 	testwait.For(t, "a write through the observer after member 1 stopped", func() bool {
 		_, err := co.Create("/after", nil, 0, acl)
@@ -119,4 +145,20 @@ func TestObserverSyncsFromFollower(t *testing.T) {
 	if ok, _, err := cl.Exists("/after"); err != nil || !ok {
 		t.Fatalf("leader: /after exists %v, %v", ok, err)
 	}
+}
+
+// observerMaster is the observer's zk_observer_master_id, "" while it does
+// not serve (mntr then fails).
+func observerMaster(addr string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := fourletter.Query(ctx, addr, "mntr")
+	if err != nil {
+		return ""
+	}
+	m, err := fourletter.ParseMntr(out)
+	if err != nil {
+		return ""
+	}
+	return m["zk_observer_master_id"]
 }

@@ -266,6 +266,9 @@ func (lr *learner) watchdog(ctx context.Context) {
 func (lr *learner) recv() (Packet, error) {
 	b, err := lr.conn.Recv()
 	if err != nil {
+		if lr.masterID != 0 {
+			return Packet{}, fmt.Errorf("read from observer master %d: %w", lr.masterID, err)
+		}
 		return Packet{}, fmt.Errorf("read from leader %d: %w", lr.leaderID, err)
 	}
 	lr.heard.Store(time.Now().UnixNano())
@@ -614,7 +617,11 @@ func (lr *learner) upToDate() {
 		if lr.observer {
 			st = Observing
 		}
-		lr.p.log.Info("synced with the leader", "leader", lr.leaderID, "epoch", lr.epoch)
+		if lr.masterID != 0 {
+			lr.p.log.Info("synced with an observer master", "master", lr.masterID, "leader", lr.leaderID, "epoch", lr.epoch)
+		} else {
+			lr.p.log.Info("synced with the leader", "leader", lr.leaderID, "epoch", lr.epoch)
+		}
 		lr.p.setRole(st, lr.leaderID, "broadcast", true)
 	}
 }
