@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/storage"
@@ -384,9 +385,10 @@ func (lr *learner) syncedObservers() int {
 
 // registerWithMaster registers this observer with a follower serving
 // observers: the voters other than the leader, from a random one on, in
-// rounds for up to wait (a follower serves observers only once it is in
-// broadcast, a moment after the election). It returns the connection, the
-// follower's LEADERINFO and its id.
+// rounds for up to wait while one of them has the port open (a follower
+// serves observers only once it is in broadcast, a moment after the
+// election). It returns the connection, the follower's LEADERINFO and its
+// id.
 func (p *Peer) registerWithMaster(ctx context.Context, leaderID int64, wait time.Duration) (Conn, Packet, int64, error) {
 	v := p.v()
 	var ids []int64
@@ -404,6 +406,7 @@ func (p *Peer) registerWithMaster(ctx context.Context, leaderID int64, wait time
 	start := rand.IntN(len(ids))
 	for {
 		var err error
+		listening := false
 		for i := range ids {
 			id := ids[(start+i)%len(ids)]
 			var c Conn
@@ -415,8 +418,12 @@ func (p *Peer) registerWithMaster(ctx context.Context, leaderID int64, wait time
 				}
 				return c, pkt, id, nil
 			}
+			// A member that closes the connection may serve observers a
+			// moment later (once it is in broadcast); where the port is
+			// not open, nobody will.
+			listening = listening || !errors.Is(err, syscall.ECONNREFUSED)
 		}
-		if ctx.Err() != nil || time.Now().Add(retry).After(deadline) {
+		if !listening || ctx.Err() != nil || time.Now().Add(retry).After(deadline) {
 			return nil, Packet{}, 0, err
 		}
 		t := time.NewTimer(retry)
