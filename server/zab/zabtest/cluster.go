@@ -29,6 +29,9 @@ type Options struct {
 	SyncLimit int           // default 5
 	// MaxDiffEntries is passed to every member (0: zab's default).
 	MaxDiffEntries int
+	// ObserverMasters has followers serve observers (observerMasterPort;
+	// the network gives each member a port of its own).
+	ObserverMasters bool
 	// ForceSync makes every log append fsync (zoo.cfg forceSync=yes);
 	// tests leave it off.
 	ForceSync bool
@@ -145,6 +148,7 @@ func (c *Cluster) Start(id int64) *Member {
 		FinalizeWait:            c.opts.TickTime / 2,
 		MaxNotificationInterval: 8 * c.opts.TickTime,
 		MaxDiffEntries:          c.opts.MaxDiffEntries,
+		ObserverMasterPort:      observerMasterPort(c.opts.ObserverMasters),
 	})
 	if err != nil {
 		_ = st.Close()
@@ -430,4 +434,13 @@ func CheckAcknowledged(t testing.TB, history []Entry, acked map[int64]string) {
 			t.Errorf("acknowledged 0x%x %q: applied %q (present %v)", z, d, g, ok)
 		}
 	}
+}
+
+// observerMasterPort is a port number that turns observer masters on:
+// the network ignores it.
+func observerMasterPort(on bool) int {
+	if on {
+		return 1
+	}
+	return 0
 }
