@@ -2,6 +2,7 @@ package quorumtest
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -161,4 +162,40 @@ func observerMaster(addr string) string {
 		return ""
 	}
 	return m["zk_observer_master_id"]
+}
+
+// TestObserverMasterPortOnTheLeader: a member that bound the observer
+// master port and is then elected serves observers there as on its quorum
+// port, so an observer that reaches it syncs with it at once. The
+// observer's configuration gives member 3 a quorum port nobody listens
+// on: it can reach member 3 only through the observer master port.
+func TestObserverMasterPortOnTheLeader(t *testing.T) {
+	ports := servertest.FreePorts(t, 2)
+	omPort, deadPort := ports[0], ports[1]
+	e := servertest.StartEnsemble(t, 3, 1, func(c *config.Config) {
+		if c.MyID == 3 || c.MyID == 4 {
+			c.ObserverMasterPort = omPort
+		}
+		if c.MyID == 4 {
+			c.Servers = slices.Clone(c.Servers)
+			c.Servers[2].QuorumPort = deadPort
+		}
+	})
+	if l := e.Leader(); l != 2 {
+		// Member 3 follows: stop the leader, and the two left elect
+		// member 3 (same zxid, higher id).
+		e.Servers[l].Stop()
+		testwait.For(t, "member 3 leading", func() bool { return e.Leader() == 2 })
+	}
+	obs := e.Servers[3].Addr()
+	testwait.For(t, "the observer syncing with member 3, the leader", func() bool {
+		return observerMaster(obs) == "3"
+	})
+	if got := mntr(t, e.Servers[2].Addr(), "zk_synced_observers"); got != "1" {
+		t.Errorf("leader's zk_synced_observers %s, want 1", got)
+	}
+	co, _ := connect(t, obs)
+	if _, err := co.Create("/o", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
 }

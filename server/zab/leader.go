@@ -16,6 +16,17 @@ import (
 // protocolVersion is sent in LEADERINFO as Apache does (0x10000).
 const protocolVersion = 0x10000
 
+// leaderInfoData is LEADERINFO's data: the protocol version, then the id
+// of the member that answers. An observer that dialed the observer master
+// port learns from it whom it reached: on one host every voter's address
+// is the same, so the id it dialed may not be the one that answered.
+func leaderInfoData(id int64) []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint32(b, protocolVersion)
+	binary.BigEndian.PutUint64(b[4:], uint64(id))
+	return b
+}
+
 // snapChunkSize is the payload of one SNAPCHUNK packet.
 const snapChunkSize = 512 << 10
 
@@ -749,9 +760,7 @@ func (h *learnerHandler) handshake() error {
 	if err != nil {
 		return err
 	}
-	ver := make([]byte, 4)
-	binary.BigEndian.PutUint32(ver, protocolVersion)
-	if err := h.sendNow(Packet{Type: PacketLeaderInfo, Zxid: makeZxid(epoch, 0), Data: ver}); err != nil {
+	if err := h.sendNow(Packet{Type: PacketLeaderInfo, Zxid: makeZxid(epoch, 0), Data: leaderInfoData(p.id)}); err != nil {
 		return err
 	}
 	for {

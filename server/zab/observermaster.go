@@ -30,8 +30,10 @@ import (
 // An observer with observerMasterPort set dials that port on the other
 // voters' hosts, one after the other from a random one, and falls back to
 // the leader's quorum port when none serves it; Apache's keeps cycling
-// through the voters. A follower ends its observers' connections when it
-// stops following, and they look again.
+// through the voters. A leader that has the port (it bound it as a
+// follower) serves observers there as on its quorum port. A follower ends
+// its observers' connections when it stops following, and they look
+// again.
 
 // observerHandler is a follower's side of one observer connection. Its
 // fields are guarded by the learner's mu.
@@ -57,8 +59,11 @@ type observerSync struct {
 }
 
 // acceptObservers hands connections on the observer master port to this
-// member's learner while it follows and is in broadcast; otherwise it
-// closes them (the observer then tries another member).
+// member's learner while it follows and is in broadcast, and to the
+// leader while it leads (as if they had come to its quorum port: a member
+// that bound the port keeps it when it is elected, and its observers need
+// not wait for another); otherwise it closes them (the observer then
+// tries another member).
 func (p *Peer) acceptObservers(ln Listener) {
 	for {
 		c, err := ln.Accept()
@@ -66,9 +71,16 @@ func (p *Peer) acceptObservers(ln Listener) {
 			return
 		}
 		p.mu.Lock()
-		lr := p.learner
+		l, lr := p.lead, p.learner
 		p.mu.Unlock()
-		if lr == nil || !lr.addObserver(c) {
+		ok := false
+		switch {
+		case l != nil:
+			ok = l.addLearner(c)
+		case lr != nil:
+			ok = lr.addObserver(c)
+		}
+		if !ok {
 			_ = c.Close()
 		}
 	}
@@ -215,12 +227,7 @@ func (h *observerHandler) handshake() (int64, error) {
 	if zxidEpoch(pkt.Zxid) > epoch {
 		return 0, fmt.Errorf("observer accepted epoch %d, after ours (%d)", zxidEpoch(pkt.Zxid), epoch)
 	}
-	// The protocol version, then this member's id: the address the
-	// observer dialed may be another member's (one host, one port).
-	info := make([]byte, 12)
-	binary.BigEndian.PutUint32(info, protocolVersion)
-	binary.BigEndian.PutUint64(info[4:], uint64(p.id))
-	if err := h.conn.Send(Packet{Type: PacketLeaderInfo, Zxid: makeZxid(epoch, 0), Data: info}.Marshal()); err != nil {
+	if err := h.conn.Send(Packet{Type: PacketLeaderInfo, Zxid: makeZxid(epoch, 0), Data: leaderInfoData(p.id)}.Marshal()); err != nil {
 		return 0, err
 	}
 	if err := h.conn.Flush(); err != nil {
@@ -387,8 +394,9 @@ func (lr *learner) syncedObservers() int {
 // observers: the voters other than the leader, from a random one on, in
 // rounds for up to wait while one of them has the port open (a follower
 // serves observers only once it is in broadcast, a moment after the
-// election). It returns the connection, the follower's LEADERINFO and its
-// id.
+// election). It returns the connection, the LEADERINFO and the id of the
+// follower that answered, 0 when the leader did (a member that bound the
+// port and was then elected serves observers on it as on its quorum port).
 func (p *Peer) registerWithMaster(ctx context.Context, leaderID int64, wait time.Duration) (Conn, Packet, int64, error) {
 	v := p.v()
 	var ids []int64
@@ -415,6 +423,9 @@ func (p *Peer) registerWithMaster(ctx context.Context, leaderID int64, wait time
 			if err == nil {
 				if len(pkt.Data) >= 12 {
 					id = int64(binary.BigEndian.Uint64(pkt.Data[4:]))
+				}
+				if id == leaderID {
+					id = 0 // the leader answered: this observer observes it
 				}
 				return c, pkt, id, nil
 			}
