@@ -2,14 +2,12 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"testing"
-	"time"
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testwait"
+	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -17,13 +15,7 @@ import (
 // the one asking).
 func connections(t testing.TB, addr string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := fourletter.Query(ctx, addr, "srvr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := fourletter.ParseSrvr(out)
+	st, err := servertest.Srvr(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

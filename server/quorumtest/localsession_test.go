@@ -72,13 +72,7 @@ func leaderZxid(t *testing.T, e *servertest.Ensemble) int64 {
 // srvrZxid is the Zxid srvr prints on addr.
 func srvrZxid(t *testing.T, addr string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := fourletter.Query(ctx, addr, "srvr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := fourletter.ParseSrvr(out)
+	st, err := servertest.Srvr(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

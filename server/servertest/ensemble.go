@@ -122,15 +122,20 @@ func (e *Ensemble) Addrs() []string {
 	return out
 }
 
-// Mode asks a member for its srvr Mode ("" when it does not answer).
-func Mode(addr string) string {
+// Srvr asks a server for srvr and parses the answer.
+func Srvr(addr string) (fourletter.Srvr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	out, err := fourletter.Query(ctx, addr, "srvr")
 	if err != nil {
-		return ""
+		return fourletter.Srvr{}, err
 	}
-	st, err := fourletter.ParseSrvr(out)
+	return fourletter.ParseSrvr(out)
+}
+
+// Mode asks a member for its srvr Mode ("" when it does not answer).
+func Mode(addr string) string {
+	st, err := Srvr(addr)
 	if err != nil {
 		return ""
 	}
