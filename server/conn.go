@@ -37,6 +37,8 @@ type slot struct {
 	closeConn bool
 	op        int32
 	start     time.Time
+	// queued: frame is in the outbound queue already (readQueued).
+	queued bool
 }
 
 // conn is one client connection.
@@ -513,6 +515,10 @@ func (c *conn) fill(sl *slot, frame []byte) {
 	}
 }
 
+// afterReadHook, set by tests only, runs after a slot is answered and
+// before its answer is queued (unless readQueued queued it already).
+var afterReadHook func(op int32)
+
 // flushLocked moves answered slots, in order, to the outbound queue; the
 // caller then sends them (flushInline on the reader, writeNow on the
 // applier).
@@ -521,6 +527,10 @@ func (c *conn) flushLocked() {
 		sl := c.slots[0]
 		if !sl.filled {
 			switch {
+			case sl.readBody != nil && setsWatch(sl.readBody):
+				sl.frame = c.s.readQueued(c, sl.xid, sl.op, sl.readBody)
+				sl.queued = true
+				sl.readBody = nil
 			case sl.readBody != nil:
 				rec, code := c.s.read(c, sl.op, sl.readBody)
 				sl.frame = c.s.reply(sl.xid, code, rec)
@@ -546,8 +556,13 @@ func (c *conn) flushLocked() {
 			}
 			c.s.inflight.done()
 		}
+		if afterReadHook != nil && sl.op != 0 {
+			afterReadHook(sl.op)
+		}
 		if sl.frame != nil {
-			c.queue(sl.frame)
+			if !sl.queued {
+				c.queue(sl.frame)
+			}
 			c.s.recordLatency(c, sl)
 		}
 		if sl.closeConn {

@@ -385,6 +385,40 @@ func (s *Server) canRead(c *conn, n *tree.Node, perm int32) bool {
 // the sort of a large one.
 func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
 	rec, code := s.readLocked(c, op, body)
+	sortChildren(rec)
+	return rec, code
+}
+
+// setsWatch reports whether a read request sets a watch (addWatch
+// included: clients register a persistent watcher at its reply too).
+func setsWatch(body wire.Record) bool {
+	switch r := body.(type) {
+	case *wire.PathWatchRequest:
+		return r.Watch
+	case *wire.AddWatchRequest:
+		return true
+	}
+	return false
+}
+
+// readQueued answers a read that sets a watch and queues its reply while
+// the tree is still read-locked. The applier queues notifications under
+// the tree's write lock, so the watch's notification cannot go out ahead
+// of the reply that set it. Clients register the watcher when that reply
+// arrives (kazoo, go-zookeeper): a notification ahead of it was dropped,
+// and the client waited for ever (kazoo's DoubleBarrier did in a CI run).
+func (s *Server) readQueued(c *conn, xid, op int32, body wire.Record) []byte {
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	rec, code := s.readTree(c, op, body)
+	sortChildren(rec)
+	frame := s.reply(xid, code, rec)
+	c.queue(frame)
+	return frame
+}
+
+// sortChildren sorts the lists of children in a read's reply.
+func sortChildren(rec wire.Record) {
 	switch r := rec.(type) {
 	case *wire.ChildrenResponse:
 		slices.Sort(r.Children)
@@ -397,13 +431,17 @@ func (s *Server) read(c *conn, op int32, body wire.Record) (wire.Record, wire.Co
 			}
 		}
 	}
-	return rec, code
 }
 
 // readLocked is read under the tree's read lock.
 func (s *Server) readLocked(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
 	s.tree.RLock()
 	defer s.tree.RUnlock()
+	return s.readTree(c, op, body)
+}
+
+// readTree executes a read; the caller holds the tree's read lock.
+func (s *Server) readTree(c *conn, op int32, body wire.Record) (wire.Record, wire.Code) {
 	switch op {
 	case wire.OpExists:
 		r := body.(*wire.PathWatchRequest)
