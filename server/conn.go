@@ -517,7 +517,7 @@ func (c *conn) fill(sl *slot, frame []byte) {
 
 // afterReadHook, set by tests only, runs after a slot is answered and
 // before its answer is queued (unless readQueued queued it already).
-var afterReadHook func(op int32)
+var afterReadHook atomic.Pointer[func(op int32)]
 
 // flushLocked moves answered slots, in order, to the outbound queue; the
 // caller then sends them (flushInline on the reader, writeNow on the
@@ -556,8 +556,8 @@ func (c *conn) flushLocked() {
 			}
 			c.s.inflight.done()
 		}
-		if afterReadHook != nil && sl.op != 0 {
-			afterReadHook(sl.op)
+		if hook := afterReadHook.Load(); hook != nil {
+			(*hook)(sl.op)
 		}
 		if sl.frame != nil {
 			if !sl.queued {

@@ -26,7 +26,7 @@ func TestWatchNotificationFollowsItsReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	afterReadHook = func(op int32) {
+	hook := func(op int32) {
 		if op == wire.OpExists {
 			once.Do(func() {
 				if err := b.Delete("/n", -1); err != nil {
@@ -35,7 +35,8 @@ func TestWatchNotificationFollowsItsReply(t *testing.T) {
 			})
 		}
 	}
-	defer func() { afterReadHook = nil }()
+	afterReadHook.Store(&hook)
+	defer afterReadHook.Store(nil)
 	ok, _, ch, err := a.ExistsW("/n")
 	if err != nil || !ok {
 		t.Fatalf("exists /n: %v, %v", ok, err)
