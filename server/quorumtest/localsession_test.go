@@ -2,12 +2,9 @@ package quorumtest
 
 import (
 	"bufio"
-	"context"
 	"net"
 	"testing"
-	"time"
 
-	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -48,13 +45,7 @@ func dialSeen(t *testing.T, addr string, id int64, passwd []byte, timeoutMs int3
 // mntr returns one of addr's mntr values.
 func mntr(t *testing.T, addr, key string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := fourletter.Query(ctx, addr, "mntr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := fourletter.ParseMntr(out)
+	m, err := servertest.Mntr(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package quorumtest
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -151,13 +149,7 @@ func TestObserverSyncsFromFollower(t *testing.T) {
 // observerMaster is the observer's zk_observer_master_id, "" while it does
 // not serve (mntr then fails).
 func observerMaster(addr string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	out, err := fourletter.Query(ctx, addr, "mntr")
-	if err != nil {
-		return ""
-	}
-	m, err := fourletter.ParseMntr(out)
+	m, err := servertest.Mntr(addr)
 	if err != nil {
 		return ""
 	}

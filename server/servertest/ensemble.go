@@ -122,15 +122,29 @@ func (e *Ensemble) Addrs() []string {
 	return out
 }
 
+// queryTimeout bounds a four-letter word asked of a test server.
+const queryTimeout = 5 * time.Second
+
 // Srvr asks a server for srvr and parses the answer.
 func Srvr(addr string) (fourletter.Srvr, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
 	out, err := fourletter.Query(ctx, addr, "srvr")
 	if err != nil {
 		return fourletter.Srvr{}, err
 	}
 	return fourletter.ParseSrvr(out)
+}
+
+// Mntr asks a server for mntr and parses the answer (key → value).
+func Mntr(addr string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	out, err := fourletter.Query(ctx, addr, "mntr")
+	if err != nil {
+		return nil, err
+	}
+	return fourletter.ParseMntr(out)
 }
 
 // Mode asks a member for its srvr Mode ("" when it does not answer).
