@@ -126,10 +126,8 @@ func (v view) Stats() fourletter.Stats {
 // that had applied nothing of the epoch yet).
 func (v view) processedZxid() int64 {
 	z := v.s.lastZxid.Load()
-	if p := v.s.peer; p != nil {
-		if st := p.Status(); st.State == zab.Leading && st.Serving {
-			z = max(z, st.Epoch<<32)
-		}
+	if p := v.s.peer; p != nil && p.State() == zab.Leading && p.Serving() {
+		z = max(z, p.CurrentEpoch()<<32)
 	}
 	return z
 }
