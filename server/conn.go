@@ -19,6 +19,7 @@ import (
 	"github.com/zkgo/zkgo/internal/rawio"
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/sasl"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -50,6 +51,8 @@ type conn struct {
 	log    *slog.Logger
 
 	dec wire.Decoder // the reader's, for each request frame (handleRequest)
+	// sasl is the connection's SASL login, once it began; the reader's.
+	sasl *sasl.Exchange
 
 	mu    sync.Mutex // guards slots, auth, sess
 	slots []*slot
@@ -137,6 +140,33 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // SessionID implements watch.Watcher.
 func (c *conn) SessionID() int64 { return c.sessionID.Load() }
+
+// addAuth adds ids the connection does not hold yet; called with mu held
+// (a slot's read).
+func (c *conn) addAuth(ids []wire.ID) {
+	if len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		if !containsID(c.auth, id) {
+			c.auth = append(c.auth, id)
+		}
+	}
+	c.publishAuth()
+}
+
+// holdsScheme reports whether the connection holds an id of one of the
+// schemes.
+func (c *conn) holdsScheme(schemes []string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range c.auth {
+		if slices.Contains(schemes, id.Scheme) {
+			return true
+		}
+	}
+	return false
+}
 
 // publishAuth stores a copy of auth for the applier; called with mu held
 // (or before the connection is shared).

@@ -153,6 +153,14 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.stats.lastCxid.Store(xid)
 	}
 	c.stats.lastOp.Store(op)
+	if len(s.cfg.EnforceAuthSchemes) > 0 && op != wire.OpAuth && op != wire.OpSASL && !c.holdsScheme(s.cfg.EnforceAuthSchemes) {
+		// AuthenticationHelper.enforceAuthentication, which Apache runs
+		// on every request but auth and sasl, pings included.
+		c.log.Warn("closing connection: it holds none of the ids enforce.auth.schemes asks for", "schemes", s.cfg.EnforceAuthSchemes)
+		sl.filled, sl.frame, sl.closeConn = true, authReply(xid, wire.CodeSessionClosedRequireSASLAuth), true
+		c.enqueue(sl)
+		return false
+	}
 
 	switch op {
 	case wire.OpPing:
@@ -208,23 +216,13 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 			return false
 		}
 		sl.read = func() []byte {
-			for _, id := range ids {
-				if !containsID(c.auth, id) {
-					c.auth = append(c.auth, id)
-				}
-			}
-			c.publishAuth()
+			c.addAuth(ids)
 			return authReply(xid, wire.CodeOK)
 		}
 		c.enqueue(sl)
 		return true
 	case wire.OpSASL:
-		// No SASL here: Apache 3.8 without a SASL login answers OK with a
-		// null token and keeps the connection (observed); nothing is
-		// authenticated.
-		sl.filled, sl.frame = true, s.reply(xid, wire.CodeOK, &wire.SASLToken{})
-		c.enqueue(sl)
-		return true
+		return s.handleSASL(c, sl, xid, body.(*wire.SASLToken).Token)
 	}
 
 	if op == wire.OpCloseSession && (local || c.readOnly) {
@@ -294,6 +292,68 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	})
 	// Keep reading: the writer closes the socket once the reply is out.
 	return ok
+}
+
+// handleSASL takes one token of a client's SASL login (DIGEST-MD5), as
+// ZooKeeperServer.processSasl: the server's token goes back in the reply
+// (with zxid 0); once the login completes, the connection holds
+// sasl:<user>, and super too for a superUser. A failed login is answered
+// AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when the sasl scheme is
+// enforced) and the connection closes, unless allowSaslFailedClients keeps
+// it. Without SASL users the server answers OK with no token and keeps the
+// connection, as Apache does without a JAAS Server section (observed).
+func (s *Server) handleSASL(c *conn, sl *slot, xid int32, token []byte) bool {
+	if s.sasl == nil {
+		sl.filled, sl.frame = true, saslReply(xid, wire.CodeOK, nil)
+		c.enqueue(sl)
+		return true
+	}
+	if c.sasl == nil {
+		c.sasl = s.sasl.Start()
+	}
+	resp, err := c.sasl.Next(token)
+	if err != nil {
+		s.stats.authFailed.Add(1)
+		required := slices.Contains(s.cfg.EnforceAuthSchemes, "sasl")
+		if s.cfg.SASL.AllowFailedClients && !required {
+			c.log.Warn("SASL authentication failed; keeping the connection (allowSaslFailedClients)", "err", err)
+			sl.filled, sl.frame = true, saslReply(xid, wire.CodeOK, nil)
+			c.enqueue(sl)
+			return true
+		}
+		c.log.Warn("SASL authentication failed: closing connection", "err", err)
+		code := wire.CodeAuthFailed
+		if required {
+			code = wire.CodeSessionClosedRequireSASLAuth
+		}
+		sl.filled, sl.frame, sl.closeConn = true, saslReply(xid, code, nil), true
+		c.enqueue(sl)
+		return false
+	}
+	var ids []wire.ID
+	if c.sasl.Done() {
+		id := c.sasl.AuthorizationID()
+		ids = append(ids, wire.ID{Scheme: "sasl", ID: id})
+		if s.cfg.SASL.IsSuper(id) {
+			ids = append(ids, acl.Super)
+		}
+		c.log.Info("SASL authentication succeeded", "id", id, "super", len(ids) > 1)
+	}
+	sl.read = func() []byte {
+		c.addAuth(ids)
+		return saslReply(xid, wire.CodeOK, resp)
+	}
+	c.enqueue(sl)
+	return true
+}
+
+// saslReply is a SASL packet's answer: Apache's header carries zxid 0 and,
+// even with an error code, a token (null when there is none).
+func saslReply(xid int32, code wire.Code, token []byte) []byte {
+	e := wire.NewEncoder(make([]byte, 4, 32+len(token)))
+	(&wire.ReplyHeader{Xid: xid, Zxid: 0, Err: code}).Encode(e)
+	(&wire.SASLToken{Token: token}).Encode(e)
+	return e.Bytes()
 }
 
 // createsEphemeral reports whether a create, create2 or multi creates an
@@ -555,6 +615,10 @@ func (s *Server) readTree(c *conn, op int32, body wire.Record) (wire.Record, wir
 				id.ID, _, _ = strings.Cut(id.ID, ":")
 			case "super":
 				id.ID = "" // no provider: AuthUtil.getUser gives null, shown as ""
+			case "sasl":
+				if !s.cfg.SASL.Provider {
+					id.ID = "" // the same without authProvider.N=SASLAuthenticationProvider
+				}
 			}
 			infos[i] = id
 		}

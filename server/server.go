@@ -16,7 +16,9 @@ import (
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/internal/tlsnet"
+	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/sasl"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
@@ -42,6 +44,9 @@ type Server struct {
 	watches  *watch.Manager
 	prep     *txn.Prep
 	sessions *sessionTable
+	// sasl logs clients in with DIGEST-MD5; nil when the configuration
+	// has no SASL users.
+	sasl *sasl.Server
 
 	quotaRefused namespaceCounts // writes refused by a quota, per namespace
 
@@ -196,11 +201,14 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.SASL.Enabled() {
+		s.sasl = sasl.NewServer(cfg.SASL.Password)
+	}
 	s.prep = txn.NewPrep(s.tree, txn.Options{
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
-		X509:            cfg.X509Enabled(),
+		Providers:       acl.Providers{X509: cfg.X509Enabled(), SASL: cfg.SASL.Provider},
 		EnforceQuota:    cfg.EnforceQuota,
 		QuotaLog:        (&rateLog{log: s.log, every: time.Second}).warn,
 		QuotaRefused:    s.quotaRefused.add,

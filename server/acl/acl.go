@@ -1,6 +1,7 @@
 // Package acl checks ZooKeeper ACLs and authenticates the schemes zkgo
 // supports: world, auth, digest (Apache's SHA-1 digest), ip, x509 (ids
-// from TLS client certificates, added by the server) and super.
+// from TLS client certificates, added by the server), sasl (ids of SASL
+// logins, added by the server) and super.
 // It imports only wire.
 package acl
 
@@ -75,6 +76,12 @@ func Check(acl []wire.ACL, perm int32, ids []wire.ID) bool {
 			switch id.Scheme {
 			case "ip":
 				if ipMatches(a.ID.ID, id.ID) {
+					return true
+				}
+			case "sasl":
+				// SASLAuthenticationProvider.matches: a SASL user named
+				// super matches every sasl ACL.
+				if id.ID == a.ID.ID || id.ID == "super" {
 					return true
 				}
 			default:
@@ -185,13 +192,19 @@ func validDigestID(id string) bool {
 	return len(parts) == 2
 }
 
+// Providers are the schemes registered besides world, digest and ip, as
+// Apache's ProviderRegistry has them: x509 when a secure client port is
+// configured or authProvider.N names X509AuthenticationProvider, sasl when
+// authProvider.N names SASLAuthenticationProvider. An ACL of a scheme
+// without a provider is invalid.
+type Providers struct {
+	X509, SASL bool
+}
+
 // Fixup validates a create/setACL ACL list and expands the auth scheme
 // into the caller's authenticated ids, as PrepRequestProcessor.fixupACL
-// does. It returns wire.ErrInvalidACL for an empty or invalid list. x509
-// says whether the x509 scheme is registered (Apache registers its
-// provider when a secure client port is configured); without it an x509
-// ACL is invalid, as any scheme without a provider.
-func Fixup(acl []wire.ACL, ids []wire.ID, x509 bool) ([]wire.ACL, error) {
+// does. It returns wire.ErrInvalidACL for an empty or invalid list.
+func Fixup(acl []wire.ACL, ids []wire.ID, p Providers) ([]wire.ACL, error) {
 	if len(acl) == 0 {
 		return nil, wire.ErrInvalidACL
 	}
@@ -207,13 +220,14 @@ func Fixup(acl []wire.ACL, ids []wire.ID, x509 bool) ([]wire.ACL, error) {
 			}
 			out = append(out, a)
 		case "auth":
-			// The ids of providers whose isAuthenticated() is true: digest
-			// and x509. ip is not; super has no provider (Apache logs
-			// "Missing AuthenticationProvider for super" and skips it).
-			// Apache iterates the connection's id set in hash order.
+			// The ids of providers whose isAuthenticated() is true: digest,
+			// x509 and sasl (when registered). ip is not; super has no
+			// provider (Apache logs "Missing AuthenticationProvider for
+			// super" and skips it). Apache iterates the connection's id
+			// set in hash order.
 			added := false
 			for _, id := range Ordered(ids) {
-				if id.Scheme == "digest" || id.Scheme == "x509" {
+				if id.Scheme == "digest" || id.Scheme == "x509" || (id.Scheme == "sasl" && p.SASL) {
 					out = append(out, wire.ACL{Perms: a.Perms, ID: id})
 					added = true
 				}
@@ -232,7 +246,12 @@ func Fixup(acl []wire.ACL, ids []wire.ID, x509 bool) ([]wire.ACL, error) {
 			}
 			out = append(out, a)
 		case "x509":
-			if !x509 || !ValidDN(a.ID.ID) {
+			if !p.X509 || !ValidDN(a.ID.ID) {
+				return nil, wire.ErrInvalidACL
+			}
+			out = append(out, a)
+		case "sasl":
+			if !p.SASL || !validKerberosName(a.ID.ID) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)
@@ -338,4 +357,20 @@ func ValidDN(s string) bool {
 		}
 	}
 	return true
+}
+
+// validKerberosName is SASLAuthenticationProvider.isValid: what Apache's
+// KerberosName parses. A name without "@" is taken whole; one with "@"
+// must be service[/host]@realm with no other "/" or "@".
+func validKerberosName(id string) bool {
+	at := strings.IndexByte(id, '@')
+	if at < 0 {
+		return true
+	}
+	princ, realm := id[:at], id[at+1:]
+	if strings.ContainsAny(realm, "/@") {
+		return false
+	}
+	service, host, _ := strings.Cut(princ, "/")
+	return !strings.ContainsAny(service, "/@") && !strings.ContainsAny(host, "/@")
 }

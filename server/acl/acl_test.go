@@ -42,17 +42,17 @@ func TestCheck(t *testing.T) {
 
 func TestFixup(t *testing.T) {
 	digest := wire.ID{Scheme: "digest", ID: Digest("u:p")}
-	if _, err := Fixup(nil, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup(nil, nil, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("empty acl: %v", err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}, false); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}}, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("auth without digest: %v", err)
 	}
-	got, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, digest}, false)
+	got, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "auth"}}}, []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, digest}, Providers{})
 	if err != nil || len(got) != 1 || got[0].ID != digest {
 		t.Fatalf("auth expansion = %v, %v", got, err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("unknown scheme: %v", err)
 	}
 	if _, err := Authenticate("foo", []byte("x"), netip.Addr{}, ""); !errors.Is(err, wire.ErrAuthFailed) {
@@ -83,21 +83,21 @@ func TestValidDN(t *testing.T) {
 
 func TestFixupX509AndSuper(t *testing.T) {
 	x := wire.ACL{Perms: 31, ID: wire.ID{Scheme: "x509", ID: "CN=client"}}
-	if _, err := Fixup([]wire.ACL{x}, nil, false); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{x}, nil, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("x509 without a secure port: %v", err)
 	}
-	if got, err := Fixup([]wire.ACL{x}, nil, true); err != nil || len(got) != 1 || got[0] != x {
+	if got, err := Fixup([]wire.ACL{x}, nil, Providers{X509: true}); err != nil || len(got) != 1 || got[0] != x {
 		t.Fatalf("x509 ACL: %v %v", got, err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "x509", ID: "nodn"}}}, nil, true); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "x509", ID: "nodn"}}}, nil, Providers{X509: true}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("x509 ACL that is not a DN: %v", err)
 	}
-	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: Super}}, []wire.ID{Super}, true); !errors.Is(err, wire.ErrInvalidACL) {
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: Super}}, []wire.ID{Super}, Providers{X509: true}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("super ACL: %v", err)
 	}
 	// auth expands to x509 and digest ids, never super or ip.
 	ids := []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "super", ID: "CN=admin"}, {Scheme: "x509", ID: "CN=admin"}}
-	got, err := Fixup([]wire.ACL{{Perms: 1, ID: wire.ID{Scheme: "auth"}}}, ids, true)
+	got, err := Fixup([]wire.ACL{{Perms: 1, ID: wire.ID{Scheme: "auth"}}}, ids, Providers{X509: true})
 	if err != nil || len(got) != 1 || got[0].ID != ids[2] {
 		t.Fatalf("auth with x509: %v %v", got, err)
 	}
@@ -148,6 +148,40 @@ func TestProviderIDRules(t *testing.T) {
 	} {
 		if got := validDigestID(tc.id); got != tc.want {
 			t.Errorf("validDigestID(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestSASLScheme(t *testing.T) {
+	bob := wire.ACL{Perms: wire.PermRead, ID: wire.ID{Scheme: "sasl", ID: "bob"}}
+	if _, err := Fixup([]wire.ACL{bob}, nil, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("sasl ACL without the provider: %v", err)
+	}
+	if got, err := Fixup([]wire.ACL{bob}, nil, Providers{SASL: true}); err != nil || len(got) != 1 || got[0] != bob {
+		t.Fatalf("sasl ACL: %v %v", got, err)
+	}
+	for id, valid := range map[string]bool{
+		"bob": true, "bob/host": true, "kafka/h.example.com@EXAMPLE.COM": true, "kafka@EXAMPLE.COM": true, "@R": true,
+		"a@b@c": false, "a/b/c@R": false, "a@R/x": false,
+	} {
+		_, err := Fixup([]wire.ACL{{Perms: 1, ID: wire.ID{Scheme: "sasl", ID: id}}}, nil, Providers{SASL: true})
+		if (err == nil) != valid {
+			t.Errorf("sasl:%s: %v, valid %v", id, err, valid)
+		}
+	}
+	// auth expands to the sasl id only with the provider.
+	ids := []wire.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "sasl", ID: "bob"}}
+	auth := []wire.ACL{{Perms: 1, ID: wire.ID{Scheme: "auth"}}}
+	if _, err := Fixup(auth, ids, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("auth without the provider: %v", err)
+	}
+	if got, err := Fixup(auth, ids, Providers{SASL: true}); err != nil || len(got) != 1 || got[0] != bob {
+		t.Fatalf("auth: %v %v", got, err)
+	}
+	// SASLAuthenticationProvider.matches: the same id, or a SASL user named super.
+	for id, ok := range map[string]bool{"bob": true, "super": true, "alice": false} {
+		if got := Check([]wire.ACL{bob}, wire.PermRead, []wire.ID{{Scheme: "sasl", ID: id}}); got != ok {
+			t.Errorf("sasl:%s reads: %v", id, got)
 		}
 	}
 }

@@ -41,6 +41,16 @@ type Config struct {
 	SuperDigest            string        // DigestAuthenticationProvider.superDigest ("user:base64sha1"), or $ZK_SUPER_DIGEST
 	SkipACL                bool          // skipACL=yes
 
+	SASL SASLConfig // DIGEST-MD5 logins and the sasl scheme (sasl.go)
+	// SessionRequireClientSASLAuth (sessionRequireClientSASLAuth) enforces
+	// the sasl scheme; EnforceAuth (enforce.auth.enabled) enforces
+	// EnforceAuthSchemes (enforce.auth.schemes): a connection that holds
+	// none of their ids gets SESSIONCLOSEDREQUIRESASLAUTH for any request
+	// but auth and sasl, and is closed (AuthenticationHelper).
+	SessionRequireClientSASLAuth bool
+	EnforceAuth                  bool
+	EnforceAuthSchemes           []string
+
 	AdminEnableServer  bool   // admin.enableServer, default true
 	AdminServerAddress string // admin.serverAddress, default 0.0.0.0
 	AdminServerPort    int    // admin.serverPort, default 8080; 0 = any free port (tests)

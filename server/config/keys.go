@@ -113,15 +113,15 @@ var keyTable = map[string]setter{
 }
 
 // ignoredKeys are Apache keys zkgo accepts but does not implement (TLS,
-// SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
+// quorum SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
 var ignoredKeys = map[string]string{
 	"serverCnxnFactory":                       "zkgo has its own connection handling",
-	"quorum.auth.enableSasl":                  "SASL is not supported",
-	"quorum.auth.serverRequireSasl":           "SASL is not supported",
-	"quorum.auth.learnerRequireSasl":          "SASL is not supported",
-	"quorum.auth.learner.saslLoginContext":    "SASL is not supported",
-	"quorum.auth.server.saslLoginContext":     "SASL is not supported",
-	"quorum.auth.kerberos.servicePrincipal":   "SASL is not supported",
+	"quorum.auth.enableSasl":                  "SASL between members is not supported",
+	"quorum.auth.serverRequireSasl":           "SASL between members is not supported",
+	"quorum.auth.learnerRequireSasl":          "SASL between members is not supported",
+	"quorum.auth.learner.saslLoginContext":    "SASL between members is not supported",
+	"quorum.auth.server.saslLoginContext":     "SASL between members is not supported",
+	"quorum.auth.kerberos.servicePrincipal":   "SASL between members is not supported",
 	"quorum.cnxn.threads.size":                "not used by zkgo",
 	"jvm.pause.info-threshold.ms":             "no JVM",
 	"jvm.pause.warn-threshold.ms":             "no JVM",
@@ -137,10 +137,6 @@ var ignoredKeys = map[string]string{
 	"metricsProvider.numWorkerThreads":        "not used by zkgo",
 	"metricsProvider.maxQueueSize":            "not used by zkgo",
 	"metricsProvider.workerShutdownTimeoutMs": "not used by zkgo",
-	"authProvider.1":                          "custom auth providers are not supported",
-	"sessionRequireClientSASLAuth":            "SASL is not supported",
-	"enforce.auth.enabled":                    "not supported",
-	"enforce.auth.schemes":                    "not supported",
 	"connection_throttle_tokens":              "not used by zkgo",
 	"request.throttler.shutdownTimeout":       "not used by zkgo",
 	"learner.closeSocketAsync":                "not used by zkgo",
@@ -149,12 +145,13 @@ var ignoredKeys = map[string]string{
 	"maxWriteQueuePollTime":                   "not used by zkgo",
 	"maxBatchSize":                            "not used by zkgo",
 	"watchManagerName":                        "not used by zkgo",
-	"zookeeper.sasl.client":                   "SASL is not supported",
+	"zookeeper.sasl.client":                   "a client setting",
 	"DigestAuthenticationProvider.digestAlg":  "only SHA-1 digests (Apache's default) are supported",
 	"ensembleAuthName":                        "not supported",
-	"kerberos.removeHostFromPrincipal":        "SASL is not supported",
-	"kerberos.removeRealmFromPrincipal":       "SASL is not supported",
-	"kerberos.canonicalizeHostNames":          "SASL is not supported",
+	"kerberos.removeHostFromPrincipal":        "Kerberos is not supported",
+	"kerberos.removeRealmFromPrincipal":       "Kerberos is not supported",
+	"kerberos.canonicalizeHostNames":          "Kerberos is not supported",
+	"letAnySaslUserDoX":                       "not supported",
 	"nio.numWorkerThreads":                    "the event loops handle the requests they read (nio.numSelectorThreads)",
 	"nio.directBufferBytes":                   "no NIO",
 	"nio.shutdownTimeout":                     "no NIO",
@@ -177,8 +174,14 @@ func lookupKey(key string) (string, setter, bool) {
 	if s, ok := keyTable[key]; ok {
 		return key, s, true
 	}
+	if s, ok := prefixKey(key); ok {
+		return key, s, true
+	}
 	if k, ok := strings.CutPrefix(key, "zookeeper."); ok && !quorumPeerConfigKeys[k] {
 		if s, ok := keyTable[k]; ok {
+			return k, s, true
+		}
+		if s, ok := prefixKey(k); ok {
 			return k, s, true
 		}
 	}
@@ -210,9 +213,6 @@ func ignoredReason(key string) (string, bool) {
 	}
 	if strings.HasPrefix(k, "ssl.quorum.") {
 		return "not used by zkgo", true
-	}
-	if strings.HasPrefix(k, "authProvider.") {
-		return "custom auth providers are not supported", true
 	}
 	return "", false
 }

@@ -139,6 +139,7 @@ func parse(name string, b []byte, d disk) (*Config, error) {
 		}
 	}
 	c.finish()
+	p.validateAuth(d)
 	p.validate(d != nil)
 	sortErrors(p.errs)
 	if len(p.errs) > 0 {

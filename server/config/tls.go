@@ -92,13 +92,6 @@ func init() {
 			c.TLS.AuthProvider = v
 			return nil
 		},
-		"authProvider.x509": func(c *Config, v string) error {
-			if strings.TrimSpace(v) != "org.apache.zookeeper.server.auth.X509AuthenticationProvider" {
-				return fmt.Errorf("%q: zkgo has org.apache.zookeeper.server.auth.X509AuthenticationProvider only", v)
-			}
-			c.TLS.X509Provider = true
-			return nil
-		},
 		"X509AuthenticationProvider.superUser": tlsStr(func(t *TLSConfig) *string { return &t.SuperUser }),
 		"sslQuorum":                            boolean(func(c *Config) *bool { return &c.SSLQuorum }),
 		"client.portUnification":               boolean(func(c *Config) *bool { return &c.ClientPortUnification }),

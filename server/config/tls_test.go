@@ -65,7 +65,6 @@ func TestTLSErrors(t *testing.T) {
 		{"ssl.protocol=SSLv3\n", `ssl.protocol: "SSLv3"`},
 		{"ssl.enabledProtocols=TLSv1.2,SSLv3\n", `ssl.enabledProtocols: "SSLv3"`},
 		{"ssl.authProvider=custom\n", "x509 only"},
-		{"authProvider.x509=com.example.Mine\n", "X509AuthenticationProvider only"},
 		{"secureClientPortAddress=127.0.0.1\n", "secureClientPortAddress: is set but secureClientPort is not set"},
 		{"zookeeper.client.portUnification=true\n", "ssl.keyStore.location: is not set (required with client.portUnification"},
 	} {

@@ -104,6 +104,22 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.SkipACL {
 		lines = append(lines, "skipACL=yes")
 	}
+	// The SASL keys: every one but the JAAS file's is a "zookeeper."
+	// system property, which zoo.cfg sets.
+	if cfg.SASL.Provider {
+		lines = append(lines, "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider")
+	}
+	for _, u := range cfg.SASL.SuperUsers {
+		lines = append(lines, "superUser="+u)
+	}
+	if cfg.SASL.AllowFailedClients {
+		lines = append(lines, "allowSaslFailedClients=true")
+	}
+	if cfg.SessionRequireClientSASLAuth {
+		lines = append(lines, "sessionRequireClientSASLAuth=true")
+	} else if cfg.EnforceAuth {
+		lines = append(lines, "enforce.auth.enabled=true", "enforce.auth.schemes="+strings.Join(cfg.EnforceAuthSchemes, ","))
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +133,9 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	a := &apacheServer{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	a.flags = fmt.Sprintf("-Dznode.container.checkIntervalMs=%d -Djute.maxbuffer=%d -Dzookeeper.extendedTypesEnabled=%v -Dzookeeper.enforceQuota=%v",
 		cfg.ContainerCheckInterval.Milliseconds(), maxBuf, cfg.ExtendedTypesEnabled, cfg.EnforceQuota)
+	if cfg.SASL.JAASFile != "" {
+		a.flags += " -Djava.security.auth.login.config=" + cfg.SASL.JAASFile
+	}
 	a.start()
 	t.Cleanup(a.Stop)
 	return a

@@ -25,9 +25,9 @@ type Options struct {
 	ExtendedTypes   bool // TTL nodes allowed
 	SkipACL         bool
 	ReconfigEnabled bool
-	// X509: the x509 scheme is valid in ACLs (a secure client port is
-	// configured, which registers Apache's X509AuthenticationProvider).
-	X509 bool
+	// Providers: the x509 and sasl schemes are valid in ACLs (their
+	// providers are registered).
+	Providers acl.Providers
 	// StandaloneEnabled (zoo.cfg standaloneEnabled, default true): a
 	// reconfig must then leave at least 2 voters.
 	StandaloneEnabled bool
@@ -525,7 +525,7 @@ func (p *Prep) prepOp(o *overlay, req *Request, op int32, body wire.Record) (*Tx
 		if wire.ValidatePath(r.Path) != nil {
 			return nil, wire.ErrBadArguments
 		}
-		list, err := acl.Fixup(r.ACL, req.Auth, p.opts.X509)
+		list, err := acl.Fixup(r.ACL, req.Auth, p.opts.Providers)
 		if err != nil {
 			return nil, err
 		}
@@ -615,7 +615,7 @@ func (p *Prep) prepCreate(o *overlay, req *Request, op int32, cr *wire.CreateReq
 	if len(path) == 0 || path[0] != '/' || hasNUL(path) {
 		return nil, wire.ErrBadArguments
 	}
-	list, err := acl.Fixup(cr.ACL, req.Auth, p.opts.X509)
+	list, err := acl.Fixup(cr.ACL, req.Auth, p.opts.Providers)
 	if err != nil {
 		return nil, err
 	}

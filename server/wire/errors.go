@@ -39,42 +39,47 @@ const (
 	CodeNoWatcher               Code = -121
 	CodeRequestTimeout          Code = -122
 	CodeReconfigDisabled        Code = -123
-	CodeQuotaExceeded           Code = -125
-	CodeThrottled               Code = -127
+	// CodeSessionClosedRequireSASLAuth answers a request of a connection
+	// without the ids enforce.auth.schemes asks for (3.8's
+	// SESSIONCLOSEDREQUIRESASLAUTH, whatever the scheme).
+	CodeSessionClosedRequireSASLAuth Code = -124
+	CodeQuotaExceeded                Code = -125
+	CodeThrottled                    Code = -127
 )
 
 var codeText = map[Code]string{
-	CodeOK:                      "ok",
-	CodeSystemError:             "SystemError",
-	CodeRuntimeInconsistency:    "RuntimeInconsistency",
-	CodeDataInconsistency:       "DataInconsistency",
-	CodeConnectionLoss:          "ConnectionLoss",
-	CodeMarshallingError:        "MarshallingError",
-	CodeUnimplemented:           "Unimplemented",
-	CodeOperationTimeout:        "OperationTimeout",
-	CodeBadArguments:            "BadArguments",
-	CodeUnknownSession:          "UnknownSession",
-	CodeNewConfigNoQuorum:       "NewConfigNoQuorum",
-	CodeReconfigInProgress:      "ReconfigInProgress",
-	CodeAPIError:                "APIError",
-	CodeNoNode:                  "NoNode",
-	CodeNoAuth:                  "NoAuth",
-	CodeBadVersion:              "BadVersion",
-	CodeNoChildrenForEphemerals: "NoChildrenForEphemerals",
-	CodeNodeExists:              "NodeExists",
-	CodeNotEmpty:                "Directory not empty",
-	CodeSessionExpired:          "Session expired",
-	CodeInvalidCallback:         "Invalid callback",
-	CodeInvalidACL:              "InvalidACL",
-	CodeAuthFailed:              "AuthFailed",
-	CodeSessionMoved:            "Session moved",
-	CodeNotReadOnly:             "Not a read-only call",
-	CodeEphemeralOnLocalSession: "Ephemeral node on local session",
-	CodeNoWatcher:               "No such watcher",
-	CodeRequestTimeout:          "RequestTimeout",
-	CodeReconfigDisabled:        "Reconfig is disabled",
-	CodeQuotaExceeded:           "Quota has exceeded",
-	CodeThrottled:               "Op throttled due to high load",
+	CodeOK:                           "ok",
+	CodeSystemError:                  "SystemError",
+	CodeRuntimeInconsistency:         "RuntimeInconsistency",
+	CodeDataInconsistency:            "DataInconsistency",
+	CodeConnectionLoss:               "ConnectionLoss",
+	CodeMarshallingError:             "MarshallingError",
+	CodeUnimplemented:                "Unimplemented",
+	CodeOperationTimeout:             "OperationTimeout",
+	CodeBadArguments:                 "BadArguments",
+	CodeUnknownSession:               "UnknownSession",
+	CodeNewConfigNoQuorum:            "NewConfigNoQuorum",
+	CodeReconfigInProgress:           "ReconfigInProgress",
+	CodeAPIError:                     "APIError",
+	CodeNoNode:                       "NoNode",
+	CodeNoAuth:                       "NoAuth",
+	CodeBadVersion:                   "BadVersion",
+	CodeNoChildrenForEphemerals:      "NoChildrenForEphemerals",
+	CodeNodeExists:                   "NodeExists",
+	CodeNotEmpty:                     "Directory not empty",
+	CodeSessionExpired:               "Session expired",
+	CodeInvalidCallback:              "Invalid callback",
+	CodeInvalidACL:                   "InvalidACL",
+	CodeAuthFailed:                   "AuthFailed",
+	CodeSessionMoved:                 "Session moved",
+	CodeNotReadOnly:                  "Not a read-only call",
+	CodeEphemeralOnLocalSession:      "Ephemeral node on local session",
+	CodeNoWatcher:                    "No such watcher",
+	CodeRequestTimeout:               "RequestTimeout",
+	CodeReconfigDisabled:             "Reconfig is disabled",
+	CodeSessionClosedRequireSASLAuth: "Session closed because client failed to authenticate",
+	CodeQuotaExceeded:                "Quota has exceeded",
+	CodeThrottled:                    "Op throttled due to high load",
 }
 
 // String returns Apache's text for the code.

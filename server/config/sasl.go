@@ -1,0 +1,168 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/zkgo/zkgo/server/sasl"
+)
+
+// SASLConfig is the clients' SASL login (DIGEST-MD5) and the sasl ACL
+// scheme. Apache reads all of it from JVM system properties and the JAAS
+// file those name; zkgo takes the same names as zoo.cfg keys.
+type SASLConfig struct {
+	// JAASFile is java.security.auth.login.config: the JAAS login
+	// configuration whose Section lists the users (user_<name>="<password>").
+	JAASFile string
+	// Section is sasl.serverconfig, "Server" by default.
+	Section string
+	// Users are the DIGEST-MD5 users read from the JAAS file; nil when
+	// SASL logins are off (no file, or no such section in it).
+	Users map[string]string
+	// SuperPassword is SASLAuthenticationProvider.superPassword: the
+	// password of the user "super", whatever the JAAS file says.
+	SuperPassword string
+	// SuperUsers are superUser and superUser.*: authorization ids that
+	// become super once logged in.
+	SuperUsers []string
+	// Provider: an authProvider.N key names SASLAuthenticationProvider,
+	// which makes "sasl" a valid ACL scheme.
+	Provider bool
+	// AllowFailedClients is allowSaslFailedClients: a failed login keeps
+	// its connection (unauthenticated) instead of closing it.
+	AllowFailedClients bool
+}
+
+// Enabled reports whether clients may log in with SASL.
+func (s *SASLConfig) Enabled() bool { return s.Users != nil }
+
+// Password returns a SASL user's password (SaslServerCallbackHandler).
+func (s *SASLConfig) Password(user string) (string, bool) {
+	if user == "super" && s.SuperPassword != "" {
+		return s.SuperPassword, true
+	}
+	p, ok := s.Users[user]
+	return p, ok
+}
+
+// IsSuper reports whether an authorization id is a SASL super user.
+func (s *SASLConfig) IsSuper(id string) bool {
+	return id != "" && slices.Contains(s.SuperUsers, id)
+}
+
+const (
+	saslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+	x509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+)
+
+func init() {
+	for k, s := range map[string]setter{
+		"java.security.auth.login.config": func(c *Config, v string) error {
+			c.SASL.JAASFile = strings.TrimSpace(v)
+			return nil
+		},
+		"sasl.serverconfig": func(c *Config, v string) error {
+			if v = strings.TrimSpace(v); v == "" {
+				return fmt.Errorf("must name a JAAS section")
+			}
+			c.SASL.Section = v
+			return nil
+		},
+		"SASLAuthenticationProvider.superPassword": func(c *Config, v string) error {
+			c.SASL.SuperPassword = v
+			return nil
+		},
+		"allowSaslFailedClients":       boolean(func(c *Config) *bool { return &c.SASL.AllowFailedClients }),
+		"sessionRequireClientSASLAuth": boolean(func(c *Config) *bool { return &c.SessionRequireClientSASLAuth }),
+		"enforce.auth.enabled":         boolean(func(c *Config) *bool { return &c.EnforceAuth }),
+		"enforce.auth.schemes": func(c *Config, v string) error {
+			c.EnforceAuthSchemes = nil
+			for s := range strings.SplitSeq(v, ",") {
+				c.EnforceAuthSchemes = append(c.EnforceAuthSchemes, strings.TrimSpace(s))
+			}
+			return nil
+		},
+	} {
+		keyTable[k] = s
+	}
+}
+
+// prefixKey returns the setter of the keys that are a prefix and a
+// name: authProvider.<name> (ProviderRegistry reads every
+// zookeeper.authProvider.* property) and superUser.<name>.
+func prefixKey(k string) (setter, bool) {
+	switch {
+	case strings.HasPrefix(k, "authProvider."):
+		return setAuthProvider, true
+	case k == "superUser" || strings.HasPrefix(k, "superUser."):
+		return func(c *Config, v string) error {
+			if v = strings.TrimSpace(v); v != "" {
+				c.SASL.SuperUsers = append(c.SASL.SuperUsers, v)
+			}
+			return nil
+		}, true
+	}
+	return nil, false
+}
+
+func setAuthProvider(c *Config, v string) error {
+	switch strings.TrimSpace(v) {
+	case saslProviderClass:
+		c.SASL.Provider = true
+	case x509ProviderClass:
+		c.TLS.X509Provider = true
+	default:
+		// Apache logs the class it cannot load and goes on.
+		return warning(fmt.Sprintf("%q ignored: zkgo has %s and %s only", strings.TrimSpace(v), saslProviderClass, x509ProviderClass))
+	}
+	return nil
+}
+
+// validateAuth loads the JAAS file and checks the enforced schemes, as
+// Apache does when the server starts (ServerCnxnFactory.configureSaslLogin,
+// AuthenticationHelper).
+func (p *parser) validateAuth(d disk) {
+	c, f := p.c, p.file
+	line := func(k string) int { return p.lines[k] }
+	if c.SASL.Section == "" {
+		c.SASL.Section = "Server"
+	}
+	if c.SASL.JAASFile != "" && d != nil {
+		const k = "java.security.auth.login.config"
+		b, err := d.readFile(c.SASL.JAASFile)
+		if err != nil {
+			p.errorf(f, line(k), k, "%v", err)
+		} else if j, err := sasl.ParseJAAS(string(b)); err != nil {
+			p.errorf(f, line(k), k, "%s: %v", c.SASL.JAASFile, err)
+		} else if users, err := j.Users(c.SASL.Section); err != nil {
+			p.errorf(f, line(k), k, "%s: %v", c.SASL.JAASFile, err)
+		} else if users == nil {
+			// Apache then runs without SASL logins, silently.
+			p.warnf(f, line(k), k, "%s has no %s section: clients cannot log in with SASL", c.SASL.JAASFile, c.SASL.Section)
+		} else {
+			c.SASL.Users = users
+		}
+	}
+	if c.SessionRequireClientSASLAuth {
+		// It overrides enforce.auth.*.
+		c.EnforceAuth, c.EnforceAuthSchemes = true, []string{"sasl"}
+	}
+	if !c.EnforceAuth {
+		c.EnforceAuthSchemes = nil
+		return
+	}
+	k := "enforce.auth.enabled"
+	if c.SessionRequireClientSASLAuth {
+		k = "sessionRequireClientSASLAuth"
+	}
+	if len(c.EnforceAuthSchemes) == 0 {
+		p.errorf(f, line(k), k, "is true, so enforce.auth.schemes must name at least one scheme")
+	}
+	for _, s := range c.EnforceAuthSchemes {
+		ok := s == "digest" || s == "ip" || (s == "x509" && c.X509Enabled()) || (s == "sasl" && c.SASL.Provider)
+		if !ok {
+			p.errorf(f, line(k), k, "authentication scheme %q is not available (digest, ip, and x509 or sasl when their authProvider is configured)", s)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeCfg writes zoo.cfg (and other files) into a temporary directory
+// and parses it as the server does.
+func parseWith(t *testing.T, cfg string, files map[string]string) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg = strings.ReplaceAll(cfg, "$DIR", dir)
+	path := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(path, []byte("dataDir="+dir+"/data\nclientPort=2181\n"+cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return Parse(path)
+}
+
+const jaasServer = `Server {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  user_super="adminsecret"
+  user_bob="bobsecret";
+};
+ZkServer2 {
+  org.apache.zookeeper.server.auth.DigestLoginModule required user_eve="e";
+};
+`
+
+func TestSASLKeys(t *testing.T) {
+	c, err := parseWith(t, `java.security.auth.login.config=$DIR/jaas.conf
+authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+zookeeper.superUser=super
+superUser.ops=bob
+zookeeper.SASLAuthenticationProvider.superPassword=override
+allowSaslFailedClients=true
+`, map[string]string{"jaas.conf": jaasServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.SASL
+	if !s.Enabled() || !s.Provider || !s.AllowFailedClients || len(s.Users) != 2 {
+		t.Fatalf("%+v", s)
+	}
+	if p, ok := s.Password("bob"); !ok || p != "bobsecret" {
+		t.Fatalf("bob's password %q %v", p, ok)
+	}
+	if p, _ := s.Password("super"); p != "override" {
+		t.Fatalf("super's password %q, want the superPassword key's", p)
+	}
+	if _, ok := s.Password("eve"); ok {
+		t.Fatal("a user of another section")
+	}
+	if !s.IsSuper("super") || !s.IsSuper("bob") || s.IsSuper("eve") || s.IsSuper("") {
+		t.Fatalf("super users %v", s.SuperUsers)
+	}
+	if len(c.EnforceAuthSchemes) != 0 {
+		t.Fatalf("enforced schemes %v", c.EnforceAuthSchemes)
+	}
+
+	// Another section; an unknown provider class is ignored with a warning.
+	c, err = parseWith(t, "java.security.auth.login.config=$DIR/jaas.conf\nzookeeper.sasl.serverconfig=ZkServer2\nauthProvider.2=com.example.Mine\n",
+		map[string]string{"jaas.conf": jaasServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.SASL.Password("eve"); !ok || c.SASL.Provider {
+		t.Fatalf("%+v", c.SASL)
+	}
+	if !slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, `"com.example.Mine" ignored`) }) {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+
+	// A section that is not there: no SASL logins, as Apache, with a warning.
+	c, err = parseWith(t, "java.security.auth.login.config=$DIR/jaas.conf\nsasl.serverconfig=Nope\n", map[string]string{"jaas.conf": jaasServer})
+	if err != nil || c.SASL.Enabled() {
+		t.Fatalf("%v %+v", err, c.SASL)
+	}
+	if !slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "has no Nope section") }) {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+
+	// sessionRequireClientSASLAuth enforces sasl, over enforce.auth.*.
+	c, err = parseWith(t, "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\nsessionRequireClientSASLAuth=true\nenforce.auth.enabled=true\nenforce.auth.schemes=digest\n", nil)
+	if err != nil || !slices.Equal(c.EnforceAuthSchemes, []string{"sasl"}) {
+		t.Fatalf("%v %v", err, c.EnforceAuthSchemes)
+	}
+	c, err = parseWith(t, "enforce.auth.enabled=true\nenforce.auth.schemes=digest, ip\n", nil)
+	if err != nil || !slices.Equal(c.EnforceAuthSchemes, []string{"digest", "ip"}) {
+		t.Fatalf("%v %v", err, c.EnforceAuthSchemes)
+	}
+	// enforce.auth.schemes alone enforces nothing.
+	c, err = parseWith(t, "enforce.auth.schemes=digest\n", nil)
+	if err != nil || c.EnforceAuthSchemes != nil {
+		t.Fatalf("%v %v", err, c.EnforceAuthSchemes)
+	}
+}
+
+func TestSASLErrors(t *testing.T) {
+	for _, tc := range []struct{ cfg, jaas, err string }{
+		{"java.security.auth.login.config=$DIR/missing.conf\n", "", "zoo.cfg:3: java.security.auth.login.config: open "},
+		{"java.security.auth.login.config=$DIR/jaas.conf\n", "Server { m required a=; };", "jaas.conf: line 1: expected an option value"},
+		{"java.security.auth.login.config=$DIR/jaas.conf\n", "Server { com.sun.security.auth.module.Krb5LoginModule required; };", "Kerberos (GSSAPI) is not supported"},
+		{"sasl.serverconfig=\n", "", "sasl.serverconfig: must name a JAAS section"},
+		{"enforce.auth.enabled=true\n", "", "zoo.cfg:3: enforce.auth.enabled: is true, so enforce.auth.schemes must name at least one scheme"},
+		{"enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n", "", `authentication scheme "sasl" is not available`},
+		{"enforce.auth.enabled=true\nenforce.auth.schemes=x509\n", "", `authentication scheme "x509" is not available`},
+		{"sessionRequireClientSASLAuth=true\n", "", `zoo.cfg:3: sessionRequireClientSASLAuth: authentication scheme "sasl" is not available`},
+	} {
+		_, err := parseWith(t, tc.cfg, map[string]string{"jaas.conf": tc.jaas})
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: error %v, want %q", tc.cfg, err, tc.err)
+		}
+	}
+}
