@@ -43,7 +43,8 @@ test:
 
 # Apache's zkCli.sh and kazoo against zkserver, standalone and as an ensemble
 # with a failover; then more real clients (compat-extra.sh: the C client,
-# kazoo's recipes, go-zookeeper's own tests, the differential test against
+# kazoo's recipes, go-zookeeper's own tests, SASL logins of kazoo and zkCli.sh,
+# the differential test against
 # Apache) and Apache's Java client over TLS. Installs the Debian packages it
 # needs when missing.
 compat: build

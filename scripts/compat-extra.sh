@@ -3,7 +3,7 @@
 #
 #   scripts/compat-extra.sh                  every suite against zkserver (standalone and a 3-member ensemble)
 #   scripts/compat-extra.sh --target apache  the suites themselves against Apache ZooKeeper 3.8
-#   scripts/compat-extra.sh --only climt,recipes,curator,gozk,diff
+#   scripts/compat-extra.sh --only climt,recipes,curator,gozk,diff,sasl
 #
 # Suites:
 #   climt    Apache's C client shell cli_mt (Debian's zookeeper-bin):
@@ -24,6 +24,10 @@
 #            caches, persistent node, queue, group member), standalone and on
 #            the ensemble, where it also SIGKILLs the leader (the session,
 #            its ephemeral and its lock survive, and every acknowledged write).
+#   sasl     SASL (DIGEST-MD5) logins of kazoo and of zkCli.sh (the Java
+#            client, its JAAS file in CLIENT_JVMFLAGS): compat/sasl_compat.py
+#            against a standalone server with a JAAS Server section, the sasl
+#            ACL scheme and a superUser.
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
 #            standalone, then ensembles of 3 voters (a client on each) and
@@ -40,7 +44,7 @@ user_py=${PY:-}
 . scripts/lib.sh
 
 target=zkserver
-only=climt,recipes,curator,gozk,diff
+only=climt,recipes,curator,gozk,diff,sasl
 DIFF_SEEDS=${DIFF_SEEDS:-60}
 DIFF_STEPS=${DIFF_STEPS:-200}
 while [ $# -gt 0 ]; do
@@ -235,6 +239,36 @@ fi
 zk_stop "$std_pid"; std_pid=
 zk_stop "$ref_pid"; ref_pid=
 if [ -n "$ens_dir" ]; then bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true; ens_dir=; fi
+
+if want sasl; then
+  # Apache reads the JAAS file's name only as a JVM property; zkserver as
+  # a zoo.cfg key.
+  sdir=$tmp/sasl
+  mkdir -p "$sdir"
+  cat >"$sdir/jaas.conf" <<'EOJ'
+Server {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_super="adminsecret"
+    user_bob="bobsecret";
+};
+EOJ
+  port=$(zk_free_port)
+  keys=(authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider superUser=super)
+  [ "$target" = zkserver ] && keys+=("java.security.auth.login.config=$sdir/jaas.conf")
+  zk_write_cfg "$sdir" "$port" "${keys[@]}"
+  ZK_PID=
+  SERVER_JVMFLAGS="-Djava.security.auth.login.config=$sdir/jaas.conf" zk_start "$target" "$sdir"
+  std_pid=$ZK_PID
+  rc=0
+  if zk_wait_serving "127.0.0.1:$port" "$ZK_PID" 90; then
+    echo "compat-extra: SASL logins of kazoo and zkCli.sh against $target on 127.0.0.1:$port"
+    "$PY" compat/sasl_compat.py --server "127.0.0.1:$port" --zkcli "$ZKCLI" --dir "$sdir" >"$tmp/sasl.log" 2>&1 || rc=$?
+  else
+    rc=1; tail -30 "$sdir/server.log" >"$tmp/sasl.log"
+  fi
+  report "sasl ($target standalone)" "$tmp/sasl.log" "$rc"
+  zk_stop "$std_pid"; std_pid=
+fi
 
 if want diff && [ "$target" = zkserver ]; then
   echo "compat-extra: differential test, Apache 3.8 vs zkserver ($DIFF_SEEDS seeds x $DIFF_STEPS steps)"
