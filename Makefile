@@ -43,10 +43,9 @@ test:
 
 # Apache's zkCli.sh and kazoo against zkserver, standalone and as an ensemble
 # with a failover; then more real clients (compat-extra.sh: the C client,
-# kazoo's recipes, go-zookeeper's own tests, SASL logins of kazoo and zkCli.sh,
-# the differential test against
-# Apache) and Apache's Java client over TLS. Installs the Debian packages it
-# needs when missing.
+# kazoo's recipes, go-zookeeper's own tests, SASL logins of kazoo and
+# zkCli.sh, the differential test against Apache) and Apache's Java client
+# over TLS. Installs the Debian packages it needs when missing.
 compat: build
 	@set -e; for t in $(COMPAT_TARGETS); do scripts/compat.sh --target $$t; done
 	@if [ -x scripts/compat-extra.sh ]; then scripts/compat-extra.sh; fi
