@@ -26,6 +26,9 @@ type ConnectString struct {
 	// TLS, when not nil, makes every connection a TLS one (the servers'
 	// secureClientPort); it is not part of the string.
 	TLS *tls.Config
+	// SASL, when not nil, logs every connection in (DIGEST-MD5); not
+	// part of the string either.
+	SASL *SASLLogin
 }
 
 // ParseConnectString parses "host:port[,host:port...][/chroot]" as
@@ -120,6 +123,8 @@ type Client struct {
 	// address, whether a dial of the current round over the server list
 	// succeeded, and how many whole rounds had every dial fail.
 	dialErrs      map[string]error
+	saslErr       error // the last SASL login a server refused
+	saslLoggedIn  bool  // a login succeeded; shown after the session event
 	roundDials    int
 	roundDialOK   bool
 	refusedRounds int
@@ -191,13 +196,16 @@ func (c *Client) waitConnected(ctx context.Context, timeout time.Duration, since
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		st, ch, refused := c.state, c.stateCh, c.refusedRounds
+		st, ch, refused, saslErr := c.state, c.stateCh, c.refusedRounds, c.saslErr
 		c.mu.Unlock()
 		switch st {
 		case zk.StateHasSession:
 			return nil
 		case zk.StateAuthFailed:
 			return fmt.Errorf("connect %s: authentication failed", c.CS)
+		}
+		if saslErr != nil {
+			return fmt.Errorf("connect %s: %w", c.CS, saslErr)
 		}
 		if refused > since {
 			return c.refusedError()
@@ -257,6 +265,11 @@ func (c *Client) onEvent(ev zk.Event) {
 		}
 	}
 	c.events = append(c.events, Event{Type: ev.Type, State: ev.State, Path: c.strip(ev.Path), Err: ev.Err})
+	if ev.Type == zk.EventSession && ev.State == zk.StateHasSession && c.saslLoggedIn {
+		// zkCli.sh shows the login after the connection.
+		c.saslLoggedIn = false
+		c.events = append(c.events, Event{Type: zk.EventSession, State: zk.StateSaslAuthenticated})
+	}
 	select {
 	case c.notify <- struct{}{}:
 	default:

@@ -736,6 +736,7 @@ func runConnect(inv *Invocation) error {
 	}
 	s.Close()
 	cs.TLS = s.cfg.TLS
+	cs.SASL = s.cfg.SASL
 	s.cs = cs
 	s.clearCache()
 	_, err = s.Client(inv.Ctx)

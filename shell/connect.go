@@ -52,6 +52,9 @@ func (c *Client) dial(network, addr string, timeout time.Duration) (net.Conn, er
 	} else {
 		conn, err = net.DialTimeout(network, addr, timeout)
 	}
+	if err == nil && c.CS.SASL != nil {
+		conn = &saslConn{Conn: conn, login: c.CS.SASL, failed: c.saslFailed, done: c.saslDone}
+	}
 	c.mu.Lock()
 	c.dialErrs[addr] = err
 	c.roundDials++
@@ -99,6 +102,22 @@ func (c *Client) roundDone() {
 }
 
 // changed wakes the goroutines waiting for a state change. c.mu is held.
+// saslFailed records a login a server refused; waiting for a session then
+// ends with it.
+func (c *Client) saslFailed(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saslErr = err
+	c.changed()
+}
+
+// saslDone records a login that succeeded.
+func (c *Client) saslDone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saslLoggedIn = true
+}
+
 func (c *Client) changed() {
 	close(c.stateCh)
 	c.stateCh = make(chan struct{})

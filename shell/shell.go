@@ -21,6 +21,7 @@ type Config struct {
 	Timeout  time.Duration // session timeout; also how long to wait for a session
 	ReadOnly bool          // -r: accept read-only servers (accepted, see docs)
 	TLS      *tls.Config   // -tls: connect over TLS (see TLSConfig)
+	SASL     *SASLLogin    // -sasl, -jaas: log in with DIGEST-MD5
 	Format   string        // default -o format
 	Out, Err io.Writer
 	In       io.Reader // stdin for data given as "-"
@@ -71,6 +72,7 @@ func New(cfg Config) (*Shell, error) {
 		return nil, &UsageError{Msg: "-server: " + err.Error()}
 	}
 	cs.TLS = cfg.TLS
+	cs.SASL = cfg.SASL
 	s := &Shell{cfg: cfg, cs: cs, logger: cfg.Logger, printWatches: true}
 	s.cmds = map[string]*Command{}
 	for _, c := range commandTable() {

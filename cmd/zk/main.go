@@ -156,7 +156,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		orig := cli.FlagStringer
 		cli.FlagStringer = func(f cli.Flag) string {
 			s := orig(f)
-			for _, n := range []string{"server", "timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure"} {
+			for _, n := range []string{"server", "timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure", "sasl", "jaas"} {
 				if strings.HasPrefix(s, "--"+n+" ") || strings.HasPrefix(s, "--"+n+"\t") {
 					return s[1:]
 				}
@@ -168,7 +168,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Description:          appDescription,
 		Name:                 "zk",
 		Usage:                "ZooKeeper shell and scripting CLI",
-		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-tls [-tls-ca FILE] [-tls-cert FILE [-tls-key FILE]] [-tls-insecure]] [-o text|json|yaml] [COMMAND ARGS...]",
+		UsageText:            "zk [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r] [-tls [-tls-ca FILE] [-tls-cert FILE [-tls-key FILE]] [-tls-insecure]] [-sasl USER:PASSWORD | -jaas FILE] [-o text|json|yaml] [COMMAND ARGS...]",
 		Version:              shell.Version,
 		HideVersion:          true,
 		Reader:               stdin,
@@ -185,6 +185,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "tls-cert", Usage: "PEM `FILE` with the client certificate, and its key unless -tls-key, or a .jks/.p12 key store (implies -tls; stores opened with $ZK_TLS_PASSWORD)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "PEM `FILE` with the client certificate's private key"},
 			&cli.BoolFlag{Name: "tls-insecure", Usage: "do not verify the server's certificate (implies -tls)"},
+			&cli.StringFlag{Name: "sasl", Usage: "log in with SASL DIGEST-MD5 as `USER:PASSWORD` (or USER, the password in $ZK_SASL_PASSWORD)"},
+			&cli.StringFlag{Name: "jaas", Usage: "log in with SASL DIGEST-MD5 as the username and password of the Client section of a JAAS `FILE` (zkCli.sh's java.security.auth.login.config)"},
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			if errors.Is(err, flag.ErrHelp) {
@@ -232,6 +234,8 @@ var globalFlags = []shell.Flag{
 	{Name: "tls-cert", Arg: "FILE"},
 	{Name: "tls-key", Arg: "FILE"},
 	{Name: "tls-insecure"},
+	{Name: "sasl", Arg: "USER:PASSWORD"},
+	{Name: "jaas", Arg: "FILE"},
 }
 
 // splitGlobals takes -server, -timeout, -r and the -tls options out of a shell command's
@@ -308,24 +312,49 @@ func shellConfig(c *cli.Context, g map[string]string, stdin io.Reader, stdout, s
 		return cfg, err
 	}
 	cfg.TLS = tc
+	if cfg.SASL, err = saslLogin(c, g); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// globalString is a global option's value from g (the options after a
+// shell command's arguments) or any level of the command line.
+func globalString(c *cli.Context, g map[string]string, name string) string {
+	if v, ok := g[name]; ok {
+		return v
+	}
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx.String(name)
+		}
+	}
+	return ""
+}
+
+// saslLogin builds -sasl or -jaas's login; nil without either.
+func saslLogin(c *cli.Context, g map[string]string) (*shell.SASLLogin, error) {
+	user, jaas := globalString(c, g, "sasl"), globalString(c, g, "jaas")
+	switch {
+	case user != "" && jaas != "":
+		return nil, &usageError{msg: "-sasl and -jaas: choose one"}
+	case user != "":
+		l, err := shell.ParseSASL(user)
+		if err != nil {
+			return nil, &usageError{msg: err.Error()}
+		}
+		return l, nil
+	case jaas != "":
+		return shell.SASLFromJAAS(jaas)
+	}
+	return nil, nil
 }
 
 // tlsConfig builds the -tls options (from any level of the command line,
 // or g, the options after a shell command's arguments); nil without TLS.
 // -tls-ca, -tls-cert and -tls-insecure imply -tls.
 func tlsConfig(c *cli.Context, g map[string]string) (*tls.Config, error) {
-	str := func(name string) string {
-		if v, ok := g[name]; ok {
-			return v
-		}
-		for _, ctx := range c.Lineage() {
-			if ctx.IsSet(name) {
-				return ctx.String(name)
-			}
-		}
-		return ""
-	}
+	str := func(name string) string { return globalString(c, g, name) }
 	flag := func(name string) bool {
 		if _, ok := g[name]; ok {
 			return true
