@@ -204,6 +204,11 @@ func FuzzClientStream(f *testing.F) {
 	f.Add(stream(clientFrame(connect), req(1, wire.OpCheck, &wire.PathVersionRequest{Path: "/", Version: 0})))
 	f.Add(stream(clientFrame(connect), req(1, wire.OpCreate, nil)))
 	f.Add(stream(req(1, wire.OpGetData, &wire.PathWatchRequest{Path: "/"})))
+	// A SASL login (the server below has the user bob), then a response
+	// with a wrong digest.
+	f.Add(stream(clientFrame(connect), req(1, wire.OpSASL, &wire.SASLToken{Token: []byte{}}),
+		req(2, wire.OpSASL, &wire.SASLToken{Token: []byte(`username="bob",realm="zk-sasl-md5",nonce="x",cnonce="y",nc=00000001,qop=auth,digest-uri="zookeeper/zk-sasl-md5",response=0123456789abcdef0123456789abcdef`)}),
+		req(3, wire.OpSASL, &wire.SASLToken{Token: []byte("x")})))
 
 	dir := f.TempDir()
 	cfg := config.Default()
@@ -215,6 +220,7 @@ func FuzzClientStream(f *testing.F) {
 	cfg.MetricsEnabled = false
 	cfg.MaxClientCnxns = 0
 	cfg.SnapCount = 1000
+	cfg.SASL.Users, cfg.SASL.Provider = map[string]string{"bob": "bobsecret"}, true
 	errs := &errorLog{}
 	srv, err := New(cfg, slog.New(errs))
 	if err != nil {
