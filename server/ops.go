@@ -284,6 +284,9 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		req:  txnRequest(sid, xid, op, body, auth, 0),
 		done: func(zxid int64, res txn.Result) {
 			c.stats.lastZxid.Store(zxid)
+			if s.audit != nil {
+				s.audit.request(sid, auth, c.remote.Addr().Unmap().String(), s.cfg.SASL.Provider, op, body, res)
+			}
 			c.fill(sl, s.writeReply(xid, op, res))
 			if closing {
 				c.closeAfterFlush()

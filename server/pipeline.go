@@ -265,11 +265,19 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 	s.tree.Lock()
 	res, events := txn.ApplyTo(s.tree, t, s.events[:0])
 	var closed *session
+	var deleted []string // a closed session's ephemerals, for the audit log
 	switch t.Type {
 	case txn.TypeCreateSession:
 		s.sessions.add(t.SessionID, time.Duration(t.Timeout)*time.Millisecond)
 	case txn.TypeCloseSession:
 		closed = s.sessions.remove(t.SessionID)
+		if live && s.audit != nil {
+			for _, ev := range events {
+				if ev.Type == wire.EventNodeDeleted {
+					deleted = append(deleted, ev.Path)
+				}
+			}
+		}
 	}
 	if live {
 		for _, ev := range events {
@@ -287,6 +295,9 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 	s.lastZxid.Store(t.Zxid)
 	s.tree.Unlock()
 	s.prep.Applied(t.Zxid)
+	for _, p := range deleted {
+		s.audit.ephemeralDeleted(t.SessionID, p)
+	}
 	if live && closed != nil && closed.conn != nil && t.Cxid == 0 {
 		// Expired (not closed by its client, whose reply closes the socket).
 		closed.conn.close()

@@ -47,6 +47,8 @@ type Server struct {
 	// sasl logs clients in with DIGEST-MD5; nil when the configuration
 	// has no SASL users.
 	sasl *sasl.Server
+	// audit is the audit log (audit.enable); nil when off.
+	audit *auditLog
 
 	quotaRefused namespaceCounts // writes refused by a quota, per namespace
 
@@ -204,6 +206,10 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if cfg.SASL.Enabled() {
 		s.sasl = sasl.NewServer(cfg.SASL.Password)
 	}
+	if s.audit, err = openAudit(cfg.AuditEnable, cfg.LogDir); err != nil {
+		store.Close()
+		return nil, err
+	}
 	s.prep = txn.NewPrep(s.tree, txn.Options{
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
@@ -303,6 +309,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	s.mu.Unlock()
+	if s.audit != nil {
+		s.audit.server("serverStart", "success")
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -470,6 +479,10 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 		s.snapshotOnClose()
 		s.store.Close()
+		if s.audit != nil {
+			s.audit.server("serverStop", "invoked")
+			s.audit.close()
+		}
 		close(s.done)
 	})
 	return nil

@@ -60,6 +60,9 @@ type Config struct {
 	PprofEnabled       bool   // pprof.enabled: serve /debug/pprof on the admin port
 
 	LogDir string // zookeeper.log.dir: log file directory, "" = stderr
+	// AuditEnable (audit.enable) writes Apache's audit log: to
+	// LogDir/zookeeper_audit.log, or stderr without LogDir.
+	AuditEnable bool
 
 	// Ensemble keys.
 	MyID                  int64  // from dataDir/myid; 0 = no myid file

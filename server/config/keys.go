@@ -110,6 +110,13 @@ var keyTable = map[string]setter{
 	"pprof.enabled":                            boolean(func(c *Config) *bool { return &c.PprofEnabled }),
 	"autopurge.purgeIntervalMs":                millis(func(c *Config) *time.Duration { return &c.AutopurgePurgeIntervalMs }, 1),
 	"log.dir":                                  str(func(c *Config) *string { return &c.LogDir }),
+	"audit.enable":                             boolean(func(c *Config) *bool { return &c.AuditEnable }),
+	"audit.impl.class": func(c *Config, v string) error {
+		if strings.TrimSpace(v) != "org.apache.zookeeper.audit.Slf4jAuditLogger" {
+			return warning(fmt.Sprintf("%q ignored: zkgo writes the audit log itself (Slf4jAuditLogger's lines)", strings.TrimSpace(v)))
+		}
+		return nil
+	},
 }
 
 // ignoredKeys are Apache keys zkgo accepts but does not implement (TLS,
@@ -161,7 +168,6 @@ var ignoredKeys = map[string]string{
 	"commitProcessor.numWorkerThreads":        "not used by zkgo",
 	"fastleader.minNotificationInterval":      "not used by zkgo",
 	"fastleader.maxNotificationInterval":      "not used by zkgo",
-	"audit.enable":                            "audit logging is not supported",
 	"snapshot.trust.empty":                    "not used by zkgo",
 	"admin.rateLimiterIntervalInMS":           "3.9 key, not in 3.8",
 	"admin.snapshot.enabled":                  "3.9 key, not in 3.8",
