@@ -243,6 +243,9 @@ func conflicts(sh Shape, spec *Spec) []string {
 	if sh.TickTime != 0 && int(sh.TickTime/time.Millisecond) != spec.TickTime {
 		d = append(d, "tick time "+sh.TickTime.String())
 	}
+	if len(sh.Extra) > 0 && !slices.Equal(sh.Extra, spec.Extra) {
+		d = append(d, "--set "+strings.Join(sh.Extra, " --set "))
+	}
 	if len(d) > 0 {
 		d[0] = "asked for " + d[0]
 	}

@@ -54,11 +54,14 @@ type Spec struct {
 	Observers int    `json:"observers"`
 	BasePort  int    `json:"base_port"`
 	// TickTime in milliseconds, InitLimit and SyncLimit in ticks.
-	TickTime  int      `json:"tick_time_ms"`
-	InitLimit int      `json:"init_limit"`
-	SyncLimit int      `json:"sync_limit"`
-	ServerBin string   `json:"server_bin,omitempty"`
-	Members   []Member `json:"members"`
+	TickTime  int    `json:"tick_time_ms"`
+	InitLimit int    `json:"init_limit"`
+	SyncLimit int    `json:"sync_limit"`
+	ServerBin string `json:"server_bin,omitempty"`
+	// Extra are key=value lines appended to every member's zoo.cfg
+	// (`zk ensemble up --set`).
+	Extra   []string `json:"extra,omitempty"`
+	Members []Member `json:"members"`
 }
 
 // specFormat is the current Spec.Format.
@@ -72,6 +75,35 @@ type Shape struct {
 	BasePort  int           // first client port, default DefaultBasePort
 	Host      string        // address every port listens on, default DefaultHost
 	TickTime  time.Duration // default DefaultTickTime
+	// Extra are key=value lines for every member's zoo.cfg (CheckExtra).
+	Extra []string
+}
+
+// ownKeys are the zoo.cfg keys ZooCfg writes itself: --set may not change
+// them.
+var ownKeys = map[string]bool{
+	"tickTime": true, "initLimit": true, "syncLimit": true, "dataDir": true, "dataLogDir": true,
+	"clientPortAddress": true, "clientPort": true, "admin.enableServer": true,
+	"admin.serverAddress": true, "admin.serverPort": true, "metricsProvider.className": true,
+	"standaloneEnabled": true, "peerType": true, "dynamicConfigFile": true,
+}
+
+// CheckExtra checks --set's lines: key=value, one line each, and no key
+// the ensemble writes itself (its ports, directories and membership).
+func CheckExtra(lines []string) error {
+	for _, l := range lines {
+		k, _, ok := strings.Cut(l, "=")
+		k = strings.TrimSpace(k)
+		switch {
+		case !ok || k == "":
+			return fmt.Errorf("--set %q: want KEY=VALUE", l)
+		case strings.ContainsAny(l, "\r\n"):
+			return fmt.Errorf("--set %q: one line only", l)
+		case ownKeys[strings.TrimPrefix(k, "zookeeper.")] || strings.HasPrefix(k, "server.") || strings.HasPrefix(k, "group.") || strings.HasPrefix(k, "weight."):
+			return fmt.Errorf("--set %s: zk ensemble up writes it itself", k)
+		}
+	}
+	return nil
 }
 
 func (s Shape) withDefaults() Shape {
@@ -145,6 +177,10 @@ func Plan(sh Shape, free PortChecker) (*Spec, error) {
 		TickTime:  int(sh.TickTime / time.Millisecond),
 		InitLimit: DefaultInitLimit,
 		SyncLimit: DefaultSyncLimit,
+		Extra:     sh.Extra,
+	}
+	if err := CheckExtra(sh.Extra); err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
 	}
 	used := map[int]bool{}
 	for i := range total {
@@ -327,6 +363,12 @@ func (s *Spec) ZooCfg(id int, dataDir string) (string, error) {
 			h = "[" + h + "]" // IPv6, as Apache's server.N parser wants it
 		}
 		fmt.Fprintf(&b, "server.%d=%s:%d:%d%s;%s:%d\n", m.ID, h, m.QuorumPort, m.ElectionPort, obs, h, m.ClientPort)
+	}
+	if len(s.Extra) > 0 {
+		b.WriteString("# Given with zk ensemble up --set.\n")
+		for _, l := range s.Extra {
+			b.WriteString(l + "\n")
+		}
 	}
 	return b.String(), nil
 }

@@ -131,6 +131,10 @@ func TestPlanErrors(t *testing.T) {
 		{name: "negative observers", shape: Shape{Observers: -2}, want: "must not be negative"},
 		{name: "too many", shape: Shape{Voters: 9, Observers: 7}, want: "at most 15"},
 		{name: "client ports past 65535", shape: Shape{BasePort: 65534}, want: "client ports 65534-65536"},
+		{name: "--set without =", shape: Shape{Extra: []string{"audit.enable"}}, want: `--set "audit.enable": want KEY=VALUE`},
+		{name: "--set of a port", shape: Shape{Extra: []string{"zookeeper.clientPort=1"}}, want: "--set zookeeper.clientPort: zk ensemble up writes it itself"},
+		{name: "--set of a member", shape: Shape{Extra: []string{"server.4=h:1:2"}}, want: "--set server.4: zk ensemble up writes it itself"},
+		{name: "--set of two lines", shape: Shape{Extra: []string{"a=b\nserver.9=x:1:2"}}, want: "one line only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,5 +384,33 @@ func TestReportJudge(t *testing.T) {
 				t.Fatalf("healthy %v leader %d summary %q, want %v %d %q", r.Healthy, r.Leader, r.Summary(), tc.healthy, tc.leader, tc.summary)
 			}
 		})
+	}
+}
+
+// --set's lines end every member's zoo.cfg, which still parses, and the
+// spec keeps them for the members' later starts.
+func TestZooCfgExtra(t *testing.T) {
+	s, err := Plan(Shape{Extra: []string{"audit.enable=true", "superUser=admin"}}, busy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int{1, 3} {
+		got, err := s.ZooCfg(id, "/tmp/e/data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(got, "\naudit.enable=true\nsuperUser=admin\n") {
+			t.Fatalf("server %d's zoo.cfg ends %q", id, got[max(0, len(got)-80):])
+		}
+		c, err := config.ParseBytes("zoo.cfg", []byte(got))
+		if err != nil || !c.AuditEnable || !slices.Equal(c.SASL.SuperUsers, []string{"admin"}) {
+			t.Fatalf("server %d's zoo.cfg: %v, audit %v, super users %v", id, err, c.AuditEnable, c.SASL.SuperUsers)
+		}
+	}
+	if d := conflicts(Shape{Extra: []string{"audit.enable=false"}}, s); len(d) != 1 || !strings.Contains(d[0], "--set audit.enable=false") {
+		t.Fatalf("conflicts: %q", d)
+	}
+	if d := conflicts(Shape{Extra: s.Extra}, s); len(d) != 0 {
+		t.Fatalf("the same --set conflicts: %q", d)
 	}
 }

@@ -26,8 +26,8 @@
 #            its ephemeral and its lock survive, and every acknowledged write).
 #   sasl     SASL (DIGEST-MD5) logins of kazoo and of zkCli.sh (the Java
 #            client, its JAAS file in CLIENT_JVMFLAGS): compat/sasl_compat.py
-#            against a standalone server with a JAAS Server section, the sasl
-#            ACL scheme and a superUser.
+#            against a standalone server and a 3-member ensemble with a JAAS
+#            Server section, the sasl ACL scheme and a superUser.
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
 #            standalone, then ensembles of 3 voters (a client on each) and
@@ -268,6 +268,19 @@ EOJ
   fi
   report "sasl ($target standalone)" "$tmp/sasl.log" "$rc"
   zk_stop "$std_pid"; std_pid=
+  if [ "$target" = zkserver ]; then
+    # The same on a 3-member ensemble, each client on any member.
+    ens_dir=$tmp/sasl-ensemble
+    rc=0
+    if zk_ensemble_up "$ens_dir" "$tmp/sasl-up.log" 0 "${keys[@]/#/--set=}"; then
+      echo "compat-extra: SASL logins against a zkserver ensemble on $ZK_ENS"
+      "$PY" compat/sasl_compat.py --server "$ZK_ENS" --zkcli "$ZKCLI" --dir "$sdir" >"$tmp/sasl-ens.log" 2>&1 || rc=$?
+    else
+      rc=1; cat "$tmp/sasl-up.log" >"$tmp/sasl-ens.log"
+    fi
+    report "sasl (zkserver ensemble)" "$tmp/sasl-ens.log" "$rc"
+    bin/zk ensemble down --dir "$ens_dir" --purge >/dev/null 2>&1 || true; ens_dir=
+  fi
 fi
 
 if want diff && [ "$target" = zkserver ]; then

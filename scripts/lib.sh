@@ -15,17 +15,18 @@ zk_free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# zk_ensemble_up DIR LOG [OBSERVERS] starts a zkserver ensemble of 3
-# voting members (and OBSERVERS observers, default 0) with `bin/zk ensemble
-# up` in DIR, trying up to three base ports (one may be taken between
+# zk_ensemble_up DIR LOG [OBSERVERS [ARGS...]] starts a zkserver ensemble of
+# 3 voting members (and OBSERVERS observers, default 0) with `bin/zk ensemble
+# up` in DIR (ARGS go to it too: --set KEY=VALUE), trying up to three base ports (one may be taken between
 # choosing it and binding it); it sets ZK_ENS_BASE to the base port used
 # and ZK_ENS to the connect string (voters first, then observers). On
 # failure LOG holds the last attempt's output and it returns 1.
 zk_ensemble_up() {
   local dir=$1 log=$2 observers=${3:-0}
+  shift 3 || shift $#
   for _ in 1 2 3; do
     ZK_ENS_BASE=$(zk_free_port)
-    if bin/zk ensemble up -n 3 --observers "$observers" --base-port "$ZK_ENS_BASE" --dir "$dir" >"$log" 2>&1; then
+    if bin/zk ensemble up -n 3 --observers "$observers" --base-port "$ZK_ENS_BASE" --dir "$dir" "$@" >"$log" 2>&1; then
       ZK_ENS=$(bin/zk ensemble connect-string --dir "$dir")
       return 0
     fi

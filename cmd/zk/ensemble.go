@@ -24,7 +24,7 @@ func init() {
 	extraCommands = append(extraCommands, ensembleCommand())
 }
 
-const ensembleUsage = `zk ensemble up [-n 3] [--observers 0] [--base-port 2181] [--dir DIR] [--wait 60s] [-o text|json|yaml]
+const ensembleUsage = `zk ensemble up [-n 3] [--observers 0] [--base-port 2181] [--dir DIR] [--wait 60s] [--set KEY=VALUE]... [-o text|json|yaml]
        zk ensemble status [--dir DIR] [-o text|json|yaml]
        zk ensemble down [--dir DIR] [--purge] [--grace 10s]
        zk ensemble kill|stop ID [--dir DIR] [--grace 10s]
@@ -78,10 +78,17 @@ type ensembleFlags struct {
 	purge     bool
 	format    string
 	bin       string
+	set       setFlag
 }
 
+// setFlag collects --set KEY=VALUE, once per key.
+type setFlag []string
+
+func (s *setFlag) String() string     { return strings.Join(*s, " ") }
+func (s *setFlag) Set(v string) error { *s = append(*s, v); return nil }
+
 var ensembleAllowed = map[string][]string{
-	"up":             {"n", "observers", "base-port", "dir", "wait", "o", "zkserver"},
+	"up":             {"n", "observers", "base-port", "dir", "wait", "o", "zkserver", "set"},
 	"status":         {"dir", "o"},
 	"down":           {"dir", "purge", "grace"},
 	"kill":           {"dir", "o"},
@@ -102,6 +109,7 @@ func newEnsembleFlags() *ensembleFlags {
 	f.fs.BoolVar(&f.purge, "purge", false, "down: delete the ensemble's files after stopping it")
 	f.fs.StringVar(&f.format, "o", "", "output format: text, json or yaml")
 	f.fs.StringVar(&f.bin, "zkserver", "", "zkserver binary (default: next to zk, then $PATH)")
+	f.fs.Var(&f.set, "set", "up: a `KEY=VALUE` line for every member's zoo.cfg (repeatable), e.g. --set audit.enable=true")
 	return f
 }
 
@@ -178,7 +186,10 @@ func ensembleAction(c *cli.Context) error {
 	if sub == "up" {
 		ctx, cancel := context.WithTimeout(ctx, f.wait)
 		defer cancel()
-		sh := ensemble.Shape{Voters: f.n, Observers: f.observers, BasePort: f.basePort}
+		sh := ensemble.Shape{Voters: f.n, Observers: f.observers, BasePort: f.basePort, Extra: f.set}
+		if err := ensemble.CheckExtra(f.set); err != nil {
+			return &usageError{msg: "ensemble up: " + err.Error()}
+		}
 		switch {
 		case isSet(f.fs, "n") && f.n < 1:
 			return &usageError{msg: "ensemble up: -n must be at least 1"}
