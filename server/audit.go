@@ -244,20 +244,7 @@ func createMode(op, flags int32) string {
 func aclString(list []wire.ACL) string {
 	parts := make([]string, len(list))
 	for i, a := range list {
-		parts[i] = a.ID.Scheme + ":" + a.ID.ID + ":" + permString(a.Perms)
+		parts[i] = a.ID.Scheme + ":" + a.ID.ID + ":" + wire.PermString(a.Perms)
 	}
 	return strings.Join(parts, ",")
-}
-
-func permString(p int32) string {
-	var b []byte
-	for _, x := range []struct {
-		bit int32
-		c   byte
-	}{{wire.PermCreate, 'c'}, {wire.PermDelete, 'd'}, {wire.PermRead, 'r'}, {wire.PermWrite, 'w'}, {wire.PermAdmin, 'a'}} {
-		if p&x.bit != 0 {
-			b = append(b, x.c)
-		}
-	}
-	return string(b)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // ArgKind says what a positional argument is, for completion.
@@ -480,7 +482,7 @@ func runGetACL(inv *Invocation) error {
 		return inv.Value(aclJSON(acl))
 	}
 	for _, a := range acl {
-		fmt.Fprintf(inv.Out, "'%s,'%s\n: %s\n", a.Scheme, a.ID, permString(a.Perms))
+		fmt.Fprintf(inv.Out, "'%s,'%s\n: %s\n", a.Scheme, a.ID, wire.PermString(a.Perms))
 	}
 	if inv.Opts.Has("s") {
 		writeStatText(inv.Out, st)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // Output formats of -o.
@@ -105,31 +107,10 @@ type ACLJSON struct {
 	Perms  string `json:"perms" yaml:"perms"`
 }
 
-// permString renders perms as zkCli's getPermString does (c d r w a order).
-func permString(p int32) string {
-	var b strings.Builder
-	if p&zk.PermCreate != 0 {
-		b.WriteByte('c')
-	}
-	if p&zk.PermDelete != 0 {
-		b.WriteByte('d')
-	}
-	if p&zk.PermRead != 0 {
-		b.WriteByte('r')
-	}
-	if p&zk.PermWrite != 0 {
-		b.WriteByte('w')
-	}
-	if p&zk.PermAdmin != 0 {
-		b.WriteByte('a')
-	}
-	return b.String()
-}
-
 func aclJSON(acl []zk.ACL) []ACLJSON {
 	out := make([]ACLJSON, 0, len(acl))
 	for _, a := range acl {
-		out = append(out, ACLJSON{Scheme: a.Scheme, ID: a.ID, Perms: permString(a.Perms)})
+		out = append(out, ACLJSON{Scheme: a.Scheme, ID: a.ID, Perms: wire.PermString(a.Perms)})
 	}
 	return out
 }

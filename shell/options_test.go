@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -139,8 +141,8 @@ numChildren = 1
 func TestPermString(t *testing.T) {
 	tests := map[int32]string{zk.PermAll: "cdrwa", zk.PermRead | zk.PermAdmin: "ra", 0: "", zk.PermWrite | zk.PermCreate: "cw"}
 	for p, want := range tests {
-		if got := permString(p); got != want {
-			t.Errorf("permString(%d) = %q, want %q", p, got, want)
+		if got := wire.PermString(p); got != want {
+			t.Errorf("PermString(%d) = %q, want %q", p, got, want)
 		}
 	}
 }

@@ -87,6 +87,22 @@ const (
 	PermAll    int32 = 31
 )
 
+// PermString renders perms as Apache's ZKUtil.getPermString does: the
+// letters of the bits set, in the order c d r w a (zkCli.sh's getAcl, the
+// audit log).
+func PermString(p int32) string {
+	var b []byte
+	for _, x := range [...]struct {
+		bit    int32
+		letter byte
+	}{{PermCreate, 'c'}, {PermDelete, 'd'}, {PermRead, 'r'}, {PermWrite, 'w'}, {PermAdmin, 'a'}} {
+		if p&x.bit != 0 {
+			b = append(b, x.letter)
+		}
+	}
+	return string(b)
+}
+
 // Watcher types for checkWatches/removeWatches.
 const (
 	WatcherChildren int32 = 1
