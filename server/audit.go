@@ -106,8 +106,8 @@ func sessionHex(id int64) string { return "0x" + strconv.FormatUint(uint64(id), 
 // setData, setAcl, reconfig, and each change of a multi, or one
 // multiOperation failure for a multi that failed. Reads, sessions and
 // syncs are not logged.
-func (a *auditLog) request(session int64, ids []wire.ID, ip string, saslProvider bool, op int32, body wire.Record, res txn.Result) {
-	e := auditEvent{session: sessionHex(session), user: auditUsers(ids, saslProvider), ip: ip, result: "success"}
+func (a *auditLog) request(session int64, ids []wire.ID, ip string, p acl.Providers, op int32, body wire.Record, res txn.Result) {
+	e := auditEvent{session: sessionHex(session), user: auditUsers(ids, p), ip: ip, result: "success"}
 	failed := res.Type == txn.TypeError
 	if failed {
 		e.result = "failure"
@@ -194,23 +194,11 @@ func (a *auditLog) request(session int64, ids []wire.ID, ip string, saslProvider
 }
 
 // auditUsers is AuthUtil.getUsers: the user names of the connection's
-// ids in Apache's order, those of schemes without a provider (super, sasl
-// without SASLAuthenticationProvider) left out.
-func auditUsers(ids []wire.ID, saslProvider bool) string {
+// ids in Apache's order, those without one left out.
+func auditUsers(ids []wire.ID, p acl.Providers) string {
 	var names []string
 	for _, id := range acl.Ordered(ids) {
-		name := id.ID
-		switch id.Scheme {
-		case "digest":
-			name, _, _ = strings.Cut(id.ID, ":")
-		case "super":
-			name = ""
-		case "sasl":
-			if !saslProvider {
-				name = ""
-			}
-		}
-		if strings.TrimSpace(name) != "" {
+		if name := acl.UserName(id, p); strings.TrimSpace(name) != "" {
 			names = append(names, name)
 		}
 	}

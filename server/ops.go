@@ -285,7 +285,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		done: func(zxid int64, res txn.Result) {
 			c.stats.lastZxid.Store(zxid)
 			if s.audit != nil {
-				s.audit.request(sid, auth, c.remote.Addr().Unmap().String(), s.cfg.SASL.Provider, op, body, res)
+				s.audit.request(sid, auth, c.remote.Addr().Unmap().String(), s.providers(), op, body, res)
 			}
 			c.fill(sl, s.writeReply(xid, op, res))
 			if closing {
@@ -610,20 +610,11 @@ func (s *Server) readTree(c *conn, op int32, body wire.Record) (wire.Record, wir
 		}
 		return &wire.ChildrenResponse{Children: out}, wire.CodeOK
 	case wire.OpWhoAmI:
-		// As AuthUtil.getClientInfos: the user name, not the digest.
+		// As AuthUtil.getClientInfos: the user name, not the digest; ""
+		// where Apache's getUser gives null.
 		infos := make([]wire.ID, len(c.auth))
 		for i, id := range acl.Ordered(c.auth) {
-			switch id.Scheme {
-			case "digest":
-				id.ID, _, _ = strings.Cut(id.ID, ":")
-			case "super":
-				id.ID = "" // no provider: AuthUtil.getUser gives null, shown as ""
-			case "sasl":
-				if !s.cfg.SASL.Provider {
-					id.ID = "" // the same without authProvider.N=SASLAuthenticationProvider
-				}
-			}
-			infos[i] = id
+			infos[i] = wire.ID{Scheme: id.Scheme, ID: acl.UserName(id, s.providers())}
 		}
 		return &wire.WhoAmIResponse{Infos: infos}, wire.CodeOK
 	case wire.OpAddWatch:

@@ -214,7 +214,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
-		Providers:       acl.Providers{X509: cfg.X509Enabled(), SASL: cfg.SASL.Provider},
+		Providers:       s.providers(),
 		EnforceQuota:    cfg.EnforceQuota,
 		QuotaLog:        (&rateLog{log: s.log, every: time.Second}).warn,
 		QuotaRefused:    s.quotaRefused.add,
@@ -701,4 +701,9 @@ func (c *namespaceCounts) snapshot() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.n)
+}
+
+// providers are the optional schemes the configuration registers.
+func (s *Server) providers() acl.Providers {
+	return acl.Providers{X509: s.cfg.X509Enabled(), SASL: s.cfg.SASL.Provider}
 }

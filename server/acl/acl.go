@@ -201,6 +201,25 @@ type Providers struct {
 	X509, SASL bool
 }
 
+// UserName is Apache's AuthUtil.getUser: the user an id stands for (a
+// digest id's user name, any other id itself), or "" for a scheme without
+// a provider (super, and sasl unless it is registered). whoAmI and the
+// audit log show it.
+func UserName(id wire.ID, p Providers) string {
+	switch id.Scheme {
+	case "digest":
+		user, _, _ := strings.Cut(id.ID, ":")
+		return user
+	case "super":
+		return ""
+	case "sasl":
+		if !p.SASL {
+			return ""
+		}
+	}
+	return id.ID
+}
+
 // Fixup validates a create/setACL ACL list and expands the auth scheme
 // into the caller's authenticated ids, as PrepRequestProcessor.fixupACL
 // does. It returns wire.ErrInvalidACL for an empty or invalid list.
