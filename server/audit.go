@@ -112,18 +112,59 @@ func (a *auditLog) request(session int64, ids []wire.ID, ip string, p acl.Provid
 	if failed {
 		e.result = "failure"
 	}
+	if op != wire.OpMulti {
+		if !describe(&e, op, body) {
+			return
+		}
+		if e.op == "create" && !failed {
+			e.znode = res.Path // with its sequence number
+		}
+		a.write(e)
+		return
+	}
+	m, _ := body.(*wire.MultiRequest)
+	if failed || m == nil {
+		e.op = "multiOperation"
+		a.write(e)
+		return
+	}
+	multiFailed := false
+	for i, r := range res.Ops {
+		if r.Type == txn.TypeError {
+			multiFailed = true
+			continue
+		}
+		if i >= len(m.Ops) {
+			break
+		}
+		sub, o := e, m.Ops[i]
+		if o.Type == wire.OpSetACL || o.Type == wire.OpReconfig || !describe(&sub, o.Type, o.Req) {
+			continue // Apache logs a multi's creates, deletes and setData only
+		}
+		if sub.op == "create" {
+			sub.znode = r.Path
+		}
+		a.write(sub)
+	}
+	if multiFailed {
+		e.op, e.result = "multiOperation", "failure"
+		a.write(e)
+	}
+}
+
+// describe fills in the operation and, from the request, its znode (the
+// path asked for), znode_type and acl; false for an operation the audit
+// log leaves out (reads, sessions, syncs).
+func describe(e *auditEvent, op int32, body wire.Record) bool {
 	switch op {
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
-		// Apache 3.8 leaves createTTL out (its switch forgets it); zkgo
-		// logs it as the create it is.
+		// Apache 3.8 leaves a top-level createTTL out (its switch forgets
+		// it); zkgo logs it as the create it is.
 		e.op = "create"
 		if r, ok := body.(*wire.CreateRequest); ok {
 			e.znode, e.znodeType = r.Path, createMode(op, r.Flags)
 		} else if r, ok := body.(*wire.CreateTTLRequest); ok {
 			e.znode, e.znodeType = r.Path, createMode(op, r.Flags)
-		}
-		if !failed {
-			e.znode = res.Path
 		}
 	case wire.OpDelete:
 		e.op = "delete"
@@ -142,55 +183,10 @@ func (a *auditLog) request(session int64, ids []wire.ID, ip string, p acl.Provid
 		}
 	case wire.OpReconfig:
 		e.op = "reconfig"
-	case wire.OpMulti:
-		m, _ := body.(*wire.MultiRequest)
-		if failed || m == nil {
-			e.op = "multiOperation"
-			a.write(e)
-			return
-		}
-		multiFailed := false
-		for i, r := range res.Ops {
-			if r.Type == txn.TypeError {
-				multiFailed = true
-				continue
-			}
-			if i >= len(m.Ops) {
-				break
-			}
-			sub := e
-			switch o := m.Ops[i]; o.Type {
-			case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
-				sub.op, sub.znode = "create", r.Path
-				if cr, ok := o.Req.(*wire.CreateRequest); ok {
-					sub.znodeType = createMode(o.Type, cr.Flags)
-				} else if cr, ok := o.Req.(*wire.CreateTTLRequest); ok {
-					sub.znodeType = createMode(o.Type, cr.Flags)
-				}
-			case wire.OpDelete:
-				sub.op = "delete"
-				if pr, ok := o.Req.(*wire.PathVersionRequest); ok {
-					sub.znode = pr.Path
-				}
-			case wire.OpSetData:
-				sub.op = "setData"
-				if sr, ok := o.Req.(*wire.SetDataRequest); ok {
-					sub.znode = sr.Path
-				}
-			default:
-				continue // check
-			}
-			a.write(sub)
-		}
-		if multiFailed {
-			e.op, e.result = "multiOperation", "failure"
-			a.write(e)
-		}
-		return
 	default:
-		return
+		return false
 	}
-	a.write(e)
+	return true
 }
 
 // auditUsers is AuthUtil.getUsers: the user names of the connection's
