@@ -25,14 +25,14 @@ func TestWatchNotificationFollowsItsReply(t *testing.T) {
 	if _, err := b.Create("/n", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
+	// The exists reply may reach a before the hook's delete has its own
+	// reply: the test waits for that too, so that closing b at its end
+	// cannot fail the delete.
 	var once sync.Once
+	deleted := make(chan error, 1)
 	hook := func(op int32) {
 		if op == wire.OpExists {
-			once.Do(func() {
-				if err := b.Delete("/n", -1); err != nil {
-					t.Error(err)
-				}
-			})
+			once.Do(func() { deleted <- b.Delete("/n", -1) })
 		}
 	}
 	afterReadHook.Store(&hook)
@@ -48,5 +48,13 @@ func TestWatchNotificationFollowsItsReply(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no NodeDeleted: the notification went out before the reply that set the watch")
+	}
+	select {
+	case err := <-deleted:
+		if err != nil {
+			t.Fatalf("delete /n: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delete has no reply")
 	}
 }
