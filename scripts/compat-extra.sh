@@ -251,6 +251,15 @@ Server {
     user_super="adminsecret"
     user_bob="bobsecret";
 };
+QuorumServer {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_zkquorum="quorumsecret";
+};
+QuorumLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="zkquorum"
+    password="quorumsecret";
+};
 EOJ
   port=$(zk_free_port)
   keys=(authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider superUser=super)
@@ -269,12 +278,22 @@ EOJ
   report "sasl ($target standalone)" "$tmp/sasl.log" "$rc"
   zk_stop "$std_pid"; std_pid=
   if [ "$target" = zkserver ]; then
-    # The same on a 3-member ensemble, each client on any member.
+    # The same on a 3-member ensemble, each client on any member, whose
+    # members log in to each other (quorum.auth.*, the JAAS file's
+    # QuorumServer and QuorumLearner sections).
     ens_dir=$tmp/sasl-ensemble
     rc=0
+    keys+=(quorum.auth.enableSasl=true quorum.auth.learnerRequireSasl=true quorum.auth.serverRequireSasl=true)
     if zk_ensemble_up "$ens_dir" "$tmp/sasl-up.log" 0 "${keys[@]/#/--set=}"; then
-      echo "compat-extra: SASL logins against a zkserver ensemble on $ZK_ENS"
+      echo "compat-extra: SASL logins against a zkserver ensemble on $ZK_ENS (members log in to each other)"
       "$PY" compat/sasl_compat.py --server "$ZK_ENS" --zkcli "$ZKCLI" --dir "$sdir" >"$tmp/sasl-ens.log" 2>&1 || rc=$?
+      for m in "$ens_dir"/server*/zkserver.log; do
+        if grep -q 'msg="member logged in".*user=zkquorum' "$m"; then
+          echo "ok   $(basename "$(dirname "$m")") accepted a member's quorum login" >>"$tmp/sasl-ens.log"
+        else
+          echo "FAIL $(basename "$(dirname "$m")") logged no member's quorum login" >>"$tmp/sasl-ens.log"; rc=1
+        fi
+      done
     else
       rc=1; cat "$tmp/sasl-up.log" >"$tmp/sasl-ens.log"
     fi

@@ -58,6 +58,23 @@ func quorumTLS(cfg *config.Config, log *slog.Logger, quit <-chan struct{}) (*zab
 	}, nil
 }
 
+// quorumAuth is the members' logins to each other (quorum.auth.*); nil
+// when quorum.auth.enableSasl is off.
+func quorumAuth(cfg *config.Config) *zab.QuorumAuth {
+	q := cfg.QuorumSASL
+	if !q.Enabled {
+		return nil
+	}
+	return &zab.QuorumAuth{
+		ServerRequire:  q.ServerRequire,
+		LearnerRequire: q.LearnerRequire,
+		Users:          q.Users,
+		User:           q.User,
+		Password:       q.Password,
+		Timeout:        cfg.CnxTimeout,
+	}
+}
+
 // newPeer builds the quorum peer for an ensemble configuration.
 func (s *Server) newPeer() error {
 	if err := s.loadDynamicConfig(); err != nil {
@@ -70,6 +87,7 @@ func (s *Server) newPeer() error {
 	}
 	p, err := zab.New(zab.Config{
 		TLS:            qtls,
+		Auth:           quorumAuth(cfg),
 		ListenOnAllIPs: cfg.QuorumListenOnAllIPs,
 		MyID:           cfg.MyID,
 		Servers:        cfg.Servers,

@@ -42,12 +42,14 @@ func SASLFromJAAS(path string) (*SASLLogin, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range j["Client"] {
-		if u, ok := m.Options["username"]; ok {
-			return &SASLLogin{User: u, Password: m.Options["password"]}, nil
-		}
+	user, pw, ok, err := j.Login("Client")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil, fmt.Errorf("%s: no Client section with a username", path)
+	if !ok {
+		return nil, fmt.Errorf("%s: no Client section with a username", path)
+	}
+	return &SASLLogin{User: user, Password: pw}, nil
 }
 
 // ErrSASL is a login the server refused.

@@ -42,6 +42,9 @@ type Config struct {
 	SkipACL                bool          // skipACL=yes
 
 	SASL SASLConfig // DIGEST-MD5 logins and the sasl scheme (sasl.go)
+	// QuorumSASL is the members' DIGEST-MD5 logins to each other
+	// (quorum.auth.*, sasl.go).
+	QuorumSASL QuorumSASLConfig
 	// SessionRequireClientSASLAuth (sessionRequireClientSASLAuth) enforces
 	// the sasl scheme; EnforceAuth (enforce.auth.enabled) enforces
 	// EnforceAuthSchemes (enforce.auth.schemes): a connection that holds

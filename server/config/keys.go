@@ -123,12 +123,7 @@ var keyTable = map[string]setter{
 // quorum SASL, Jetty options, JVM tuning…). They go to Extra with a warning.
 var ignoredKeys = map[string]string{
 	"serverCnxnFactory":                       "zkgo has its own connection handling",
-	"quorum.auth.enableSasl":                  "SASL between members is not supported",
-	"quorum.auth.serverRequireSasl":           "SASL between members is not supported",
-	"quorum.auth.learnerRequireSasl":          "SASL between members is not supported",
-	"quorum.auth.learner.saslLoginContext":    "SASL between members is not supported",
-	"quorum.auth.server.saslLoginContext":     "SASL between members is not supported",
-	"quorum.auth.kerberos.servicePrincipal":   "SASL between members is not supported",
+	"quorum.auth.kerberos.servicePrincipal":   "Kerberos only: zkgo's members log in with DIGEST-MD5",
 	"quorum.cnxn.threads.size":                "not used by zkgo",
 	"jvm.pause.info-threshold.ms":             "no JVM",
 	"jvm.pause.warn-threshold.ms":             "no JVM",

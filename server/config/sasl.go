@@ -51,6 +51,30 @@ func (s *SASLConfig) IsSuper(id string) bool {
 	return id != "" && slices.Contains(s.SuperUsers, id)
 }
 
+// QuorumSASLConfig is the members' DIGEST-MD5 logins to each other
+// (Apache's QuorumAuth: quorum.auth.* keys, and the JAAS file's
+// QuorumServer and QuorumLearner sections).
+type QuorumSASLConfig struct {
+	// Enabled is quorum.auth.enableSasl: a member answers the logins of
+	// the members that connect to it, and (with LearnerRequire) logs in.
+	Enabled bool
+	// ServerRequire is quorum.auth.serverRequireSasl: a member that
+	// connects without logging in is refused.
+	ServerRequire bool
+	// LearnerRequire is quorum.auth.learnerRequireSasl: this member logs
+	// in to every member it connects to, and gives up on one that does
+	// not accept the login.
+	LearnerRequire bool
+	// ServerSection and LearnerSection are quorum.auth.server.saslLoginContext
+	// ("QuorumServer") and quorum.auth.learner.saslLoginContext
+	// ("QuorumLearner").
+	ServerSection, LearnerSection string
+	// Users are the QuorumServer section's user_<name> entries: who may
+	// connect. User and Password are the QuorumLearner section's login.
+	Users          map[string]string
+	User, Password string
+}
+
 const (
 	saslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 	x509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
@@ -62,20 +86,19 @@ func init() {
 			c.SASL.JAASFile = strings.TrimSpace(v)
 			return nil
 		},
-		"sasl.serverconfig": func(c *Config, v string) error {
-			if v = strings.TrimSpace(v); v == "" {
-				return fmt.Errorf("must name a JAAS section")
-			}
-			c.SASL.Section = v
-			return nil
-		},
+		"sasl.serverconfig": section(func(c *Config) *string { return &c.SASL.Section }),
 		"SASLAuthenticationProvider.superPassword": func(c *Config, v string) error {
 			c.SASL.SuperPassword = v
 			return nil
 		},
-		"allowSaslFailedClients":       boolean(func(c *Config) *bool { return &c.SASL.AllowFailedClients }),
-		"sessionRequireClientSASLAuth": boolean(func(c *Config) *bool { return &c.SessionRequireClientSASLAuth }),
-		"enforce.auth.enabled":         boolean(func(c *Config) *bool { return &c.EnforceAuth }),
+		"quorum.auth.enableSasl":               boolean(func(c *Config) *bool { return &c.QuorumSASL.Enabled }),
+		"quorum.auth.serverRequireSasl":        boolean(func(c *Config) *bool { return &c.QuorumSASL.ServerRequire }),
+		"quorum.auth.learnerRequireSasl":       boolean(func(c *Config) *bool { return &c.QuorumSASL.LearnerRequire }),
+		"quorum.auth.server.saslLoginContext":  section(func(c *Config) *string { return &c.QuorumSASL.ServerSection }),
+		"quorum.auth.learner.saslLoginContext": section(func(c *Config) *string { return &c.QuorumSASL.LearnerSection }),
+		"allowSaslFailedClients":               boolean(func(c *Config) *bool { return &c.SASL.AllowFailedClients }),
+		"sessionRequireClientSASLAuth":         boolean(func(c *Config) *bool { return &c.SessionRequireClientSASLAuth }),
+		"enforce.auth.enabled":                 boolean(func(c *Config) *bool { return &c.EnforceAuth }),
 		"enforce.auth.schemes": func(c *Config, v string) error {
 			c.EnforceAuthSchemes = nil
 			for s := range strings.SplitSeq(v, ",") {
@@ -85,6 +108,17 @@ func init() {
 		},
 	} {
 		keyTable[k] = s
+	}
+}
+
+// section sets the name of a JAAS section.
+func section(field func(*Config) *string) setter {
+	return func(c *Config, v string) error {
+		if v = strings.TrimSpace(v); v == "" {
+			return fmt.Errorf("must name a JAAS section")
+		}
+		*field(c) = v
+		return nil
 	}
 }
 
@@ -128,22 +162,29 @@ func (p *parser) validateAuth(d disk) {
 	if c.SASL.Section == "" {
 		c.SASL.Section = "Server"
 	}
+	var j sasl.JAAS // nil: no file, or it could not be read
 	if c.SASL.JAASFile != "" && d != nil {
 		const k = "java.security.auth.login.config"
 		b, err := d.readFile(c.SASL.JAASFile)
+		if err == nil {
+			j, err = sasl.ParseJAAS(string(b))
+			if err != nil {
+				err = fmt.Errorf("%s: %w", c.SASL.JAASFile, err)
+			}
+		}
 		if err != nil {
 			p.errorf(f, line(k), k, "%v", err)
-		} else if j, err := sasl.ParseJAAS(string(b)); err != nil {
-			p.errorf(f, line(k), k, "%s: %v", c.SASL.JAASFile, err)
 		} else if users, err := j.Users(c.SASL.Section); err != nil {
 			p.errorf(f, line(k), k, "%s: %v", c.SASL.JAASFile, err)
-		} else if users == nil {
-			// Apache then runs without SASL logins, silently.
+		} else if users == nil && !c.QuorumSASL.Enabled {
+			// Apache then runs without SASL logins, silently. (A file
+			// for the members' logins alone need not have the section.)
 			p.warnf(f, line(k), k, "%s has no %s section: clients cannot log in with SASL", c.SASL.JAASFile, c.SASL.Section)
 		} else {
 			c.SASL.Users = users
 		}
 	}
+	p.validateQuorumSASL(d, j)
 	if c.SessionRequireClientSASLAuth {
 		// It overrides enforce.auth.*.
 		c.EnforceAuth, c.EnforceAuthSchemes = true, []string{"sasl"}
@@ -164,5 +205,63 @@ func (p *parser) validateAuth(d disk) {
 		if !ok {
 			p.errorf(f, line(k), k, "authentication scheme %q is not available (digest, ip, and x509 or sasl when their authProvider is configured)", s)
 		}
+	}
+}
+
+// validateQuorumSASL checks the quorum.auth.* keys as QuorumPeerConfig
+// does and loads the JAAS sections of the members' logins, which Apache's
+// QuorumPeer needs when it starts (SaslQuorumAuthServer and
+// SaslQuorumAuthLearner refuse a missing section). j is the parsed JAAS
+// file, nil when there is none or it did not parse (already reported).
+func (p *parser) validateQuorumSASL(d disk, j sasl.JAAS) {
+	q, f := &p.c.QuorumSASL, p.file
+	line := func(k string) int { return p.lines[k] }
+	if q.ServerSection == "" {
+		q.ServerSection = "QuorumServer"
+	}
+	if q.LearnerSection == "" {
+		q.LearnerSection = "QuorumLearner"
+	}
+	const enable = "quorum.auth.enableSasl"
+	if !q.Enabled {
+		for k, on := range map[string]bool{"quorum.auth.serverRequireSasl": q.ServerRequire, "quorum.auth.learnerRequireSasl": q.LearnerRequire} {
+			if on {
+				p.errorf(f, line(k), k, "%s is disabled, so cannot enable %s", enable, k)
+			}
+		}
+		return
+	}
+	if q.ServerRequire && !q.LearnerRequire {
+		// A member that refuses members that do not log in would not log
+		// in itself, and could not join.
+		const k = "quorum.auth.serverRequireSasl"
+		p.errorf(f, line(k), k, "quorum.auth.learnerRequireSasl is disabled, so cannot enable %s", k)
+	}
+	if d == nil {
+		return
+	}
+	if p.c.SASL.JAASFile == "" {
+		p.errorf(f, line(enable), enable, "is true, so java.security.auth.login.config must name a JAAS file with the %s and %s sections", q.ServerSection, q.LearnerSection)
+		return
+	}
+	if j == nil {
+		return
+	}
+	missing := func(k, name string) {
+		p.errorf(f, line(k), k, "%s has no %s section (quorum.auth.enableSasl is true)", p.c.SASL.JAASFile, name)
+	}
+	if users, err := j.Users(q.ServerSection); err != nil {
+		p.errorf(f, line(enable), enable, "%s: %v", p.c.SASL.JAASFile, err)
+	} else if users == nil {
+		missing("quorum.auth.server.saslLoginContext", q.ServerSection)
+	} else {
+		q.Users = users
+	}
+	if user, pw, ok, err := j.Login(q.LearnerSection); err != nil {
+		p.errorf(f, line(enable), enable, "%s: %v", p.c.SASL.JAASFile, err)
+	} else if !ok {
+		missing("quorum.auth.learner.saslLoginContext", q.LearnerSection)
+	} else {
+		q.User, q.Password = user, pw
 	}
 }

@@ -122,3 +122,82 @@ func TestSASLErrors(t *testing.T) {
 		}
 	}
 }
+
+const jaasQuorum = `QuorumServer {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  user_zk="zkpw";
+};
+QuorumLearner {
+  org.apache.zookeeper.server.auth.DigestLoginModule required
+  username="zk" password="zkpw";
+};
+Learner2 {
+  org.apache.zookeeper.server.auth.DigestLoginModule required username="other" password="o";
+};
+`
+
+// TestQuorumSASLKeys: the quorum.auth.* keys of Apache's QuorumPeerConfig
+// load the JAAS sections of the members' logins; a file for those alone
+// needs no Server section (and gets no warning about it).
+func TestQuorumSASLKeys(t *testing.T) {
+	c, err := parseWith(t, `java.security.auth.login.config=$DIR/jaas.conf
+quorum.auth.enableSasl=true
+quorum.auth.learnerRequireSasl=true
+quorum.auth.serverRequireSasl=true
+`, map[string]string{"jaas.conf": jaasQuorum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := c.QuorumSASL
+	if !q.Enabled || !q.ServerRequire || !q.LearnerRequire || q.User != "zk" || q.Password != "zkpw" || q.Users["zk"] != "zkpw" || len(q.Users) != 1 {
+		t.Fatalf("%+v", q)
+	}
+	if q.ServerSection != "QuorumServer" || q.LearnerSection != "QuorumLearner" {
+		t.Fatalf("default sections %q %q", q.ServerSection, q.LearnerSection)
+	}
+	if c.SASL.Enabled() || len(c.Warnings) != 0 {
+		t.Fatalf("client SASL %+v, warnings %q", c.SASL, c.Warnings)
+	}
+
+	c, err = parseWith(t, "java.security.auth.login.config=$DIR/jaas.conf\nquorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Learner2\n",
+		map[string]string{"jaas.conf": jaasQuorum})
+	if err != nil || c.QuorumSASL.User != "other" || c.QuorumSASL.LearnerRequire {
+		t.Fatalf("%v %+v", err, c.QuorumSASL)
+	}
+	// Off: the JAAS file is not needed, nothing is loaded.
+	c, err = parseWith(t, "quorum.auth.enableSasl=false\n", nil)
+	if err != nil || c.QuorumSASL.Enabled || c.QuorumSASL.Users != nil {
+		t.Fatalf("%v %+v", err, c.QuorumSASL)
+	}
+}
+
+// TestQuorumSASLErrors: QuorumPeerConfig's checks of the three switches,
+// and the sections Apache's QuorumPeer needs to start.
+func TestQuorumSASLErrors(t *testing.T) {
+	const jaas = "java.security.auth.login.config=$DIR/jaas.conf\n"
+	for _, tc := range []struct{ cfg, jaas, err string }{
+		{"quorum.auth.serverRequireSasl=true\nquorum.auth.learnerRequireSasl=true\n", "",
+			"zoo.cfg:3: quorum.auth.serverRequireSasl: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"},
+		{"quorum.auth.learnerRequireSasl=true\n", "",
+			"zoo.cfg:3: quorum.auth.learnerRequireSasl: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl"},
+		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true\n", jaasQuorum,
+			"zoo.cfg:5: quorum.auth.serverRequireSasl: quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"},
+		{"quorum.auth.enableSasl=true\n", "",
+			"zoo.cfg:3: quorum.auth.enableSasl: is true, so java.security.auth.login.config must name a JAAS file"},
+		{jaas + "quorum.auth.enableSasl=true\n", "QuorumLearner { m required username=a password=b; };",
+			"has no QuorumServer section (quorum.auth.enableSasl is true)"},
+		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Nope\n", jaasQuorum,
+			"zoo.cfg:5: quorum.auth.learner.saslLoginContext: "},
+		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Nope\n", jaasQuorum,
+			"jaas.conf has no Nope section (quorum.auth.enableSasl is true)"},
+		{jaas + "quorum.auth.enableSasl=true\n", "QuorumServer { com.sun.security.auth.module.Krb5LoginModule required; };",
+			"Kerberos (GSSAPI) is not supported"},
+		{"quorum.auth.server.saslLoginContext= \n", "", "quorum.auth.server.saslLoginContext: must name a JAAS section"},
+	} {
+		_, err := parseWith(t, tc.cfg, map[string]string{"jaas.conf": tc.jaas})
+		want := tc.err
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", tc.cfg, err, want)
+		}
+	}
+}

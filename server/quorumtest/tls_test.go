@@ -50,17 +50,23 @@ func memberStores(t *testing.T, ca *testcerts.CA) map[int64]config.TLSConfig {
 // last, after a sync.
 func replicates(t *testing.T, addrs []string) {
 	t.Helper()
+	replicatesPath(t, addrs, "/over-tls")
+}
+
+// replicatesPath is replicates with a znode of the caller's.
+func replicatesPath(t *testing.T, addrs []string, path string) {
+	t.Helper()
 	w, _ := connect(t, addrs[0])
 	r, _ := connect(t, addrs[len(addrs)-1])
-	if _, err := w.Create("/over-tls", []byte("sealed"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+	if _, err := w.Create(path, []byte("sealed"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Sync("/over-tls"); err != nil {
+	if _, err := r.Sync(path); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := r.Get("/over-tls")
+	got, _, err := r.Get(path)
 	if err != nil || string(got) != "sealed" {
-		t.Fatalf("read through another member: %q, %v", got, err)
+		t.Fatalf("read %s through another member: %q, %v", path, got, err)
 	}
 }
 
@@ -153,16 +159,5 @@ func TestQuorumTLSRollingSwitch(t *testing.T) {
 	replicates(t, e.Addrs())
 	// And the other way: a write through the member that dials plain
 	// reaches the members that dial TLS.
-	back := []string{e.Addrs()[2], e.Addrs()[0]}
-	w, _ := connect(t, back[0])
-	if _, err := w.Create("/from-plain", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
-	r, _ := connect(t, back[1])
-	if _, err := r.Sync("/from-plain"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _, err := r.Exists("/from-plain"); err != nil || !ok {
-		t.Fatalf("a write through the plain-dialing member is not on a TLS member: %v %v", ok, err)
-	}
+	replicatesPath(t, []string{e.Addrs()[2], e.Addrs()[0]}, "/from-plain")
 }

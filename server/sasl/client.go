@@ -15,6 +15,9 @@ type Client struct {
 	User, Password string
 	// Authzid, when set, asks for another authorization id.
 	Authzid string
+	// Service is whom the client logs in to: a ZooKeeper server (the zero
+	// value) or another member (Quorum).
+	Service Service
 
 	step          int
 	ha1, uri, rsp string
@@ -45,7 +48,7 @@ func (c *Client) Next(server []byte) ([]byte, error) {
 			return nil, fmt.Errorf("server offers qop %q, not auth", q)
 		}
 		realm := d["realm"]
-		c.uri = Protocol + "/" + ServerName
+		c.uri = c.Service.uri()
 		if c.cnonceFunc != nil {
 			c.cnonce = c.cnonceFunc()
 		} else {

@@ -30,6 +30,34 @@ const (
 	ServerName = "zk-sasl-md5"
 )
 
+// Service is the protocol and server name of an exchange: a client's
+// login (the zero Service: Protocol, ServerName) or a member's login to
+// another (Quorum).
+type Service struct {
+	Protocol, ServerName string
+}
+
+// Quorum is the service of the logins between members
+// (QuorumAuth.QUORUM_SERVER_PROTOCOL_NAME and QUORUM_SERVER_SASL_DIGEST).
+var Quorum = Service{Protocol: "zookeeper-quorum", ServerName: "zk-quorum-sasl-md5"}
+
+func (s Service) protocol() string {
+	if s.Protocol == "" {
+		return Protocol
+	}
+	return s.Protocol
+}
+
+func (s Service) serverName() string {
+	if s.ServerName == "" {
+		return ServerName
+	}
+	return s.ServerName
+}
+
+// uri is the digest-uri a client sends: protocol/serverName.
+func (s Service) uri() string { return s.protocol() + "/" + s.serverName() }
+
 // ErrAuth is what a failed exchange wraps: wrong password, unknown user,
 // a malformed or out-of-order token.
 var ErrAuth = errors.New("DIGEST-MD5 authentication failed")
@@ -38,6 +66,9 @@ var ErrAuth = errors.New("DIGEST-MD5 authentication failed")
 type Server struct {
 	// Password returns a user's password, false for an unknown user.
 	Password func(user string) (string, bool)
+	// Service is what the server is: a ZooKeeper server to its clients
+	// (the zero value) or a member to the others (Quorum).
+	Service Service
 	// Realm, DigestURI and nonce are fixed for ZooKeeper (ServerName,
 	// Protocol/ServerName and a random nonce); tests set them.
 	realm, digestURI string
@@ -53,14 +84,14 @@ func (s *Server) realmName() string {
 	if s.realm != "" {
 		return s.realm
 	}
-	return ServerName
+	return s.Service.serverName()
 }
 
 func (s *Server) uri() string {
 	if s.digestURI != "" {
 		return s.digestURI
 	}
-	return Protocol + "/" + ServerName
+	return s.Service.uri()
 }
 
 func (s *Server) newNonce() string {
@@ -78,6 +109,8 @@ type Exchange struct {
 	step  int // 0: expecting the empty token, 1: the response, 2: done
 	nonce string
 	authz string
+	user  string // the authentication id, once Done
+	asked string // the authzid the client sent, "" for none
 }
 
 // Start begins an exchange for one connection.
@@ -89,6 +122,11 @@ func (x *Exchange) Done() bool { return x.step == 2 }
 // AuthorizationID is the authenticated client's id (the user name, as
 // Apache's SaslServerCallbackHandler makes it), once Done.
 func (x *Exchange) AuthorizationID() string { return x.authz }
+
+// User is the authenticated user name and Authzid the authorization id
+// the client asked for ("" when it asked for none), once Done.
+func (x *Exchange) User() string    { return x.user }
+func (x *Exchange) Authzid() string { return x.asked }
 
 // Next takes the client's token and returns the server's. An error ends
 // the exchange: the client is not authenticated, and Apache closes its
@@ -181,6 +219,7 @@ func (x *Exchange) verify(token []byte) ([]byte, error) {
 		return fail("wrong password for %q", user)
 	}
 	x.authz = authorizationID(user, authzid)
+	x.user, x.asked = user, authzid
 	return []byte("rspauth=" + digestResponse(ha1, x.nonce, d["nc"], cnonce, ":"+uri)), nil
 }
 

@@ -136,6 +136,22 @@ func (j JAAS) Users(section string) (map[string]string, error) {
 	return users, nil
 }
 
+// Login returns the user name and password a client section gives its
+// DIGEST-MD5 login: the username and password options of its first
+// module that has a username (Java's client and QuorumLearner read them
+// so). ok is false when the section is missing or names no user.
+func (j JAAS) Login(section string) (user, password string, ok bool, err error) {
+	for _, m := range j[section] {
+		if m.Class == krb5LoginModule {
+			return "", "", false, fmt.Errorf("section %s: %s: Kerberos (GSSAPI) is not supported, only DIGEST-MD5", section, m.Class)
+		}
+		if u, has := m.Options["username"]; has {
+			return u, m.Options["password"], true, nil
+		}
+	}
+	return "", "", false, nil
+}
+
 type jaasLexer struct {
 	src  string
 	pos  int

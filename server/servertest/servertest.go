@@ -23,8 +23,11 @@ func WithConfig(fn func(*config.Config)) Option { return Option(fn) }
 
 // Server is a running test server.
 type Server struct {
-	t    testing.TB
-	Cfg  *config.Config
+	t   testing.TB
+	Cfg *config.Config
+	// Logger, when set before a (re)start, is the server's logger.
+	Logger *slog.Logger
+
 	srv  *server.Server
 	addr string
 	done chan error
@@ -62,7 +65,9 @@ func baseConfig(t testing.TB) *config.Config {
 func (s *Server) start() {
 	s.t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
+	if s.Logger != nil {
+		logger = s.Logger
+	} else if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(s.t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	srv, err := server.New(s.Cfg, logger)

@@ -175,3 +175,42 @@ func FuzzStreamRecv(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuorumAuthCheck feeds arbitrary frames to the accepting side of a
+// member's login (quorum.auth.*): it ends without a panic, never lets in
+// a peer that did not prove a password (the nonce is random, so no input
+// can), and lets one through without a login only when logins are not
+// required, its first frame intact.
+func FuzzQuorumAuthCheck(f *testing.F) {
+	frames := func(fs ...[]byte) []byte {
+		var b bytes.Buffer
+		for _, fr := range fs {
+			b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(fr))))
+			b.Write(fr)
+		}
+		return b.Bytes()
+	}
+	f.Add(true, frames(marshalAuth(authInProgress, []byte{}), marshalAuth(authInProgress,
+		[]byte(`charset=utf-8,username="zk1",realm="zk-quorum-sasl-md5",nonce="x",nc=00000001,cnonce="y",digest-uri="zookeeper-quorum/zk-quorum-sasl-md5",maxbuf=65536,response=0123456789abcdef0123456789abcdef,qop=auth`))))
+	f.Add(false, frames(int64Bytes(2)))
+	f.Add(true, frames(marshalAuth(authSuccess, nil)))
+	f.Add(false, []byte{0, 0, 0, 8, 0x5f, 0x24, 0x35, 0x01, 0x35, 0x01, 0xed, 0xcc})
+	f.Fuzz(func(t *testing.T, require bool, b []byte) {
+		a := &QuorumAuth{ServerRequire: require, LearnerRequire: true, Users: map[string]string{"zk1": "pw"}}
+		c := NewStreamConn(&bytesConn{r: bytes.NewReader(b)}).(*streamConn)
+		out, user, err := a.check(c, func() []string { return []string{"127.0.0.1"} })
+		if err != nil {
+			return
+		}
+		if user != "" {
+			t.Fatalf("logged in as %q from fuzz input", user)
+		}
+		if require {
+			t.Fatal("let a peer through without a login while logins are required")
+		}
+		fr, err := out.Recv()
+		if err != nil || isAuth(fr) {
+			t.Fatalf("first frame after no login: %q, %v", fr, err)
+		}
+	})
+}

@@ -66,6 +66,9 @@ type Config struct {
 	// (sslQuorum) or lets its ports accept TLS beside plain connections
 	// (portUnification).
 	TLS *TLS
+	// Auth, when set, has the TCP transport's members log in to each
+	// other (quorum.auth.enableSasl).
+	Auth *QuorumAuth
 
 	// FinalizeWait is how long an election waits for a better vote once a
 	// quorum agrees (Apache: 200 ms); it is also the first notification
@@ -227,7 +230,7 @@ func New(cfg Config) (*Peer, error) {
 	p.transport = cfg.Transport
 	if p.transport == nil && len(v.others) > 0 {
 		t := NewTCPTransport(cfg.MyID, cfg.Servers).(*tcpTransport)
-		t.tls, t.log, t.listenAll = cfg.TLS, p.log, cfg.ListenOnAllIPs
+		t.tls, t.log, t.listenAll, t.auth = cfg.TLS, p.log, cfg.ListenOnAllIPs, cfg.Auth
 		t.omPort = cfg.ObserverMasterPort
 		p.transport = t
 	}

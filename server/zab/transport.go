@@ -81,6 +81,7 @@ type tcpTransport struct {
 	omPort    int  // observerMasterPort, 0 = off
 	listenAll bool // quorumListenOnAllIPs
 	tls       *TLS
+	auth      *QuorumAuth // nil: members do not log in
 	log       *slog.Logger
 	mu        sync.Mutex
 	servers   []config.Server
@@ -163,13 +164,30 @@ func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
 	}
 	if t.tls != nil {
 		tc := tlsnet.Accepting(t.tls.Stores.Server, t.tls.VerifyNames)
-		log := t.log
-		if log == nil {
-			log = slog.Default()
-		}
-		l = tlsnet.NewListener(l, tc, t.tls.Unified, log.With("port", ch.String()))
+		l = tlsnet.NewListener(l, tc, t.tls.Unified, t.logger().With("port", ch.String()))
+	}
+	if t.auth != nil {
+		return newAuthListener(TCPListener(l), t.auth, t.hosts, t.logger().With("port", ch.String())), nil
 	}
 	return TCPListener(l), nil
+}
+
+func (t *tcpTransport) logger() *slog.Logger {
+	if t.log == nil {
+		return slog.Default()
+	}
+	return t.log
+}
+
+// hosts are the hosts of the server lines.
+func (t *tcpTransport) hosts() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs := make([]string, len(t.servers))
+	for i, s := range t.servers {
+		hs[i] = s.Host
+	}
+	return hs
 }
 
 func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, error) {
@@ -177,19 +195,28 @@ func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, er
 	if err != nil {
 		return nil, err
 	}
+	var c net.Conn
 	if t.tls != nil && t.tls.Dial {
-		c, err := tlsnet.Dial(ctx, t.tls.Stores.Client(), a, t.tls.VerifyNames)
-		if err != nil {
-			return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
-		}
-		return NewStreamConn(c), nil
+		c, err = tlsnet.Dial(ctx, t.tls.Stores.Client(), a, t.tls.VerifyNames)
+	} else {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, "tcp", a)
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", a)
 	if err != nil {
 		return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
 	}
-	return NewStreamConn(c), nil
+	sc := NewStreamConn(c).(*streamConn)
+	if t.auth != nil {
+		if err := t.auth.login(sc); err != nil {
+			_ = sc.Close()
+			err = fmt.Errorf("log in to server %d %s port %s: %w", id, ch, a, err)
+			if errors.Is(err, ErrQuorumAuth) {
+				t.logger().Warn("quorum SASL login failed", "err", err)
+			}
+			return nil, err
+		}
+	}
+	return sc, nil
 }
 
 // TCPListener wraps a net.Listener so that it yields framed Conns.
