@@ -81,6 +81,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	ln      net.Listener
+	tlsLns  []*tlsnet.Listener // the client listeners that do TLS handshakes
 	conns   map[*conn]struct{}
 	perIP   map[string]int
 	started time.Time
@@ -292,6 +293,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.mu.Lock()
 	s.ln = ln
+	if l, ok := ln.(*tlsnet.Listener); ok {
+		s.tlsLns = append(s.tlsLns, l)
+	}
 	s.started = time.Now()
 	select {
 	case <-s.quit:

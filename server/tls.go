@@ -31,7 +31,7 @@ func ServerTLSConfig(cfg *config.Config) (*tls.Config, error) {
 
 // ListenSecure opens the secure client port. Accept returns connections
 // whose TLS handshake has completed.
-func ListenSecure(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+func ListenSecure(cfg *config.Config, log *slog.Logger) (*tlsnet.Listener, error) {
 	tc, err := ServerTLSConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -59,6 +59,7 @@ func (s *Server) startSecure() error {
 	if err != nil {
 		return err
 	}
+	s.tlsLns = append(s.tlsLns, ln)
 	s.log.Info("serving TLS clients", "addr", ln.Addr().String(), "clientAuth", s.cfg.TLS.ClientAuthMode())
 	s.wg.Add(2)
 	go func() {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testcerts"
+	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -152,6 +153,12 @@ func TestTLSClientAuthNeed(t *testing.T) {
 	if err := e.handshake(&e.stranger); err == nil {
 		t.Fatal("a certificate of an unknown CA was accepted")
 	}
+	// Both count in mntr's zk_auth_failed_count, as Apache's Netty
+	// factory counts failed handshakes.
+	testwait.For(t, "two failed handshakes in zk_auth_failed_count", func() bool {
+		m, err := servertest.Mntr(e.srv.Addr())
+		return err == nil && m["zk_auth_failed_count"] == "2"
+	})
 	// Four-letter words are served over TLS.
 	if err := e.handshake(&e.alice); err != nil {
 		t.Fatalf("ruok over TLS: %v", err)

@@ -82,6 +82,12 @@ func (v view) Stats() fourletter.Stats {
 	}
 	s.mu.Lock()
 	started := s.started
+	// As Apache's Netty connection factory: failed TLS handshakes count
+	// as failed authentications, besides failed logins (ops.go).
+	authFailed := s.stats.authFailed.Load()
+	for _, l := range s.tlsLns {
+		authFailed += l.Failures()
+	}
 	s.mu.Unlock()
 	st := fourletter.Stats{
 		Version:                   Version,
@@ -112,7 +118,7 @@ func (v view) Stats() fourletter.Stats {
 		ClientResponseLast:  -1,
 		ClientResponseMin:   -1,
 		ClientResponseMax:   -1,
-		AuthFailedCount:     s.stats.authFailed.Load(),
+		AuthFailedCount:     authFailed,
 	}
 	return st
 }

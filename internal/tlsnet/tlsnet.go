@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -258,7 +259,12 @@ type Listener struct {
 	done    chan struct{}
 	once    sync.Once
 	err     error // set before done is closed
+	failed  atomic.Int64
 }
+
+// Failures is how many TLS handshakes have failed on the listener, not
+// counting connections closed before the handshake ended.
+func (l *Listener) Failures() int64 { return l.failed.Load() }
 
 // NewListener starts accepting on ln.
 func NewListener(ln net.Listener, tc *tls.Config, unified bool, log *slog.Logger) *Listener {
@@ -310,6 +316,11 @@ func (l *Listener) handshake(nc net.Conn) {
 	if out == nil {
 		tc := tls.Server(nc, l.tc)
 		if err := tc.Handshake(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				// Not a peer that connected and closed without a
+				// handshake (a port check).
+				l.failed.Add(1)
+			}
 			l.log.Warn("unsuccessful TLS handshake: closing connection", "remote", nc.RemoteAddr().String(), "err", err)
 			tc.Close()
 			return
