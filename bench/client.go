@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/server/wire"
@@ -29,6 +30,7 @@ type client struct {
 	addr           string
 	sessionTimeout time.Duration
 	connectTimeout time.Duration
+	dial           DialFunc // nil: plain TCP
 
 	conn      net.Conn
 	br        *bufio.Reader
@@ -52,9 +54,10 @@ const maxFrame = 1<<20 + 1024
 // while a request was in flight (it may or may not have been applied).
 var errConnectionLoss = &wire.Error{Code: wire.CodeConnectionLoss}
 
-// dialClient opens a new session on addr.
-func dialClient(ctx context.Context, addr string, sessionTimeout, connectTimeout time.Duration) (*client, error) {
-	c := &client{addr: addr, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, broken: true}
+// dialClient opens a new session on addr, its connections opened by dial
+// (nil: plain TCP).
+func dialClient(ctx context.Context, addr string, sessionTimeout, connectTimeout time.Duration, dial DialFunc) (*client, error) {
+	c := &client{addr: addr, sessionTimeout: sessionTimeout, connectTimeout: connectTimeout, dial: dial, broken: true}
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -64,8 +67,16 @@ func dialClient(ctx context.Context, addr string, sessionTimeout, connectTimeout
 // connect dials and shakes hands, re-attaching the session when the
 // client has one (a new one when the server says it expired).
 func (c *client) connect(ctx context.Context) error {
-	d := net.Dialer{Timeout: c.connectTimeout}
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	dctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if c.dial != nil {
+		conn, err = c.dial(dctx, c.addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(dctx, "tcp", c.addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -133,6 +144,11 @@ func (c *client) readFrame() ([]byte, error) {
 	var n [4]byte
 	if _, err := io.ReadFull(c.br, n[:]); err != nil {
 		c.fail()
+		if !isNetErr(err) {
+			// The dialer's own failure, such as a refused SASL login
+			// (Config.Dial): say it as it is.
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v", errConnectionLoss, err)
 	}
 	size := int(binary.BigEndian.Uint32(n[:]))
@@ -149,6 +165,15 @@ func (c *client) readFrame() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v", errConnectionLoss, err)
 	}
 	return c.frame, nil
+}
+
+// isNetErr reports whether err is the connection's: closed, reset, timed
+// out, cut short.
+func isNetErr(err error) bool {
+	var ne net.Error
+	var op *net.OpError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.As(err, &ne) || errors.As(err, &op) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (c *client) fail() {
@@ -257,7 +282,7 @@ func (c *client) waitEvent(timeout time.Duration) (wire.WatcherEvent, error) {
 // few hundred microseconds of CPU.
 func RoundTrip(ctx context.Context, addr, path string, write bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	c, err := dialClient(ctx, addr, timeout, timeout)
+	c, err := dialClient(ctx, addr, timeout, timeout, nil)
 	if err != nil {
 		return err
 	}

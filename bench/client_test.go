@@ -119,7 +119,7 @@ func TestRunSurvivesConnectionLoss(t *testing.T) {
 func TestClientReattachesSession(t *testing.T) {
 	srv := servertest.Start(t)
 	proxy := startCutProxy(t, srv.Addr())
-	c, err := dialClient(context.Background(), proxy.Addr(), 4*time.Second, 2*time.Second)
+	c, err := dialClient(context.Background(), proxy.Addr(), 4*time.Second, 2*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

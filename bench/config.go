@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"strings"
 	"time"
 )
@@ -53,6 +55,9 @@ func ParseOp(s string) (Op, error) {
 // path and the request header.
 const maxValueSize = 1<<20 - 1 - 4096
 
+// DialFunc opens a connection to a server's client port.
+type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
+
 // Config describes one benchmark run. DefaultConfig gives the values of
 // `zk bench` without options.
 type Config struct {
@@ -79,6 +84,10 @@ type Config struct {
 	SessionTimeout time.Duration
 	// ConnectTimeout bounds the wait for every session to be established.
 	ConnectTimeout time.Duration
+	// Dial, when set, opens the clients' connections (TLS, a SASL login
+	// wrapped around the handshake); nil dials plain TCP within
+	// ConnectTimeout.
+	Dial DialFunc
 	// Rate, when above 0, paces the run at that many requests per second
 	// in all (an open loop): each client sends at fixed intervals of
 	// Clients/Rate seconds, still one request at a time. A request sent

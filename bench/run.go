@@ -177,7 +177,7 @@ func serverFor(servers []string, i int) string {
 
 // dial opens the worker's session.
 func (w *worker) dial(ctx context.Context, cfg Config) error {
-	c, err := dialClient(ctx, w.server, cfg.SessionTimeout, cfg.ConnectTimeout)
+	c, err := dialClient(ctx, w.server, cfg.SessionTimeout, cfg.ConnectTimeout, cfg.Dial)
 	if err != nil {
 		return fmt.Errorf("client %d: connect %s: %w", w.id, w.server, err)
 	}

@@ -1,6 +1,8 @@
 package shell
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +52,29 @@ func SASLFromJAAS(path string) (*SASLLogin, error) {
 		return nil, fmt.Errorf("%s: no Client section with a username", path)
 	}
 	return &SASLLogin{User: user, Password: pw}, nil
+}
+
+// Dialer returns a dial function for clients other than the shell's
+// (zk bench): TLS with tc when it is set, and the SASL login run around
+// the session handshake when login is set, as the shell's own
+// connections do. A refused login fails the connection's first read with
+// ErrSASL.
+func Dialer(tc *tls.Config, login *SASLLogin) func(ctx context.Context, addr string) (net.Conn, error) {
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		if tc != nil {
+			d := tls.Dialer{Config: tc}
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		} else {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, "tcp", addr)
+		}
+		if err != nil || login == nil {
+			return conn, err
+		}
+		return &saslConn{Conn: conn, login: login, failed: func(error) {}, done: func() {}}, nil
+	}
 }
 
 // ErrSASL is a login the server refused.

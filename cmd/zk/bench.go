@@ -26,7 +26,7 @@ func init() {
 
 const benchUsage = `zk bench [-server host:port,...] [-clients N] [-op get|set|create|delete|mixed|watch]
          [-duration 10s] [-warmup 2s] [-size 100] [-keys 1000] [-read-pct 90] [-rate N]
-         [-o text|json|yaml]`
+         [-tls ...] [-sasl USER[:PASSWORD] | -jaas FILE] [-o text|json|yaml]`
 
 const benchHelp = `Closed-loop load generator: each client is its own session with one request
 in flight; client i talks to server i mod n of the list. Prints ops/s,
@@ -34,7 +34,9 @@ latency percentiles (HDR histogram) and errors by kind, and deletes every
 znode it created. With -rate N the load is paced instead: N requests per
 second in all, each client sending at fixed intervals; a request held back
 by a slow answer counts that delay in its latency, so servers compare at
-the same load. Operations:
+the same load. zk's connection options work here too, before or after
+the command: -tls and its -tls-* options for a secureClientPort, -sasl or
+-jaas for a SASL login on every session. Operations:
   get     getData of a random key (the key set is created first)
   set     setData of a random key with -size bytes
   create  create a new znode of -size bytes
@@ -70,6 +72,13 @@ func benchAction(c *cli.Context) error {
 	fs.IntVar(&cfg.ReadPct, "read-pct", cfg.ReadPct, "percentage of reads in mixed")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "requests per second in all, paced (0: closed loop)")
 	fs.StringVar(&cfg.Root, "root", "", "znode to create everything under (default /zkbench-<random>)")
+	// zk's connection options, accepted after the command too.
+	conn := map[string]*string{}
+	for _, name := range []string{"tls-ca", "tls-cert", "tls-key", "sasl", "jaas"} {
+		conn[name] = fs.String(name, "", "as zk -"+name)
+	}
+	tlsOn := fs.Bool("tls", false, "connect over TLS (as zk -tls)")
+	tlsInsecure := fs.Bool("tls-insecure", false, "as zk -tls-insecure")
 	help, args, err := parseAnywhere(fs, c.Args().Slice())
 	if help {
 		fmt.Fprintf(stdout, "usage: %s\n\n%s\n\noptions:\n", benchUsage, benchHelp)
@@ -107,6 +116,29 @@ func benchAction(c *cli.Context) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return &usageError{msg: "bench: " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+	}
+	g := map[string]string{}
+	for name, v := range conn {
+		if *v != "" {
+			g[name] = *v
+		}
+	}
+	if *tlsOn {
+		g["tls"] = ""
+	}
+	if *tlsInsecure {
+		g["tls-insecure"] = ""
+	}
+	tc, err := tlsConfig(c, g)
+	if err != nil {
+		return err
+	}
+	login, err := saslLogin(c, g)
+	if err != nil {
+		return err
+	}
+	if tc != nil || login != nil {
+		cfg.Dial = shell.Dialer(tc, login)
 	}
 
 	var bar *progressbar.ProgressBar

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -53,6 +54,51 @@ func TestBenchCommand(t *testing.T) {
 				t.Errorf("stderr not empty without a terminal: %q", errOut)
 			}
 		})
+	}
+}
+
+// bench's sessions log in with -sasl (before or after the command) on a
+// server that lets no session without a SASL login do anything
+// (sessionRequireClientSASLAuth); a wrong password, or none, fails the
+// run with one line.
+func TestBenchSASL(t *testing.T) {
+	srv := servertest.Start(t, servertest.WithConfig(func(c *config.Config) {
+		c.SASL.Users = map[string]string{"bob": "bobsecret"}
+		c.SASL.Provider = true
+		c.EnforceAuth, c.EnforceAuthSchemes = true, []string{"sasl"}
+	}))
+	run := []string{"-duration", "200ms", "-warmup", "0s", "-op", "set", "-clients", "2", "-o", "json"}
+	for _, args := range [][]string{
+		append([]string{"-server", srv.Addr(), "-sasl", "bob:bobsecret", "bench"}, run...),
+		append(append([]string{"bench"}, run...), "-server", srv.Addr(), "-sasl", "bob:bobsecret"),
+	} {
+		code, out, errOut := runZK(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		var res struct {
+			Ops    int64            `json:"ops"`
+			Errors map[string]int64 `json:"errors"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil || res.Ops == 0 || len(res.Errors) != 0 {
+			t.Fatalf("%v: %+v %v (%q)", args, res, err, out)
+		}
+	}
+	for _, tc := range []struct {
+		login, want string
+	}{
+		// The codes Apache answers when the sasl scheme is enforced.
+		{"bob:wrong", "connect " + srv.Addr() + ": SASL login failed as bob: Session closed because client failed to authenticate"},
+		{"", "Session closed because client failed to authenticate"},
+	} {
+		args := append([]string{"bench", "-server", srv.Addr()}, run...)
+		if tc.login != "" {
+			args = append(args, "-sasl", tc.login)
+		}
+		code, _, errOut := runZK(t, args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("login %q: exit %d, stderr %q; want one line with %q", tc.login, code, errOut, tc.want)
+		}
 	}
 }
 

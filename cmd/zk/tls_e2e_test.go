@@ -97,6 +97,21 @@ func TestTLSOneShot(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"mode":"standalone"`) {
 		t.Fatalf("status over TLS, options first: %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// zk bench over TLS: options before the command, and after it.
+	for _, args := range [][]string{
+		{"-server", addr, "-tls-ca", ca.CertFile, "-tls-cert", client.File, "bench", "-op", "get", "-clients", "2", "-duration", "200ms", "-warmup", "0s", "-o", "json"},
+		{"bench", "-op", "set", "-clients", "2", "-duration", "200ms", "-warmup", "0s", "-o", "json", "-server", addr, "-tls-ca", ca.CertFile, "-tls-cert", client.File},
+	} {
+		r = runZk(t, nil, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, `"ops":`) || strings.Contains(r.stdout, `"ops":0,`) {
+			t.Fatalf("bench over TLS %v: %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	// Without a client certificate the sessions never start.
+	r = runZk(t, nil, "", "bench", "-server", addr, "-tls-ca", ca.CertFile, "-duration", "200ms", "-warmup", "0s")
+	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("bench over TLS without a certificate: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	// Usage and file errors.
 	r = runZk(t, nil, "", "-server", addr, "-tls-key", client.KeyFile, "get", "/tls")
 	if r.code != 2 || r.stderr != "zk: -tls-key needs -tls-cert\n" {
