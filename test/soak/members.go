@@ -69,8 +69,9 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// writeMembers writes zoo.cfg and myid for n members under dir.
-func writeMembers(dir, bin string, n int, tick time.Duration, pprof bool) ([]*member, error) {
+// writeMembers writes zoo.cfg and myid for n members under dir; extra
+// lines end every zoo.cfg.
+func writeMembers(dir, bin string, n int, tick time.Duration, pprof bool, extra []string) ([]*member, error) {
 	ports, err := freePorts(4 * n)
 	if err != nil {
 		return nil, err
@@ -99,6 +100,9 @@ func writeMembers(dir, bin string, n int, tick time.Duration, pprof bool) ([]*me
 			"%s4lw.commands.whitelist=*\nforceSync=yes\nsnapCount=10000\n"+
 			"autopurge.snapRetainCount=3\nautopurge.purgeInterval=1\n%s",
 			tick.Milliseconds(), data, ports[3*i], admin, servers.String())
+		for _, line := range extra {
+			cfg += line + "\n"
+		}
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		if err := os.WriteFile(m.cfg, []byte(cfg), 0o644); err != nil {
 			return nil, fmt.Errorf("member %d: %w", m.id, err)

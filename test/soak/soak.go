@@ -44,6 +44,9 @@ type Config struct {
 	// Pprof turns on each member's AdminServer with /debug/pprof and saves
 	// its heap profile (DIR/serverN/heap.pprof) at the end of the load.
 	Pprof bool
+	// Extra are zoo.cfg lines (KEY=VALUE) every member's file ends with,
+	// e.g. quorum.auth.* for members that log in to each other.
+	Extra []string
 	Seed  uint64
 	Out   io.Writer // the report (default os.Stdout)
 }
@@ -153,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &run{cfg: cfg, out: cfg.Out, rng: rand.New(rand.NewPCG(cfg.Seed, 0x50a4)), growth: map[string]string{}}
 	fmt.Fprintf(r.out, "soak: seed=%d duration=%s members=%d clients=%d keys/client=%d kill every ~%s (down up to %s) dir=%s\n",
 		cfg.Seed, cfg.Duration, cfg.Members, cfg.Clients, cfg.Keys, cfg.KillEvery, cfg.MaxDown, dir)
-	ms, err := writeMembers(dir, cfg.Zkserver, cfg.Members, cfg.TickTime, cfg.Pprof)
+	ms, err := writeMembers(dir, cfg.Zkserver, cfg.Members, cfg.TickTime, cfg.Pprof, cfg.Extra)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,13 @@ func main() {
 	flag.DurationVar(&cfg.ReportEvery, "report-every", 0, "period of the table rows (default duration/20, 1s-30s)")
 	flag.BoolVar(&cfg.Pprof, "pprof", false, "serve /debug/pprof on each member's AdminServer and save heap profiles at the end")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "random seed (default: from the clock; printed)")
+	flag.Func("set", "a zoo.cfg line KEY=VALUE for every member (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || strings.TrimSpace(k) == "" || strings.ContainsAny(v, "\n\r") {
+			return fmt.Errorf("want KEY=VALUE on one line, got %q", v)
+		}
+		cfg.Extra = append(cfg.Extra, v)
+		return nil
+	})
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: soak [-zkserver BIN] [-duration D] [flags]")
