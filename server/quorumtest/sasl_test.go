@@ -2,9 +2,7 @@ package quorumtest
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -91,19 +89,7 @@ func TestQuorumSASL(t *testing.T) {
 
 	me := e.Servers[0].Cfg.Servers[0]
 	for _, port := range []int{me.QuorumPort, me.ElectionPort} {
-		nc, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 2*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		// An election id frame, as a member without logins sends first.
-		frame := binary.BigEndian.AppendUint32(nil, 8)
-		frame = binary.BigEndian.AppendUint64(frame, 3)
-		nc.Write(frame)
-		if b, err := io.ReadAll(nc); len(b) > 0 || isTimeout(err) {
-			t.Errorf("port %d: a peer that did not log in got %q, %v; want the connection closed unanswered", port, b, err)
-		}
-		nc.Close()
+		closedUnanswered(t, fmt.Sprintf("port %d: a peer that did not log in", port), net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	}
 
 	// Member 3 with a wrong password: every member refuses its login.

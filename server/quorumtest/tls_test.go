@@ -88,20 +88,8 @@ func TestQuorumTLS(t *testing.T) {
 		me := s.Cfg.Servers[i]
 		for _, port := range []int{me.QuorumPort, me.ElectionPort} {
 			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-			// A plain peer: a frame in zkgo's framing gets no answer,
-			// and the member closes the connection.
-			nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			nc.SetDeadline(time.Now().Add(20 * time.Second))
-			frame := binary.BigEndian.AppendUint32(nil, 8)
-			frame = binary.BigEndian.AppendUint64(frame, 99)
-			nc.Write(frame)
-			if b, err := io.ReadAll(nc); len(b) > 0 || isTimeout(err) {
-				t.Errorf("member %d port %d: a plain connection got %q, %v; want it closed unanswered", i+1, port, b, err)
-			}
-			nc.Close()
+			// A plain peer gets no answer.
+			closedUnanswered(t, fmt.Sprintf("member %d port %d: a plain connection", i+1, port), addr)
 
 			// A TLS peer sees the member's own certificate.
 			tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr,
@@ -137,6 +125,25 @@ func TestQuorumTLS(t *testing.T) {
 		defer tc.Close()
 		return tc.ConnectionState().PeerCertificates[0].Subject.CommonName == "zk1-rotated"
 	})
+}
+
+// closedUnanswered sends addr an election id frame in zkgo's framing (a
+// member's first frame) and checks that the member closes the connection
+// without a byte in answer.
+func closedUnanswered(t *testing.T, who, addr string) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	frame := binary.BigEndian.AppendUint32(nil, 8)
+	frame = binary.BigEndian.AppendUint64(frame, 3)
+	nc.Write(frame)
+	if b, err := io.ReadAll(nc); len(b) > 0 || isTimeout(err) {
+		t.Errorf("%s got %q, %v; want the connection closed unanswered", who, b, err)
+	}
 }
 
 func isTimeout(err error) bool {
