@@ -18,6 +18,7 @@ type fakeView struct {
 	env        []KV
 	quorum     *Quorum
 	metrics    []Metric
+	digests    []ZxidDigest
 	resets     int
 	connResets int
 }
@@ -34,6 +35,7 @@ func (f *fakeView) Quorum() *Quorum                { return f.quorum }
 func (f *fakeView) ResetStats()                    { f.resets++ }
 func (f *fakeView) ResetConnectionStats()          { f.connResets++ }
 func (f *fakeView) Metrics() []Metric              { return f.metrics }
+func (f *fakeView) Digests() []ZxidDigest          { return f.digests }
 
 const (
 	apacheVersion = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC"

@@ -129,7 +129,12 @@ func Run(word string, v View, whitelist map[string]bool) (out string, known bool
 		}
 		return b.String(), true
 	case "hash":
-		return "", true // zkgo keeps no tree digest log (digest.enabled)
+		// DigestCommand: one "<zxid hex>: <digest>" line per logged zxid.
+		var b strings.Builder
+		for _, d := range v.Digests() {
+			fmt.Fprintf(&b, "%x: %d\n", d.Zxid, d.Digest)
+		}
+		return b.String(), true
 	}
 	return "", false
 }

@@ -64,6 +64,18 @@ type View interface {
 	// (counters and summaries), printed after the standard ones as
 	// zk_<Name>. Int values print as integers, float64 as Java doubles.
 	Metrics() []Metric
+
+	// Digests is the tree digest log (hash), oldest first.
+	Digests() []ZxidDigest
+}
+
+// ZxidDigest is the data tree's digest once the txn Zxid was applied, as
+// Apache's DataTree.ZxidDigest: the AdminServer's hash lists them with
+// Apache's field names.
+type ZxidDigest struct {
+	Zxid    int64 `json:"zxid"`
+	Version int32 `json:"digestVersion"`
+	Digest  int64 `json:"digest"`
 }
 
 // Stats are the server-wide numbers (Apache's ServerStats and the gauges

@@ -14,6 +14,14 @@ import (
 // TreeView is treeView: every znode's data, ACL, Stat and children.
 func TreeView(s *Server) map[string]string { return treeView(s) }
 
+// TreeDigest returns s's tree digest and how many digest mismatches it
+// found (digest_mismatches_count).
+func TreeDigest(s *Server) (digest, mismatches int64) {
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	return s.tree.Digest(), s.digests.mismatches.Load()
+}
+
 // LastApplied returns the zxid of the last txn s applied.
 func LastApplied(s *Server) int64 { return s.lastZxid.Load() }
 

@@ -293,6 +293,9 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 		s.events = nil
 	}
 	s.lastZxid.Store(t.Zxid)
+	if err := s.digests.applied(t.Zxid, s.tree, s.digestEnabled()); err != nil {
+		s.log.Error("tree digest mismatch", "err", err)
+	}
 	s.tree.Unlock()
 	s.prep.Applied(t.Zxid)
 	for _, p := range deleted {

@@ -87,6 +87,7 @@ type Server struct {
 	started time.Time
 
 	stats    serverStats
+	digests  digests  // the tree digest log (digest.go)
 	inflight inflight // requests not yet answered, for globalOutstandingLimit (conn.go)
 
 	// evloops read the plain-TCP connections once they are past their
@@ -249,6 +250,9 @@ func (s *Server) recover() error {
 			return fmt.Errorf("snapshot 0x%x: %w", zxid, err)
 		}
 		s.lastZxid.Store(zxid)
+		if err := s.digests.checkLoaded(zxid, s.tree, s.digestEnabled()); err != nil {
+			s.log.Error("tree digest mismatch", "snapshot", fmt.Sprintf("0x%x", zxid), "err", err)
+		}
 	}
 	// Sessions restored from disk get a fresh timeout, as Apache does on load.
 	s.prep = txn.NewPrep(s.tree, txn.Options{ExtendedTypes: true})

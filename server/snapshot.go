@@ -18,6 +18,9 @@ import (
 //	nodes × {ustring path, buffer data, vector<ACL>, long czxid, mzxid,
 //	         pzxid, ctime, mtime, int version, cversion, aversion, long owner}
 //	ustring null (end marker)
+//	long zxid, int digestVersion, long digest: the tree's digest when the
+//	  walk ended, and the last zxid applied then (absent in snapshots of
+//	  zkgo before it; readers before it stop at the end marker)
 const snapshotVersion = 2
 
 // encodeSnapshot writes the tree and sessions as they are; the caller
@@ -25,7 +28,17 @@ const snapshotVersion = 2
 func (s *Server) encodeSnapshot(w io.Writer) error {
 	return s.writeSnapshotBody(w, func(node func(string, *tree.Node) error, _ func() error) error {
 		return s.tree.Walk(node)
-	})
+	}, s.currentDigest)
+}
+
+// currentDigest is the last zxid applied and the tree's digest; the caller
+// holds the tree lock.
+func (s *Server) currentDigest() ZxidDigest {
+	d := int64(0)
+	if s.digestEnabled() {
+		d = s.tree.Digest()
+	}
+	return ZxidDigest{Zxid: s.lastZxid.Load(), Version: tree.DigestVersion, Digest: d}
 }
 
 // fuzzyChunk is how many znodes a fuzzy snapshot encodes per hold of the
@@ -63,6 +76,10 @@ func (s *Server) encodeFuzzySnapshot(w io.Writer) error {
 			}
 			return between()
 		})
+	}, func() ZxidDigest {
+		s.tree.RLock()
+		defer s.tree.RUnlock()
+		return s.currentDigest()
 	})
 }
 
@@ -71,8 +88,9 @@ const snapFlushAt = 1 << 16
 
 // writeSnapshotBody encodes the sessions and then the znodes walk gives
 // it; walk calls between (when it has such points) where the encoder may
-// write to w without holding the tree lock.
-func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tree.Node) error, between func() error) error) error {
+// write to w without holding the tree lock. end gives the digest the
+// snapshot ends with, once the walk is over.
+func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tree.Node) error, between func() error) error, end func() ZxidDigest) error {
 	e := wire.NewEncoder(make([]byte, 0, 2*snapFlushAt))
 	flush := func() error {
 		if _, err := w.Write(e.Bytes()); err != nil {
@@ -118,6 +136,10 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 		return err
 	}
 	e.NullString()
+	d := end()
+	e.Long(d.Zxid)
+	e.Int(d.Version)
+	e.Long(d.Digest)
 	return flush()
 }
 
@@ -180,6 +202,19 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		if end {
+			// The digest the snapshot ends with, when it has one.
+			var zd ZxidDigest
+			err := rr.next(func(d *wire.Decoder) {
+				zd = ZxidDigest{Zxid: d.Long(), Version: d.Int(), Digest: d.Long()}
+			})
+			switch {
+			case err == nil:
+				s.digests.expect(&zd)
+			case errors.Is(err, wire.ErrShort) && rr.atEnd():
+				s.digests.expect(nil) // written before snapshots had one
+			default:
+				return fmt.Errorf("snapshot: digest: %w", err)
+			}
 			// Read to the end of r all the same: the store's reader
 			// checks the body's checksum there.
 			if err := rr.drain(); err != nil {
@@ -237,6 +272,9 @@ func (rr *recordReader) next(decode func(*wire.Decoder)) error {
 		}
 	}
 }
+
+// atEnd reports whether the stream ended with nothing unread.
+func (rr *recordReader) atEnd() bool { return rr.eof && rr.off == rr.end }
 
 // drain reads what is left of the stream, unread.
 func (rr *recordReader) drain() error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/wire"
 )
@@ -83,6 +85,9 @@ func TestRecoveryFromFuzzySnapshot(t *testing.T) {
 	}
 	want := treeView(s)
 	last := s.lastZxid.Load()
+	s.tree.RLock()
+	wantDigest := s.tree.Digest()
+	s.tree.RUnlock()
 	stop()
 
 	// Recover from the newest fuzzy snapshot, then from the one before,
@@ -114,6 +119,20 @@ func TestRecoveryFromFuzzySnapshot(t *testing.T) {
 		}
 		s2, _, stop2 := startPipelineServer(t, dir, snapCount)
 		got := treeView(s2)
+		// The digest the fuzzy snapshot recorded when its walk ended was
+		// reached during the replay and matched; the tree's digest is
+		// the one before the shutdown.
+		if p := s2.digests.pendingDigest(); p != nil {
+			t.Errorf("round %d: the snapshot's digest (zxid 0x%x) was never checked", round, p.Zxid)
+		}
+		if n := s2.digests.mismatches.Load(); n != 0 {
+			t.Errorf("round %d: %d digest mismatches after recovering from a fuzzy snapshot", round, n)
+		}
+		s2.tree.RLock()
+		if d := s2.tree.Digest(); d != wantDigest {
+			t.Errorf("round %d: tree digest %d after recovery, want %d", round, d, wantDigest)
+		}
+		s2.tree.RUnlock()
 		stop2()
 		for p, w := range want {
 			if g, ok := got[p]; !ok {
@@ -130,6 +149,61 @@ func TestRecoveryFromFuzzySnapshot(t *testing.T) {
 		if t.Failed() {
 			return
 		}
+	}
+}
+
+// TestSnapshotDigestMismatchIsReported: a snapshot whose recorded digest
+// is not the tree it holds (a snapshot and log that disagree) is reported
+// at start-up: an error, and mntr's digest_mismatches_count.
+func TestSnapshotDigestMismatchIsReported(t *testing.T) {
+	dir := t.TempDir()
+	_, addr, stop := startPipelineServer(t, dir)
+	c := connectZK(t, addr)
+	for _, p := range []string{"/m", "/m/a", "/m/b"} {
+		if _, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	stop() // writes a snapshot at its last zxid
+
+	// Write that snapshot again, its digest off by one.
+	st, err := storage.Open(dir, dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zxid, body, ok, err := st.LatestSnapshot()
+	if err != nil || !ok {
+		t.Fatalf("latest snapshot: %v %v", ok, err)
+	}
+	b := snapServer()
+	err = b.decodeSnapshot(body)
+	body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.WriteSnapshot(zxid, func(w io.Writer) error {
+		return b.writeSnapshotBody(w, func(node func(string, *tree.Node) error, _ func() error) error {
+			return b.tree.Walk(node)
+		}, func() ZxidDigest { return ZxidDigest{Zxid: zxid, Version: tree.DigestVersion, Digest: b.tree.Digest() + 1} })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	s2, _, _ := startPipelineServer(t, dir)
+	if n := s2.digests.mismatches.Load(); n != 1 {
+		t.Fatalf("%d digest mismatches, want 1", n)
+	}
+	found := false
+	for _, m := range (view{s2}).Metrics() {
+		if m.Name == "digest_mismatches_count" {
+			found = m.Value == int64(1)
+		}
+	}
+	if !found {
+		t.Fatal("mntr has no digest_mismatches_count of 1")
 	}
 }
 
@@ -158,7 +232,7 @@ func TestRestoreSnapshotWithOrphan(t *testing.T) {
 			}
 		}
 		return nil
-	})
+	}, func() ZxidDigest { return ZxidDigest{} }) // no digest version: nothing to check
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +272,9 @@ func TestDecodeSnapshotStream(t *testing.T) {
 	got := snapServer()
 	if err := got.decodeSnapshot(iotest.HalfReader(bytes.NewReader(body.Bytes()))); err != nil {
 		t.Fatal(err)
+	}
+	if p := got.digests.pendingDigest(); p == nil || *p != s.currentDigest() {
+		t.Fatalf("the snapshot's digest: %+v, want %+v", p, s.currentDigest())
 	}
 	gotSess, gotNodes := snapState(t, got)
 	if !reflect.DeepEqual(gotSess, wantSess) {

@@ -99,6 +99,13 @@ func TestSnapSyncUnderWrites(t *testing.T) {
 	testwait.For(t, "the member to apply what the leader applied", func() bool {
 		return server.LastApplied(member) == server.LastApplied(leader)
 	})
+	// The member's tree digest is the leader's (its fuzzy snapshot's
+	// recorded digest matched when the member reached it).
+	ld, lm := server.TreeDigest(leader)
+	md, mm := server.TreeDigest(member)
+	if ld != md || lm != 0 || mm != 0 {
+		t.Errorf("tree digests: leader %d (%d mismatches), member %d (%d mismatches)", ld, lm, md, mm)
+	}
 	want, got := server.TreeView(leader), server.TreeView(member)
 	// Each member writes its membership into /zookeeper/config when it
 	// starts to serve, with its own clock's mtime, as Apache's do.

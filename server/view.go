@@ -242,8 +242,12 @@ func (v view) ResetConnectionStats() {
 }
 
 func (v view) Metrics() []fourletter.Metric {
-	return append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
+	out := append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
+	return append(out, fourletter.Metric{Name: "digest_mismatches_count", Value: v.s.digests.mismatches.Load(), Counter: true,
+		Help: "Tree digests that differed from a snapshot's once its txns were replayed"})
 }
+
+func (v view) Digests() []fourletter.ZxidDigest { return v.s.digests.List() }
 
 // quotaMetrics are Apache's quota gauge sets (QuotaMetricsUtils) and its
 // count of writes refused by a quota, one member per top-level namespace.

@@ -43,6 +43,9 @@ func (f *fakeView) Quorum() *fourletter.Quorum   { return f.quorum }
 func (f *fakeView) ResetStats()                  { f.resets++ }
 func (f *fakeView) ResetConnectionStats()        { f.connResets++ }
 func (f *fakeView) Metrics() []fourletter.Metric { return f.metrics }
+func (f *fakeView) Digests() []fourletter.ZxidDigest {
+	return []fourletter.ZxidDigest{{Zxid: 0x100000080, Version: 2, Digest: 1371985504}}
+}
 
 const sid = int64(0x10000046e680000)
 

@@ -30,8 +30,8 @@ var commands = []*command{
 		r.set("connections", connList(v.Connections(), false))
 		r.set("secure_connections", []any{})
 	}},
-	{names: []string{"hash"}, serverRequired: true, run: func(_ fourletter.View, _ map[string]string, r *object) {
-		r.set("digests", []any{}) // zkgo keeps no digest log
+	{names: []string{"hash"}, serverRequired: true, run: func(v fourletter.View, _ map[string]string, r *object) {
+		r.set("digests", v.Digests())
 	}},
 	{names: []string{"dirs"}, serverRequired: true, run: func(v fourletter.View, _ map[string]string, r *object) {
 		st := v.Stats()

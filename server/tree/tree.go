@@ -115,6 +115,7 @@ type Tree struct {
 	lastACL    uint32            // the index intern returned last
 	dataSize   int64
 	quotas     map[string]struct{} // paths with a quota (quota.go); nil until one is set
+	digest     uint64              // the sum of the znodes' digests (digest.go)
 }
 
 // OpenACL is world:anyone with all permissions.
@@ -142,6 +143,7 @@ func New() *Tree {
 	t.addSystemNode("/zookeeper/config", ReadACL)
 	// Apache creates the config node with aversion -1 (observed on 3.8.0).
 	t.nodes["/zookeeper/config"].Aversion = -1
+	t.recomputeDigest()
 	return t
 }
 
@@ -412,6 +414,7 @@ func (t *Tree) RestoreAll(ns []Restoring) (dropped int) {
 		t.index(path, n)
 	}
 	t.setupQuotas()
+	t.recomputeDigest()
 	return dropped
 }
 
@@ -440,17 +443,20 @@ func (t *Tree) walk(path string, fn func(string, *Node) error) error {
 // nil and, as Apache's DataTree.setCversionPzxid does for NODEEXISTS on
 // replay, still raises the parent's cversion and pzxid to the txn's.
 func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, parentCVersion int32, zxid, time int64) *Node {
-	parent := t.nodes[wire.Parent(path)]
+	parentPath := wire.Parent(path)
+	parent := t.nodes[parentPath]
 	if parent == nil {
 		return nil
 	}
 	if t.nodes[path] != nil {
+		t.unhash(parentPath, parent)
 		if parentCVersion > parent.Cversion {
 			parent.Cversion = parentCVersion
 		}
 		if zxid > parent.Pzxid {
 			parent.Pzxid = zxid
 		}
+		t.rehash(parentPath, parent)
 		return nil
 	}
 	n := &Node{
@@ -458,16 +464,19 @@ func (t *Tree) Create(path string, data []byte, acl []wire.ACL, owner int64, par
 		Ctime: time, Mtime: time, Owner: owner,
 	}
 	t.nodes[path] = n
+	t.rehash(path, n)
 	if parent.children == nil {
 		parent.children = make(map[string]struct{})
 	}
 	parent.children[wire.Base(path)] = struct{}{}
+	t.unhash(parentPath, parent)
 	if parentCVersion > parent.Cversion || parentCVersion < 0 && parent.Cversion >= 0 {
 		parent.Cversion = parentCVersion
 	}
 	if zxid > parent.Pzxid {
 		parent.Pzxid = zxid
 	}
+	t.rehash(parentPath, parent)
 	t.index(path, n)
 	t.quotaCreated(path)
 	t.chargeQuota(path, int64(len(data)), 1)
@@ -506,9 +515,12 @@ func (t *Tree) index(path string, n *Node) {
 // deleteNode does, still raises the parent's pzxid to the txn's.
 func (t *Tree) Delete(path string, zxid int64) bool {
 	n := t.nodes[path]
+	parentPath := wire.Parent(path)
 	if n == nil {
-		if parent := t.nodes[wire.Parent(path)]; parent != nil && zxid > parent.Pzxid {
+		if parent := t.nodes[parentPath]; parent != nil && zxid > parent.Pzxid {
+			t.unhash(parentPath, parent)
 			parent.Pzxid = zxid
+			t.rehash(parentPath, parent)
 		}
 		return false
 	}
@@ -519,11 +531,13 @@ func (t *Tree) Delete(path string, zxid int64) bool {
 		t.removeSubtree(wire.Join(path, c))
 	}
 	t.remove(path, n)
-	parent := t.nodes[wire.Parent(path)]
+	parent := t.nodes[parentPath]
 	if parent != nil {
 		delete(parent.children, wire.Base(path))
 		if zxid > parent.Pzxid {
+			t.unhash(parentPath, parent)
 			parent.Pzxid = zxid
+			t.rehash(parentPath, parent)
 		}
 	}
 	return true
@@ -549,6 +563,7 @@ func (t *Tree) removeSubtree(path string) {
 func (t *Tree) remove(path string, n *Node) {
 	t.quotaDeleted(path)
 	t.chargeQuota(path, -int64(len(n.Data)), -1)
+	t.unhash(path, n)
 	delete(t.nodes, path)
 	t.dataSize -= int64(len(path) + len(n.Data))
 	switch {
@@ -574,10 +589,12 @@ func (t *Tree) SetData(path string, data []byte, version int32, zxid, time int64
 	}
 	diff := int64(len(data) - len(n.Data))
 	t.dataSize += diff
+	t.unhash(path, n)
 	n.Data = data
 	n.Version = version
 	n.Mzxid = zxid
 	n.Mtime = time
+	t.rehash(path, n)
 	t.chargeQuota(path, diff, 0)
 	return n
 }
@@ -589,7 +606,9 @@ func (t *Tree) SetACL(path string, acl []wire.ACL, aversion int32) *Node {
 		return nil
 	}
 	n.acl = t.intern(acl)
+	t.unhash(path, n)
 	n.Aversion = aversion
+	t.rehash(path, n)
 	return n
 }
 
@@ -599,4 +618,5 @@ func (t *Tree) ReplaceWith(o *Tree) {
 	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
 	t.acls, t.aclIndex, t.lastACL, t.dataSize = o.acls, o.aclIndex, o.lastACL, o.dataSize
 	t.quotas = o.quotas
+	t.digest = o.digest
 }
