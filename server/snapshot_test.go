@@ -185,7 +185,9 @@ func TestSnapshotDigestMismatchIsReported(t *testing.T) {
 	err = st.WriteSnapshot(zxid, func(w io.Writer) error {
 		return b.writeSnapshotBody(w, func(node func(string, *tree.Node) error, _ func() error) error {
 			return b.tree.Walk(node)
-		}, func() ZxidDigest { return ZxidDigest{Zxid: zxid, Version: tree.DigestVersion, Digest: b.tree.Digest() + 1} })
+		}, func() ZxidDigest {
+			return ZxidDigest{Zxid: zxid, Version: tree.DigestVersion, Digest: b.tree.Digest() + 1}
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
