@@ -58,6 +58,10 @@ type Server struct {
 	PeerState       string `json:"peer_state,omitempty" yaml:"peer_state,omitempty"`
 	QuorumSize      int    `json:"quorum_size,omitempty" yaml:"quorum_size,omitempty"`
 	SyncedFollowers *int   `json:"synced_followers,omitempty" yaml:"synced_followers,omitempty"`
+	// Digest is the server's tree digest at the report's DigestZxid.
+	Digest *int64 `json:"digest,omitempty" yaml:"digest,omitempty"`
+
+	digests map[int64]int64 // hash: zxid → tree digest (when whitelisted)
 }
 
 // Report is the result of Check.
@@ -73,6 +77,10 @@ type Report struct {
 	// the list minus the observers seen).
 	Up     int `json:"up" yaml:"up"`
 	Voters int `json:"voters" yaml:"voters"`
+	// DigestZxid is the newest zxid whose tree digest every server that
+	// answered hash has logged (hex), when two or more have one: their
+	// digests there must agree, or the servers' data has diverged.
+	DigestZxid string `json:"digest_zxid,omitempty" yaml:"digest_zxid,omitempty"`
 }
 
 // ExitCode is 0 when healthy, 1 when degraded and 2 when no server
@@ -119,13 +127,18 @@ func CheckTLS(ctx context.Context, addrs []string, timeout time.Duration, tc *tl
 func probe(ctx context.Context, addr string, tc *tls.Config) Server {
 	s := Server{Addr: addr, State: StateDown}
 	var (
-		srvrOut, mntrOut string
-		srvrErr, mntrErr error
-		wg               sync.WaitGroup
+		srvrOut, mntrOut, hashOut string
+		srvrErr, mntrErr, hashErr error
+		wg                        sync.WaitGroup
 	)
 	wg.Go(func() { srvrOut, srvrErr = fourletter.QueryTLS(ctx, addr, "srvr", tc) })
 	wg.Go(func() { mntrOut, mntrErr = fourletter.QueryTLS(ctx, addr, "mntr", tc) })
+	wg.Go(func() { hashOut, hashErr = fourletter.QueryTLS(ctx, addr, "hash", tc) })
 	wg.Wait()
+	if hashErr == nil {
+		// Outside the whitelist, or not serving: no lines to take.
+		s.digests = parseHash(hashOut)
+	}
 
 	var problems []string
 	srvrOK := false
@@ -213,6 +226,71 @@ func (s *Server) fromMntr(m map[string]string, all bool) {
 }
 
 // judge sets Health, Summary, Leader, Up and Voters from the servers.
+// parseHash reads hash's "<zxid hex>: <digest>" lines; other lines (a
+// refusal, "not serving") are skipped.
+func parseHash(out string) map[int64]int64 {
+	var m map[int64]int64
+	for line := range strings.Lines(out) {
+		z, d, ok := strings.Cut(strings.TrimSpace(line), ": ")
+		if !ok {
+			continue
+		}
+		zxid, err1 := strconv.ParseInt(z, 16, 64)
+		digest, err2 := strconv.ParseInt(d, 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if m == nil {
+			m = map[int64]int64{}
+		}
+		m[zxid] = digest
+	}
+	return m
+}
+
+// compareDigests finds the newest zxid whose digest every server that
+// logs digests has, and describes a disagreement there.
+func (r *Report) compareDigests() (problem string) {
+	var logs []*Server
+	for i := range r.Servers {
+		if s := &r.Servers[i]; s.State == StateUp && len(s.digests) > 0 {
+			logs = append(logs, s)
+		}
+	}
+	if len(logs) < 2 {
+		return ""
+	}
+	common := int64(-1)
+	for z := range logs[0].digests {
+		all := true
+		for _, s := range logs[1:] {
+			_, ok := s.digests[z]
+			all = all && ok
+		}
+		if all && z > common {
+			common = z
+		}
+	}
+	if common < 0 {
+		return ""
+	}
+	r.DigestZxid = fmt.Sprintf("0x%x", common)
+	count := map[int64]int{}
+	for _, s := range logs {
+		d := s.digests[common]
+		s.Digest = &d
+		count[d]++
+	}
+	if len(count) == 1 {
+		return ""
+	}
+	parts := make([]string, len(logs))
+	for i, s := range logs {
+		parts[i] = fmt.Sprintf("%s has %d", s.Addr, *s.Digest)
+	}
+	return fmt.Sprintf("tree digests differ at zxid %s: %s", r.DigestZxid, strings.Join(parts, ", "))
+}
+
 func (r *Report) judge() {
 	n := len(r.Servers)
 	var (
@@ -271,6 +349,9 @@ func (r *Report) judge() {
 	}
 	if readOnly > 0 {
 		problems = append(problems, fmt.Sprintf("%d in read-only mode", readOnly))
+	}
+	if p := r.compareDigests(); p != "" {
+		problems = append(problems, p)
 	}
 	switch {
 	case n == 1 && len(single) == 1:

@@ -104,6 +104,7 @@ type fakeSpec struct {
 	srvr  string
 	mntr  string // "" means not in the whitelist
 	nosrv bool   // srvr answers "not currently serving"
+	hash  string // "" means not in the whitelist
 }
 
 func start(t *testing.T, specs []fakeSpec) []string {
@@ -113,9 +114,12 @@ func start(t *testing.T, specs []fakeSpec) []string {
 			addrs[i] = deadAddr(t)
 			continue
 		}
-		rep := map[string]string{"srvr": s.srvr, "mntr": s.mntr}
+		rep := map[string]string{"srvr": s.srvr, "mntr": s.mntr, "hash": s.hash}
 		if s.mntr == "" {
 			rep["mntr"] = notWhitelisted
+		}
+		if s.hash == "" {
+			rep["hash"] = "hash is not executed because it is not in the whitelist.\n"
 		}
 		if s.nosrv {
 			rep["srvr"], rep["mntr"] = notServing, notServing
@@ -123,6 +127,40 @@ func start(t *testing.T, specs []fakeSpec) []string {
 		addrs[i] = fake4lw(t, rep)
 	}
 	return addrs
+}
+
+// The tree digests (hash) of the servers that log them are compared at
+// the newest zxid all of them have: equal, the report names that zxid;
+// different, the list is degraded and the summary names each server's
+// digest there. A server without hash (whitelist) is left out.
+func TestCheckDigests(t *testing.T) {
+	leader := fakeSpec{srvr: srvrText("leader", "0x100000205", 7), hash: "100000080: 11\n100000100: 22\n100000180: 33\n100000200: 44\n"}
+	behind := fakeSpec{srvr: srvrText("follower", "0x100000190", 7), hash: "100000080: 11\n100000100: 22\n100000180: 33\n"}
+	synced := fakeSpec{srvr: srvrText("follower", "0x100000190", 7), hash: "100000100: 22\n100000180: 33\n"} // SNAP-synced: no older entries
+	diverged := fakeSpec{srvr: srvrText("follower", "0x100000190", 7), hash: "100000100: 22\n100000180: 34\n"}
+	noHash := fakeSpec{srvr: srvrText("follower", "0x100000190", 7)}
+
+	addrs := start(t, []fakeSpec{leader, behind, synced, noHash})
+	r := Check(context.Background(), addrs, 5*time.Second)
+	if r.Health != HealthOK || r.DigestZxid != "0x100000180" {
+		t.Fatalf("health %s, digest zxid %q (%s)", r.Health, r.DigestZxid, r.Summary)
+	}
+	if d := r.Servers[1].Digest; d == nil || *d != 33 || r.Servers[3].Digest != nil {
+		t.Fatalf("digests %v %v", r.Servers[1].Digest, r.Servers[3].Digest)
+	}
+
+	addrs = start(t, []fakeSpec{leader, behind, diverged})
+	r = Check(context.Background(), addrs, 5*time.Second)
+	want := "tree digests differ at zxid 0x100000180: " + addrs[0] + " has 33, " + addrs[1] + " has 33, " + addrs[2] + " has 34"
+	if r.Health != HealthDegraded || r.ExitCode() != 1 || !strings.Contains(r.Summary, want) {
+		t.Fatalf("health %s, summary %q; want degraded with %q", r.Health, r.Summary, want)
+	}
+
+	// One server with a log, or none in common: nothing to compare.
+	addrs = start(t, []fakeSpec{leader, noHash, noHash})
+	if r := Check(context.Background(), addrs, 5*time.Second); r.DigestZxid != "" || r.Health != HealthOK {
+		t.Fatalf("one log: %q %s", r.DigestZxid, r.Health)
+	}
 }
 
 func TestCheckVerdict(t *testing.T) {
