@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/clusterstatus"
 )
 
 // Config is one soak run.
@@ -621,6 +623,15 @@ func (r *run) verify(ctx context.Context, clients []*client) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// And on the tree digests they logged (zk status's check).
+	addrs := make([]string, len(r.members))
+	for i, m := range r.members {
+		addrs[i] = m.client
+	}
+	st := clusterstatus.Check(ctx, addrs, 5*time.Second)
+	r.check(st.DigestZxid != "" && !strings.Contains(st.Summary, "digests differ"),
+		fmt.Sprintf("members' tree digests agree (at zxid %s)", st.DigestZxid), "%s", st.Summary)
 }
 
 // saveHeaps saves every member's heap profile when pprof is on.
