@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/testcerts"
 	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
@@ -136,4 +137,16 @@ func TestQuorumSASLRollingSwitch(t *testing.T) {
 	replicates(t, e.Addrs())
 	back := []string{e.Addrs()[1], e.Addrs()[0]}
 	replicatesPath(t, back, "/from-a-member-that-logs-in")
+}
+
+// TestQuorumSASLOverTLS: logins between members run inside the TLS
+// connections of sslQuorum.
+func TestQuorumSASLOverTLS(t *testing.T) {
+	stores := memberStores(t, testcerts.NewCA(t, "ensemble CA"))
+	e := servertest.StartEnsemble(t, 3, 0, servertest.WithConfig(func(c *config.Config) {
+		c.SSLQuorum = true
+		c.QuorumTLS = stores[c.MyID]
+		quorumSASL(c, true, true)
+	}))
+	replicatesPath(t, e.Addrs(), "/sasl-over-tls")
 }
