@@ -110,3 +110,12 @@ func (d *digests) checkLoaded(label int64, t *tree.Tree, enabled bool) error {
 // digestEnabled is digest.enabled (on by default, and for servers built
 // without a configuration, in tests).
 func (s *Server) digestEnabled() bool { return s.cfg == nil || s.cfg.DigestEnabled }
+
+// newTree is an empty tree that keeps its digest as digest.enabled says.
+func (s *Server) newTree() *tree.Tree {
+	t := tree.New()
+	if !s.digestEnabled() {
+		t.DisableDigest()
+	}
+	return t
+}

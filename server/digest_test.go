@@ -1,8 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/tree"
 )
 
@@ -45,5 +49,26 @@ func TestDigestLog(t *testing.T) {
 	}
 	if got := d.List(); len(got) != 1 || got[0].Zxid != 384 || d.mismatches.Load() != 1 {
 		t.Fatalf("after the snapshot's zxid: %+v, %d mismatches", got, d.mismatches.Load())
+	}
+}
+
+// With digest.enabled=false no digest is kept (the tree's stays 0) and
+// the log holds zeros, as Apache's does with the digest off.
+func TestDigestDisabled(t *testing.T) {
+	s, addr, _ := startPipelineServer(t, t.TempDir(), func(c *config.Config) { c.DigestEnabled = false })
+	c := connectZK(t, addr)
+	for i := range 130 {
+		if _, err := c.Create(fmt.Sprintf("/n%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := s.digests.List()
+	if len(got) != 1 || got[0].Zxid != 128 || got[0].Digest != 0 {
+		t.Fatalf("digest log %+v, want zxid 0x80 with digest 0", got)
+	}
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	if d := s.tree.Digest(); d != 0 {
+		t.Fatalf("tree digest %d with digests off", d)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
-	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
 	"github.com/zkgo/zkgo/server/wire"
 	"github.com/zkgo/zkgo/server/zab"
@@ -559,7 +558,7 @@ func (m stateMachine) Snapshot(w io.Writer) (int64, error) {
 
 func (m stateMachine) Restore(zxid int64, r io.Reader) error {
 	s := m.s
-	fresh := &Server{cfg: s.cfg, log: s.log, tree: tree.New(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
+	fresh := &Server{cfg: s.cfg, log: s.log, tree: s.newTree(), sessions: newSessionTable(s.cfg.TickTime, s.cfg.MyID)}
 	if err := fresh.decodeSnapshot(r); err != nil {
 		return err
 	}

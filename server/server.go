@@ -176,8 +176,8 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		servingCh: make(chan struct{}),
 		leadCh:    make(chan struct{}),
 		failed:    make(chan struct{}),
-		tree:      tree.New(),
 	}
+	s.tree = s.newTree()
 	s.stats.minLat.Store(-1)
 	s.inflight.max = outstandingLimit(cfg)
 	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout

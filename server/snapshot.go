@@ -173,7 +173,7 @@ func (s *Server) decodeSnapshot(r io.Reader) error {
 	for _, se := range sessions {
 		s.sessions.add(se.id, time.Duration(se.to)*time.Millisecond)
 	}
-	t := tree.New()
+	t := s.newTree()
 	var nodes []tree.Restoring
 	for end := false; !end; {
 		var path string

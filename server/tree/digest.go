@@ -30,15 +30,17 @@ const DigestVersion = 2
 // no digest (but /zookeeper itself does).
 const zookeeperSubtree = "/zookeeper/"
 
-// nodeDigest is DigestCalculator.calculateDigest for the znode at path.
-func nodeDigest(path string, n *Node) uint32 {
+// nodeDigest is DigestCalculator.calculateDigest for the znode at path;
+// st is scratch space for the stat's bytes (a buffer of the tree's: on
+// the stack, CRC32's assembly would make it escape, an allocation per
+// call).
+func nodeDigest(path string, n *Node, st *[60]byte) uint32 {
 	if strings.HasPrefix(path, zookeeperSubtree) {
 		return 0
 	}
 	if path == "/" {
 		path = ""
 	}
-	var st [60]byte
 	binary.BigEndian.PutUint64(st[0:], uint64(n.Czxid))
 	binary.BigEndian.PutUint64(st[8:], uint64(n.Mzxid))
 	binary.BigEndian.PutUint64(st[16:], uint64(n.Pzxid))
@@ -54,13 +56,30 @@ func nodeDigest(path string, n *Node) uint32 {
 	return crc32.Update(crc, crc32.IEEETable, st[:])
 }
 
-// Digest returns the tree's digest. The caller holds the read lock.
+// Digest returns the tree's digest, 0 when digests are off. The caller
+// holds the read lock.
 func (t *Tree) Digest() int64 { return int64(t.digest) }
+
+// DisableDigest stops keeping the digest (digest.enabled=false): it costs
+// two CRC32s of a znode's path, data and stat per change (a setData of
+// 64 bytes took 0.7 µs instead of 0.2 µs in BenchmarkTreeSetData, most of
+// it reading the znode's data and path from memory).
+func (t *Tree) DisableDigest() { t.noDigest, t.digest = true, 0 }
 
 // unhash takes n's digest out of the tree's before n changes; rehash puts
 // the new one in after.
-func (t *Tree) unhash(path string, n *Node) { t.digest -= uint64(nodeDigest(path, n)) }
-func (t *Tree) rehash(path string, n *Node) { t.digest += uint64(nodeDigest(path, n)) }
+// The caller holds the write lock (or owns t), which guards t.scratch.
+func (t *Tree) unhash(path string, n *Node) {
+	if !t.noDigest {
+		t.digest -= uint64(nodeDigest(path, n, &t.scratch))
+	}
+}
+
+func (t *Tree) rehash(path string, n *Node) {
+	if !t.noDigest {
+		t.digest += uint64(nodeDigest(path, n, &t.scratch))
+	}
+}
 
 // recomputeDigest sums the digests of every znode (after a restore).
 func (t *Tree) recomputeDigest() {

@@ -116,6 +116,8 @@ type Tree struct {
 	dataSize   int64
 	quotas     map[string]struct{} // paths with a quota (quota.go); nil until one is set
 	digest     uint64              // the sum of the znodes' digests (digest.go)
+	scratch    [60]byte            // a znode's stat bytes, for its digest
+	noDigest   bool                // digest.enabled=false
 }
 
 // OpenACL is world:anyone with all permissions.
@@ -618,5 +620,5 @@ func (t *Tree) ReplaceWith(o *Tree) {
 	t.nodes, t.ephemerals, t.containers, t.ttls = o.nodes, o.ephemerals, o.containers, o.ttls
 	t.acls, t.aclIndex, t.lastACL, t.dataSize = o.acls, o.aclIndex, o.lastACL, o.dataSize
 	t.quotas = o.quotas
-	t.digest = o.digest
+	t.digest, t.noDigest = o.digest, o.noDigest
 }
