@@ -237,7 +237,9 @@ func (p *parser) validateQuorumSASL(d disk, j sasl.JAAS) {
 		const k = "quorum.auth.serverRequireSasl"
 		p.errorf(f, line(k), k, "quorum.auth.learnerRequireSasl is disabled, so cannot enable %s", k)
 	}
-	if d == nil {
+	if d == nil || len(p.c.Servers) == 0 {
+		// A standalone server has no members to log in to (Apache runs
+		// ZooKeeperServerMain then, which never reads the sections).
 		return
 	}
 	if p.c.SASL.JAASFile == "" {

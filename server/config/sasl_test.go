@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,18 @@ import (
 func parseWith(t *testing.T, cfg string, files map[string]string) (*Config, error) {
 	t.Helper()
 	dir := t.TempDir()
+	if strings.Contains(cfg, "server.1=") {
+		// An ensemble's member needs its myid.
+		files = maps.Clone(files)
+		if files == nil {
+			files = map[string]string{}
+		}
+		files["data/myid"] = "1\n"
+	}
 	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -123,6 +135,9 @@ func TestSASLErrors(t *testing.T) {
 	}
 }
 
+// quorumLines make a configuration an ensemble's (member 1 of three).
+const quorumLines = "initLimit=10\nsyncLimit=5\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n"
+
 const jaasQuorum = `QuorumServer {
   org.apache.zookeeper.server.auth.DigestLoginModule required
   user_zk="zkpw";
@@ -140,7 +155,7 @@ Learner2 {
 // load the JAAS sections of the members' logins; a file for those alone
 // needs no Server section (and gets no warning about it).
 func TestQuorumSASLKeys(t *testing.T) {
-	c, err := parseWith(t, `java.security.auth.login.config=$DIR/jaas.conf
+	c, err := parseWith(t, quorumLines+`java.security.auth.login.config=$DIR/jaas.conf
 quorum.auth.enableSasl=true
 quorum.auth.learnerRequireSasl=true
 quorum.auth.serverRequireSasl=true
@@ -159,10 +174,15 @@ quorum.auth.serverRequireSasl=true
 		t.Fatalf("client SASL %+v, warnings %q", c.SASL, c.Warnings)
 	}
 
-	c, err = parseWith(t, "java.security.auth.login.config=$DIR/jaas.conf\nquorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Learner2\n",
+	c, err = parseWith(t, quorumLines+"java.security.auth.login.config=$DIR/jaas.conf\nquorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Learner2\n",
 		map[string]string{"jaas.conf": jaasQuorum})
 	if err != nil || c.QuorumSASL.User != "other" || c.QuorumSASL.LearnerRequire {
 		t.Fatalf("%v %+v", err, c.QuorumSASL)
+	}
+	// A standalone server needs no sections (Apache never reads them).
+	c, err = parseWith(t, "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n", nil)
+	if err != nil || !c.QuorumSASL.Enabled || c.QuorumSASL.Users != nil {
+		t.Fatalf("standalone: %v %+v", err, c.QuorumSASL)
 	}
 	// Off: the JAAS file is not needed, nothing is loaded.
 	c, err = parseWith(t, "quorum.auth.enableSasl=false\n", nil)
@@ -174,20 +194,20 @@ quorum.auth.serverRequireSasl=true
 // TestQuorumSASLErrors: QuorumPeerConfig's checks of the three switches,
 // and the sections Apache's QuorumPeer needs to start.
 func TestQuorumSASLErrors(t *testing.T) {
-	const jaas = "java.security.auth.login.config=$DIR/jaas.conf\n"
+	const jaas = quorumLines + "java.security.auth.login.config=$DIR/jaas.conf\n"
 	for _, tc := range []struct{ cfg, jaas, err string }{
 		{"quorum.auth.serverRequireSasl=true\nquorum.auth.learnerRequireSasl=true\n", "",
 			"zoo.cfg:3: quorum.auth.serverRequireSasl: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"},
 		{"quorum.auth.learnerRequireSasl=true\n", "",
 			"zoo.cfg:3: quorum.auth.learnerRequireSasl: quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl"},
 		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true\n", jaasQuorum,
-			"zoo.cfg:5: quorum.auth.serverRequireSasl: quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"},
-		{"quorum.auth.enableSasl=true\n", "",
-			"zoo.cfg:3: quorum.auth.enableSasl: is true, so java.security.auth.login.config must name a JAAS file"},
+			"zoo.cfg:10: quorum.auth.serverRequireSasl: quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"},
+		{quorumLines + "quorum.auth.enableSasl=true\n", "",
+			"zoo.cfg:8: quorum.auth.enableSasl: is true, so java.security.auth.login.config must name a JAAS file"},
 		{jaas + "quorum.auth.enableSasl=true\n", "QuorumLearner { m required username=a password=b; };",
 			"has no QuorumServer section (quorum.auth.enableSasl is true)"},
 		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Nope\n", jaasQuorum,
-			"zoo.cfg:5: quorum.auth.learner.saslLoginContext: "},
+			"zoo.cfg:10: quorum.auth.learner.saslLoginContext: "},
 		{jaas + "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Nope\n", jaasQuorum,
 			"jaas.conf has no Nope section (quorum.auth.enableSasl is true)"},
 		{jaas + "quorum.auth.enableSasl=true\n", "QuorumServer { com.sun.security.auth.module.Krb5LoginModule required; };",
