@@ -207,7 +207,8 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	switch op {
 	case wire.OpAuth:
 		ap := body.(*wire.AuthPacket)
-		ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.remote.Addr(), s.cfg.SuperDigest)
+		ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.remote.Addr(),
+			acl.DigestAuth{Algorithm: s.cfg.DigestAlg, Super: s.cfg.SuperDigest, Disabled: s.cfg.DigestAuthDisabled})
 		if err != nil {
 			c.log.Warn("authentication failed: closing connection", "scheme", ap.Scheme)
 			s.stats.authFailed.Add(1)

@@ -713,5 +713,5 @@ func (c *namespaceCounts) snapshot() map[string]int64 {
 
 // providers are the optional schemes the configuration registers.
 func (s *Server) providers() acl.Providers {
-	return acl.Providers{X509: s.cfg.X509Enabled(), SASL: s.cfg.SASL.Provider}
+	return acl.Providers{X509: s.cfg.X509Enabled(), SASL: s.cfg.SASL.Provider, NoDigest: s.cfg.DigestAuthDisabled}
 }

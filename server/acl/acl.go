@@ -1,13 +1,20 @@
 // Package acl checks ZooKeeper ACLs and authenticates the schemes zkgo
-// supports: world, auth, digest (Apache's SHA-1 digest), ip, x509 (ids
+// supports: world, auth, digest (Apache's digests, SHA-1 unless
+// DigestAuthenticationProvider.digestAlg names another), ip, x509 (ids
 // from TLS client certificates, added by the server), sasl (ids of SASL
 // logins, added by the server) and super.
 // It imports only wire.
 package acl
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
+	"hash"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -18,11 +25,62 @@ import (
 )
 
 // Digest returns the digest id for user:password as Apache's
-// DigestAuthenticationProvider.generateDigest does: user:base64(sha1(user:password)).
+// DigestAuthenticationProvider.generateDigest does with its default
+// algorithm: user:base64(sha1(user:password)).
 func Digest(idPassword string) string {
 	user, _, _ := strings.Cut(idPassword, ":")
 	sum := sha1.Sum([]byte(idPassword))
 	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// DigestAlgorithm is a digest algorithm Apache's
+// DigestAuthenticationProvider.digestAlg may name: Java's MessageDigest
+// names (case-insensitive), those Go's standard library has.
+type DigestAlgorithm struct {
+	Name string
+	new  func() hash.Hash
+}
+
+var digestAlgorithms = map[string]func() hash.Hash{
+	"SHA1": sha1.New, "SHA-1": sha1.New, "SHA": sha1.New,
+	"SHA-224": sha256.New224, "SHA-256": sha256.New,
+	"SHA-384": sha512.New384, "SHA-512": sha512.New,
+	"SHA-512/224": sha512.New512_224, "SHA-512/256": sha512.New512_256,
+	"SHA3-224": func() hash.Hash { return sha3.New224() }, "SHA3-256": func() hash.Hash { return sha3.New256() },
+	"SHA3-384": func() hash.Hash { return sha3.New384() }, "SHA3-512": func() hash.Hash { return sha3.New512() },
+	"MD5": md5.New,
+}
+
+// ParseDigestAlgorithm returns the algorithm named, or an error as
+// Apache's ("don't support this ACL digest algorithm: MD2").
+func ParseDigestAlgorithm(name string) (DigestAlgorithm, error) {
+	if f, ok := digestAlgorithms[strings.ToUpper(strings.TrimSpace(name))]; ok {
+		return DigestAlgorithm{Name: strings.TrimSpace(name), new: f}, nil
+	}
+	return DigestAlgorithm{}, fmt.Errorf("don't support this ACL digest algorithm: %s", strings.TrimSpace(name))
+}
+
+// Digest is generateDigest with the algorithm: user:base64(H(user:password));
+// the zero DigestAlgorithm is SHA-1.
+func (a DigestAlgorithm) Digest(idPassword string) string {
+	if a.new == nil {
+		return Digest(idPassword)
+	}
+	h := a.new()
+	h.Write([]byte(idPassword))
+	user, _, _ := strings.Cut(idPassword, ":")
+	return user + ":" + base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// DigestAuth is how the digest scheme authenticates (Apache's
+// DigestAuthenticationProvider system properties): Algorithm (digestAlg),
+// Super (superDigest, "user:base64digest" or ""), Disabled
+// (DigestAuthenticationProvider.enabled=false: the scheme is not
+// registered, so addauth digest fails).
+type DigestAuth struct {
+	Algorithm DigestAlgorithm
+	Super     string
+	Disabled  bool
 }
 
 // Super is the id a connection holds once it authenticated as the super user.
@@ -30,15 +88,18 @@ var Super = wire.ID{Scheme: "super", ID: ""}
 
 // Authenticate handles an auth packet (addauth). It returns the ids to add to
 // the connection, or wire.ErrAuthFailed for an unknown scheme or bad
-// credentials. superDigest is "user:base64sha1" or "".
-func Authenticate(scheme string, auth []byte, remote netip.Addr, superDigest string) ([]wire.ID, error) {
+// credentials.
+func Authenticate(scheme string, auth []byte, remote netip.Addr, d DigestAuth) ([]wire.ID, error) {
 	switch scheme {
 	case "digest":
+		if d.Disabled {
+			return nil, wire.ErrAuthFailed
+		}
 		// Apache takes any bytes: "blah" without a colon authenticates as
 		// digest "blah:<sha1 of blah>" (go-zookeeper's GetSetACL test does it).
-		id := Digest(string(auth))
+		id := d.Algorithm.Digest(string(auth))
 		ids := []wire.ID{{Scheme: "digest", ID: id}}
-		if superDigest != "" && id == superDigest {
+		if d.Super != "" && id == d.Super {
 			ids = append(ids, Super)
 		}
 		return ids, nil
@@ -192,13 +253,15 @@ func validDigestID(id string) bool {
 	return len(parts) == 2
 }
 
-// Providers are the schemes registered besides world, digest and ip, as
-// Apache's ProviderRegistry has them: x509 when a secure client port is
-// configured or authProvider.N names X509AuthenticationProvider, sasl when
-// authProvider.N names SASLAuthenticationProvider. An ACL of a scheme
-// without a provider is invalid.
+// Providers are the schemes registered besides world and ip, as Apache's
+// ProviderRegistry has them: digest unless NoDigest
+// (DigestAuthenticationProvider.enabled=false), x509 when a secure client
+// port is configured or authProvider.N names X509AuthenticationProvider,
+// sasl when authProvider.N names SASLAuthenticationProvider. An ACL of a
+// scheme without a provider is invalid.
 type Providers struct {
 	X509, SASL bool
+	NoDigest   bool
 }
 
 // UserName is Apache's AuthUtil.getUser: the user an id stands for (a
@@ -255,7 +318,7 @@ func Fixup(acl []wire.ACL, ids []wire.ID, p Providers) ([]wire.ACL, error) {
 				return nil, wire.ErrInvalidACL
 			}
 		case "digest":
-			if !validDigestID(a.ID.ID) {
+			if p.NoDigest || !validDigestID(a.ID.ID) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)

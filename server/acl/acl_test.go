@@ -55,8 +55,46 @@ func TestFixup(t *testing.T) {
 	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: wire.ID{Scheme: "foo", ID: "x"}}}, nil, Providers{}); !errors.Is(err, wire.ErrInvalidACL) {
 		t.Fatalf("unknown scheme: %v", err)
 	}
-	if _, err := Authenticate("foo", []byte("x"), netip.Addr{}, ""); !errors.Is(err, wire.ErrAuthFailed) {
+	if _, err := Authenticate("foo", []byte("x"), netip.Addr{}, DigestAuth{}); !errors.Is(err, wire.ErrAuthFailed) {
 		t.Fatalf("unknown auth scheme: %v", err)
+	}
+	// DigestAuthenticationProvider.enabled=false: no digest scheme.
+	if _, err := Fixup([]wire.ACL{{Perms: 31, ID: digest}}, nil, Providers{NoDigest: true}); !errors.Is(err, wire.ErrInvalidACL) {
+		t.Fatalf("digest ACL without the digest provider: %v", err)
+	}
+	if _, err := Authenticate("digest", []byte("u:p"), netip.Addr{}, DigestAuth{Disabled: true}); !errors.Is(err, wire.ErrAuthFailed) {
+		t.Fatalf("addauth digest without the digest provider: %v", err)
+	}
+}
+
+// DigestAuthenticationProvider.digestAlg: the ids of Java's MessageDigest
+// algorithms (known answers from Python's hashlib), names taken in any
+// case, unknown ones refused as Apache refuses them.
+func TestDigestAlgorithms(t *testing.T) {
+	for name, want := range map[string]string{
+		"SHA-256":  "bob:huAluaVu3uER4LIpielGv9Qqk5x3YVDr6I2R/mXf2wE=",
+		"sha3-256": "bob:ukO6WgYOvbjGYGRnCevsZ2T9tQ3ynirMDLl7Q45X6Rc=",
+		"SHA-512":  "bob:MON49O1q1UU4gzHRH8XFfdstQyTRtQRoDT+8dvk+qrZdXJegJxeoYDJfch4LeWUjXjSWIiqnKXpFYZi7tC1AZw==",
+		"SHA1":     "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=",
+		"MD5":      "bob:pasriMfeJxH/y5wk/opUWg==",
+	} {
+		a, err := ParseDigestAlgorithm(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := a.Digest("bob:secret"); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+		ids, err := Authenticate("digest", []byte("bob:secret"), netip.Addr{}, DigestAuth{Algorithm: a, Super: want})
+		if err != nil || len(ids) != 2 || ids[0].ID != want || ids[1] != Super {
+			t.Errorf("%s: addauth gives %v, %v; want %s and super", name, ids, err, want)
+		}
+	}
+	if (DigestAlgorithm{}).Digest("bob:secret") != "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=" {
+		t.Error("the default is not SHA-1")
+	}
+	if _, err := ParseDigestAlgorithm("MD2"); err == nil || err.Error() != "don't support this ACL digest algorithm: MD2" {
+		t.Errorf("MD2: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/zkgo/zkgo/server/acl"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -39,7 +40,12 @@ type Config struct {
 	ContainerCheckInterval time.Duration // znode.container.checkIntervalMs, default 60 s
 	ContainerMaxPerMinute  int           // znode.container.maxPerMinute, default 10000
 	SuperDigest            string        // DigestAuthenticationProvider.superDigest ("user:base64sha1"), or $ZK_SUPER_DIGEST
-	SkipACL                bool          // skipACL=yes
+	// DigestAlg (DigestAuthenticationProvider.digestAlg) is the digest
+	// scheme's algorithm, SHA1 by default; DigestAuthDisabled
+	// (DigestAuthenticationProvider.enabled=false) unregisters the scheme.
+	DigestAlg          acl.DigestAlgorithm
+	DigestAuthDisabled bool
+	SkipACL            bool // skipACL=yes
 
 	SASL SASLConfig // DIGEST-MD5 logins and the sasl scheme (sasl.go)
 	// QuorumSASL is the members' DIGEST-MD5 logins to each other

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/zkgo/zkgo/server/acl"
 	"strconv"
 	"strings"
 	"time"
@@ -106,11 +107,24 @@ var keyTable = map[string]setter{
 	"znode.container.checkIntervalMs":          millis(func(c *Config) *time.Duration { return &c.ContainerCheckInterval }, 1),
 	"znode.container.maxPerMinute":             integer(func(c *Config) *int { return &c.ContainerMaxPerMinute }, 1),
 	"DigestAuthenticationProvider.superDigest": setSuperDigest,
-	"readonlymode.enabled":                     boolean(func(c *Config) *bool { return &c.ReadOnlyModeEnabled }),
-	"pprof.enabled":                            boolean(func(c *Config) *bool { return &c.PprofEnabled }),
-	"autopurge.purgeIntervalMs":                millis(func(c *Config) *time.Duration { return &c.AutopurgePurgeIntervalMs }, 1),
-	"log.dir":                                  str(func(c *Config) *string { return &c.LogDir }),
-	"audit.enable":                             boolean(func(c *Config) *bool { return &c.AuditEnable }),
+	"DigestAuthenticationProvider.digestAlg": func(c *Config, v string) error {
+		a, err := acl.ParseDigestAlgorithm(v)
+		c.DigestAlg = a
+		return err
+	},
+	"DigestAuthenticationProvider.enabled": func(c *Config, v string) error {
+		var on bool
+		if err := boolean(func(*Config) *bool { return &on })(c, v); err != nil {
+			return err
+		}
+		c.DigestAuthDisabled = !on
+		return nil
+	},
+	"readonlymode.enabled":      boolean(func(c *Config) *bool { return &c.ReadOnlyModeEnabled }),
+	"pprof.enabled":             boolean(func(c *Config) *bool { return &c.PprofEnabled }),
+	"autopurge.purgeIntervalMs": millis(func(c *Config) *time.Duration { return &c.AutopurgePurgeIntervalMs }, 1),
+	"log.dir":                   str(func(c *Config) *string { return &c.LogDir }),
+	"audit.enable":              boolean(func(c *Config) *bool { return &c.AuditEnable }),
 	"audit.impl.class": func(c *Config, v string) error {
 		if strings.TrimSpace(v) != "org.apache.zookeeper.audit.Slf4jAuditLogger" {
 			return warning(fmt.Sprintf("%q ignored: zkgo writes the audit log itself (Slf4jAuditLogger's lines)", strings.TrimSpace(v)))
@@ -148,7 +162,6 @@ var ignoredKeys = map[string]string{
 	"maxBatchSize":                            "not used by zkgo",
 	"watchManagerName":                        "not used by zkgo",
 	"zookeeper.sasl.client":                   "a client setting",
-	"DigestAuthenticationProvider.digestAlg":  "only SHA-1 digests (Apache's default) are supported",
 	"ensembleAuthName":                        "not supported",
 	"kerberos.removeHostFromPrincipal":        "Kerberos is not supported",
 	"kerberos.removeRealmFromPrincipal":       "Kerberos is not supported",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
@@ -276,6 +277,55 @@ func TestAddAuthGoClient(t *testing.T) {
 	o, _ := connect(t, s.Addr())
 	if err := o.AddAuth("nosuchscheme", []byte("x")); !errors.Is(err, zk.ErrAuthFailed) {
 		t.Fatalf("AddAuth with an unknown scheme: %v, want %v", err, zk.ErrAuthFailed)
+	}
+}
+
+// DigestAuthenticationProvider.digestAlg=SHA-256: addauth digest gives
+// user:base64(SHA-256(user:password)) (the id a client or zkCli.sh then
+// names in its ACLs), a superDigest of that algorithm makes a super user,
+// and the SHA-1 id of the same password is another user.
+func TestDigestAlgorithmSHA256(t *testing.T) {
+	alg, err := acl.ParseDigestAlgorithm("SHA-256")
+	must(t, err)
+	s := newServer(t, servertest.WithConfig(func(c *config.Config) {
+		c.DigestAlg = alg
+		c.SuperDigest = alg.Digest("super:adminpw")
+	}))
+	bob, _ := connect(t, s.Addr())
+	must(t, bob.AddAuth("digest", []byte("bob:secret")))
+	_, err = bob.Create("/sha256", []byte("d"), 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "auth"}})
+	must(t, err)
+	got, _, err := bob.GetACL("/sha256")
+	must(t, err)
+	want := "bob:huAluaVu3uER4LIpielGv9Qqk5x3YVDr6I2R/mXf2wE=" // Python's hashlib
+	if len(got) != 1 || got[0].Scheme != "digest" || got[0].ID != want {
+		t.Fatalf("ACL %+v, want digest:%s", got, want)
+	}
+	// The SHA-1 id of the same password names no one here.
+	old, _ := connect(t, s.Addr())
+	must(t, old.AddAuth("digest", []byte("bob:secret")))
+	_, err = old.Create("/sha1", nil, 0, zk.DigestACL(zk.PermAll, "bob", "secret"))
+	must(t, err)
+	if _, _, err := old.Get("/sha1"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("an ACL of the SHA-1 id: %v, want no auth", err)
+	}
+	root, _ := connect(t, s.Addr())
+	must(t, root.AddAuth("digest", []byte("super:adminpw")))
+	if _, _, err := root.Get("/sha1"); err != nil {
+		t.Fatalf("super (SHA-256 superDigest): %v", err)
+	}
+}
+
+// DigestAuthenticationProvider.enabled=false: the digest scheme is not
+// registered, so addauth digest fails and a digest ACL is invalid.
+func TestDigestAuthDisabled(t *testing.T) {
+	s, c := start(t, servertest.WithConfig(func(c *config.Config) { c.DigestAuthDisabled = true }))
+	if _, err := c.Create("/d", nil, 0, zk.DigestACL(zk.PermAll, "bob", "secret")); !errors.Is(err, zk.ErrInvalidACL) {
+		t.Fatalf("create with a digest ACL: %v, want invalid ACL", err)
+	}
+	o, _ := connect(t, s.Addr())
+	if err := o.AddAuth("digest", []byte("bob:secret")); !errors.Is(err, zk.ErrAuthFailed) {
+		t.Fatalf("addauth digest: %v, want auth failed", err)
 	}
 }
 

@@ -136,6 +136,12 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.SASL.JAASFile != "" {
 		a.flags += " -Djava.security.auth.login.config=" + cfg.SASL.JAASFile
 	}
+	if cfg.DigestAlg.Name != "" {
+		a.flags += " -Dzookeeper.DigestAuthenticationProvider.digestAlg=" + cfg.DigestAlg.Name
+	}
+	if cfg.DigestAuthDisabled {
+		a.flags += " -Dzookeeper.DigestAuthenticationProvider.enabled=false"
+	}
 	a.start()
 	t.Cleanup(a.Stop)
 	return a
