@@ -25,6 +25,7 @@ import (
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/memtrim"
 	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 )
 
@@ -34,6 +35,11 @@ commands:
   start-foreground [zoo.cfg]  run the server in the foreground, logging to stderr
   status [zoo.cfg]            ask the server for its mode (exit 1 when it does not answer)
   version                     print the version
+  digest [-alg NAME] USER:PASSWORD...
+                              print each digest id, as Apache's
+                              DigestAuthenticationProvider does (for ACLs
+                              and DigestAuthenticationProvider.superDigest);
+                              NAME as digestAlg, SHA1 by default
 
 Without zoo.cfg the embedded default is used: 127.0.0.1:2181, dataDir ` + "%s" + `.
 `
@@ -60,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "digest" {
+		return digest(rest, stdout, stderr)
+	}
 	if len(rest) > 1 {
 		fmt.Fprintf(stderr, "zkserver: %s: too many arguments: %s\n", cmd, strings.Join(rest, " "))
 		return 2
@@ -79,6 +88,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "zkserver: unknown command %q\n", cmd)
 	fmt.Fprintf(stderr, usage, config.DefaultDataDir())
 	return 2
+}
+
+// digest prints "USER:PASSWORD->USER:DIGEST" for each argument, as
+// Apache's DigestAuthenticationProvider main does.
+func digest(args []string, stdout, stderr io.Writer) int {
+	alg := acl.DigestAlgorithm{}
+	var creds []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-alg" || a == "--alg":
+			if i+1 == len(args) {
+				fmt.Fprintln(stderr, "zkserver: digest: -alg needs an algorithm name")
+				return 2
+			}
+			i++
+			var err error
+			if alg, err = acl.ParseDigestAlgorithm(args[i]); err != nil {
+				fmt.Fprintf(stderr, "zkserver: digest: %v\n", err)
+				return 2
+			}
+		default:
+			creds = append(creds, a)
+		}
+	}
+	if len(creds) == 0 {
+		fmt.Fprintln(stderr, "usage: zkserver digest [-alg NAME] USER:PASSWORD...")
+		return 2
+	}
+	for _, c := range creds {
+		fmt.Fprintf(stdout, "%s->%s\n", c, alg.Digest(c))
+	}
+	return 0
 }
 
 func loadConfig(args []string) (*config.Config, error) {
