@@ -99,7 +99,9 @@ func (s *Server) newPeer() error {
 		SM:             stateMachine{s},
 		Logger:         s.log,
 
-		ObserverMasterPort: cfg.ObserverMasterPort,
+		ObserverMasterPort:      cfg.ObserverMasterPort,
+		FinalizeWait:            cfg.MinNotificationInterval,
+		MaxNotificationInterval: cfg.MaxNotificationInterval,
 	})
 	if err != nil {
 		return err

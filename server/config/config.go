@@ -130,19 +130,25 @@ type Config struct {
 	MaxResponseCacheSize   int           // maxResponseCacheSize, default 400
 	MaxGetChildrenCache    int           // maxGetChildrenResponseCacheSize, default 400
 
-	ConnectToLearnerMasterLimit   int               // ticks, default = InitLimit
-	ElectionAlg                   int               // electionAlg, only 3
-	StandaloneEnabled             bool              // standaloneEnabled, default true
-	SyncEnabled                   bool              // syncEnabled, default true
-	LocalSessionsEnabled          bool              // localSessionsEnabled
-	LocalSessionsUpgradingEnabled bool              // localSessionsUpgradingEnabled
-	ObserverMasterPort            int               // observerMasterPort, 0 = off
-	LeaderServes                  bool              // leaderServes, default true
-	QuorumListenOnAllIPs          bool              // quorumListenOnAllIPs
-	CnxTimeout                    time.Duration     // cnxTimeout, default 5000 ms
-	MultiAddressEnabled           bool              // multiAddress.enabled
-	Groups                        map[int64][]int64 // group.N=id:id:… (hierarchical quorums)
-	Weights                       map[int64]int64   // weight.ID=w
+	ConnectToLearnerMasterLimit   int           // ticks, default = InitLimit
+	ElectionAlg                   int           // electionAlg, only 3
+	StandaloneEnabled             bool          // standaloneEnabled, default true
+	SyncEnabled                   bool          // syncEnabled, default true
+	LocalSessionsEnabled          bool          // localSessionsEnabled
+	LocalSessionsUpgradingEnabled bool          // localSessionsUpgradingEnabled
+	ObserverMasterPort            int           // observerMasterPort, 0 = off
+	LeaderServes                  bool          // leaderServes, default true
+	QuorumListenOnAllIPs          bool          // quorumListenOnAllIPs
+	CnxTimeout                    time.Duration // cnxTimeout, default 5000 ms
+	// MinNotificationInterval and MaxNotificationInterval are
+	// fastleader.minNotificationInterval (how long an election waits for a
+	// better vote, and its first resend interval; default 200 ms) and
+	// fastleader.maxNotificationInterval (the resend interval's cap,
+	// default 60 s). 0 means the default.
+	MinNotificationInterval, MaxNotificationInterval time.Duration
+	MultiAddressEnabled                              bool              // multiAddress.enabled
+	Groups                                           map[int64][]int64 // group.N=id:id:… (hierarchical quorums)
+	Weights                                          map[int64]int64   // weight.ID=w
 	// ConfigVersion is the version of the dynamic membership: the hex
 	// suffix of "<cfg>.dynamic.<hex>" or 0.
 	ConfigVersion int64

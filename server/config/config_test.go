@@ -490,3 +490,15 @@ func FuzzParseBytes(f *testing.F) {
 		}
 	})
 }
+
+// The fast leader election's notification intervals, Apache's
+// zookeeper.fastleader.* properties, as zoo.cfg keys.
+func TestNotificationIntervals(t *testing.T) {
+	c, err := parseWith(t, "zookeeper.fastleader.minNotificationInterval=50\nfastleader.maxNotificationInterval=2000\n", nil)
+	if err != nil || c.MinNotificationInterval != 50*time.Millisecond || c.MaxNotificationInterval != 2*time.Second {
+		t.Fatalf("%v: %v %v", err, c.MinNotificationInterval, c.MaxNotificationInterval)
+	}
+	if _, err := parseWith(t, "fastleader.minNotificationInterval=0\n", nil); err == nil {
+		t.Fatal("an interval of 0 ms was taken")
+	}
+}

@@ -107,6 +107,8 @@ var keyTable = map[string]setter{
 	"znode.container.checkIntervalMs":          millis(func(c *Config) *time.Duration { return &c.ContainerCheckInterval }, 1),
 	"znode.container.maxPerMinute":             integer(func(c *Config) *int { return &c.ContainerMaxPerMinute }, 1),
 	"DigestAuthenticationProvider.superDigest": setSuperDigest,
+	"fastleader.minNotificationInterval":       millis(func(c *Config) *time.Duration { return &c.MinNotificationInterval }, 1),
+	"fastleader.maxNotificationInterval":       millis(func(c *Config) *time.Duration { return &c.MaxNotificationInterval }, 1),
 	"DigestAuthenticationProvider.digestAlg": func(c *Config, v string) error {
 		a, err := acl.ParseDigestAlgorithm(v)
 		c.DigestAlg = a
@@ -174,8 +176,6 @@ var ignoredKeys = map[string]string{
 	"commitProcessor.maxReadBatchSize":        "not used by zkgo",
 	"commitProcessor.maxCommitBatchSize":      "not used by zkgo",
 	"commitProcessor.numWorkerThreads":        "not used by zkgo",
-	"fastleader.minNotificationInterval":      "not used by zkgo",
-	"fastleader.maxNotificationInterval":      "not used by zkgo",
 	"snapshot.trust.empty":                    "not used by zkgo",
 	"admin.rateLimiterIntervalInMS":           "3.9 key, not in 3.8",
 	"admin.snapshot.enabled":                  "3.9 key, not in 3.8",
