@@ -176,7 +176,7 @@ var ignoredKeys = map[string]string{
 	"commitProcessor.maxReadBatchSize":        "not used by zkgo",
 	"commitProcessor.maxCommitBatchSize":      "not used by zkgo",
 	"commitProcessor.numWorkerThreads":        "not used by zkgo",
-	"snapshot.trust.empty":                    "not used by zkgo",
+	"snapshot.trust.empty":                    "zkgo's log records whether it holds the whole history: without a snapshot it is replayed when it does, and the start is refused when it does not",
 	"admin.rateLimiterIntervalInMS":           "3.9 key, not in 3.8",
 	"admin.snapshot.enabled":                  "3.9 key, not in 3.8",
 	"admin.restore.enabled":                   "3.9 key, not in 3.8",
