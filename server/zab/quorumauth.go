@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -189,8 +189,10 @@ func (a *QuorumAuth) check(c *streamConn, hosts func() []string) (Conn, string, 
 			return nil, "", err
 		}
 		answer, err := x.Next(token)
-		if err == nil && x.Done() && !authorized(x.User(), x.Authzid(), hosts()) {
-			err = fmt.Errorf("%w: %q may not act as %q", ErrQuorumAuth, x.User(), x.Authzid())
+		if err == nil && x.Done() {
+			if why := authorized(x.User(), x.Authzid(), hosts()); why != "" {
+				err = fmt.Errorf("%w: %s", ErrQuorumAuth, why)
+			}
 		}
 		if err == nil && !x.Done() && round >= maxAuthRounds {
 			err = fmt.Errorf("%w: no login after %d rounds", ErrQuorumAuth, round)
@@ -216,21 +218,35 @@ func (a *QuorumAuth) check(c *streamConn, hosts func() []string) (Conn, string, 
 
 // authorized is SaslQuorumServerCallbackHandler's AuthorizeCallback: the
 // member acts as itself (no other authorization id), and a name of the
-// form name/host@realm must have the host of a server line.
-func authorized(user, authzid string, hosts []string) bool {
+// form name/host@realm must have the host of a server line. It returns
+// why not, or "".
+func authorized(user, authzid string, hosts []string) string {
 	if authzid != "" && authzid != user {
-		return false
+		return fmt.Sprintf("%q may not act as %q", user, authzid)
 	}
-	parts := strings.FieldsFunc(user, func(r rune) bool { return r == '/' || r == '@' })
-	if len(parts) != 3 {
-		return true
+	parts := splitJava(user) // Java's authorizationID.split("[/@]")
+	if len(parts) != 3 || slices.Contains(hosts, parts[1]) {
+		return ""
 	}
-	for _, h := range hosts {
-		if h == parts[1] {
-			return true
+	return fmt.Sprintf("%q names host %q, which no server line has", user, parts[1])
+}
+
+// splitJava splits s at every '/' and '@' as Java's String.split does:
+// empty fields kept, except trailing ones.
+func splitJava(s string) []string {
+	var parts []string
+	start := 0
+	for i, r := range s {
+		if r == '/' || r == '@' {
+			parts = append(parts, s[start:i])
+			start = i + 1
 		}
 	}
-	return false
+	parts = append(parts, s[start:])
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
 }
 
 // firstFrameConn is a connection whose first frame was read to see
