@@ -12,7 +12,24 @@ PY=${PY:-/usr/bin/python3}
 
 # zk_free_port prints a TCP port free on 127.0.0.1 at this moment.
 zk_free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  # Below the kernel's ephemeral range (32768 and up), where no client
+  # connection's own port can take it before the server binds it.
+  "$PY" -c '
+import random, socket
+for _ in range(1000):
+    p = random.randint(20000, 32767)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free port in 20000-32767")
+'
 }
 
 # zk_ensemble_up DIR LOG [OBSERVERS [ARGS...]] starts a zkserver ensemble of

@@ -71,16 +71,9 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 		o(cfg)
 	}
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	lines := []string{
 		fmt.Sprintf("tickTime=%d", cfg.TickTime.Milliseconds()),
 		"dataDir=" + filepath.Join(dir, "data"),
-		fmt.Sprintf("clientPort=%d", port),
 		"clientPortAddress=127.0.0.1",
 		fmt.Sprintf("maxClientCnxns=%d", cfg.MaxClientCnxns),
 		fmt.Sprintf("minSessionTimeout=%d", cfg.MinSessionTimeout.Milliseconds()),
@@ -123,14 +116,11 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	maxBuf := cfg.JuteMaxBuffer
 	if maxBuf <= 0 {
 		maxBuf = 0xfffff
 	}
-	a := &apacheServer{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	a := &apacheServer{t: t, dir: dir}
 	a.flags = fmt.Sprintf("-Dznode.container.checkIntervalMs=%d -Djute.maxbuffer=%d -Dzookeeper.extendedTypesEnabled=%v -Dzookeeper.enforceQuota=%v",
 		cfg.ContainerCheckInterval.Milliseconds(), maxBuf, cfg.ExtendedTypesEnabled, cfg.EnforceQuota)
 	if cfg.SASL.JAASFile != "" {
@@ -142,13 +132,39 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 	if cfg.DigestAuthDisabled {
 		a.flags += " -Dzookeeper.DigestAuthenticationProvider.enabled=false"
 	}
-	a.start()
 	t.Cleanup(a.Stop)
-	return a
+	// The port is free when chosen (below the ephemeral range, where no
+	// client connection takes it), but another test process may bind it
+	// before the JVM does; Apache then exits without a word (its logger
+	// is Debian's no-op one). Try again on another port.
+	for attempt := 1; ; attempt++ {
+		port := servertest.FreePorts(t, 1)[0]
+		a.addr = fmt.Sprintf("127.0.0.1:%d", port)
+		cfgText := strings.Join(append(lines, fmt.Sprintf("clientPort=%d", port)), "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "zoo.cfg"), []byte(cfgText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := a.run()
+		if err == nil {
+			return a
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v", attempt, err)
+		a.Stop()
+	}
 }
 
 func (a *apacheServer) start() {
 	a.t.Helper()
+	if err := a.run(); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// run starts the JVM and waits until it serves.
+func (a *apacheServer) run() error {
 	cmd := exec.Command("/usr/share/zookeeper/bin/zkServer.sh", "start-foreground", filepath.Join(a.dir, "zoo.cfg"))
 	cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+a.flags)
 	log, err := os.Create(filepath.Join(a.dir, "server.log"))
@@ -165,16 +181,17 @@ func (a *apacheServer) start() {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if serving(a.addr) {
-			return
+			return nil
 		}
 		select {
 		case <-a.done:
+			a.cmd = nil
 			out, _ := os.ReadFile(filepath.Join(a.dir, "server.log"))
-			a.t.Fatalf("apache exited before serving:\n%s", out)
+			return fmt.Errorf("apache exited before serving on %s:\n%s", a.addr, out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			a.t.Fatalf("apache not serving on %s", a.addr)
+			return fmt.Errorf("apache not serving on %s", a.addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
