@@ -378,6 +378,9 @@ func (r *Report) judge() {
 		return
 	}
 	r.Summary = fmt.Sprintf("leader %s, %s, %s, all %d servers up", r.Leader, plural(len(followers), "follower"), plural(len(observers), "observer"), n)
+	if r.DigestZxid != "" {
+		r.Summary += "; tree digests agree at zxid " + r.DigestZxid
+	}
 }
 
 func plural(n int, what string) string {

@@ -142,7 +142,7 @@ func TestCheckDigests(t *testing.T) {
 
 	addrs := start(t, []fakeSpec{leader, behind, synced, noHash})
 	r := Check(context.Background(), addrs, 5*time.Second)
-	if r.Health != HealthOK || r.DigestZxid != "0x100000180" {
+	if r.Health != HealthOK || r.DigestZxid != "0x100000180" || !strings.HasSuffix(r.Summary, "; tree digests agree at zxid 0x100000180") {
 		t.Fatalf("health %s, digest zxid %q (%s)", r.Health, r.DigestZxid, r.Summary)
 	}
 	if d := r.Servers[1].Digest; d == nil || *d != 33 || r.Servers[3].Digest != nil {
