@@ -64,12 +64,10 @@ func (d *digests) List() []ZxidDigest {
 
 // applied notes that the txn zxid was applied to t (whose write lock the
 // caller holds). It reports a mismatch against a loaded snapshot's digest
-// as an error message.
-func (d *digests) applied(zxid int64, t *tree.Tree, enabled bool) error {
-	digest := int64(0)
-	if enabled {
-		digest = t.Digest()
-	}
+// as an error message; a tree that keeps no digest (digest.enabled=false)
+// logs zeros and checks nothing.
+func (d *digests) applied(zxid int64, t *tree.Tree) error {
+	digest := t.Digest()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if p := d.pending; p != nil {
@@ -77,7 +75,7 @@ func (d *digests) applied(zxid int64, t *tree.Tree, enabled bool) error {
 			return nil // still inside the fuzzy snapshot's walk
 		}
 		d.pending = nil
-		if zxid == p.Zxid && enabled && p.Version == tree.DigestVersion && p.Digest != digest {
+		if zxid == p.Zxid && t.KeepsDigest() && p.Version == tree.DigestVersion && p.Digest != digest {
 			d.mismatches.Add(1)
 			return fmt.Errorf("the snapshot's tree digest at zxid 0x%x is %d, the replayed tree's %d", zxid, p.Digest, digest)
 		}
@@ -97,24 +95,22 @@ func (d *digests) applied(zxid int64, t *tree.Tree, enabled bool) error {
 
 // checkLoaded compares a just-loaded, unfuzzy snapshot (its digest was
 // taken at its own zxid: no txn was applied during its walk) at once.
-func (d *digests) checkLoaded(label int64, t *tree.Tree, enabled bool) error {
+func (d *digests) checkLoaded(label int64, t *tree.Tree) error {
 	d.mu.Lock()
 	p := d.pending
 	d.mu.Unlock()
 	if p == nil || p.Zxid > label {
 		return nil
 	}
-	return d.applied(p.Zxid, t, enabled)
+	return d.applied(p.Zxid, t)
 }
 
-// digestEnabled is digest.enabled (on by default, and for servers built
-// without a configuration, in tests).
-func (s *Server) digestEnabled() bool { return s.cfg == nil || s.cfg.DigestEnabled }
-
-// newTree is an empty tree that keeps its digest as digest.enabled says.
+// newTree is an empty tree that keeps its digest as digest.enabled says
+// (on by default, and for servers built without a configuration, in
+// tests).
 func (s *Server) newTree() *tree.Tree {
 	t := tree.New()
-	if !s.digestEnabled() {
+	if s.cfg != nil && !s.cfg.DigestEnabled {
 		t.DisableDigest()
 	}
 	return t

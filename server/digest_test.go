@@ -18,7 +18,7 @@ func TestDigestLog(t *testing.T) {
 	var d digests
 	tr := tree.New()
 	for z := int64(1); z <= 1030*128+5; z++ {
-		if err := d.applied(z, tr, true); err != nil {
+		if err := d.applied(z, tr); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -32,18 +32,18 @@ func TestDigestLog(t *testing.T) {
 
 	d.expect(&ZxidDigest{Zxid: 300, Version: tree.DigestVersion, Digest: tr.Digest() + 1})
 	for z := int64(1); z < 300; z++ {
-		if err := d.applied(z, tr, true); err != nil {
+		if err := d.applied(z, tr); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := len(d.List()); n != 0 {
 		t.Fatalf("%d entries logged inside the snapshot's walk", n)
 	}
-	if err := d.applied(300, tr, true); err == nil || d.mismatches.Load() != 1 {
+	if err := d.applied(300, tr); err == nil || d.mismatches.Load() != 1 {
 		t.Fatalf("the snapshot's digest differs: %v, %d mismatches", err, d.mismatches.Load())
 	}
 	for z := int64(301); z <= 384; z++ {
-		if err := d.applied(z, tr, true); err != nil {
+		if err := d.applied(z, tr); err != nil {
 			t.Fatal(err)
 		}
 	}

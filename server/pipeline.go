@@ -293,7 +293,7 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 		s.events = nil
 	}
 	s.lastZxid.Store(t.Zxid)
-	if err := s.digests.applied(t.Zxid, s.tree, s.digestEnabled()); err != nil {
+	if err := s.digests.applied(t.Zxid, s.tree); err != nil {
 		s.log.Error("tree digest mismatch", "err", err)
 	}
 	s.tree.Unlock()

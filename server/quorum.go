@@ -569,7 +569,7 @@ func (m stateMachine) Restore(zxid int64, r io.Reader) error {
 	s.sessions.replaceWith(fresh.sessions)
 	s.lastZxid.Store(zxid)
 	s.digests.expect(fresh.digests.pendingDigest())
-	if err := s.digests.checkLoaded(zxid, s.tree, s.digestEnabled()); err != nil {
+	if err := s.digests.checkLoaded(zxid, s.tree); err != nil {
 		s.log.Error("tree digest mismatch", "snapshot from the leader", fmt.Sprintf("0x%x", zxid), "err", err)
 	}
 	s.tree.Unlock()

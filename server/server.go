@@ -250,7 +250,7 @@ func (s *Server) recover() error {
 			return fmt.Errorf("snapshot 0x%x: %w", zxid, err)
 		}
 		s.lastZxid.Store(zxid)
-		if err := s.digests.checkLoaded(zxid, s.tree, s.digestEnabled()); err != nil {
+		if err := s.digests.checkLoaded(zxid, s.tree); err != nil {
 			s.log.Error("tree digest mismatch", "snapshot", fmt.Sprintf("0x%x", zxid), "err", err)
 		}
 	}

@@ -34,11 +34,7 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 // currentDigest is the last zxid applied and the tree's digest; the caller
 // holds the tree lock.
 func (s *Server) currentDigest() ZxidDigest {
-	d := int64(0)
-	if s.digestEnabled() {
-		d = s.tree.Digest()
-	}
-	return ZxidDigest{Zxid: s.lastZxid.Load(), Version: tree.DigestVersion, Digest: d}
+	return ZxidDigest{Zxid: s.lastZxid.Load(), Version: tree.DigestVersion, Digest: s.tree.Digest()}
 }
 
 // fuzzyChunk is how many znodes a fuzzy snapshot encodes per hold of the

@@ -66,6 +66,9 @@ func (t *Tree) Digest() int64 { return int64(t.digest) }
 // it reading the znode's data and path from memory).
 func (t *Tree) DisableDigest() { t.noDigest, t.digest = true, 0 }
 
+// KeepsDigest reports whether the tree keeps its digest.
+func (t *Tree) KeepsDigest() bool { return !t.noDigest }
+
 // unhash takes n's digest out of the tree's before n changes; rehash puts
 // the new one in after.
 // The caller holds the write lock (or owns t), which guards t.scratch.
