@@ -197,7 +197,7 @@ func FuzzQuorumAuthCheck(f *testing.F) {
 	f.Add(false, []byte{0, 0, 0, 8, 0x5f, 0x24, 0x35, 0x01, 0x35, 0x01, 0xed, 0xcc})
 	f.Fuzz(func(t *testing.T, require bool, b []byte) {
 		a := &QuorumAuth{ServerRequire: require, LearnerRequire: true, Users: map[string]string{"zk1": "pw"}}
-		c := NewStreamConn(&bytesConn{r: bytes.NewReader(b)}).(*streamConn)
+		c := newStreamConn(&bytesConn{r: bytes.NewReader(b)})
 		out, user, err := a.check(c, func() []string { return []string{"127.0.0.1"} })
 		if err != nil {
 			return

@@ -275,7 +275,7 @@ func (c *firstFrameConn) Buffered() int {
 // each on a goroutine of its own, so that a slow or silent member holds up
 // no other; Accept returns the connections that passed.
 type authListener struct {
-	ln    Listener
+	ln    net.Listener
 	auth  *QuorumAuth
 	hosts func() []string
 	log   *slog.Logger
@@ -285,7 +285,7 @@ type authListener struct {
 	err   error // set before done is closed
 }
 
-func newAuthListener(ln Listener, auth *QuorumAuth, hosts func() []string, log *slog.Logger) *authListener {
+func newAuthListener(ln net.Listener, auth *QuorumAuth, hosts func() []string, log *slog.Logger) *authListener {
 	l := &authListener{ln: ln, auth: auth, hosts: hosts, log: log, ready: make(chan Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
@@ -293,28 +293,23 @@ func newAuthListener(ln Listener, auth *QuorumAuth, hosts func() []string, log *
 
 func (l *authListener) acceptLoop() {
 	for {
-		c, err := l.ln.Accept()
+		nc, err := l.ln.Accept()
 		if err != nil {
 			l.once.Do(func() { l.err = err; close(l.done) })
 			return
 		}
-		go l.admit(c)
+		go l.admit(newStreamConn(nc))
 	}
 }
 
-func (l *authListener) admit(c Conn) {
-	sc, ok := c.(*streamConn)
-	if !ok {
-		_ = c.Close()
-		return
-	}
+func (l *authListener) admit(sc *streamConn) {
 	remote := sc.c.RemoteAddr().String()
 	out, user, err := l.auth.check(sc, l.hosts)
 	if err != nil {
 		if errors.Is(err, ErrQuorumAuth) || errors.Is(err, sasl.ErrAuth) {
 			l.log.Warn("member's login refused: closing connection", "remote", remote, "err", err)
 		}
-		_ = c.Close()
+		_ = sc.Close()
 		return
 	}
 	if user != "" {

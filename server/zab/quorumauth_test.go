@@ -23,7 +23,7 @@ func authPair(t *testing.T, acceptor, dialer *QuorumAuth, hosts ...string) (*aut
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	al := newAuthListener(TCPListener(ln), acceptor, func() []string { return hosts }, slog.New(slog.DiscardHandler))
+	al := newAuthListener(ln, acceptor, func() []string { return hosts }, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { al.Close() })
 	servers := []config.Server{
 		{ID: 1, Host: "127.0.0.1", QuorumPort: port, ElectionPort: port},
@@ -146,7 +146,7 @@ func TestQuorumAuth(t *testing.T) {
 func TestQuorumAuthHostile(t *testing.T) {
 	acceptor := &QuorumAuth{ServerRequire: true, LearnerRequire: true, Users: quorumUsers, Timeout: 500 * time.Millisecond}
 	al, _ := authPair(t, acceptor, nil)
-	addr := al.ln.(tcpListener).l.Addr().String()
+	addr := al.ln.Addr().String()
 	magic := marshalAuth(authInProgress, nil)[:8]
 	for _, tc := range []struct {
 		name   string

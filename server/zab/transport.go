@@ -167,7 +167,7 @@ func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
 		l = tlsnet.NewListener(l, tc, t.tls.Unified, t.logger().With("port", ch.String()))
 	}
 	if t.auth != nil {
-		return newAuthListener(TCPListener(l), t.auth, t.hosts, t.logger().With("port", ch.String())), nil
+		return newAuthListener(l, t.auth, t.hosts, t.logger().With("port", ch.String())), nil
 	}
 	return TCPListener(l), nil
 }
@@ -205,7 +205,7 @@ func (t *tcpTransport) Dial(ctx context.Context, id int64, ch Channel) (Conn, er
 	if err != nil {
 		return nil, fmt.Errorf("dial server %d %s port %s: %w", id, ch, a, err)
 	}
-	sc := NewStreamConn(c).(*streamConn)
+	sc := newStreamConn(c)
 	if t.auth != nil {
 		if err := t.auth.login(sc); err != nil {
 			_ = sc.Close()
@@ -236,7 +236,9 @@ func (l tcpListener) Close() error { return l.l.Close() }
 
 // NewStreamConn frames a byte stream: each frame is a 4-byte big-endian
 // length and that many bytes (at most MaxFrame).
-func NewStreamConn(c net.Conn) Conn {
+func NewStreamConn(c net.Conn) Conn { return newStreamConn(c) }
+
+func newStreamConn(c net.Conn) *streamConn {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
