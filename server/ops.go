@@ -520,6 +520,13 @@ func (s *Server) readTree(c *conn, op int32, body wire.Record) (wire.Record, wir
 			}
 			return nil, wire.CodeNoNode
 		}
+		// Apache checks READ on a znode that exists since 3.8.4
+		// (ZOOKEEPER-2590): its Stat is not shown to a client that may
+		// not read it, and no watch is set. A missing znode is no secret:
+		// NONODE, and the watch for its creation, as before.
+		if !s.canRead(c, n, wire.PermRead) {
+			return nil, wire.CodeNoAuth
+		}
 		if r.Watch {
 			s.watches.Add(watch.Data, r.Path, c)
 		}

@@ -279,6 +279,45 @@ func TestTreeFindDuLsLong(t *testing.T) {
 	}
 }
 
+// A child the client may not read: ls -l names it without a Stat (exists
+// is refused since Apache 3.8.4), and stat says what zkCli.sh says.
+func TestLsLongUnreadableChild(t *testing.T) {
+	addr := testServer(t)
+	conn := oracle(t, addr)
+	if err := conn.AddAuth("digest", []byte("u:p")); err != nil {
+		t.Fatal(err)
+	}
+	freshTree(t, conn, "/lu")
+	for _, n := range []struct {
+		path string
+		acl  []zk.ACL
+	}{
+		{"/lu", zk.WorldACL(zk.PermAll)},
+		{"/lu/open", zk.WorldACL(zk.PermAll)},
+		{"/lu/secret", zk.DigestACL(zk.PermAll, "u", "p")},
+	} {
+		if _, err := conn.Create(n.path, []byte("x"), 0, n.acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(t, addr, "", "ls", "-l", "/lu", "-o", "json")
+	var long []LongEntryJSON
+	if err := json.Unmarshal([]byte(r.out), &long); err != nil {
+		t.Fatalf("%v: %q %q", err, r.out, r.err)
+	}
+	if len(long) != 2 || long[0].Name != "open" || long[0].Stat == nil || long[1].Name != "secret" || long[1].Type != "unreadable" || long[1].Stat != nil {
+		t.Errorf("ls -l: %s", r.out)
+	}
+	r = run(t, addr, "", "ls", "-l", "/lu")
+	if lines := strings.Split(strings.TrimRight(r.out, "\n"), "\n"); len(lines) != 3 || !strings.HasPrefix(strings.TrimSpace(lines[2]), "secret") {
+		t.Errorf("ls -l text:\n%s", r.out)
+	}
+	r = run(t, addr, "", "stat", "/lu/secret")
+	if r.runErr == nil || !strings.Contains(r.err+r.runErr.Error(), "Insufficient permission : /lu/secret") {
+		t.Errorf("stat of an unreadable znode: err %v, stderr %q", r.runErr, r.err)
+	}
+}
+
 func TestChroot(t *testing.T) {
 	addr := testServer(t)
 	conn := oracle(t, addr)

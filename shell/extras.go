@@ -63,6 +63,12 @@ func runLsLong(inv *Invocation, p string) error {
 	entries := make([]LongEntryJSON, 0, len(children))
 	for _, ch := range children {
 		st, err := inv.C.Exists(JoinPath(p, ch), false)
+		if errors.Is(err, zk.ErrNoAuth) {
+			// A child this client may not read: its Stat is hidden
+			// (servers since Apache 3.8.4), its name is not.
+			entries = append(entries, LongEntryJSON{Name: ch, Type: "unreadable"})
+			continue
+		}
 		if err != nil {
 			return cliError(err, JoinPath(p, ch))
 		}
@@ -77,6 +83,10 @@ func runLsLong(inv *Invocation, p string) error {
 	rows := make([][]string, 0, len(entries))
 	for _, e := range entries {
 		s := e.Stat
+		if s == nil {
+			rows = append(rows, []string{e.Name, e.Type, "-", "-", "-", "-", "-"})
+			continue
+		}
 		rows = append(rows, []string{e.Name, e.Type, strconv.Itoa(int(s.DataLength)), strconv.Itoa(int(s.NumChildren)),
 			strconv.Itoa(int(s.Version)), time.UnixMilli(s.Mtime).Format(time.RFC3339), fmt.Sprintf("0x%x", s.EphemeralOwner)})
 	}

@@ -18,8 +18,10 @@ import (
 // WRITE (setData), ADMIN (setACL) and READ (check in multi), all before
 // the version or existence of the target; FinalRequestProcessor checks
 // READ for getData, getChildren(2), getAllChildrenNumber and multiRead,
-// READ or ADMIN for getACL; exists, sync, addWatch, removeWatches and
-// getEphemerals check nothing. ZKGO_IT_APACHE=1 runs it against Apache.
+// READ or ADMIN for getACL; sync, addWatch, removeWatches and
+// getEphemerals check nothing. exists checks READ on a znode that exists
+// in zkgo and since Apache 3.8.4 (ZOOKEEPER-2590), nothing before.
+// ZKGO_IT_APACHE=1 runs it against Apache.
 
 // superPassword is the super user's password; the server's superDigest is
 // its digest.
@@ -47,6 +49,10 @@ func multiOne(c *rawConn, op wire.Op) wire.Code {
 	return wire.CodeOK
 }
 
+// since2590 are the ops whose need only servers with ZOOKEEPER-2590
+// check (servertest.ExistsChecksRead).
+var since2590 = map[string]bool{"exists": true}
+
 var matrixOps = []matrixOp{
 	{"getData", wire.PermRead, wire.CodeOK, func(c *rawConn, p string) wire.Code {
 		return c.call(wire.OpGetData, &wire.PathWatchRequest{Path: p}, nil)
@@ -54,8 +60,11 @@ var matrixOps = []matrixOp{
 	{"getData with watch", wire.PermRead, wire.CodeOK, func(c *rawConn, p string) wire.Code {
 		return c.call(wire.OpGetData, &wire.PathWatchRequest{Path: p, Watch: true}, nil)
 	}},
-	{"exists", 0, wire.CodeOK, func(c *rawConn, p string) wire.Code {
+	{"exists", wire.PermRead, wire.CodeOK, func(c *rawConn, p string) wire.Code {
 		return c.call(wire.OpExists, &wire.PathWatchRequest{Path: p, Watch: true}, nil)
+	}},
+	{"exists of a missing child", 0, wire.CodeNoNode, func(c *rawConn, p string) wire.Code {
+		return c.call(wire.OpExists, &wire.PathWatchRequest{Path: p + "/missing", Watch: true}, nil)
 	}},
 	{"getChildren", wire.PermRead, wire.CodeOK, func(c *rawConn, p string) wire.Code {
 		return c.call(wire.OpGetChildren, &wire.PathWatchRequest{Path: p}, nil)
@@ -198,6 +207,10 @@ func TestACLMatrix(t *testing.T) {
 	setup := rawSession(t, s.Addr())
 	setup.addAuth("digest", superPassword)
 	setup.create("/acl", nil, wire.ModePersistent)
+	existsChecks, err := servertest.ExistsChecksRead(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
 	passed, n := 0, 0
 	for _, id := range matrixIdentities {
 		tester := rawSession(t, s.Addr())
@@ -214,7 +227,8 @@ func TestACLMatrix(t *testing.T) {
 				}
 				setup.create(p+"/kid", nil, wire.ModePersistent)
 				want := op.ok
-				if op.need != 0 && !id.super && !(id.matches && pm.perms&op.need != 0) {
+				checked := op.need != 0 && (!since2590[op.name] || existsChecks)
+				if checked && !id.super && !(id.matches && pm.perms&op.need != 0) {
 					want = wire.CodeNoAuth
 				}
 				got := op.run(tester, p)
@@ -262,8 +276,13 @@ func TestCreateOnlyParent(t *testing.T) {
 	wantCode(t, "read the parent", c.call(wire.OpGetData, &wire.PathWatchRequest{Path: "/drop"}, nil), wire.CodeNoAuth)
 	wantCode(t, "delete a child", c.call(wire.OpDelete, &wire.PathVersionRequest{Path: "/drop/open", Version: -1}, nil), wire.CodeNoAuth)
 	wantCode(t, "setACL on the parent", c.call(wire.OpSetACL, &wire.SetACLRequest{Path: "/drop", ACL: openACL, Version: -1}, nil), wire.CodeNoAuth)
-	// Its Stat is visible through exists (no check): three children.
-	if st := anon.stat("/drop"); st.NumChildren != 3 {
+	// Nor its Stat, since ZOOKEEPER-2590 (before, exists showed three
+	// children).
+	if checks, err := servertest.ExistsChecksRead(s.Addr()); err != nil {
+		t.Fatal(err)
+	} else if checks {
+		wantCode(t, "exists of the parent", anon.call(wire.OpExists, &wire.PathWatchRequest{Path: "/drop"}, nil), wire.CodeNoAuth)
+	} else if st := anon.stat("/drop"); st.NumChildren != 3 {
 		t.Fatalf("numChildren %d, want 3", st.NumChildren)
 	}
 }
@@ -383,5 +402,53 @@ func TestWhoAmIOrder(t *testing.T) {
 	}
 	if want := "digest:user2,super:,digest:super,ip:127.0.0.1,digest:user1"; strings.Join(got, ",") != want {
 		t.Fatalf("whoAmI: %s, want %s", strings.Join(got, ","), want)
+	}
+}
+
+// exists on a znode the client may not read is refused and sets no watch
+// (ZOOKEEPER-2590, Apache 3.8.4): once the owner lets the client read, a
+// change of the znode sends it nothing. A missing znode is no secret:
+// exists says NONODE and watches for its creation, whatever the parent's
+// ACL.
+func TestExistsNeedsRead(t *testing.T) {
+	s := newServer(t)
+	if checks, err := servertest.ExistsChecksRead(s.Addr()); err != nil {
+		t.Fatal(err)
+	} else if !checks {
+		t.Skip("this Apache predates ZOOKEEPER-2590: exists shows every Stat")
+	}
+	owner := rawSession(t, s.Addr())
+	owner.addAuth("digest", "user1:12345")
+	owner.mustOK("create /private", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/private", Data: []byte("p"), ACL: digestACL(wire.PermAll)}, nil))
+	owner.mustOK("create /private/kid", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/private/kid", ACL: digestACL(wire.PermAll)}, nil))
+
+	other := rawSession(t, s.Addr())
+	wantCode(t, "exists of an unreadable znode", other.watchExists("/private"), wire.CodeNoAuth)
+	wantCode(t, "exists of an unreadable child", other.watchExists("/private/kid"), wire.CodeNoAuth)
+	wantCode(t, "exists of a missing child of an unreadable znode", other.watchExists("/private/none"), wire.CodeNoNode)
+
+	// Let everyone read, then change what other asked about: only the
+	// creation it watched for reaches it.
+	readable := append(digestACL(wire.PermAll), wire.ACL{Perms: wire.PermRead, ID: wire.ID{Scheme: "world", ID: "anyone"}})
+	for _, p := range []string{"/private", "/private/kid"} {
+		owner.mustOK("setACL "+p, owner.call(wire.OpSetACL, &wire.SetACLRequest{Path: p, ACL: readable, Version: -1}, nil))
+	}
+	owner.setData("/private", "q")
+	owner.setData("/private/kid", "k")
+	owner.mustOK("create /private/none", owner.call(wire.OpCreate, &wire.CreateRequest{Path: "/private/none", ACL: readable}, nil))
+	ev := other.nextEvent()
+	if ev.Type != wire.EventNodeCreated || ev.Path != "/private/none" {
+		t.Fatalf("first notification %+v, want NodeCreated /private/none", ev)
+	}
+	other.noEvent()
+
+	// Now readable: exists answers and watches.
+	if st := other.stat("/private"); st.Version != 1 {
+		t.Fatalf("version %d after one setData, want 1", st.Version)
+	}
+	wantCode(t, "exists of the now readable znode", other.watchExists("/private"), wire.CodeOK)
+	owner.setData("/private", "r")
+	if ev := other.nextEvent(); ev.Type != wire.EventNodeDataChanged || ev.Path != "/private" {
+		t.Fatalf("notification %+v, want NodeDataChanged /private", ev)
 	}
 }

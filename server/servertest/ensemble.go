@@ -1,6 +1,7 @@
 package servertest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"context"
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/config"
 )
