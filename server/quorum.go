@@ -54,6 +54,7 @@ func quorumTLS(cfg *config.Config, log *slog.Logger, quit <-chan struct{}) (*zab
 		Dial:        cfg.SSLQuorum,
 		Unified:     cfg.PortUnification,
 		VerifyNames: !cfg.QuorumTLS.NoHostnameVerification,
+		ReverseDNS:  !cfg.QuorumTLS.NoReverseDNS,
 	}, nil
 }
 

@@ -161,15 +161,30 @@ func verifyName(cert *x509.Certificate, addr net.Addr, host string) error {
 	return fmt.Errorf("certificate of %s (%s) does not name it: hostname verification failed", addr, cert.Subject)
 }
 
+// PeerNames is what Accepting checks of a peer's certificate.
+type PeerNames int
+
+const (
+	// AnyName: nothing (hostnameVerification=false).
+	AnyName PeerNames = iota
+	// AddressName: the certificate names the address the peer connects
+	// from (allowReverseDnsLookup=false).
+	AddressName
+	// AddressOrReverseName: that address, or a name it resolves back to
+	// (reverse DNS), as Apache's quorum TLS does by default. A reverse
+	// lookup trusts whoever answers for the address's PTR record
+	// (CVE-2026-24281), so Apache's client TLS no longer does it.
+	AddressOrReverseName
+)
+
 // Accepting is the configuration a listener hands every connection: the
 // one current returns at its ClientHello (so that reloaded stores apply to
-// the next connection) and, with verifyNames, a check that the peer's
-// certificate names the address it connects from (Apache's quorum hostname
-// verification of clients) or a name that address resolves to.
-func Accepting(current func() *tls.Config, verifyNames bool) *tls.Config {
+// the next connection) and a check that the peer's certificate names it as
+// names asks (Apache's quorum hostname verification of clients).
+func Accepting(current func() *tls.Config, names PeerNames) *tls.Config {
 	return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		c := current()
-		if !verifyNames {
+		if names == AnyName {
 			return c, nil
 		}
 		c = c.Clone()
@@ -180,14 +195,14 @@ func Accepting(current func() *tls.Config, verifyNames bool) *tls.Config {
 			}
 			cert := cs.PeerCertificates[0]
 			err := verifyName(cert, remote, "")
-			if err == nil {
-				return nil
+			if err == nil || names != AddressOrReverseName {
+				return err
 			}
 			if ta, ok := remote.(*net.TCPAddr); ok {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				names, _ := net.DefaultResolver.LookupAddr(ctx, ta.IP.String())
+				hosts, _ := net.DefaultResolver.LookupAddr(ctx, ta.IP.String())
 				cancel()
-				for _, n := range names {
+				for _, n := range hosts {
 					if cert.VerifyHostname(strings.TrimSuffix(n, ".")) == nil {
 						return nil
 					}

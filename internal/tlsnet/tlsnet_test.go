@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestMembersAuthenticateEachOther(t *testing.T) {
 	ca := testcerts.NewCA(t, "ensemble CA")
 	srv, _ := member(t, ca.Peer("zk1"), ca)
 	_, cli := member(t, ca.Peer("zk2"), ca)
-	addr := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srv }, true), false)
+	addr := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srv }, tlsnet.AddressOrReverseName), false)
 	if err := dial(t, cli, addr, true); err != nil {
 		t.Fatalf("a member with a certificate of the ensemble's CA: %v", err)
 	}
@@ -133,6 +134,27 @@ func TestMembersAuthenticateEachOther(t *testing.T) {
 	}
 }
 
+// A member whose certificate names it only by the name its address
+// resolves back to (localhost, not 127.0.0.1) is let in by a reverse
+// lookup, unless ssl.quorum.allowReverseDnsLookup=false.
+func TestReverseDNSLookup(t *testing.T) {
+	hosts, err := net.LookupAddr("127.0.0.1")
+	if err != nil || !slices.ContainsFunc(hosts, func(h string) bool { return strings.TrimSuffix(h, ".") == "localhost" }) {
+		t.Skipf("127.0.0.1 does not resolve back to localhost here (%v, %v)", hosts, err)
+	}
+	ca := testcerts.NewCA(t, "ensemble CA")
+	srv, _ := member(t, ca.Peer("zk1"), ca)
+	_, byName := member(t, ca.PeerFor("zk2", "localhost"), ca)
+	reverse := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srv }, tlsnet.AddressOrReverseName), false)
+	if err := dial(t, byName, reverse, true); err != nil {
+		t.Errorf("a certificate naming localhost, reverse lookups allowed: %v", err)
+	}
+	strict := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srv }, tlsnet.AddressName), false)
+	if err := dial(t, byName, strict, true); err == nil {
+		t.Error("a certificate naming localhost only was accepted from 127.0.0.1 without reverse lookups")
+	}
+}
+
 func TestHostnameVerification(t *testing.T) {
 	ca := testcerts.NewCA(t, "ensemble CA")
 	// Certificates that name another address than the one used.
@@ -151,7 +173,7 @@ func TestHostnameVerification(t *testing.T) {
 
 	// Accepting: the client's certificate must name the address it comes
 	// from (127.0.0.1, or what it resolves to).
-	strict := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srvOK }, true), false)
+	strict := echoListener(t, tlsnet.Accepting(func() *tls.Config { return srvOK }, tlsnet.AddressOrReverseName), false)
 	if err := dial(t, cliElse, strict, true); err == nil {
 		t.Error("a client certificate for another address was accepted with verification on")
 	}
@@ -232,7 +254,7 @@ func TestStoresReload(t *testing.T) {
 	done := make(chan struct{})
 	defer close(done)
 	go stores.Watch(done, 10*time.Millisecond)
-	addr := echoListener(t, tlsnet.Accepting(stores.Server, false), false)
+	addr := echoListener(t, tlsnet.Accepting(stores.Server, tlsnet.AnyName), false)
 	_, cli := member(t, ca.Peer("zk2"), ca)
 	if cn := presented(t, addr, cli); cn != "zk1" {
 		t.Fatalf("presents %q, want zk1", cn)

@@ -36,6 +36,12 @@ type TLSConfig struct {
 	// NoHostnameVerification is hostnameVerification=false: members do
 	// not check that the other end's certificate names its address.
 	NoHostnameVerification bool
+	// NoReverseDNS is allowReverseDnsLookup=false: a member's certificate
+	// must name the address it connects from, not only a name that
+	// address resolves back to. Apache 3.8.6's default is true between
+	// members and false on the client port, which verifies no client's
+	// name anyway.
+	NoReverseDNS bool
 	// AuthProvider is ssl.authProvider, the scheme TLS clients are
 	// authenticated with: only x509.
 	AuthProvider string
@@ -185,6 +191,14 @@ func storeKeys(get func(*Config) *TLSConfig) map[string]setter {
 				return fmt.Errorf("%q: want true or false", v)
 			}
 			get(c).NoHostnameVerification = !b
+			return nil
+		},
+		"allowReverseDnsLookup": func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q: want true or false", v)
+			}
+			get(c).NoReverseDNS = !b
 			return nil
 		},
 		"crl": func(c *Config, v string) error {

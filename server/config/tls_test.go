@@ -60,6 +60,7 @@ func TestTLSErrors(t *testing.T) {
 		{"ssl.keyStore.type=BCFKS\n", "zoo.cfg:3: ssl.keyStore.type: BCFKS (Bouncy Castle's FIPS key store) is not supported"},
 		{"ssl.quorum.trustStore.type=JCEKS\n", `zoo.cfg:3: ssl.quorum.trustStore.type: "JCEKS": unknown store type (zkgo reads PEM, JKS and PKCS12)`},
 		{"ssl.quorum.hostnameVerification=maybe\n", `ssl.quorum.hostnameVerification: "maybe": want true or false`},
+		{"ssl.quorum.allowReverseDnsLookup=no way\n", `ssl.quorum.allowReverseDnsLookup: "no way": want true or false`},
 		{"ssl.quorum.clientAuth=maybe\n", `ssl.quorum.clientAuth: "maybe": choose none, want or need`},
 		{"ssl.clientAuth=maybe\n", `zoo.cfg:3: ssl.clientAuth: "maybe": choose none, want or need`},
 		{"ssl.protocol=SSLv3\n", `ssl.protocol: "SSLv3"`},
@@ -90,6 +91,7 @@ ssl.quorum.trustStore.location=/k/trust.p12
 ssl.quorum.trustStore.passwordPath=/k/pw
 ssl.quorum.trustStore.type=pkcs12
 ssl.quorum.hostnameVerification=false
+zookeeper.ssl.quorum.allowReverseDnsLookup=false
 ssl.quorum.enabledProtocols=TLSv1.3
 ssl.quorum.context.supplier.class=com.example.Supplier
 ssl.keyStore.location=/k/client.p12
@@ -105,6 +107,8 @@ ssl.keyStore.location=/k/client.p12
 	want(t, c.QuorumTLS.TrustStoreType, "PKCS12")
 	want(t, c.QuorumTLS.TrustStorePasswordPath, "/k/pw")
 	want(t, c.QuorumTLS.NoHostnameVerification, true)
+	want(t, c.QuorumTLS.NoReverseDNS, true)
+	want(t, c.TLS.NoReverseDNS, false)
 	want(t, strings.Join(c.QuorumTLS.EnabledProtocols, ","), "TLSv1.3")
 	want(t, c.TLS.KeyStoreLocation, "/k/client.p12") // the client port's keys stay apart
 	want(t, c.TLS.NoHostnameVerification, false)

@@ -101,6 +101,10 @@ type TLS struct {
 	// VerifyNames: a member's certificate must name its address
 	// (ssl.quorum.hostnameVerification, on by default).
 	VerifyNames bool
+	// ReverseDNS: a member connecting here may instead be named by what
+	// its address resolves back to (ssl.quorum.allowReverseDnsLookup,
+	// on by default).
+	ReverseDNS bool
 }
 
 // SetServers replaces the addresses (after a reconfig). The listening
@@ -163,7 +167,14 @@ func (t *tcpTransport) Listen(ch Channel) (Listener, error) {
 		return nil, fmt.Errorf("listen on %s port: %w", ch, err)
 	}
 	if t.tls != nil {
-		tc := tlsnet.Accepting(t.tls.Stores.Server, t.tls.VerifyNames)
+		names := tlsnet.AnyName
+		switch {
+		case t.tls.VerifyNames && t.tls.ReverseDNS:
+			names = tlsnet.AddressOrReverseName
+		case t.tls.VerifyNames:
+			names = tlsnet.AddressName
+		}
+		tc := tlsnet.Accepting(t.tls.Stores.Server, names)
 		l = tlsnet.NewListener(l, tc, t.tls.Unified, t.logger().With("port", ch.String()))
 	}
 	if t.auth != nil {
