@@ -53,8 +53,9 @@ func commandTable() []*Command {
 			Flags: []Flag{{Name: "s", Help: "sequential"}, {Name: "e", Help: "ephemeral"}, {Name: "c", Help: "container"}, {Name: "t", Arg: "ttl", Help: "TTL in ms"},
 				{Name: "f", Arg: "file", Help: "read data from a file (- for stdin)"}},
 			MinArgs: 1, MaxArgs: 3, Args: []ArgKind{ArgPath, ArgData, ArgACL}, Output: true, NeedsConn: true, Run: runCreate},
-		{Name: "get", Usage: "get [-s] [-w] [--base64] path", Help: "print a znode's data",
-			Flags:   []Flag{{Name: "s", Help: "print the stat too"}, {Name: "w", Help: "set a data watch"}, {Name: "base64", Long: true, Help: "print data in base64"}, {Name: "b", Help: "print data in base64"}},
+		{Name: "get", Usage: "get [-s] [-w] [-b] [-x] path", Help: "print a znode's data",
+			Flags: []Flag{{Name: "s", Help: "print the stat too"}, {Name: "w", Help: "set a data watch"}, {Name: "base64", Long: true, Help: "print data in base64"},
+				{Name: "b", Help: "print data in base64"}, {Name: "x", Help: "print data as a hex dump"}},
 			MinArgs: 1, MaxArgs: 1, Args: []ArgKind{ArgPath}, Output: true, NeedsConn: true, Run: runGet},
 		{Name: "set", Usage: "set [-s] [-v version] path data", Help: "set a znode's data",
 			Flags: []Flag{{Name: "s", Help: "print the stat"}, {Name: "v", Arg: "version", Help: "expected version"},
@@ -285,6 +286,8 @@ func runGet(inv *Invocation) error {
 		fmt.Fprintln(inv.Out, "null")
 	case b64:
 		fmt.Fprintln(inv.Out, base64.StdEncoding.EncodeToString(data))
+	case inv.Opts.Has("x"):
+		fmt.Fprintln(inv.Out, hexDump(data))
 	default:
 		fmt.Fprintln(inv.Out, string(data))
 	}

@@ -219,3 +219,36 @@ type EventJSON struct {
 	Path  string `json:"path,omitempty" yaml:"path,omitempty"`
 	Time  int64  `json:"time" yaml:"time"`
 }
+
+// hexDump is zkCli.sh's get -x (3.8.5): Netty's ByteBufUtil.prettyHexDump,
+// 16 bytes a row with their offset and their printable ASCII, in a box.
+// Empty data gives "".
+func hexDump(data []byte) string {
+	if len(data) == 0 {
+		return ""
+	}
+	const rule = "+--------+-------------------------------------------------+----------------+"
+	var b strings.Builder
+	b.WriteString("         +-------------------------------------------------+\n")
+	b.WriteString("         |  0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f |\n")
+	b.WriteString(rule)
+	for off := 0; off < len(data); off += 16 {
+		row := data[off:min(off+16, len(data))]
+		fmt.Fprintf(&b, "\n|%08x|", uint32(off))
+		for _, c := range row {
+			fmt.Fprintf(&b, " %02x", c)
+		}
+		b.WriteString(strings.Repeat("   ", 16-len(row)))
+		b.WriteString(" |")
+		for _, c := range row {
+			if c <= 0x1f || c >= 0x7f {
+				c = '.'
+			}
+			b.WriteByte(c)
+		}
+		b.WriteString(strings.Repeat(" ", 16-len(row)))
+		b.WriteByte('|')
+	}
+	b.WriteString("\n" + rule)
+	return b.String()
+}
