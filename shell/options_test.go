@@ -197,7 +197,7 @@ func TestCompleteOffline(t *testing.T) {
 	if got := texts(sh.Complete("getA")); !reflect.DeepEqual(got, []string{"getAcl", "getAllChildrenNumber"}) {
 		t.Errorf("commands: %q", got)
 	}
-	if got := texts(sh.Complete("get -")); !reflect.DeepEqual(got, []string{"-s", "-w", "--base64", "-b", "-o", "--output"}) {
+	if got := texts(sh.Complete("get -")); !reflect.DeepEqual(got, []string{"-s", "-w", "--base64", "-b", "-x", "-o", "--output"}) {
 		t.Errorf("flags: %q", got)
 	}
 	if got := texts(sh.Complete("get /a -o j")); !reflect.DeepEqual(got, []string{"json"}) {
