@@ -288,7 +288,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 			if s.audit != nil {
 				s.audit.request(sid, auth, c.remote.Addr().Unmap().String(), s.providers(), op, body, res)
 			}
-			c.fill(sl, s.writeReply(xid, op, res))
+			c.fill(sl, s.writeReply(xid, op, body, res))
 			if closing {
 				c.closeAfterFlush()
 			}
@@ -393,8 +393,8 @@ func containsID(ids []wire.ID, id wire.ID) bool {
 	return false
 }
 
-// writeReply encodes the reply of an applied write.
-func (s *Server) writeReply(xid, op int32, res txn.Result) []byte {
+// writeReply encodes the reply of an applied write; body is its request.
+func (s *Server) writeReply(xid, op int32, body wire.Record, res txn.Result) []byte {
 	if res.Type == txn.TypeError {
 		return s.reply(xid, res.Err, nil)
 	}
@@ -409,8 +409,15 @@ func (s *Server) writeReply(xid, op int32, res txn.Result) []byte {
 		return s.reply(xid, wire.CodeOK, &wire.GetDataResponse{Data: res.Data, Stat: res.Stat})
 	case wire.OpMulti:
 		mr := &wire.MultiResponse{Results: make([]wire.OpResult, len(res.Ops))}
+		req, _ := body.(*wire.MultiRequest)
 		for i, r := range res.Ops {
 			mr.Results[i] = multiResult(r)
+			if req != nil && i < len(req.Ops) && req.Ops[i].Type == wire.OpCreate2 && r.Type == txn.TypeCreate {
+				// A create2 in a multi is answered with its Stat, as
+				// since Apache 3.8.2 (ZOOKEEPER-4026); 3.8.0 answered
+				// it as a create. Its txn is a create all the same.
+				mr.Results[i] = wire.OpResult{Type: wire.OpCreate2, Resp: &wire.Create2Response{Path: r.Path, Stat: r.Stat}}
+			}
 		}
 		return s.reply(xid, wire.CodeOK, mr)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/server/servertest"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -81,6 +82,43 @@ func TestCreateVariantsInMulti(t *testing.T) {
 	}
 	if resp.Results[1].Resp.(*wire.Create2Response).Stat.DataLength != 2 {
 		t.Fatalf("TTL result stat %+v", resp.Results[1].Resp)
+	}
+}
+
+// A create2 in a multi is answered with the new znode's Stat since Apache
+// 3.8.2 (ZOOKEEPER-4026); 3.8.0 answers it as a create, with the path only.
+// A create beside it is answered as a create either way.
+func TestCreate2InMulti(t *testing.T) {
+	s := newServer(t)
+	stat2, err := servertest.Since(s.Addr(), "3.8.2", "3.9.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rawSession(t, s.Addr())
+	var resp wire.MultiResponse
+	c.mustOK("multi", c.call(wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpCreate2, Req: &wire.CreateRequest{Path: "/m2", Data: []byte("abc"), ACL: openACL, Flags: wire.ModeEphemeral}},
+		{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: "/m1", ACL: openACL}},
+	}}, &resp))
+	if len(resp.Results) != 2 {
+		t.Fatalf("%d results", len(resp.Results))
+	}
+	r := resp.Results[0]
+	if !stat2 {
+		if cr, ok := r.Resp.(*wire.CreateResponse); r.Type != wire.OpCreate || !ok || cr.Path != "/m2" {
+			t.Fatalf("create2 result: %+v %+v, want a create result", r, r.Resp)
+		}
+	} else {
+		cr, ok := r.Resp.(*wire.Create2Response)
+		if r.Type != wire.OpCreate2 || !ok || cr.Path != "/m2" {
+			t.Fatalf("create2 result: %+v %+v, want a create2 result", r, r.Resp)
+		}
+		if got := c.stat("/m2"); cr.Stat != got || got.Czxid != c.zxid() || got.DataLength != 3 || got.EphemeralOwner == 0 {
+			t.Fatalf("create2 result's Stat %+v, the znode's %+v", cr.Stat, got)
+		}
+	}
+	if cr, ok := resp.Results[1].Resp.(*wire.CreateResponse); resp.Results[1].Type != wire.OpCreate || !ok || cr.Path != "/m1" {
+		t.Fatalf("create result: %+v", resp.Results[1])
 	}
 }
 
