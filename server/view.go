@@ -109,10 +109,10 @@ func (v view) Stats() fourletter.Stats {
 		LocalSessionsEnabled:      s.peer != nil && s.cfg.LocalSessionsEnabled,
 		FsyncThresholdExceedCount: s.store.SlowSyncs(),
 		Uptime:                    time.Since(started),
-		// As Apache: its FileTxnSnapLog calls the txn log directory
-		// "dataDir", so datadir_size is the log's and logdir_size the snapshots'.
-		DataDirSize:         s.store.LogDirSize(),
-		LogDirSize:          s.store.DataDirSize(),
+		// The snapshots' directory and the log's, as Apache since 3.8.4
+		// (ZOOKEEPER-4730); 3.8.0 swapped them.
+		DataDirSize:         s.store.DataDirSize(),
+		LogDirSize:          s.store.LogDirSize(),
 		OpenFileDescriptors: openFDs(),
 		MaxFileDescriptors:  maxFDs(),
 		ClientResponseLast:  -1,

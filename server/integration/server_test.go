@@ -84,6 +84,9 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 		"4lw.commands.whitelist=*",
 		fmt.Sprintf("extendedTypesEnabled=%v", cfg.ExtendedTypesEnabled),
 	}
+	if cfg.DataLogDir != cfg.DataDir {
+		lines = append(lines, "dataLogDir="+filepath.Join(dir, "datalog"))
+	}
 	if cfg.SuperDigest != "" {
 		lines = append(lines, "DigestAuthenticationProvider.superDigest="+cfg.SuperDigest)
 	}

@@ -353,18 +353,11 @@ func (s *Store) LogPath() string { return s.logPath }
 func (s *Store) SnapDir() string { return s.snapDir }
 
 // DataDirSize is the total size in bytes of the files in the snapshot
-// directory (<dataDir>/version-2).
-//
-// Beware when rendering `dirs`: Apache 3.8 prints the txn log directory as
-// datadir_size and the snapshot directory as logdir_size
-// (ZooKeeperServer.getDataDirSize sizes snapLog.getDataDir(), which is
-// FileTxnSnapLog's log directory). To print what Apache prints, use
-// datadir_size = LogDirSize() and logdir_size = DataDirSize(). With the
-// default dataLogDir = dataDir both are the same directory anyway.
+// directory (<dataDir>/version-2): dirs' datadir_size.
 func (s *Store) DataDirSize() int64 { return dirSize(s.snapDir) }
 
 // LogDirSize is the total size in bytes of the files in the txn log
-// directory (<dataLogDir>/version-2). See DataDirSize about `dirs`.
+// directory (<dataLogDir>/version-2): dirs' logdir_size.
 func (s *Store) LogDirSize() int64 { return dirSize(s.logDir) }
 
 func dirSize(dir string) int64 {
