@@ -116,6 +116,18 @@ func storeKeys(get func(*Config) *TLSConfig) map[string]setter {
 			return nil
 		}
 	}
+	// off sets a No… field: the key turns on (true) or off (false) a
+	// check that is on by default.
+	off := func(f func(*TLSConfig) *bool) setter {
+		return func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q: want true or false", v)
+			}
+			*f(get(c)) = !b
+			return nil
+		}
+	}
 	storeType := func(f func(*TLSConfig) *string) setter {
 		return func(c *Config, v string) error {
 			t, err := keystore.CheckType(v)
@@ -185,22 +197,8 @@ func storeKeys(get func(*Config) *TLSConfig) map[string]setter {
 		// The secure client port never verifies client host names
 		// (ClientX509Util.shouldVerifyClientHostname is false); between
 		// members both ends verify the other's (QuorumX509Util).
-		"hostnameVerification": func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("%q: want true or false", v)
-			}
-			get(c).NoHostnameVerification = !b
-			return nil
-		},
-		"allowReverseDnsLookup": func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return fmt.Errorf("%q: want true or false", v)
-			}
-			get(c).NoReverseDNS = !b
-			return nil
-		},
+		"hostnameVerification":  off(func(t *TLSConfig) *bool { return &t.NoHostnameVerification }),
+		"allowReverseDnsLookup": off(func(t *TLSConfig) *bool { return &t.NoReverseDNS }),
 		"crl": func(c *Config, v string) error {
 			if strings.EqualFold(strings.TrimSpace(v), "true") {
 				return warning("certificate revocation lists are not checked by zkgo")
