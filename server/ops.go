@@ -207,6 +207,9 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	switch op {
 	case wire.OpAuth:
 		ap := body.(*wire.AuthPacket)
+		if ap.Scheme == "ensemble" && s.cfg.EnsembleAuth {
+			return s.ensembleAuth(c, sl, xid, ap.Auth)
+		}
 		ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.remote.Addr(),
 			acl.DigestAuth{Algorithm: s.cfg.DigestAlg, Super: s.cfg.SuperDigest, Disabled: s.cfg.DigestAuthDisabled})
 		if err != nil {
@@ -391,6 +394,34 @@ func containsID(ids []wire.ID, id wire.ID) bool {
 		}
 	}
 	return false
+}
+
+// ensembleAuth answers addauth ensemble NAME as Apache's
+// EnsembleAuthenticationProvider does: no name, no ensembleAuthName, or one
+// of its names is OK (and adds no id: the scheme is not one ACLs can
+// name); another name closes the connection without an answer, so that
+// the client tries another server rather than fail as refused.
+func (s *Server) ensembleAuth(c *conn, sl *slot, xid int32, name []byte) bool {
+	names := s.cfg.EnsembleAuthNames
+	switch {
+	case len(name) == 0 || names == nil:
+		s.stats.ensembleAuthSkip.Add(1)
+	case slices.Contains(names, string(name)):
+		s.stats.ensembleAuthSuccess.Add(1)
+	default:
+		s.stats.ensembleAuthFail.Add(1)
+		// At most one line a second, as Apache.
+		now := time.Now().UnixMilli()
+		if last := s.stats.ensembleFailLogged.Load(); now-last > 1000 && s.stats.ensembleFailLogged.CompareAndSwap(last, now) {
+			c.log.Warn("unexpected ensemble name: closing connection", "ensemble_name", string(name), "client_ip", c.remote.Addr().Unmap().String())
+		}
+		sl.filled, sl.frame, sl.closeConn = true, nil, true
+		c.enqueue(sl)
+		return false
+	}
+	sl.filled, sl.frame = true, authReply(xid, wire.CodeOK)
+	c.enqueue(sl)
+	return true
 }
 
 // writeReply encodes the reply of an applied write; body is its request.

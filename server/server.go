@@ -155,6 +155,9 @@ func (st *counters) record(lat int64) {
 type serverStats struct {
 	counters
 	authFailed atomic.Int64
+	// The "ensemble" scheme's answers (mntr's ensemble_auth_*).
+	ensembleAuthSuccess, ensembleAuthFail, ensembleAuthSkip atomic.Int64
+	ensembleFailLogged                                      atomic.Int64 // unix ms of the last warning
 }
 
 // New opens the data directories, recovers the newest valid snapshot plus

@@ -243,8 +243,15 @@ func (v view) ResetConnectionStats() {
 
 func (v view) Metrics() []fourletter.Metric {
 	out := append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
+	st := &v.s.stats
 	return append(out, fourletter.Metric{Name: "digest_mismatches_count", Value: v.s.digests.mismatches.Load(), Counter: true,
-		Help: "Tree digests that differed from a snapshot's once its txns were replayed"})
+		Help: "Tree digests that differed from a snapshot's once its txns were replayed"},
+		fourletter.Metric{Name: "ensemble_auth_success", Value: st.ensembleAuthSuccess.Load(), Counter: true,
+			Help: "addauth ensemble with one of ensembleAuthName's names"},
+		fourletter.Metric{Name: "ensemble_auth_fail", Value: st.ensembleAuthFail.Load(), Counter: true,
+			Help: "addauth ensemble with another name (the connection was closed)"},
+		fourletter.Metric{Name: "ensemble_auth_skip", Value: st.ensembleAuthSkip.Load(), Counter: true,
+			Help: "addauth ensemble without a name, or without ensembleAuthName"})
 }
 
 func (v view) Digests() []fourletter.ZxidDigest { return v.s.digests.List() }

@@ -46,6 +46,13 @@ type Config struct {
 	DigestAlg          acl.DigestAlgorithm
 	DigestAuthDisabled bool
 	SkipACL            bool // skipACL=yes
+	// EnsembleAuth: an authProvider.N key names
+	// EnsembleAuthenticationProvider, the "ensemble" scheme: a client
+	// that says (addauth ensemble NAME) it wants another ensemble than
+	// EnsembleAuthNames (ensembleAuthName, comma-separated; nil when
+	// unset: any name) is disconnected, to try another server.
+	EnsembleAuth      bool
+	EnsembleAuthNames []string
 
 	SASL SASLConfig // DIGEST-MD5 logins and the sasl scheme (sasl.go)
 	// QuorumSASL is the members' DIGEST-MD5 logins to each other

@@ -164,7 +164,6 @@ var ignoredKeys = map[string]string{
 	"maxBatchSize":                            "not used by zkgo",
 	"watchManagerName":                        "not used by zkgo",
 	"zookeeper.sasl.client":                   "a client setting",
-	"ensembleAuthName":                        "not supported",
 	"kerberos.removeHostFromPrincipal":        "Kerberos is not supported",
 	"kerberos.removeRealmFromPrincipal":       "Kerberos is not supported",
 	"kerberos.canonicalizeHostNames":          "Kerberos is not supported",

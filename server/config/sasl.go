@@ -77,7 +77,8 @@ type QuorumSASLConfig struct {
 
 const (
 	saslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
-	x509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+	x509ProviderClass     = "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+	ensembleProviderClass = "org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider"
 )
 
 func init() {
@@ -87,6 +88,15 @@ func init() {
 			return nil
 		},
 		"sasl.serverconfig": section(func(c *Config) *string { return &c.SASL.Section }),
+		// EnsembleAuthenticationProvider.setEnsembleNames: split at
+		// commas, each name trimmed (an empty one is a name too).
+		"ensembleAuthName": func(c *Config, v string) error {
+			c.EnsembleAuthNames = []string{}
+			for _, n := range strings.Split(v, ",") {
+				c.EnsembleAuthNames = append(c.EnsembleAuthNames, strings.TrimSpace(n))
+			}
+			return nil
+		},
 		"SASLAuthenticationProvider.superPassword": func(c *Config, v string) error {
 			c.SASL.SuperPassword = v
 			return nil
@@ -146,9 +156,11 @@ func setAuthProvider(c *Config, v string) error {
 		c.SASL.Provider = true
 	case x509ProviderClass:
 		c.TLS.X509Provider = true
+	case ensembleProviderClass:
+		c.EnsembleAuth = true
 	default:
 		// Apache logs the class it cannot load and goes on.
-		return warning(fmt.Sprintf("%q ignored: zkgo has %s and %s only", strings.TrimSpace(v), saslProviderClass, x509ProviderClass))
+		return warning(fmt.Sprintf("%q ignored: zkgo has %s, %s and %s only", strings.TrimSpace(v), saslProviderClass, x509ProviderClass, ensembleProviderClass))
 	}
 	return nil
 }
@@ -185,6 +197,9 @@ func (p *parser) validateAuth(d disk) {
 		}
 	}
 	p.validateQuorumSASL(d, j)
+	if c.EnsembleAuthNames != nil && !c.EnsembleAuth {
+		p.warnf(f, line("ensembleAuthName"), "ensembleAuthName", "has no effect without authProvider.N=%s", ensembleProviderClass)
+	}
 	if c.SessionRequireClientSASLAuth {
 		// It overrides enforce.auth.*.
 		c.EnforceAuth, c.EnforceAuthSchemes = true, []string{"sasl"}

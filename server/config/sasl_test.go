@@ -221,3 +221,22 @@ func TestQuorumSASLErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEnsembleAuthKeys(t *testing.T) {
+	base := "dataDir=/d\nclientPort=2181\n"
+	c, err := ParseBytes("zoo.cfg", []byte(base+"authProvider.1=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider\nzookeeper.ensembleAuthName= prod , prod-eu\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.EnsembleAuth || strings.Join(c.EnsembleAuthNames, "|") != "prod|prod-eu" || len(c.Warnings) != 0 {
+		t.Errorf("provider %v, names %q, warnings %q", c.EnsembleAuth, c.EnsembleAuthNames, c.Warnings)
+	}
+	// The names alone do nothing, as in Apache, and zkgo says so.
+	c, err = ParseBytes("zoo.cfg", []byte(base+"ensembleAuthName=prod\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EnsembleAuth || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "ensembleAuthName: has no effect without authProvider.N=") {
+		t.Errorf("provider %v, warnings %q", c.EnsembleAuth, c.Warnings)
+	}
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
@@ -343,4 +344,49 @@ func TestMalformedAuthPacket(t *testing.T) {
 		t.Fatalf("session lost: %+v", resp)
 	}
 	c2.stat("/")
+}
+
+// The "ensemble" scheme (EnsembleAuthenticationProvider): a client names
+// the ensemble it means to reach; a server of another ensemble closes the
+// connection without an answer, so that the client tries the next
+// server. No name, or one of ensembleAuthName's, is OK and adds no id;
+// ACLs cannot name the scheme. Without the provider the scheme is
+// unknown: AUTHFAILED.
+func TestEnsembleAuth(t *testing.T) {
+	s := newServer(t, servertest.WithConfig(func(c *config.Config) {
+		c.EnsembleAuth = true
+		c.EnsembleAuthNames = []string{"prod", "prod-eu"}
+	}))
+	for _, name := range []string{"prod", "prod-eu", ""} {
+		c := rawSession(t, s.Addr())
+		h, _, err := c.authRaw("ensemble", name)
+		if err != nil || h.Err != wire.CodeOK {
+			t.Fatalf("addauth ensemble %q: %v %v", name, h.Err, err)
+		}
+		c.create("/e-"+name, nil, wire.ModeEphemeral) // the session goes on
+		if ids := c.whoAmI(); len(ids) != 1 || !strings.HasPrefix(ids[0], "ip:") {
+			t.Errorf("addauth ensemble %q: whoami %q, want the ip id alone", name, ids)
+		}
+	}
+	c := rawSession(t, s.Addr())
+	if h, _, err := c.authRaw("ensemble", "staging"); err == nil {
+		t.Fatalf("addauth ensemble staging: answered %v, want the connection closed", h.Err)
+	}
+	wantCode(t, "an ensemble ACL", rawSession(t, s.Addr()).call(wire.OpCreate, &wire.CreateRequest{Path: "/acl-ens",
+		ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "ensemble", ID: "prod"}}}}, nil), wire.CodeInvalidACL)
+	mntr, err := servertest.Mntr(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"zk_ensemble_auth_success": "2", "zk_ensemble_auth_skip": "1", "zk_ensemble_auth_fail": "1"} {
+		if mntr[k] != want {
+			t.Errorf("mntr %s = %q, want %s", k, mntr[k], want)
+		}
+	}
+
+	plain := newServer(t)
+	c = rawSession(t, plain.Addr())
+	if h, _, err := c.authRaw("ensemble", "prod"); err != nil || h.Err != wire.CodeAuthFailed {
+		t.Fatalf("addauth ensemble without the provider: %v %v, want AUTHFAILED", h.Err, err)
+	}
 }

@@ -84,6 +84,12 @@ func startApache(t testing.TB, opts ...servertest.Option) *apacheServer {
 		"4lw.commands.whitelist=*",
 		fmt.Sprintf("extendedTypesEnabled=%v", cfg.ExtendedTypesEnabled),
 	}
+	if cfg.EnsembleAuth {
+		lines = append(lines, "authProvider.ensemble=org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider")
+	}
+	if cfg.EnsembleAuthNames != nil {
+		lines = append(lines, "ensembleAuthName="+strings.Join(cfg.EnsembleAuthNames, ","))
+	}
 	if cfg.DataLogDir != cfg.DataDir {
 		lines = append(lines, "dataLogDir="+filepath.Join(dir, "datalog"))
 	}
