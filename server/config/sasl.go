@@ -76,7 +76,7 @@ type QuorumSASLConfig struct {
 }
 
 const (
-	saslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+	saslProviderClass     = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 	x509ProviderClass     = "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
 	ensembleProviderClass = "org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider"
 )
