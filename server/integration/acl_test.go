@@ -59,8 +59,7 @@ func TestDigestACL(t *testing.T) {
 		// DELETE is checked on the parent, before the child's existence.
 		{"delete child", wire.OpDelete, &wire.PathVersionRequest{Path: "/sec/kid", Version: -1}, noAuth},
 		{"delete missing child", wire.OpDelete, &wire.PathVersionRequest{Path: "/sec/nope", Version: -1}, noAuth},
-		// exists is not ACL-checked in 3.8.0.
-		{"exists", wire.OpExists, &wire.PathWatchRequest{Path: "/sec"}, wire.CodeOK},
+		// exists checks READ since 3.8.4 (TestExistsNeedsRead), sync nothing.
 		{"sync", wire.OpSync, &wire.PathRequest{Path: "/sec"}, wire.CodeOK},
 	} {
 		wantCode(t, tc.name, other.call(tc.op, tc.body, nil), tc.want)

@@ -33,9 +33,16 @@ func TestMultiSuccessSharesOneZxid(t *testing.T) {
 		t.Fatalf("multi took zxids 0x%x..0x%x, want exactly one", before+1, zxid)
 	}
 	// create2 inside multi answers a plain create result (type 1, path
-	// only), as observed on Apache 3.8.0; createContainer/createTTL answer
-	// type 15 with a Stat (TestCreateVariantsInMulti).
-	types := []int32{wire.OpCheck, wire.OpCreate, wire.OpCreate, wire.OpCreate, wire.OpSetData, wire.OpDelete, wire.OpCheck, wire.OpSetData}
+	// only) on Apache 3.8.0, and a create2 result (type 15, with a Stat)
+	// since 3.8.2 (TestCreate2InMulti); createContainer/createTTL answer
+	// type 15 (TestCreateVariantsInMulti).
+	create2 := wire.OpCreate
+	if since, err := servertest.Since(s.Addr(), "3.8.2", "3.9.0"); err != nil {
+		t.Fatal(err)
+	} else if since {
+		create2 = wire.OpCreate2
+	}
+	types := []int32{wire.OpCheck, wire.OpCreate, wire.OpCreate, create2, wire.OpSetData, wire.OpDelete, wire.OpCheck, wire.OpSetData}
 	if len(resp.Results) != len(types) {
 		t.Fatalf("%d results", len(resp.Results))
 	}
@@ -48,8 +55,15 @@ func TestMultiSuccessSharesOneZxid(t *testing.T) {
 		// /m had one create (old) and /m/a was the second.
 		t.Fatalf("sequential in multi: %s", p)
 	}
-	if p := resp.Results[3].Resp.(*wire.CreateResponse).Path; p != "/m/s-0000000003" {
-		t.Fatalf("create2 in multi: %s", p)
+	var p3 string
+	switch r := resp.Results[3].Resp.(type) {
+	case *wire.CreateResponse:
+		p3 = r.Path
+	case *wire.Create2Response:
+		p3 = r.Path
+	}
+	if p3 != "/m/s-0000000003" {
+		t.Fatalf("create2 in multi: %q", p3)
 	}
 	if st := resp.Results[4].Resp.(*wire.StatResponse).Stat; st.Mzxid != zxid || st.Version != 1 {
 		t.Fatalf("setData in multi: %+v", st)
