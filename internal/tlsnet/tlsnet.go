@@ -15,10 +15,10 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/admit"
 	"github.com/zkgo/zkgo/internal/keystore"
 	"github.com/zkgo/zkgo/server/config"
 )
@@ -266,14 +266,10 @@ func Dial(ctx context.Context, tc *tls.Config, addr string, verifyNames bool) (*
 // it also hands out plain connections, told apart by their first byte
 // (Apache's portUnification).
 type Listener struct {
-	net.Listener
+	*admit.Listener[net.Conn]
 	tc      *tls.Config
 	log     *slog.Logger
 	unified bool
-	ready   chan net.Conn
-	done    chan struct{}
-	once    sync.Once
-	err     error // set before done is closed
 	failed  atomic.Int64
 }
 
@@ -283,24 +279,9 @@ func (l *Listener) Failures() int64 { return l.failed.Load() }
 
 // NewListener starts accepting on ln.
 func NewListener(ln net.Listener, tc *tls.Config, unified bool, log *slog.Logger) *Listener {
-	l := &Listener{Listener: ln, tc: tc, log: log, unified: unified, ready: make(chan net.Conn), done: make(chan struct{})}
-	go l.acceptLoop()
+	l := &Listener{tc: tc, log: log, unified: unified}
+	l.Listener = admit.New(ln, l.handshake, func(c net.Conn) { c.Close() })
 	return l
-}
-
-func (l *Listener) acceptLoop() {
-	for {
-		nc, err := l.Listener.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			l.once.Do(func() { l.err = err; close(l.done) })
-			return
-		}
-		go l.handshake(nc)
-	}
 }
 
 // peekedConn is a plain connection whose first bytes were read to tell
@@ -312,7 +293,7 @@ type peekedConn struct {
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-func (l *Listener) handshake(nc net.Conn) {
+func (l *Listener) handshake(nc net.Conn) (net.Conn, bool) {
 	nc.SetDeadline(time.Now().Add(HandshakeTimeout))
 	var out net.Conn
 	if l.unified {
@@ -320,7 +301,7 @@ func (l *Listener) handshake(nc net.Conn) {
 		b, err := r.Peek(1)
 		if err != nil {
 			nc.Close()
-			return
+			return nil, false
 		}
 		if b[0] != 0x16 { // not a TLS handshake record
 			out = &peekedConn{Conn: nc, r: r}
@@ -338,37 +319,16 @@ func (l *Listener) handshake(nc net.Conn) {
 			}
 			l.log.Warn("unsuccessful TLS handshake: closing connection", "remote", nc.RemoteAddr().String(), "err", err)
 			tc.Close()
-			return
+			return nil, false
 		}
 		out = tc
 	}
 	nc.SetDeadline(time.Time{})
-	select {
-	case l.ready <- out:
-	case <-l.done:
-		out.Close()
-	}
+	return out, true
 }
 
 // Unified reports whether the listener also hands out plain connections.
 func (l *Listener) Unified() bool { return l.unified }
-
-// Accept returns the next connection whose handshake has completed.
-func (l *Listener) Accept() (net.Conn, error) {
-	select {
-	case nc := <-l.ready:
-		return nc, nil
-	case <-l.done:
-		return nil, l.err
-	}
-}
-
-// Close stops accepting; handshakes in flight are dropped.
-func (l *Listener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { l.err = net.ErrClosed; close(l.done) })
-	return err
-}
 
 // Stores holds one prefix's server and client configurations and, when
 // watched, builds them again whenever the key or trust store file changes

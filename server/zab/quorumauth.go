@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/admit"
 	"github.com/zkgo/zkgo/server/sasl"
 )
 
@@ -275,64 +275,31 @@ func (c *firstFrameConn) Buffered() int {
 // each on a goroutine of its own, so that a slow or silent member holds up
 // no other; Accept returns the connections that passed.
 type authListener struct {
-	ln    net.Listener
+	*admit.Listener[Conn]
 	auth  *QuorumAuth
 	hosts func() []string
 	log   *slog.Logger
-	ready chan Conn
-	done  chan struct{}
-	once  sync.Once
-	err   error // set before done is closed
 }
 
 func newAuthListener(ln net.Listener, auth *QuorumAuth, hosts func() []string, log *slog.Logger) *authListener {
-	l := &authListener{ln: ln, auth: auth, hosts: hosts, log: log, ready: make(chan Conn), done: make(chan struct{})}
-	go l.acceptLoop()
+	l := &authListener{auth: auth, hosts: hosts, log: log}
+	l.Listener = admit.New(ln, l.admit, func(c Conn) { _ = c.Close() })
 	return l
 }
 
-func (l *authListener) acceptLoop() {
-	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			l.once.Do(func() { l.err = err; close(l.done) })
-			return
-		}
-		go l.admit(newStreamConn(nc))
-	}
-}
-
-func (l *authListener) admit(sc *streamConn) {
-	remote := sc.c.RemoteAddr().String()
+func (l *authListener) admit(nc net.Conn) (Conn, bool) {
+	sc := newStreamConn(nc)
+	remote := nc.RemoteAddr().String()
 	out, user, err := l.auth.check(sc, l.hosts)
 	if err != nil {
 		if errors.Is(err, ErrQuorumAuth) || errors.Is(err, sasl.ErrAuth) {
 			l.log.Warn("member's login refused: closing connection", "remote", remote, "err", err)
 		}
 		_ = sc.Close()
-		return
+		return nil, false
 	}
 	if user != "" {
 		l.log.Info("member logged in", "remote", remote, "user", user)
 	}
-	select {
-	case l.ready <- out:
-	case <-l.done:
-		_ = out.Close()
-	}
-}
-
-func (l *authListener) Accept() (Conn, error) {
-	select {
-	case c := <-l.ready:
-		return c, nil
-	case <-l.done:
-		return nil, l.err
-	}
-}
-
-func (l *authListener) Close() error {
-	err := l.ln.Close()
-	l.once.Do(func() { l.err = net.ErrClosed; close(l.done) })
-	return err
+	return out, true
 }

@@ -16,15 +16,24 @@ import (
 // authPair is member 1 accepting on a loopback port with acceptor's
 // logins, and member 2's transport dialing it with dialer's (nil: no
 // logins configured).
-func authPair(t *testing.T, acceptor, dialer *QuorumAuth, hosts ...string) (*authListener, *tcpTransport) {
+func authPair(t *testing.T, acceptor, dialer *QuorumAuth, hosts ...string) (*acceptedConns, *tcpTransport) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	al := newAuthListener(ln, acceptor, func() []string { return hosts }, slog.New(slog.DiscardHandler))
+	al := &acceptedConns{newAuthListener(ln, acceptor, func() []string { return hosts }, slog.New(slog.DiscardHandler)), make(chan Conn, 16)}
 	t.Cleanup(func() { al.Close() })
+	go func() {
+		for {
+			c, err := al.Accept()
+			if err != nil {
+				return
+			}
+			al.conns <- c
+		}
+	}()
 	servers := []config.Server{
 		{ID: 1, Host: "127.0.0.1", QuorumPort: port, ElectionPort: port},
 		{ID: 2, Host: "127.0.0.1", QuorumPort: 1, ElectionPort: 1},
@@ -34,11 +43,18 @@ func authPair(t *testing.T, acceptor, dialer *QuorumAuth, hosts ...string) (*aut
 	return al, tr
 }
 
+// acceptedConns is an authListener whose connections a goroutine accepts
+// as they pass, for the test to take.
+type acceptedConns struct {
+	*authListener
+	conns chan Conn
+}
+
 // accept returns the next connection al lets through, or nil when none
 // comes within d.
-func accept(al *authListener, d time.Duration) Conn {
+func accept(al *acceptedConns, d time.Duration) Conn {
 	select {
-	case c := <-al.ready:
+	case c := <-al.conns:
 		return c
 	case <-time.After(d):
 		return nil
@@ -146,7 +162,7 @@ func TestQuorumAuth(t *testing.T) {
 func TestQuorumAuthHostile(t *testing.T) {
 	acceptor := &QuorumAuth{ServerRequire: true, LearnerRequire: true, Users: quorumUsers, Timeout: 500 * time.Millisecond}
 	al, _ := authPair(t, acceptor, nil)
-	addr := al.ln.Addr().String()
+	addr := al.Addr().String()
 	magic := marshalAuth(authInProgress, nil)[:8]
 	for _, tc := range []struct {
 		name   string
