@@ -95,26 +95,9 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 		e.Reset()
 		return nil
 	}
-	e.Int(snapshotVersion)
-	sessions := s.sessions.list()
-	e.Int(int32(len(sessions)))
-	for _, si := range sessions {
-		e.Long(si.ID)
-		e.Int(int32(si.Timeout / time.Millisecond))
-	}
+	encodeSnapshotStart(e, s.sessions.list())
 	node := func(path string, n *tree.Node) error {
-		e.String(path)
-		e.Buffer(n.Data)
-		wire.EncodeACLs(e, s.tree.ACL(n))
-		e.Long(n.Czxid)
-		e.Long(n.Mzxid)
-		e.Long(n.Pzxid)
-		e.Long(n.Ctime)
-		e.Long(n.Mtime)
-		e.Int(n.Version)
-		e.Int(n.Cversion)
-		e.Int(n.Aversion)
-		e.Long(n.Owner)
+		encodeSnapshotNode(e, path, n, s.tree.ACL(n))
 		// Between points (if any) come often; flush here only what they
 		// would let grow too far (large znodes).
 		if e.Len() > 16*snapFlushAt {
@@ -131,12 +114,45 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 	if err := walk(node, between); err != nil {
 		return err
 	}
-	e.NullString()
 	d := end()
-	e.Long(d.Zxid)
-	e.Int(d.Version)
-	e.Long(d.Digest)
+	encodeSnapshotEnd(e, &d)
 	return flush()
+}
+
+// encodeSnapshotStart writes the body's version and sessions.
+func encodeSnapshotStart(e *wire.Encoder, sessions []SessionInfo) {
+	e.Int(snapshotVersion)
+	e.Int(int32(len(sessions)))
+	for _, si := range sessions {
+		e.Long(si.ID)
+		e.Int(int32(si.Timeout / time.Millisecond))
+	}
+}
+
+// encodeSnapshotNode writes one znode.
+func encodeSnapshotNode(e *wire.Encoder, path string, n *tree.Node, acl []wire.ACL) {
+	e.String(path)
+	e.Buffer(n.Data)
+	wire.EncodeACLs(e, acl)
+	e.Long(n.Czxid)
+	e.Long(n.Mzxid)
+	e.Long(n.Pzxid)
+	e.Long(n.Ctime)
+	e.Long(n.Mtime)
+	e.Int(n.Version)
+	e.Int(n.Cversion)
+	e.Int(n.Aversion)
+	e.Long(n.Owner)
+}
+
+// encodeSnapshotEnd writes the end marker and, when d is set, the digest.
+func encodeSnapshotEnd(e *wire.Encoder, d *ZxidDigest) {
+	e.NullString()
+	if d != nil {
+		e.Long(d.Zxid)
+		e.Int(d.Version)
+		e.Long(d.Digest)
+	}
 }
 
 // decodeSnapshot restores the tree and sessions from a snapshot body,

@@ -35,6 +35,10 @@ commands:
   start-foreground [zoo.cfg]  run the server in the foreground, logging to stderr
   status [zoo.cfg]            ask the server for its mode (exit 1 when it does not answer)
   version                     print the version
+  convert [zoo.cfg]           take over the dataDir of Apache ZooKeeper 3.8
+                              (stopped): its newest snapshot and the txns
+                              after it become zkgo's; its files are moved
+                              to dataDir/apache-zookeeper-data
   digest [-alg NAME] USER:PASSWORD...
                               print each digest id, as Apache's
                               DigestAuthenticationProvider does (for ACLs
@@ -78,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return startForeground(rest, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
+	case "convert":
+		return convert(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "zkgo zkserver %s (Apache ZooKeeper 3.8 protocol)\n", server.Version)
 		return 0
@@ -119,6 +125,49 @@ func digest(args []string, stdout, stderr io.Writer) int {
 	for _, c := range creds {
 		fmt.Fprintf(stdout, "%s->%s\n", c, alg.Digest(c))
 	}
+	return 0
+}
+
+// convert takes over an Apache data directory (server.ConvertApache).
+func convert(args []string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 2
+	}
+	if cfg.ClientPort != 0 {
+		// Apache locks nothing in its dataDir: its client port is the
+		// sign that it still runs (and writes there).
+		host := cfg.ClientPortAddress
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(cfg.ClientPort))
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			fmt.Fprintf(stderr, "zkserver: convert: a server listens on %s: stop Apache ZooKeeper first\n", addr)
+			return 1
+		}
+	}
+	rep, err := server.ConvertApache(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: convert: %s\n", oneLine(err))
+		return 1
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(stdout, "skipped %s\n", s)
+	}
+	fmt.Fprintf(stdout, "read %s: %d znodes, %d sessions at zxid 0x%x\n", rep.Snapshot, rep.Znodes, rep.Sessions, rep.SnapshotZxid)
+	for _, l := range rep.Logs {
+		fmt.Fprintf(stdout, "read %s\n", l)
+	}
+	torn := ""
+	if rep.Torn {
+		torn = " (the last log ended in a record cut short, as a crash leaves it; Apache stops there too)"
+	}
+	fmt.Fprintf(stdout, "%d txns after the snapshot, the last 0x%x%s\n", rep.Txns, rep.LastZxid, torn)
+	fmt.Fprintf(stdout, "Apache's files moved to %s\n", strings.Join(rep.Backup, " and "))
+	fmt.Fprintln(stdout, "done: zkserver start-foreground serves this data now")
 	return 0
 }
 

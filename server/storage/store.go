@@ -439,8 +439,8 @@ func (s *Store) unlockDir() {
 
 // refuseApacheFiles fails when the directories hold Apache ZooKeeper's own
 // data files (txn logs log.<hex>, snapshots with the "ZKSN" magic): zkserver
-// cannot read that format, and starting empty beside them would look like
-// data loss.
+// serves them only once converted (zkserver convert), and starting empty
+// beside them would look like data loss.
 func refuseApacheFiles(snapDir, logDir string) error {
 	if ents, err := os.ReadDir(logDir); err == nil {
 		for _, e := range ents {
@@ -448,7 +448,7 @@ func refuseApacheFiles(snapDir, logDir string) error {
 			if !ok || rest == "" || strings.Trim(rest, "0123456789abcdef") != "" {
 				continue
 			}
-			return fmt.Errorf("open storage: %s is an Apache ZooKeeper txn log; zkserver cannot read that format (use an empty dataDir/dataLogDir)",
+			return fmt.Errorf("open storage: %s is an Apache ZooKeeper txn log: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir/dataLogDir)",
 				filepath.Join(logDir, e.Name()))
 		}
 	}
@@ -469,7 +469,7 @@ func refuseApacheFiles(snapDir, logDir string) error {
 		_, err = io.ReadFull(f, magic)
 		_ = f.Close()
 		if err == nil && string(magic) == "ZKSN" {
-			return fmt.Errorf("open storage: %s is an Apache ZooKeeper snapshot; zkserver cannot read that format (use an empty dataDir)", p)
+			return fmt.Errorf("open storage: %s is an Apache ZooKeeper snapshot: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir)", p)
 		}
 	}
 	return nil

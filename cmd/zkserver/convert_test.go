@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+// zkserver convert takes over a dataDir Apache 3.8.0 wrote (the files of
+// the integration suite's TestConvertApacheData), says what it read, and
+// refuses, in one line, while something serves on the client port or when
+// there is nothing of Apache's left.
+func TestConvertCommand(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "server", "integration", "testdata", "apache-3.8.0", "log", "version-2")
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "version-2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "version-2", e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := servertest.FreePorts(t, 1)[0]
+	cfg := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n", dir, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"convert", cfg}, &out, &errb)
+	ln.Close()
+	if code != 1 || !strings.Contains(errb.String(), "stop Apache ZooKeeper first") || strings.Count(errb.String(), "\n") != 1 {
+		t.Fatalf("with a server on the port: exit %d, stderr %q", code, errb.String())
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"convert", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("convert: exit %d, stderr %q", code, errb.String())
+	}
+	for _, want := range []string{"snapshot.0: 4 znodes, 0 sessions at zxid 0x0", "59 txns after the snapshot, the last 0x3b", "apache-zookeeper-data", "done:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout %q lacks %q", out.String(), want)
+		}
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"convert", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no Apache ZooKeeper data files") {
+		t.Errorf("second convert: exit %d, stderr %q", code, errb.String())
+	}
+}

@@ -1,0 +1,121 @@
+package apachefile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zkgo/zkgo/server/txn"
+)
+
+// The files Apache 3.8.0 wrote in the integration suite's
+// TestConvertApacheData.
+const testdata = "../integration/testdata/apache-3.8.0"
+
+func TestReadApacheFiles(t *testing.T) {
+	f, err := Find(filepath.Join(testdata, "snapshots", "version-2"), filepath.Join(testdata, "snapshots", "version-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Snapshots) < 2 || len(f.Logs) < 2 {
+		t.Fatalf("found %+v", f)
+	}
+	s, err := ReadSnapshot(f.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Nodes[0].Path != "/" || s.Digest == nil || s.Digest.Digest == 0 {
+		t.Errorf("snapshot %s: first node %q, digest %+v", s.Path, s.Nodes[0].Path, s.Digest)
+	}
+	last := int64(0)
+	types := map[int32]int{}
+	for _, l := range f.Logs {
+		torn, err := ReadLog(l, func(x *txn.Txn) error {
+			if x.Zxid <= last {
+				t.Errorf("%s: zxid 0x%x after 0x%x", l, x.Zxid, last)
+			}
+			last = x.Zxid
+			types[x.Type]++
+			return nil
+		})
+		if err != nil || torn {
+			t.Fatalf("%s: torn %v, %v", l, torn, err)
+		}
+	}
+	for _, typ := range []int32{txn.TypeCreateSession, txn.TypeCreate, txn.TypeMulti, txn.TypeCloseSession, txn.TypeSetACL, txn.TypeCreateTTL, txn.TypeCreateContainer} {
+		if types[typ] == 0 {
+			t.Errorf("no txn of type %d in the logs: %v", typ, types)
+		}
+	}
+}
+
+// A byte changed anywhere in a snapshot, or a snapshot cut short, is
+// ErrCorrupt; so is a log record whose checksum does not match. A log
+// whose last record was cut short by a crash ends there (torn).
+func TestCorruptApacheFiles(t *testing.T) {
+	dir := filepath.Join(testdata, "snapshots", "version-2")
+	f, err := Find(dir, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := os.ReadFile(f.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{20, len(snap) / 2, len(snap) - 30} {
+		b := append([]byte(nil), snap...)
+		b[off] ^= 0x40
+		if _, err := parseSnapshot("x", 1, b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("snapshot with byte %d changed: %v", off, err)
+		}
+	}
+	if _, err := parseSnapshot("x", 1, snap[:len(snap)/2]); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("snapshot cut short: %v", err)
+	}
+
+	// The run without snapshots logged every txn in one file.
+	log, err := os.ReadFile(filepath.Join(testdata, "log", "version-2", "log.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(b []byte) (int, bool, error) {
+		n := 0
+		torn, err := parseLog("x", b, func(*txn.Txn) error { n++; return nil })
+		return n, torn, err
+	}
+	all, torn, err := count(log)
+	if err != nil || torn || all < 2 {
+		t.Fatalf("log: %d txns, torn %v, %v", all, torn, err)
+	}
+	b := append([]byte(nil), log...)
+	b[len(b)-5] ^= 0x40 // inside the last record
+	if _, _, err := count(b); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("log record changed: %v", err)
+	}
+	n, torn, err := count(log[:len(log)-3])
+	if err != nil || !torn || n != all-1 {
+		t.Errorf("log cut in its last record: %d of %d txns, torn %v, %v", n, all, torn, err)
+	}
+	padded := append(append([]byte(nil), log...), make([]byte, 4096)...)
+	if n, torn, err := count(padded); err != nil || torn || n != all {
+		t.Errorf("log with its preallocated zeros: %d of %d txns, torn %v, %v", n, all, torn, err)
+	}
+}
+
+// FuzzApacheFiles: no input makes the readers panic or hang.
+func FuzzApacheFiles(f *testing.F) {
+	dir := filepath.Join(testdata, "snapshots", "version-2")
+	if files, err := Find(dir, dir); err == nil {
+		for _, p := range append(files.Snapshots[:1], files.Logs[:1]...) {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseSnapshot("x", 1, b)
+		_, _ = parseLog("x", b, func(*txn.Txn) error { return nil })
+		_, _ = DecodeTxn(b)
+	})
+}

@@ -1,0 +1,313 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zkgo/zkgo/server/apachefile"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/storage"
+	"github.com/zkgo/zkgo/server/tree"
+	"github.com/zkgo/zkgo/server/txn"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// ConvertReport says what ConvertApache did.
+type ConvertReport struct {
+	Snapshot     string // the Apache snapshot the state starts from
+	SnapshotZxid int64
+	Znodes       int
+	Sessions     int
+	Skipped      []string // newer snapshots that did not read (corrupt)
+	Logs         []string // the txn logs read
+	Txns         int      // txns after the snapshot, now in zkgo's log
+	LastZxid     int64
+	Torn         bool     // the last log ended in a record cut short (a crash)
+	Backup       []string // where Apache's files were moved
+}
+
+// apacheBackupDir is where ConvertApache moves Apache's files, under
+// dataDir (and dataLogDir).
+const apacheBackupDir = "apache-zookeeper-data"
+
+// convertBatch is how many txns one log append takes.
+const convertBatch = 4096
+
+// ConvertApache takes over the data directories of cfg from Apache
+// ZooKeeper 3.8: it reads the newest of Apache's snapshots that checks out
+// (falling back to older ones, as Apache does) and the txns of its logs
+// after it, writes them as zkgo's snapshot and txn log (the snapshot as
+// Apache's fuzzy one, labelled with its zxid, so that zkserver replays the
+// same txns over it at start-up as Apache would), and moves Apache's files
+// aside into apacheBackupDir. Sessions, with their ids and passwords, carry
+// over: clients of Apache can resume them on zkserver. An ensemble member's
+// currentEpoch and acceptedEpoch files carry over too.
+//
+// Nothing in the data directories changes until zkgo's files are written
+// and synced (in a directory beside version-2); then Apache's files are
+// moved (renames) and zkgo's put in their place. A failure before that
+// leaves the directories as they were.
+func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
+	dataDir, logDir := cfg.DataDir, cfg.DataLogDir
+	if logDir == "" {
+		logDir = dataDir
+	}
+	snapDir, walDir := filepath.Join(dataDir, "version-2"), filepath.Join(logDir, "version-2")
+	files, err := apachefile.Find(snapDir, walDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files.Snapshots) == 0 && len(files.Logs) == 0 {
+		return nil, fmt.Errorf("no Apache ZooKeeper data files in %s", strings.Join(uniq(snapDir, walDir), " or "))
+	}
+	if err := checkNoZkgoFiles(snapDir, walDir); err != nil {
+		return nil, err
+	}
+
+	rep := &ConvertReport{}
+	var snap *apachefile.Snapshot
+	for _, p := range files.Snapshots {
+		s, err := apachefile.ReadSnapshot(p)
+		if err == nil {
+			snap = s
+			break
+		}
+		if !errors.Is(err, apachefile.ErrCorrupt) {
+			return nil, err
+		}
+		rep.Skipped = append(rep.Skipped, err.Error())
+	}
+	if snap == nil {
+		// Apache's first start writes snapshot.0, so a log without any
+		// snapshot that reads is not a history we can start from.
+		return nil, fmt.Errorf("no Apache snapshot in %s reads: %s", snapDir, strings.Join(rep.Skipped, "; "))
+	}
+	rep.Snapshot, rep.SnapshotZxid = snap.Path, snap.Zxid
+	rep.Znodes, rep.Sessions, rep.LastZxid = len(snap.Nodes), len(snap.Sessions), snap.Zxid
+
+	var entries []storage.Entry
+	for i, p := range files.Logs {
+		torn, err := apachefile.ReadLog(p, func(t *txn.Txn) error {
+			if t.Zxid <= rep.LastZxid {
+				return nil // in the snapshot already, or before it
+			}
+			entries = append(entries, storage.Entry{Zxid: t.Zxid, Data: t.Marshal()})
+			rep.LastZxid = t.Zxid
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		rep.Logs = append(rep.Logs, p)
+		if torn {
+			if i != len(files.Logs)-1 {
+				return nil, fmt.Errorf("%s: %w: a record cut short in a log that is not the last", p, apachefile.ErrCorrupt)
+			}
+			rep.Torn = true
+		}
+	}
+	rep.Txns = len(entries)
+
+	epochs, err := readEpochs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// zkgo's files, written beside version-2 first.
+	tmpData, tmpLog := filepath.Join(dataDir, "zkgo-convert.tmp"), filepath.Join(logDir, "zkgo-convert.tmp")
+	for _, d := range uniq(tmpData, tmpLog) {
+		if err := os.RemoveAll(d); err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		for _, d := range uniq(tmpData, tmpLog) {
+			_ = os.RemoveAll(d)
+		}
+	}()
+	st, err := storage.Open(tmpData, tmpLog, storage.Options{ForceSync: true})
+	if err != nil {
+		return nil, err
+	}
+	err = writeConverted(st, snap, entries, epochs)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	// Apache's files aside, then zkgo's in place.
+	moves := map[string]string{}
+	for _, p := range append(files.Snapshots, files.Logs...) {
+		dir := filepath.Join(filepath.Dir(filepath.Dir(p)), apacheBackupDir)
+		moves[p] = filepath.Join(dir, filepath.Base(p))
+		if !slices.Contains(rep.Backup, dir) {
+			rep.Backup = append(rep.Backup, dir)
+		}
+	}
+	for _, v2 := range []struct{ from, to string }{
+		{filepath.Join(tmpData, "version-2"), snapDir},
+		{filepath.Join(tmpLog, "version-2"), walDir},
+	} {
+		ents, err := os.ReadDir(v2.from)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		for _, e := range ents {
+			moves[filepath.Join(v2.from, e.Name())] = filepath.Join(v2.to, e.Name())
+		}
+	}
+	for _, p := range append(files.Snapshots, files.Logs...) { // Apache's first
+		if err := moveFile(p, moves[p]); err != nil {
+			return nil, err
+		}
+		delete(moves, p)
+	}
+	for from, to := range moves {
+		if err := moveFile(from, to); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range uniq(snapDir, walDir) {
+		if err := syncDir(d); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// writeConverted writes snap as zkgo's snapshot, the txns after it into
+// the log, and the epochs.
+func writeConverted(st *storage.Store, snap *apachefile.Snapshot, entries []storage.Entry, epochs map[string]int64) error {
+	err := st.WriteSnapshot(snap.Zxid, func(w io.Writer) error {
+		e := wire.NewEncoder(make([]byte, 0, 1<<20))
+		flush := func() error {
+			_, err := w.Write(e.Bytes())
+			e.Reset()
+			return err
+		}
+		sessions := make([]SessionInfo, len(snap.Sessions))
+		for i, s := range snap.Sessions {
+			sessions[i] = SessionInfo{ID: s.ID, Timeout: time.Duration(s.Timeout) * time.Millisecond}
+		}
+		encodeSnapshotStart(e, sessions)
+		for _, n := range snap.Nodes {
+			if err := wire.CheckStoredPath(n.Path); err != nil {
+				return fmt.Errorf("%s: znode %q: %w", snap.Path, n.Path, err)
+			}
+			encodeSnapshotNode(e, n.Path, n.Node, n.ACL)
+			if e.Len() > snapFlushAt {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		var d *ZxidDigest
+		if snap.Digest != nil && snap.Digest.Version == tree.DigestVersion && snap.Digest.Digest != 0 {
+			// Apache's digest is the same function of the tree as zkgo's:
+			// recovery checks it once it has replayed to its zxid. (The
+			// snapshot.0 of a first start carries 0: none computed yet.)
+			d = &ZxidDigest{Zxid: snap.Digest.Zxid, Version: snap.Digest.Version, Digest: snap.Digest.Digest}
+		}
+		encodeSnapshotEnd(e, d)
+		return flush()
+	})
+	if err != nil {
+		return err
+	}
+	for len(entries) > 0 {
+		n := min(len(entries), convertBatch)
+		if err := st.Append(entries[:n]); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	for _, k := range []string{"acceptedEpoch", "currentEpoch"} {
+		if v, ok := epochs[k]; ok {
+			if err := st.SetInt(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readEpochs reads an ensemble member's currentEpoch and acceptedEpoch
+// files (a decimal number each), those that exist.
+func readEpochs(dataDir string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, k := range []string{"acceptedEpoch", "currentEpoch"} {
+		b, err := os.ReadFile(filepath.Join(dataDir, k))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not an epoch", filepath.Join(dataDir, k), strings.TrimSpace(string(b)))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// checkNoZkgoFiles refuses directories that hold zkgo's own files beside
+// Apache's: converting would mix two histories.
+func checkNoZkgoFiles(dirs ...string) error {
+	for _, dir := range uniq(dirs...) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			p := filepath.Join(dir, n)
+			zkgo := n == "log.bolt" || strings.HasPrefix(n, "wal.") ||
+				(strings.HasPrefix(n, "snapshot.") && !apachefile.IsSnapshot(p))
+			if zkgo {
+				return fmt.Errorf("%s is zkgo's: %s holds zkgo's data beside Apache's; move one of them away", p, dir)
+			}
+		}
+	}
+	return nil
+}
+
+func moveFile(from, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(to); err == nil {
+		return fmt.Errorf("move %s: %s exists", from, to)
+	}
+	return os.Rename(from, to)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// uniq returns its arguments without repeats, in order.
+func uniq(s ...string) []string {
+	var out []string
+	for _, x := range s {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

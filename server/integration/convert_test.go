@@ -1,0 +1,311 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/wire"
+)
+
+// convertWorkload writes, through Apache, what zkserver convert must carry
+// over: sequential, container and TTL znodes, ACLs, deletes, a multi with
+// a create2 and a check, a failed multi, a session closed with its
+// ephemerals, and one left open holding two (returned, to resume later).
+func convertWorkload(t *testing.T, addr string) *rawConn {
+	c := rawSession(t, addr)
+	c.addAuth("digest", "user1:12345")
+	c.create("/app", []byte("x"), wire.ModePersistent)
+	for i := 0; i < 40; i++ {
+		c.create("/app/n-", []byte(fmt.Sprintf("v%d", i)), wire.ModePersistentSequential)
+	}
+	c.setData("/app", "y")
+	c.delete("/app/n-0000000003")
+	c.mustOK("container", c.call(wire.OpCreateContainer, &wire.CreateRequest{Path: "/cont", ACL: openACL, Flags: wire.ModeContainer}, nil))
+	c.create("/cont/kid", []byte("k"), wire.ModePersistent)
+	c.mustOK("ttl", c.call(wire.OpCreateTTL, &wire.CreateTTLRequest{Path: "/ttl", Data: []byte("t"), ACL: openACL, Flags: wire.ModePersistentWithTTL, TTL: 3600000}, nil))
+	c.mustOK("private", c.call(wire.OpCreate, &wire.CreateRequest{Path: "/private", Data: []byte("p"), ACL: digestACL(wire.PermAll)}, nil))
+	c.mustOK("setACL", c.call(wire.OpSetACL, &wire.SetACLRequest{Path: "/app", ACL: []wire.ACL{{Perms: wire.PermRead | wire.PermWrite | wire.PermCreate | wire.PermDelete, ID: wire.ID{Scheme: "world", ID: "anyone"}}}, Version: -1}, nil))
+	var mr wire.MultiResponse
+	c.mustOK("multi", c.call(wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: "/m1", Data: []byte("1"), ACL: openACL}},
+		{Type: wire.OpCreate2, Req: &wire.CreateRequest{Path: "/m2", Data: []byte("2"), ACL: openACL}},
+		{Type: wire.OpCheck, Req: &wire.PathVersionRequest{Path: "/app", Version: 1}},
+		{Type: wire.OpSetData, Req: &wire.SetDataRequest{Path: "/app", Data: []byte("z"), Version: 1}},
+		{Type: wire.OpDelete, Req: &wire.PathVersionRequest{Path: "/app/n-0000000004", Version: -1}},
+	}}, &mr))
+	c.mustOK("failed multi", c.call(wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{
+		{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: "/m3", ACL: openACL}},
+		{Type: wire.OpCreate, Req: &wire.CreateRequest{Path: "/m1", ACL: openACL}},
+	}}, &mr))
+	gone := rawSession(t, addr)
+	gone.create("/gone", nil, wire.ModeEphemeral)
+	gone.mustOK("close", gone.call(wire.OpCloseSession, nil, nil))
+	holder := rawSession(t, addr)
+	holder.create("/eph", []byte("e"), wire.ModeEphemeral)
+	holder.create("/app/eph-", nil, wire.ModeEphemeralSequential)
+	return holder
+}
+
+// dumpTree lists every znode as a line: path, data, Stat and ACL, read by
+// a client that holds user1's digest.
+func dumpTree(t *testing.T, addr string) string {
+	c := rawSession(t, addr)
+	defer c.close()
+	c.addAuth("digest", "user1:12345")
+	var lines []string
+	var walk func(p string)
+	walk = func(p string) {
+		data, st := c.getData(p)
+		var acl wire.GetACLResponse
+		c.mustOK("getACL "+p, c.call(wire.OpGetACL, &wire.PathRequest{Path: p}, &acl))
+		lines = append(lines, fmt.Sprintf("%s %q %+v %v", p, data, st, acl.ACL))
+		var kids wire.ChildrenResponse
+		c.mustOK("getChildren "+p, c.call(wire.OpGetChildren, &wire.PathWatchRequest{Path: p}, &kids))
+		for _, k := range kids.Children {
+			walk(strings.TrimSuffix(p, "/") + "/" + k)
+		}
+	}
+	walk("/")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// convertAndServe converts the Apache data in dir and serves it with
+// zkgo: the tree reads back as want, and the session held open resumes
+// with its ephemerals.
+func convertAndServe(t *testing.T, dir, want string, session int64, passwd []byte) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	rep, err := server.ConvertApache(cfg)
+	if err != nil {
+		t.Fatalf("convert: %v", err)
+	}
+	t.Logf("converted: %+v", rep)
+	if entries, _ := os.ReadDir(filepath.Join(dir, "apache-zookeeper-data")); len(entries) == 0 {
+		t.Errorf("Apache's files were not kept in %s", filepath.Join(dir, "apache-zookeeper-data"))
+	}
+	if _, err := server.ConvertApache(cfg); err == nil {
+		t.Error("a second convert found Apache data again")
+	}
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	// The session first: it expires unless resumed within its timeout.
+	c, resp := reattach(t, s.Addr(), session, passwd)
+	if resp.TimeOut <= 0 || resp.SessionID != session {
+		t.Fatalf("resuming session 0x%x on zkgo: %+v", session, resp)
+	}
+	if st := c.stat("/eph"); st.EphemeralOwner != session {
+		t.Errorf("/eph's owner 0x%x, want the resumed session 0x%x", st.EphemeralOwner, session)
+	}
+	got := dumpTree(t, s.Addr())
+	if got != want {
+		t.Errorf("tree after convert differs:\n%s", lineDiff(want, got))
+	}
+	if mntr, err := servertest.Mntr(s.Addr()); err != nil || mntr["zk_digest_mismatches_count"] != "0" {
+		t.Errorf("digest mismatches after convert: %q (%v)", mntr["zk_digest_mismatches_count"], err)
+	}
+}
+
+// convertCases are Apache's runs whose data zkserver convert takes over:
+// snapshots every few txns (most of the state comes from a snapshot), and
+// none but the empty one of the first start (all of it from the logs).
+var convertCases = []struct {
+	name      string
+	snapCount int
+}{{"snapshots", 16}, {"log", 100000}}
+
+// TestConvertApacheData: Apache (ZKGO_IT_APACHE=1) takes a workload, is
+// killed (SIGKILL), and zkserver convert takes over its dataDir. With
+// ZKGO_SAVE_APACHE_DATA=DIR the Apache files and the expected tree are
+// kept under DIR (how testdata/apache-3.8.0 was made).
+func TestConvertApacheData(t *testing.T) {
+	if !apacheMode() {
+		t.Skip("needs Apache ZooKeeper (ZKGO_IT_APACHE=1); TestConvertApacheTestdata reads files it wrote")
+	}
+	for _, tc := range convertCases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := startApache(t, servertest.WithConfig(func(c *config.Config) { c.SnapCount = tc.snapCount }))
+			holder := convertWorkload(t, a.Addr())
+			want := dumpTree(t, a.Addr())
+			a.cmd.Process.Kill()
+			<-a.done
+			a.cmd = nil
+			dir := filepath.Join(a.dir, "data")
+			if save := os.Getenv("ZKGO_SAVE_APACHE_DATA"); save != "" {
+				saveApacheData(t, dir, filepath.Join(save, tc.name), want, holder)
+			}
+			convertAndServe(t, dir, want, holder.SessionID, holder.Passwd)
+		})
+	}
+}
+
+// A newest snapshot that does not check out is passed over for the one
+// before it, whose txns the logs hold: the tree is the same.
+func TestConvertPassesOverCorruptSnapshot(t *testing.T) {
+	src := filepath.Join("testdata", "apache-3.8.0", "snapshots")
+	want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	v2 := filepath.Join(dir, "version-2")
+	copyDir(t, filepath.Join(src, "version-2"), v2)
+	ents, _ := os.ReadDir(v2)
+	newest, newestZxid := "", int64(-1)
+	for _, e := range ents {
+		if z, err := strconv.ParseInt(strings.TrimPrefix(e.Name(), "snapshot."), 16, 64); err == nil && z > newestZxid {
+			newest, newestZxid = e.Name(), z
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(v2, newest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x10
+	if err := os.WriteFile(filepath.Join(v2, newest), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	rep, err := server.ConvertApache(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], newest) || rep.SnapshotZxid >= newestZxid {
+		t.Fatalf("convert took snapshot 0x%x, skipped %q; want %s passed over", rep.SnapshotZxid, rep.Skipped, newest)
+	}
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	got := dumpTree(t, s.Addr())
+	// (The open session's ephemerals are there: it has not expired yet.)
+	if got != string(want) {
+		t.Errorf("tree differs:\n%s", lineDiff(string(want), got))
+	}
+}
+
+// A directory without Apache's files, or with zkgo's beside them, is
+// refused and left as it is.
+func TestConvertRefuses(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	if _, err := server.ConvertApache(cfg); err == nil || !strings.Contains(err.Error(), "no Apache ZooKeeper data files") {
+		t.Errorf("empty dataDir: %v", err)
+	}
+	v2 := filepath.Join(cfg.DataDir, "version-2")
+	copyDir(t, filepath.Join("testdata", "apache-3.8.0", "log", "version-2"), v2)
+	if err := os.WriteFile(filepath.Join(v2, "log.bolt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.ConvertApache(cfg); err == nil || !strings.Contains(err.Error(), "holds zkgo's data beside Apache's") {
+		t.Errorf("zkgo's files beside Apache's: %v", err)
+	}
+	if ents, _ := os.ReadDir(v2); len(ents) != 3 {
+		t.Errorf("the refused directory changed: %d files", len(ents))
+	}
+}
+
+// TestConvertApacheTestdata converts the files Apache 3.8.0 wrote in
+// TestConvertApacheData (testdata/apache-3.8.0/<case>: its version-2 with
+// the logs' preallocated zeros cut, the tree a client read before the
+// kill, and the open session's id and password).
+func TestConvertApacheTestdata(t *testing.T) {
+	for _, tc := range convertCases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join("testdata", "apache-3.8.0", tc.name)
+			want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, err := os.ReadFile(filepath.Join(src, "session.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id int64
+			var pw string
+			if _, err := fmt.Sscanf(string(sess), "0x%x %s", &id, &pw); err != nil {
+				t.Fatalf("session.txt: %v", err)
+			}
+			passwd, err := hex.DecodeString(pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			copyDir(t, filepath.Join(src, "version-2"), filepath.Join(dir, "version-2"))
+			convertAndServe(t, dir, string(want), id, passwd)
+		})
+	}
+}
+
+func saveApacheData(t *testing.T, dir, save, tree string, holder *rawConn) {
+	v2 := filepath.Join(save, "version-2")
+	if err := os.MkdirAll(v2, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyDir(t, filepath.Join(dir, "version-2"), v2)
+	ents, _ := os.ReadDir(v2)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "log.") {
+			p := filepath.Join(v2, e.Name())
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Records end in 'B': cutting the zeros cuts no record.
+			if err := os.WriteFile(p, bytes.TrimRight(b, "\x00"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(save, "tree.txt"), []byte(tree), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	session := fmt.Sprintf("0x%x %s\n", holder.SessionID, hex.EncodeToString(holder.Passwd))
+	if err := os.WriteFile(filepath.Join(save, "session.txt"), []byte(session), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// lineDiff shows the lines only one side has.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var out []string
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
