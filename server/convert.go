@@ -48,7 +48,7 @@ const convertBatch = 4096
 // same txns over it at start-up as Apache would), and moves Apache's files
 // aside into apacheBackupDir. Sessions, with their ids and passwords, carry
 // over: clients of Apache can resume them on zkserver. An ensemble member's
-// currentEpoch and acceptedEpoch files carry over too.
+// currentEpoch and acceptedEpoch (files in version-2) carry over too.
 //
 // Nothing in the data directories changes until zkgo's files are written
 // and synced (in a directory beside version-2); then Apache's files are
@@ -115,7 +115,7 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 	}
 	rep.Txns = len(entries)
 
-	epochs, err := readEpochs(dataDir)
+	epochs, epochFiles, err := readEpochs(snapDir)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,8 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 
 	// Apache's files aside, then zkgo's in place.
 	moves := map[string]string{}
-	for _, p := range append(files.Snapshots, files.Logs...) {
+	apache := append(append(files.Snapshots, files.Logs...), epochFiles...)
+	for _, p := range apache {
 		dir := filepath.Join(filepath.Dir(filepath.Dir(p)), apacheBackupDir)
 		moves[p] = filepath.Join(dir, filepath.Base(p))
 		if !slices.Contains(rep.Backup, dir) {
@@ -165,7 +166,7 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 			moves[filepath.Join(v2.from, e.Name())] = filepath.Join(v2.to, e.Name())
 		}
 	}
-	for _, p := range append(files.Snapshots, files.Logs...) { // Apache's first
+	for _, p := range apache { // Apache's first
 		if err := moveFile(p, moves[p]); err != nil {
 			return nil, err
 		}
@@ -241,24 +242,28 @@ func writeConverted(st *storage.Store, snap *apachefile.Snapshot, entries []stor
 }
 
 // readEpochs reads an ensemble member's currentEpoch and acceptedEpoch
-// files (a decimal number each), those that exist.
-func readEpochs(dataDir string) (map[string]int64, error) {
+// files (a decimal number each, in the snapshot directory, where Apache's
+// QuorumPeer keeps them), those that exist, and returns their paths.
+func readEpochs(snapDir string) (map[string]int64, []string, error) {
 	out := map[string]int64{}
+	var paths []string
 	for _, k := range []string{"acceptedEpoch", "currentEpoch"} {
-		b, err := os.ReadFile(filepath.Join(dataDir, k))
+		p := filepath.Join(snapDir, k)
+		b, err := os.ReadFile(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not an epoch", filepath.Join(dataDir, k), strings.TrimSpace(string(b)))
+			return nil, nil, fmt.Errorf("%s: %q is not an epoch", p, strings.TrimSpace(string(b)))
 		}
 		out[k] = v
+		paths = append(paths, p)
 	}
-	return out, nil
+	return out, paths, nil
 }
 
 // checkNoZkgoFiles refuses directories that hold zkgo's own files beside

@@ -14,6 +14,7 @@ import (
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
+	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -308,4 +309,36 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// An ensemble member's epochs (currentEpoch and acceptedEpoch in
+// version-2, where Apache keeps them) become zkgo's, and the files move
+// aside with the rest.
+func TestConvertKeepsEpochs(t *testing.T) {
+	dir := t.TempDir()
+	v2 := filepath.Join(dir, "version-2")
+	copyDir(t, filepath.Join("testdata", "apache-3.8.0", "log", "version-2"), v2)
+	for k, v := range map[string]string{"currentEpoch": "3", "acceptedEpoch": "4"} {
+		if err := os.WriteFile(filepath.Join(v2, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	if _, err := server.ConvertApache(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "apache-zookeeper-data", "currentEpoch")); err != nil {
+		t.Errorf("currentEpoch not moved aside: %v", err)
+	}
+	st, err := storage.Open(dir, dir, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for k, want := range map[string]int64{"currentEpoch": 3, "acceptedEpoch": 4} {
+		if got, err := st.GetInt(k); err != nil || got != want {
+			t.Errorf("%s = %d (%v), want %d", k, got, err, want)
+		}
+	}
 }
