@@ -105,8 +105,9 @@ func Find(snapDir, logDir string) (Files, error) {
 		if _, ok := zxidOf(e.Name(), "snapshot."); !ok || !e.Type().IsRegular() {
 			continue
 		}
+		// A snappy one is listed for ReadSnapshot to refuse by name.
 		p := filepath.Join(snapDir, e.Name())
-		if IsSnapshot(p) {
+		if strings.HasSuffix(p, ".snappy") || IsSnapshot(p) {
 			f.Snapshots = append(f.Snapshots, p)
 		}
 	}
@@ -143,13 +144,13 @@ func compare(a, b int64) int {
 }
 
 // zxidOf parses the hex zxid of a file named prefix + hex (a snapshot may
-// end in .gz).
+// end in .gz or .snappy: snapshot.compression.method).
 func zxidOf(name, prefix string) (int64, bool) {
 	rest, ok := strings.CutPrefix(name, prefix)
 	if !ok {
 		return 0, false
 	}
-	rest = strings.TrimSuffix(rest, ".gz")
+	rest = strings.TrimSuffix(strings.TrimSuffix(rest, ".gz"), ".snappy")
 	z, err := strconv.ParseUint(rest, 16, 64)
 	if err != nil {
 		return 0, false

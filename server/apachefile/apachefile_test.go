@@ -1,9 +1,12 @@
 package apachefile
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zkgo/zkgo/server/txn"
@@ -118,4 +121,48 @@ func FuzzApacheFiles(f *testing.F) {
 		_, _ = parseLog("x", b, func(*txn.Txn) error { return nil })
 		_, _ = DecodeTxn(b)
 	})
+}
+
+// Snapshots Apache wrote with snapshot.compression.method=gz are read (the
+// checksum is the uncompressed stream's); snappy ones are refused by name.
+func TestCompressedSnapshots(t *testing.T) {
+	src := filepath.Join(testdata, "snapshots", "version-2")
+	f, err := Find(src, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := ReadSnapshot(f.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(b)
+	w.Close()
+	name := filepath.Base(f.Snapshots[0])
+	if err := os.WriteFile(filepath.Join(dir, name+".gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "snapshot.1.snappy"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Find(dir, dir)
+	if err != nil || len(got.Snapshots) != 2 {
+		t.Fatalf("found %v, %v", got.Snapshots, err)
+	}
+	s, err := ReadSnapshot(got.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Zxid != plain.Zxid || len(s.Nodes) != len(plain.Nodes) || *s.Digest != *plain.Digest {
+		t.Errorf("gzip: zxid 0x%x, %d nodes, digest %+v; plain: 0x%x, %d, %+v", s.Zxid, len(s.Nodes), s.Digest, plain.Zxid, len(plain.Nodes), plain.Digest)
+	}
+	if _, err := ReadSnapshot(got.Snapshots[1]); err == nil || !strings.Contains(err.Error(), "snappy") {
+		t.Errorf("snappy: %v", err)
+	}
 }
