@@ -84,9 +84,9 @@ func dumpTree(t *testing.T, addr string) string {
 // convertAndServe converts the Apache data in dir and serves it with
 // zkgo: the tree reads back as want, and the session held open resumes
 // with its ephemerals.
-func convertAndServe(t *testing.T, dir, want string, session int64, passwd []byte) {
+func convertAndServe(t *testing.T, dir, logDir, want string, session int64, passwd []byte) {
 	cfg := config.Default()
-	cfg.DataDir, cfg.DataLogDir = dir, dir
+	cfg.DataDir, cfg.DataLogDir = dir, logDir
 	rep, err := server.ConvertApache(cfg)
 	if err != nil {
 		t.Fatalf("convert: %v", err)
@@ -98,7 +98,7 @@ func convertAndServe(t *testing.T, dir, want string, session int64, passwd []byt
 	if _, err := server.ConvertApache(cfg); err == nil {
 		t.Error("a second convert found Apache data again")
 	}
-	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, logDir }))
 	// The session first: it expires unless resumed within its timeout.
 	c, resp := reattach(t, s.Addr(), session, passwd)
 	if resp.TimeOut <= 0 || resp.SessionID != session {
@@ -124,6 +124,9 @@ var convertCases = []struct {
 	snapCount int
 }{{"snapshots", 16}, {"log", 100000}}
 
+// dataLogDir is a live case of its own: the logs in a dataLogDir apart.
+const dataLogDir = "dataLogDir"
+
 // TestConvertApacheData: Apache (ZKGO_IT_APACHE=1) takes a workload, is
 // killed (SIGKILL), and zkserver convert takes over its dataDir. With
 // ZKGO_SAVE_APACHE_DATA=DIR the Apache files and the expected tree are
@@ -132,19 +135,29 @@ func TestConvertApacheData(t *testing.T) {
 	if !apacheMode() {
 		t.Skip("needs Apache ZooKeeper (ZKGO_IT_APACHE=1); TestConvertApacheTestdata reads files it wrote")
 	}
-	for _, tc := range convertCases {
+	for _, tc := range append(convertCases, struct {
+		name      string
+		snapCount int
+	}{dataLogDir, 16}) {
 		t.Run(tc.name, func(t *testing.T) {
-			a := startApache(t, servertest.WithConfig(func(c *config.Config) { c.SnapCount = tc.snapCount }))
+			a := startApache(t, servertest.WithConfig(func(c *config.Config) {
+				c.SnapCount = tc.snapCount
+				if tc.name == dataLogDir {
+					c.DataLogDir = "elsewhere" // the harness puts it in its datalog
+				}
+			}))
 			holder := convertWorkload(t, a.Addr())
 			want := dumpTree(t, a.Addr())
 			a.cmd.Process.Kill()
 			<-a.done
 			a.cmd = nil
-			dir := filepath.Join(a.dir, "data")
-			if save := os.Getenv("ZKGO_SAVE_APACHE_DATA"); save != "" {
+			dir, logDir := filepath.Join(a.dir, "data"), filepath.Join(a.dir, "data")
+			if tc.name == dataLogDir {
+				logDir = filepath.Join(a.dir, "datalog")
+			} else if save := os.Getenv("ZKGO_SAVE_APACHE_DATA"); save != "" {
 				saveApacheData(t, dir, filepath.Join(save, tc.name), want, holder)
 			}
-			convertAndServe(t, dir, want, holder.SessionID, holder.Passwd)
+			convertAndServe(t, dir, logDir, want, holder.SessionID, holder.Passwd)
 		})
 	}
 }
@@ -241,7 +254,7 @@ func TestConvertApacheTestdata(t *testing.T) {
 			}
 			dir := t.TempDir()
 			copyDir(t, filepath.Join(src, "version-2"), filepath.Join(dir, "version-2"))
-			convertAndServe(t, dir, string(want), id, passwd)
+			convertAndServe(t, dir, dir, string(want), id, passwd)
 		})
 	}
 }
