@@ -29,7 +29,7 @@ type ConvertReport struct {
 	Logs         []string // the txn logs read
 	Txns         int      // txns after the snapshot, now in zkgo's log
 	LastZxid     int64
-	Torn         bool     // the last log ended in a record cut short (a crash)
+	Torn         bool     // a log ended in a record cut short (a crash)
 	Backup       []string // where Apache's files were moved
 }
 
@@ -93,7 +93,7 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 	rep.Znodes, rep.Sessions, rep.LastZxid = len(snap.Nodes), len(snap.Sessions), snap.Zxid
 
 	var entries []storage.Entry
-	for i, p := range files.Logs {
+	for _, p := range files.Logs {
 		torn, err := apachefile.ReadLog(p, func(t *txn.Txn) error {
 			if t.Zxid <= rep.LastZxid {
 				return nil // in the snapshot already, or before it
@@ -106,12 +106,10 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 			return nil, err
 		}
 		rep.Logs = append(rep.Logs, p)
-		if torn {
-			if i != len(files.Logs)-1 {
-				return nil, fmt.Errorf("%s: %w: a record cut short in a log that is not the last", p, apachefile.ErrCorrupt)
-			}
-			rep.Torn = true
-		}
+		// A record cut short ends its log, in any of them: Apache reads
+		// on in the next file, which it began after the crash that tore
+		// it (its txns follow the last whole one).
+		rep.Torn = rep.Torn || torn
 	}
 	rep.Txns = len(entries)
 

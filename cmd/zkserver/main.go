@@ -163,7 +163,7 @@ func convert(args []string, stdout, stderr io.Writer) int {
 	}
 	torn := ""
 	if rep.Torn {
-		torn = " (the last log ended in a record cut short, as a crash leaves it; Apache stops there too)"
+		torn = " (a log ended in a record cut short, as a crash leaves it; Apache reads no further in it either)"
 	}
 	fmt.Fprintf(stdout, "%d txns after the snapshot, the last 0x%x%s\n", rep.Txns, rep.LastZxid, torn)
 	fmt.Fprintf(stdout, "Apache's files moved to %s\n", strings.Join(rep.Backup, " and "))

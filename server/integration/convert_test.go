@@ -205,6 +205,37 @@ func TestConvertPassesOverCorruptSnapshot(t *testing.T) {
 	}
 }
 
+// A record cut short ends its log, in an earlier log too: Apache began a
+// new file after the crash that tore it, and reads on there.
+func TestConvertTornEarlierLog(t *testing.T) {
+	src := filepath.Join("testdata", "apache-3.8.0", "snapshots")
+	want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	v2 := filepath.Join(dir, "version-2")
+	copyDir(t, filepath.Join(src, "version-2"), v2)
+	first := filepath.Join(v2, "log.1")
+	b, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(first, b[:len(b)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	rep, err := server.ConvertApache(cfg)
+	if err != nil || !rep.Torn {
+		t.Fatalf("convert with a torn first log: %+v, %v", rep, err)
+	}
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	if got := dumpTree(t, s.Addr()); got != string(want) {
+		t.Errorf("tree differs:\n%s", lineDiff(string(want), got))
+	}
+}
+
 // A directory without Apache's files, or with zkgo's beside them, is
 // refused and left as it is.
 func TestConvertRefuses(t *testing.T) {
