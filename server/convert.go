@@ -145,10 +145,9 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 	// Apache's files aside, then zkgo's in place.
 	moves := map[string]string{}
 	apache := append(append(files.Snapshots, files.Logs...), epochFiles...)
-	for _, p := range apache {
-		dir := filepath.Join(filepath.Dir(filepath.Dir(p)), apacheBackupDir)
-		moves[p] = filepath.Join(dir, filepath.Base(p))
-		if !slices.Contains(rep.Backup, dir) {
+	for p, to := range backupMoves(apache, apacheBackupDir) {
+		moves[p] = to
+		if dir := filepath.Dir(to); !slices.Contains(rep.Backup, dir) {
 			rep.Backup = append(rep.Backup, dir)
 		}
 	}
@@ -285,6 +284,40 @@ func checkNoZkgoFiles(dirs ...string) error {
 	return nil
 }
 
+// backupMoves says where each of files (in <dir>/version-2) goes aside:
+// <dir>/<name>, or <dir>/<name>.N for the first N where none of them is
+// taken (a second round of conversions keeps the first round's files).
+func backupMoves(files []string, name string) map[string]string {
+	out := map[string]string{}
+	byDir := map[string][]string{}
+	for _, p := range files {
+		parent := filepath.Dir(filepath.Dir(p))
+		byDir[parent] = append(byDir[parent], p)
+	}
+	for parent, ps := range byDir {
+		for n := 0; ; n++ {
+			dir := filepath.Join(parent, name)
+			if n > 0 {
+				dir += "." + strconv.Itoa(n)
+			}
+			free := true
+			for _, p := range ps {
+				if _, err := os.Lstat(filepath.Join(dir, filepath.Base(p))); err == nil {
+					free = false
+					break
+				}
+			}
+			if free {
+				for _, p := range ps {
+					out[p] = filepath.Join(dir, filepath.Base(p))
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
 func moveFile(from, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
@@ -313,4 +346,171 @@ func uniq(s ...string) []string {
 		}
 	}
 	return out
+}
+
+// zkgoBackupDir is where ConvertToApache moves zkgo's files, under
+// dataDir (and dataLogDir).
+const zkgoBackupDir = "zkgo-data"
+
+// ToApacheReport says what ConvertToApache did.
+type ToApacheReport struct {
+	Snapshot string // the Apache snapshot written
+	Zxid     int64
+	Znodes   int
+	Sessions int
+	Backup   []string // where zkgo's files were moved
+}
+
+// ConvertToApache is ConvertApache the other way: it recovers zkgo's
+// state from the data directories of cfg (the newest snapshot and the log
+// after it) and writes it as one Apache ZooKeeper 3.8 snapshot,
+// snapshot.<last zxid>, with the sessions, the tree digest and, for an
+// ensemble member, currentEpoch and acceptedEpoch; zkgo's files move to
+// zkgoBackupDir. Apache starts from that snapshot as from its own. Every
+// member of an ensemble is converted after a clean stop of all of them:
+// a member's log may end in txns its leader had not committed, which
+// Apache could no longer truncate once they are in a snapshot.
+func ConvertToApache(cfg *config.Config) (*ToApacheReport, error) {
+	dataDir, logDir := cfg.DataDir, cfg.DataLogDir
+	if logDir == "" {
+		logDir = dataDir
+	}
+	snapDir, walDir := filepath.Join(dataDir, "version-2"), filepath.Join(logDir, "version-2")
+	if files, err := apachefile.Find(snapDir, walDir); err != nil {
+		return nil, err
+	} else if len(files.Snapshots)+len(files.Logs) > 0 {
+		return nil, fmt.Errorf("%s holds Apache ZooKeeper's files already", snapDir)
+	}
+	zkgoFiles, err := listZkgoFiles(snapDir, walDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(zkgoFiles) == 0 {
+		return nil, fmt.Errorf("no zkgo data in %s", strings.Join(uniq(snapDir, walDir), " or "))
+	}
+
+	// Recover as a standalone server does: snapshot, then the whole log.
+	solo := *cfg
+	solo.Servers = nil
+	s, err := New(&solo, nil)
+	if err != nil {
+		return nil, err
+	}
+	snap := &apachefile.Snapshot{Zxid: s.LastZxid()}
+	s.tree.RLock()
+	err = s.tree.Walk(func(p string, n *tree.Node) error {
+		c := *n
+		snap.Nodes = append(snap.Nodes, apachefile.Node{Path: p, Node: &c, ACL: s.tree.ACL(n)})
+		return nil
+	})
+	if s.tree.KeepsDigest() {
+		snap.Digest = &apachefile.Digest{Zxid: snap.Zxid, Version: tree.DigestVersion, Digest: s.tree.Digest()}
+	}
+	s.tree.RUnlock()
+	for _, si := range s.sessions.list() {
+		if !si.Local {
+			snap.Sessions = append(snap.Sessions, apachefile.Session{ID: si.ID, Timeout: int32(si.Timeout / time.Millisecond)})
+		}
+	}
+	epochs := map[string]int64{}
+	for _, k := range []string{"acceptedEpoch", "currentEpoch"} {
+		if v, err := s.store.GetInt(k); err == nil && v > 0 {
+			epochs[k] = v
+		}
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Close may have written a snapshot: list the files again.
+	if zkgoFiles, err = listZkgoFiles(snapDir, walDir); err != nil {
+		return nil, err
+	}
+
+	rep := &ToApacheReport{Zxid: snap.Zxid, Znodes: len(snap.Nodes), Sessions: len(snap.Sessions)}
+	tmp := filepath.Join(dataDir, "apache-convert.tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("snapshot.%x", snap.Zxid)
+	if err := writeSyncedFile(filepath.Join(tmp, name), func(w io.Writer) error { return apachefile.WriteSnapshot(w, snap) }); err != nil {
+		return nil, err
+	}
+	for k, v := range epochs {
+		if err := writeSyncedFile(filepath.Join(tmp, k), func(w io.Writer) error {
+			_, err := io.WriteString(w, strconv.FormatInt(v, 10))
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	aside := backupMoves(zkgoFiles, zkgoBackupDir)
+	for _, p := range zkgoFiles {
+		to := aside[p]
+		if err := moveFile(p, to); err != nil {
+			return nil, err
+		}
+		if dir := filepath.Dir(to); !slices.Contains(rep.Backup, dir) {
+			rep.Backup = append(rep.Backup, dir)
+		}
+	}
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if err := moveFile(filepath.Join(tmp, e.Name()), filepath.Join(snapDir, e.Name())); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range uniq(snapDir, walDir) {
+		if err := syncDir(d); err != nil {
+			return nil, err
+		}
+	}
+	rep.Snapshot = filepath.Join(snapDir, name)
+	return rep, nil
+}
+
+// listZkgoFiles lists zkgo's files in the version-2 directories: its
+// snapshots, log.bolt, WAL segments, and what else it keeps there.
+func listZkgoFiles(dirs ...string) ([]string, error) {
+	var out []string
+	for _, dir := range uniq(dirs...) {
+		ents, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return out, nil
+}
+
+func writeSyncedFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -68,4 +68,47 @@ func TestConvertCommand(t *testing.T) {
 	if code := run([]string{"convert", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no Apache ZooKeeper data files") {
 		t.Errorf("second convert: exit %d, stderr %q", code, errb.String())
 	}
+
+	// And back, the option after the file: one Apache snapshot at the
+	// last zxid; then forth again.
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"convert", cfg, "--to-apache"}, &out, &errb); code != 0 {
+		t.Fatalf("convert --to-apache: exit %d, stderr %q", code, errb.String())
+	}
+	for _, want := range []string{"snapshot.3b: ", "at zxid 0x3b", "zkgo-data", "done:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout %q lacks %q", out.String(), want)
+		}
+	}
+	if code := run([]string{"convert", "--to-apache", cfg}, &out, &errb); code != 1 {
+		t.Errorf("a second convert --to-apache: exit %d", code)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"convert", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "at zxid 0x3b") {
+		t.Errorf("converting back: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	// A second round keeps the first round's files aside.
+	for i, args := range [][]string{{"convert", "--to-apache", cfg}, {"convert", cfg}} {
+		out.Reset()
+		errb.Reset()
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("round 2, step %d: exit %d, stderr %q", i, code, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), "apache-zookeeper-data.1\n") {
+		t.Errorf("round 2 moved Apache's files to: %q", out.String())
+	}
+	for _, d := range []string{"zkgo-data", "zkgo-data.1"} {
+		if ents, err := os.ReadDir(filepath.Join(dir, d)); err != nil || len(ents) == 0 {
+			t.Errorf("%s: %d files, %v", d, len(ents), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "zkgo-data.2")); err == nil {
+		t.Error("round 2 spread zkgo's files over more than one directory")
+	}
+	if code := run([]string{"convert", cfg, "x.cfg"}, &out, &errb); code != 2 {
+		t.Errorf("two files: exit %d", code)
+	}
 }

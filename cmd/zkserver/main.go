@@ -35,10 +35,14 @@ commands:
   start-foreground [zoo.cfg]  run the server in the foreground, logging to stderr
   status [zoo.cfg]            ask the server for its mode (exit 1 when it does not answer)
   version                     print the version
-  convert [zoo.cfg]           take over the dataDir of Apache ZooKeeper 3.8
+  convert [--to-apache] [zoo.cfg]
+                              take over the dataDir of Apache ZooKeeper 3.8
                               (stopped): its newest snapshot and the txns
                               after it become zkgo's; its files are moved
-                              to dataDir/apache-zookeeper-data
+                              to dataDir/apache-zookeeper-data. With
+                              --to-apache the other way: zkgo's data becomes
+                              one Apache snapshot, zkgo's files move to
+                              dataDir/zkgo-data
   digest [-alg NAME] USER:PASSWORD...
                               print each digest id, as Apache's
                               DigestAuthenticationProvider does (for ACLs
@@ -73,6 +77,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "digest" {
 		return digest(rest, stdout, stderr)
 	}
+	if cmd == "convert" {
+		return convertCmd(rest, stdout, stderr)
+	}
 	if len(rest) > 1 {
 		fmt.Fprintf(stderr, "zkserver: %s: too many arguments: %s\n", cmd, strings.Join(rest, " "))
 		return 2
@@ -82,8 +89,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return startForeground(rest, stderr)
 	case "status":
 		return status(rest, stdout, stderr)
-	case "convert":
-		return convert(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "zkgo zkserver %s (Apache ZooKeeper 3.8 protocol)\n", server.Version)
 		return 0
@@ -128,6 +133,29 @@ func digest(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// convertCmd is zkserver convert [--to-apache] [zoo.cfg], the option
+// before or after the file.
+func convertCmd(args []string, stdout, stderr io.Writer) int {
+	var files []string
+	toApache := false
+	for _, a := range args {
+		switch a {
+		case "--to-apache", "-to-apache":
+			toApache = true
+		default:
+			files = append(files, a)
+		}
+	}
+	if len(files) > 1 {
+		fmt.Fprintf(stderr, "zkserver: convert: too many arguments: %s\n", strings.Join(files, " "))
+		return 2
+	}
+	if toApache {
+		return convertToApache(files, stdout, stderr)
+	}
+	return convert(files, stdout, stderr)
+}
+
 // convert takes over an Apache data directory (server.ConvertApache).
 func convert(args []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args)
@@ -135,19 +163,10 @@ func convert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
 		return 2
 	}
-	if cfg.ClientPort != 0 {
-		// Apache locks nothing in its dataDir: its client port is the
-		// sign that it still runs (and writes there).
-		host := cfg.ClientPortAddress
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "localhost"
-		}
-		addr := net.JoinHostPort(host, strconv.Itoa(cfg.ClientPort))
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			fmt.Fprintf(stderr, "zkserver: convert: a server listens on %s: stop Apache ZooKeeper first\n", addr)
-			return 1
-		}
+	// Apache locks nothing in its dataDir: its client port is the sign
+	// that it still runs (and writes there).
+	if code := refuseWhileServing(cfg, "Apache ZooKeeper", stderr); code != 0 {
+		return code
 	}
 	rep, err := server.ConvertApache(cfg)
 	if err != nil {
@@ -169,6 +188,47 @@ func convert(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Apache's files moved to %s\n", strings.Join(rep.Backup, " and "))
 	fmt.Fprintln(stdout, "done: zkserver start-foreground serves this data now")
 	return 0
+}
+
+// convertToApache writes zkgo's data as Apache's (server.ConvertToApache).
+func convertToApache(args []string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return 2
+	}
+	if code := refuseWhileServing(cfg, "zkserver", stderr); code != 0 {
+		return code
+	}
+	rep, err := server.ConvertToApache(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: convert: %s\n", oneLine(err))
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d znodes, %d sessions at zxid 0x%x\n", rep.Snapshot, rep.Znodes, rep.Sessions, rep.Zxid)
+	fmt.Fprintf(stdout, "zkgo's files moved to %s\n", strings.Join(rep.Backup, " and "))
+	fmt.Fprintln(stdout, "done: Apache ZooKeeper 3.8 serves this data now (zkServer.sh start with this zoo.cfg)")
+	return 0
+}
+
+// refuseWhileServing reports (exit 1) that something listens on cfg's
+// client port: the server named who must be stopped first.
+func refuseWhileServing(cfg *config.Config, who string, stderr io.Writer) int {
+	if cfg.ClientPort == 0 {
+		return 0
+	}
+	host := cfg.ClientPortAddress
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(cfg.ClientPort))
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return 0
+	}
+	c.Close()
+	fmt.Fprintf(stderr, "zkserver: convert: a server listens on %s: stop %s first\n", addr, who)
+	return 1
 }
 
 func loadConfig(args []string) (*config.Config, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,39 @@ func TestCompressedSnapshots(t *testing.T) {
 	}
 	if _, err := ReadSnapshot(got.Snapshots[1]); err == nil || !strings.Contains(err.Error(), "snappy") {
 		t.Errorf("snappy: %v", err)
+	}
+}
+
+// What WriteSnapshot writes reads back as the snapshot it was given.
+func TestWriteSnapshotRoundTrip(t *testing.T) {
+	dir := filepath.Join(testdata, "snapshots", "version-2")
+	f, err := Find(dir, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReadSnapshot(f.Snapshots[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteSnapshot(&b, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseSnapshot("x", want.Zxid, b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Sessions) != fmt.Sprint(want.Sessions) || *got.Digest != *want.Digest || len(got.Nodes) != len(want.Nodes) {
+		t.Fatalf("sessions %v digest %+v nodes %d; want %v %+v %d", got.Sessions, got.Digest, len(got.Nodes), want.Sessions, want.Digest, len(want.Nodes))
+	}
+	byPath := map[string]Node{}
+	for _, n := range want.Nodes {
+		byPath[n.Path] = n
+	}
+	for _, n := range got.Nodes {
+		w, ok := byPath[n.Path]
+		if !ok || fmt.Sprintf("%+v %v", *n.Node, n.ACL) != fmt.Sprintf("%+v %v", *w.Node, w.ACL) {
+			t.Errorf("%s: %+v %v, want %+v %v", n.Path, *n.Node, n.ACL, *w.Node, w.ACL)
+		}
 	}
 }

@@ -386,3 +386,66 @@ func TestConvertKeepsEpochs(t *testing.T) {
 		}
 	}
 }
+
+// convertToApache stops s and writes its data in dir as Apache's.
+func convertToApache(t *testing.T, s *servertest.Server, dir string) *server.ToApacheReport {
+	s.Stop()
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	rep, err := server.ConvertToApache(cfg)
+	if err != nil {
+		t.Fatalf("convert to Apache: %v", err)
+	}
+	t.Logf("converted to Apache: %+v", rep)
+	if _, err := server.ConvertToApache(cfg); err == nil {
+		t.Error("a second convert --to-apache found zkgo data again")
+	}
+	return rep
+}
+
+// zkgo → Apache's format → zkgo: the tree, the session and its ephemerals
+// come back as they were.
+func TestConvertRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	holder := convertWorkload(t, s.Addr())
+	want := dumpTree(t, s.Addr())
+	convertToApache(t, s, dir)
+	convertAndServe(t, dir, dir, want, holder.SessionID, holder.Passwd)
+}
+
+// TestConvertToApache: zkgo's data, converted, is served by Apache
+// (ZKGO_IT_APACHE=1) as zkgo served it, the open session included, and
+// Apache finds the tree digest it was given.
+func TestConvertToApache(t *testing.T) {
+	if !apacheMode() {
+		t.Skip("needs Apache ZooKeeper (ZKGO_IT_APACHE=1)")
+	}
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
+	holder := convertWorkload(t, s.Addr())
+	want := dumpTree(t, s.Addr())
+	convertToApache(t, s, dir)
+
+	a := startApache(t)
+	a.Stop()
+	apacheV2 := filepath.Join(a.dir, "data", "version-2")
+	if err := os.RemoveAll(apacheV2); err != nil {
+		t.Fatal(err)
+	}
+	copyDir(t, filepath.Join(dir, "version-2"), apacheV2)
+	a.start()
+	c, resp := reattach(t, a.Addr(), holder.SessionID, holder.Passwd)
+	if resp.TimeOut <= 0 || resp.SessionID != holder.SessionID {
+		t.Fatalf("resuming session 0x%x on Apache: %+v", holder.SessionID, resp)
+	}
+	if st := c.stat("/eph"); st.EphemeralOwner != holder.SessionID {
+		t.Errorf("/eph's owner 0x%x, want 0x%x", st.EphemeralOwner, holder.SessionID)
+	}
+	if got := dumpTree(t, a.Addr()); got != want {
+		t.Errorf("Apache's tree differs from zkgo's:\n%s", lineDiff(want, got))
+	}
+	if mntr, err := servertest.Mntr(a.Addr()); err != nil || mntr["zk_digest_mismatches_count"] != "0" {
+		t.Errorf("Apache's digest mismatches: %q (%v)", mntr["zk_digest_mismatches_count"], err)
+	}
+}
