@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/wire"
 )
 
@@ -39,7 +40,7 @@ func WriteSnapshot(w io.Writer, s *Snapshot) error {
 	var lists [][]wire.ACL
 	keys := make([]int64, len(nodes))
 	for i, n := range nodes {
-		k := aclKey(n.ACL)
+		k := tree.ACLKey(n.ACL)
 		idx, ok := index[k]
 		if !ok {
 			idx = int64(len(lists) + 1)
@@ -105,17 +106,4 @@ func apachePath(p string) string {
 		return ""
 	}
 	return p
-}
-
-// aclKey identifies an ACL list.
-func aclKey(acl []wire.ACL) string {
-	var b strings.Builder
-	for _, a := range acl {
-		b.WriteString(a.ID.Scheme)
-		b.WriteByte(0)
-		b.WriteString(a.ID.ID)
-		b.WriteByte(0)
-		b.WriteByte(byte(a.Perms))
-	}
-	return b.String()
 }

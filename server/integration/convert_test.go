@@ -165,14 +165,7 @@ func TestConvertApacheData(t *testing.T) {
 // A newest snapshot that does not check out is passed over for the one
 // before it, whose txns the logs hold: the tree is the same.
 func TestConvertPassesOverCorruptSnapshot(t *testing.T) {
-	src := filepath.Join("testdata", "apache-3.8.0", "snapshots")
-	want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	v2 := filepath.Join(dir, "version-2")
-	copyDir(t, filepath.Join(src, "version-2"), v2)
+	dir, v2, want := apacheTestdata(t, "snapshots")
 	ents, _ := os.ReadDir(v2)
 	newest, newestZxid := "", int64(-1)
 	for _, e := range ents {
@@ -200,22 +193,15 @@ func TestConvertPassesOverCorruptSnapshot(t *testing.T) {
 	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
 	got := dumpTree(t, s.Addr())
 	// (The open session's ephemerals are there: it has not expired yet.)
-	if got != string(want) {
-		t.Errorf("tree differs:\n%s", lineDiff(string(want), got))
+	if got != want {
+		t.Errorf("tree differs:\n%s", lineDiff(want, got))
 	}
 }
 
 // A record cut short ends its log, in an earlier log too: Apache began a
 // new file after the crash that tore it, and reads on there.
 func TestConvertTornEarlierLog(t *testing.T) {
-	src := filepath.Join("testdata", "apache-3.8.0", "snapshots")
-	want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	v2 := filepath.Join(dir, "version-2")
-	copyDir(t, filepath.Join(src, "version-2"), v2)
+	dir, v2, want := apacheTestdata(t, "snapshots")
 	first := filepath.Join(v2, "log.1")
 	b, err := os.ReadFile(first)
 	if err != nil {
@@ -231,8 +217,8 @@ func TestConvertTornEarlierLog(t *testing.T) {
 		t.Fatalf("convert with a torn first log: %+v, %v", rep, err)
 	}
 	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
-	if got := dumpTree(t, s.Addr()); got != string(want) {
-		t.Errorf("tree differs:\n%s", lineDiff(string(want), got))
+	if got := dumpTree(t, s.Addr()); got != want {
+		t.Errorf("tree differs:\n%s", lineDiff(want, got))
 	}
 }
 
@@ -288,6 +274,20 @@ func TestConvertApacheTestdata(t *testing.T) {
 			convertAndServe(t, dir, dir, string(want), id, passwd)
 		})
 	}
+}
+
+// apacheTestdata copies testdata/apache-3.8.0/<name>'s version-2 into a
+// new dataDir and returns it, its version-2 and the tree Apache served.
+func apacheTestdata(t *testing.T, name string) (dir, v2, tree string) {
+	src := filepath.Join("testdata", "apache-3.8.0", name)
+	want, err := os.ReadFile(filepath.Join(src, "tree.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	v2 = filepath.Join(dir, "version-2")
+	copyDir(t, filepath.Join(src, "version-2"), v2)
+	return dir, v2, string(want)
 }
 
 func saveApacheData(t *testing.T, dir, save, tree string, holder *rawConn) {

@@ -180,7 +180,7 @@ func (t *Tree) intern(acl []wire.ACL) uint32 {
 			return t.lastACL
 		}
 	}
-	k := aclKey(acl)
+	k := ACLKey(acl)
 	i, ok := t.aclIndex[k]
 	if !ok {
 		i = uint32(len(t.acls))
@@ -195,9 +195,9 @@ func (t *Tree) intern(acl []wire.ACL) uint32 {
 	return i
 }
 
-// aclKey is a string that two ACLs share only if they are the same list
+// ACLKey is a string that two ACLs share only if they are the same list
 // (a null list and an empty one differ).
-func aclKey(acl []wire.ACL) string {
+func ACLKey(acl []wire.ACL) string {
 	if acl == nil {
 		return "\x00null"
 	}
