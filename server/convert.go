@@ -93,7 +93,7 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 	rep.Znodes, rep.Sessions, rep.LastZxid = len(snap.Nodes), len(snap.Sessions), snap.Zxid
 
 	var entries []storage.Entry
-	for _, p := range files.Logs {
+	for _, p := range apachefile.LogsAfter(files.Logs, snap.Zxid) {
 		torn, err := apachefile.ReadLog(p, func(t *txn.Txn) error {
 			if t.Zxid <= rep.LastZxid {
 				return nil // in the snapshot already, or before it

@@ -158,6 +158,20 @@ func zxidOf(name, prefix string) (int64, bool) {
 	return int64(z), true
 }
 
+// LogsAfter returns the logs (oldest first, as Find lists them) that may
+// hold txns after zxid: a log whose successor starts at zxid+1 or before
+// holds none, as Apache's FileTxnLog.getLogFiles reasons.
+func LogsAfter(logs []string, zxid int64) []string {
+	for len(logs) > 1 {
+		next, _ := zxidOf(filepath.Base(logs[1]), "log.")
+		if next > zxid+1 {
+			break
+		}
+		logs = logs[1:]
+	}
+	return logs
+}
+
 // IsSnapshot reports whether the file at path starts as an Apache
 // snapshot does.
 func IsSnapshot(path string) bool {

@@ -201,3 +201,16 @@ func TestWriteSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Only the logs that may hold txns after a snapshot are read.
+func TestLogsAfter(t *testing.T) {
+	logs := []string{"d/log.1", "d/log.20", "d/log.43", "d/log.5e"}
+	for _, tc := range []struct {
+		zxid int64
+		want int // how many of the last logs
+	}{{0, 4}, {0x1f, 3}, {0x20, 3}, {0x42, 2}, {0x43, 2}, {0x5d, 1}, {0x100, 1}} {
+		if got := LogsAfter(logs, tc.zxid); len(got) != tc.want || got[len(got)-1] != logs[3] {
+			t.Errorf("after 0x%x: %v, want the last %d", tc.zxid, got, tc.want)
+		}
+	}
+}
