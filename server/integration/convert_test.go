@@ -199,9 +199,20 @@ func TestConvertPassesOverCorruptSnapshot(t *testing.T) {
 }
 
 // A record cut short ends its log, in an earlier log too: Apache began a
-// new file after the crash that tore it, and reads on there.
+// new file after the crash that tore it, and reads on there. (Here the
+// txn torn away is simply missing from the history, which a real crash
+// would have left unacknowledged and Apache would not have redone.)
 func TestConvertTornEarlierLog(t *testing.T) {
-	dir, v2, want := apacheTestdata(t, "snapshots")
+	dir, v2, _ := apacheTestdata(t, "snapshots")
+	// Only the first start's snapshot: every log is read.
+	ents, _ := os.ReadDir(v2)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "snapshot.") && e.Name() != "snapshot.0" {
+			if err := os.Remove(filepath.Join(v2, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	first := filepath.Join(v2, "log.1")
 	b, err := os.ReadFile(first)
 	if err != nil {
@@ -213,12 +224,15 @@ func TestConvertTornEarlierLog(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
 	rep, err := server.ConvertApache(cfg)
-	if err != nil || !rep.Torn {
+	if err != nil || !rep.Torn || rep.SnapshotZxid != 0 || len(rep.Logs) < 2 {
 		t.Fatalf("convert with a torn first log: %+v, %v", rep, err)
 	}
+	if rep.LastZxid != 0x3b {
+		t.Errorf("the logs after the torn one were not read to their end: last zxid 0x%x", rep.LastZxid)
+	}
 	s := servertest.Start(t, servertest.WithConfig(func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }))
-	if got := dumpTree(t, s.Addr()); got != want {
-		t.Errorf("tree differs:\n%s", lineDiff(want, got))
+	if st := rawSession(t, s.Addr()).stat("/m2"); st.Czxid == 0 {
+		t.Errorf("/m2 (a txn of a later log) missing: %+v", st)
 	}
 }
 
