@@ -185,38 +185,32 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 // writeConverted writes snap as zkgo's snapshot, the txns after it into
 // the log, and the epochs.
 func writeConverted(st *storage.Store, snap *apachefile.Snapshot, entries []storage.Entry, epochs map[string]int64) error {
+	sessions := make([]SessionInfo, len(snap.Sessions))
+	for i, s := range snap.Sessions {
+		sessions[i] = SessionInfo{ID: s.ID, Timeout: time.Duration(s.Timeout) * time.Millisecond}
+	}
+	var d *ZxidDigest
+	if snap.Digest != nil && snap.Digest.Version == tree.DigestVersion && snap.Digest.Digest != 0 {
+		// Apache's digest is the same function of the tree as zkgo's:
+		// recovery checks it once it has replayed to its zxid. (The
+		// snapshot.0 of a first start carries 0: none computed yet.)
+		d = &ZxidDigest{Zxid: snap.Digest.Zxid, Version: snap.Digest.Version, Digest: snap.Digest.Digest}
+	}
 	err := st.WriteSnapshot(snap.Zxid, func(w io.Writer) error {
-		e := wire.NewEncoder(make([]byte, 0, 1<<20))
-		flush := func() error {
-			_, err := w.Write(e.Bytes())
-			e.Reset()
-			return err
-		}
-		sessions := make([]SessionInfo, len(snap.Sessions))
-		for i, s := range snap.Sessions {
-			sessions[i] = SessionInfo{ID: s.ID, Timeout: time.Duration(s.Timeout) * time.Millisecond}
-		}
-		encodeSnapshotStart(e, sessions)
-		for _, n := range snap.Nodes {
-			if err := wire.CheckStoredPath(n.Path); err != nil {
-				return fmt.Errorf("%s: znode %q: %w", snap.Path, n.Path, err)
-			}
-			encodeSnapshotNode(e, n.Path, n.Node, n.ACL)
-			if e.Len() > snapFlushAt {
-				if err := flush(); err != nil {
+		return encodeSnapshotBody(w, sessions, func(node func(string, *tree.Node, []wire.ACL) error, between func() error) error {
+			for _, n := range snap.Nodes {
+				if err := wire.CheckStoredPath(n.Path); err != nil {
+					return fmt.Errorf("%s: znode %q: %w", snap.Path, n.Path, err)
+				}
+				if err := node(n.Path, n.Node, n.ACL); err != nil {
+					return err
+				}
+				if err := between(); err != nil {
 					return err
 				}
 			}
-		}
-		var d *ZxidDigest
-		if snap.Digest != nil && snap.Digest.Version == tree.DigestVersion && snap.Digest.Digest != 0 {
-			// Apache's digest is the same function of the tree as zkgo's:
-			// recovery checks it once it has replayed to its zxid. (The
-			// snapshot.0 of a first start carries 0: none computed yet.)
-			d = &ZxidDigest{Zxid: snap.Digest.Zxid, Version: snap.Digest.Version, Digest: snap.Digest.Digest}
-		}
-		encodeSnapshotEnd(e, d)
-		return flush()
+			return nil
+		}, func() *ZxidDigest { return d })
 	})
 	if err != nil {
 		return err

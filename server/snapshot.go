@@ -87,6 +87,19 @@ const snapFlushAt = 1 << 16
 // write to w without holding the tree lock. end gives the digest the
 // snapshot ends with, once the walk is over.
 func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tree.Node) error, between func() error) error, end func() ZxidDigest) error {
+	return encodeSnapshotBody(w, s.sessions.list(), func(node func(string, *tree.Node, []wire.ACL) error, between func() error) error {
+		return walk(func(path string, n *tree.Node) error { return node(path, n, s.tree.ACL(n)) }, between)
+	}, func() *ZxidDigest {
+		d := end()
+		return &d
+	})
+}
+
+// encodeSnapshotBody writes a snapshot body (the layout above) of the
+// sessions and the znodes walk gives node, each with its ACL; walk calls
+// between where the encoder may write to w. end gives the digest the body
+// ends with, nil for none.
+func encodeSnapshotBody(w io.Writer, sessions []SessionInfo, walk func(node func(string, *tree.Node, []wire.ACL) error, between func() error) error, end func() *ZxidDigest) error {
 	e := wire.NewEncoder(make([]byte, 0, 2*snapFlushAt))
 	flush := func() error {
 		if _, err := w.Write(e.Bytes()); err != nil {
@@ -95,9 +108,25 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 		e.Reset()
 		return nil
 	}
-	encodeSnapshotStart(e, s.sessions.list())
-	node := func(path string, n *tree.Node) error {
-		encodeSnapshotNode(e, path, n, s.tree.ACL(n))
+	e.Int(snapshotVersion)
+	e.Int(int32(len(sessions)))
+	for _, si := range sessions {
+		e.Long(si.ID)
+		e.Int(int32(si.Timeout / time.Millisecond))
+	}
+	node := func(path string, n *tree.Node, acl []wire.ACL) error {
+		e.String(path)
+		e.Buffer(n.Data)
+		wire.EncodeACLs(e, acl)
+		e.Long(n.Czxid)
+		e.Long(n.Mzxid)
+		e.Long(n.Pzxid)
+		e.Long(n.Ctime)
+		e.Long(n.Mtime)
+		e.Int(n.Version)
+		e.Int(n.Cversion)
+		e.Int(n.Aversion)
+		e.Long(n.Owner)
 		// Between points (if any) come often; flush here only what they
 		// would let grow too far (large znodes).
 		if e.Len() > 16*snapFlushAt {
@@ -114,45 +143,13 @@ func (s *Server) writeSnapshotBody(w io.Writer, walk func(node func(string, *tre
 	if err := walk(node, between); err != nil {
 		return err
 	}
-	d := end()
-	encodeSnapshotEnd(e, &d)
-	return flush()
-}
-
-// encodeSnapshotStart writes the body's version and sessions.
-func encodeSnapshotStart(e *wire.Encoder, sessions []SessionInfo) {
-	e.Int(snapshotVersion)
-	e.Int(int32(len(sessions)))
-	for _, si := range sessions {
-		e.Long(si.ID)
-		e.Int(int32(si.Timeout / time.Millisecond))
-	}
-}
-
-// encodeSnapshotNode writes one znode.
-func encodeSnapshotNode(e *wire.Encoder, path string, n *tree.Node, acl []wire.ACL) {
-	e.String(path)
-	e.Buffer(n.Data)
-	wire.EncodeACLs(e, acl)
-	e.Long(n.Czxid)
-	e.Long(n.Mzxid)
-	e.Long(n.Pzxid)
-	e.Long(n.Ctime)
-	e.Long(n.Mtime)
-	e.Int(n.Version)
-	e.Int(n.Cversion)
-	e.Int(n.Aversion)
-	e.Long(n.Owner)
-}
-
-// encodeSnapshotEnd writes the end marker and, when d is set, the digest.
-func encodeSnapshotEnd(e *wire.Encoder, d *ZxidDigest) {
 	e.NullString()
-	if d != nil {
+	if d := end(); d != nil {
 		e.Long(d.Zxid)
 		e.Int(d.Version)
 		e.Long(d.Digest)
 	}
+	return flush()
 }
 
 // decodeSnapshot restores the tree and sessions from a snapshot body,
