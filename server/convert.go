@@ -55,11 +55,7 @@ const convertBatch = 4096
 // moved (renames) and zkgo's put in their place. A failure before that
 // leaves the directories as they were.
 func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
-	dataDir, logDir := cfg.DataDir, cfg.DataLogDir
-	if logDir == "" {
-		logDir = dataDir
-	}
-	snapDir, walDir := filepath.Join(dataDir, "version-2"), filepath.Join(logDir, "version-2")
+	snapDir, walDir := storage.Dirs(cfg.DataDir, cfg.DataLogDir)
 	files, err := apachefile.Find(snapDir, walDir)
 	if err != nil {
 		return nil, err
@@ -119,7 +115,8 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 	}
 
 	// zkgo's files, written beside version-2 first.
-	tmpData, tmpLog := filepath.Join(dataDir, "zkgo-convert.tmp"), filepath.Join(logDir, "zkgo-convert.tmp")
+	// Under dataDir and dataLogDir (the version-2 directories' parents).
+	tmpData, tmpLog := filepath.Join(filepath.Dir(snapDir), "zkgo-convert.tmp"), filepath.Join(filepath.Dir(walDir), "zkgo-convert.tmp")
 	for _, d := range uniq(tmpData, tmpLog) {
 		if err := os.RemoveAll(d); err != nil {
 			return nil, err
@@ -151,10 +148,8 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 			rep.Backup = append(rep.Backup, dir)
 		}
 	}
-	for _, v2 := range []struct{ from, to string }{
-		{filepath.Join(tmpData, "version-2"), snapDir},
-		{filepath.Join(tmpLog, "version-2"), walDir},
-	} {
+	tmpSnap, tmpWal := storage.Dirs(tmpData, tmpLog)
+	for _, v2 := range []struct{ from, to string }{{tmpSnap, snapDir}, {tmpWal, walDir}} {
 		ents, err := os.ReadDir(v2.from)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
@@ -175,7 +170,7 @@ func ConvertApache(cfg *config.Config) (*ConvertReport, error) {
 		}
 	}
 	for _, d := range uniq(snapDir, walDir) {
-		if err := syncDir(d); err != nil {
+		if err := storage.SyncDir(d); err != nil {
 			return nil, err
 		}
 	}
@@ -322,15 +317,6 @@ func moveFile(from, to string) error {
 	return os.Rename(from, to)
 }
 
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
 // uniq returns its arguments without repeats, in order.
 func uniq(s ...string) []string {
 	var out []string
@@ -365,11 +351,7 @@ type ToApacheReport struct {
 // a member's log may end in txns its leader had not committed, which
 // Apache could no longer truncate once they are in a snapshot.
 func ConvertToApache(cfg *config.Config) (*ToApacheReport, error) {
-	dataDir, logDir := cfg.DataDir, cfg.DataLogDir
-	if logDir == "" {
-		logDir = dataDir
-	}
-	snapDir, walDir := filepath.Join(dataDir, "version-2"), filepath.Join(logDir, "version-2")
+	snapDir, walDir := storage.Dirs(cfg.DataDir, cfg.DataLogDir)
 	if files, err := apachefile.Find(snapDir, walDir); err != nil {
 		return nil, err
 	} else if len(files.Snapshots)+len(files.Logs) > 0 {
@@ -424,7 +406,7 @@ func ConvertToApache(cfg *config.Config) (*ToApacheReport, error) {
 	}
 
 	rep := &ToApacheReport{Zxid: snap.Zxid, Znodes: len(snap.Nodes), Sessions: len(snap.Sessions)}
-	tmp := filepath.Join(dataDir, "apache-convert.tmp")
+	tmp := filepath.Join(filepath.Dir(snapDir), "apache-convert.tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
@@ -464,7 +446,7 @@ func ConvertToApache(cfg *config.Config) (*ToApacheReport, error) {
 		}
 	}
 	for _, d := range uniq(snapDir, walDir) {
-		if err := syncDir(d); err != nil {
+		if err := storage.SyncDir(d); err != nil {
 			return nil, err
 		}
 	}

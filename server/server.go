@@ -191,11 +191,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		s.maxTimeout = 20 * cfg.TickTime
 	}
 	s.sessions = newSessionTable(cfg.TickTime, cfg.MyID)
-	logDir := cfg.DataLogDir
-	if logDir == "" {
-		logDir = cfg.DataDir
-	}
-	store, err := storage.Open(cfg.DataDir, logDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger, FsyncWarning: cfg.FsyncWarningThreshold})
+	store, err := storage.Open(cfg.DataDir, cfg.DataLogDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger, FsyncWarning: cfg.FsyncWarningThreshold})
 	if err != nil {
 		return nil, err
 	}

@@ -179,12 +179,6 @@ func IsSnapshot(path string) bool {
 	return err == nil && string(b) == "ZKSN"
 }
 
-// IsLog reports whether the file at path starts as an Apache txn log does.
-func IsLog(path string) bool {
-	b, err := readStart(path, 4)
-	return err == nil && string(b) == "ZKLG"
-}
-
 func readStart(path string, n int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

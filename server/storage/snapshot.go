@@ -194,7 +194,7 @@ func (s *Store) WriteSnapshotThen(write func(w io.Writer) (zxid int64, err error
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", final, err)
 	}
-	if err := syncDir(s.snapDir); err != nil {
+	if err := SyncDir(s.snapDir); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", final, err)
 	}
 	s.logger.Debug("snapshot written", "file", final, "zxid", fmt.Sprintf("0x%x", zxid), "bytes", cw.n+snapHeaderSize)
@@ -214,7 +214,9 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, making the entries created, renamed or
+// removed in it durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("fsync directory: %w", err)
@@ -359,7 +361,7 @@ func (s *Store) removeSnapshotsAfter(zxid int64) error {
 		removed++
 	}
 	if removed > 0 {
-		return syncDir(s.snapDir)
+		return SyncDir(s.snapDir)
 	}
 	return nil
 }
@@ -407,7 +409,7 @@ func (s *Store) Purge(retain int) error {
 		removed++
 	}
 	if removed > 0 {
-		if err := syncDir(s.snapDir); err != nil {
+		if err := SyncDir(s.snapDir); err != nil {
 			s.snapMu.Unlock()
 			return fmt.Errorf("purge: %w", err)
 		}

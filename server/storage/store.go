@@ -138,6 +138,16 @@ type Store struct {
 	replayMu sync.RWMutex
 }
 
+// Dirs returns the directories Open keeps the snapshots and the log in
+// for dataDir and dataLogDir: version-2 under each, as Apache; an empty
+// dataLogDir means dataDir.
+func Dirs(dataDir, dataLogDir string) (snapDir, logDir string) {
+	if dataLogDir == "" {
+		dataLogDir = dataDir
+	}
+	return filepath.Join(dataDir, versionDir), filepath.Join(dataLogDir, versionDir)
+}
+
 // Open opens (creating if needed) the log in dataLogDir (file
 // version-2/log.bolt) and the snapshot directory dataDir
 // (version-2/snapshot.<zxid hex>), like Apache's layout. An empty dataLogDir
@@ -148,17 +158,15 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 	if dataDir == "" {
 		return nil, errors.New("open storage: dataDir is empty")
 	}
-	if dataLogDir == "" {
-		dataLogDir = dataDir
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	snapDir, logDir := Dirs(dataDir, dataLogDir)
 	s := &Store{
 		logger:    logger,
-		snapDir:   filepath.Join(dataDir, versionDir),
-		logDir:    filepath.Join(dataLogDir, versionDir),
+		snapDir:   snapDir,
+		logDir:    logDir,
 		noSync:    !opts.ForceSync,
 		fsyncWarn: opts.FsyncWarning,
 		walChunk:  defaultWALChunk,

@@ -339,7 +339,7 @@ func createSegment(dir string, seq uint64, sync bool) (*walFile, error) {
 		return nil, fmt.Errorf("create WAL segment: %w", err)
 	}
 	if sync {
-		if err := syncDir(dir); err != nil {
+		if err := SyncDir(dir); err != nil {
 			_ = f.Close()
 			_ = os.Remove(p)
 			return nil, fmt.Errorf("create WAL segment %s: %w", p, err)

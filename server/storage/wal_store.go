@@ -119,7 +119,7 @@ func (s *Store) recoverWAL() error {
 			return fmt.Errorf("open txn log: remove recovered WAL segment: %w", err)
 		}
 	}
-	if err := syncDir(s.logDir); err != nil {
+	if err := SyncDir(s.logDir); err != nil {
 		return fmt.Errorf("open txn log: %w", err)
 	}
 	return nil
@@ -549,5 +549,5 @@ func (s *Store) dropWALLocked() error {
 			return fmt.Errorf("remove WAL segment: %w", err)
 		}
 	}
-	return syncDir(s.logDir)
+	return SyncDir(s.logDir)
 }
