@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -110,5 +111,34 @@ func TestConvertCommand(t *testing.T) {
 	}
 	if code := run([]string{"convert", cfg, "x.cfg"}, &out, &errb); code != 2 {
 		t.Errorf("two files: exit %d", code)
+	}
+}
+
+// Where status asks and convert looks for a running server: the member's
+// own client port from its server line first, then clientPort, then the
+// secure port; a wildcard address is asked on localhost.
+func TestClientAddr(t *testing.T) {
+	member := config.Default()
+	member.MyID, member.ClientPort = 2, 2181
+	member.Servers = []config.Server{{ID: 1, ClientPort: 2191}, {ID: 2, ClientPort: 2192, ClientAddress: "127.0.0.2"}}
+	secure := config.Default()
+	secure.ClientPort, secure.SecureClientPort, secure.SecureClientPortAddress = 0, 2281, "0.0.0.0"
+	plain := config.Default()
+	plain.ClientPortAddress = ""
+	for _, tc := range []struct {
+		name   string
+		cfg    *config.Config
+		host   string
+		port   int
+		secure bool
+	}{
+		{"member", member, "127.0.0.2", 2192, false},
+		{"secure only", secure, "localhost", 2281, true},
+		{"wildcard", plain, "localhost", plain.ClientPort, false},
+	} {
+		host, port, sec := clientAddr(tc.cfg)
+		if host != tc.host || port != tc.port || sec != tc.secure {
+			t.Errorf("%s: %s:%d secure %v, want %s:%d %v", tc.name, host, port, sec, tc.host, tc.port, tc.secure)
+		}
 	}
 }

@@ -158,14 +158,8 @@ func convertCmd(args []string, stdout, stderr io.Writer) int {
 
 // convert takes over an Apache data directory (server.ConvertApache).
 func convert(args []string, stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
-		return 2
-	}
-	// Apache locks nothing in its dataDir: its client port is the sign
-	// that it still runs (and writes there).
-	if code := refuseWhileServing(cfg, "Apache ZooKeeper", stderr); code != 0 {
+	cfg, code := convertConfig(args, "Apache ZooKeeper", stderr)
+	if cfg == nil {
 		return code
 	}
 	rep, err := server.ConvertApache(cfg)
@@ -192,12 +186,8 @@ func convert(args []string, stdout, stderr io.Writer) int {
 
 // convertToApache writes zkgo's data as Apache's (server.ConvertToApache).
 func convertToApache(args []string, stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
-		return 2
-	}
-	if code := refuseWhileServing(cfg, "zkserver", stderr); code != 0 {
+	cfg, code := convertConfig(args, "zkserver", stderr)
+	if cfg == nil {
 		return code
 	}
 	rep, err := server.ConvertToApache(cfg)
@@ -211,24 +201,48 @@ func convertToApache(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// refuseWhileServing reports (exit 1) that something listens on cfg's
-// client port: the server named who must be stopped first.
-func refuseWhileServing(cfg *config.Config, who string, stderr io.Writer) int {
-	if cfg.ClientPort == 0 {
-		return 0
+// clientAddr is where zkServer.sh status looks for the server of cfg: the
+// client port of its server line or clientPort, else (secure) the
+// secureClientPort; a wildcard address is asked on localhost.
+func clientAddr(cfg *config.Config) (host string, port int, secure bool) {
+	host, port = cfg.ClientPortAddress, cfg.ClientPort
+	if self, ok := cfg.Self(); ok && self.ClientPort != 0 {
+		port = self.ClientPort
+		if self.ClientAddress != "" {
+			host = self.ClientAddress
+		}
 	}
-	host := cfg.ClientPortAddress
+	if port == 0 && cfg.SecureClientPort != 0 {
+		secure, port, host = true, cfg.SecureClientPort, cfg.SecureClientPortAddress
+	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
 	}
-	addr := net.JoinHostPort(host, strconv.Itoa(cfg.ClientPort))
+	return host, port, secure
+}
+
+// convertConfig loads the configuration of zkserver convert and refuses
+// (exit code) while a server listens on its client port, who being the
+// one to stop: Apache locks nothing in its dataDir, and a server that
+// still runs writes there.
+func convertConfig(args []string, who string, stderr io.Writer) (*config.Config, int) {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "zkserver: %s\n", oneLine(err))
+		return nil, 2
+	}
+	host, port, _ := clientAddr(cfg)
+	if port == 0 {
+		return cfg, 0
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return 0
+		return cfg, 0
 	}
 	c.Close()
 	fmt.Fprintf(stderr, "zkserver: convert: a server listens on %s: stop %s first\n", addr, who)
-	return 1
+	return nil, 1
 }
 
 func loadConfig(args []string) (*config.Config, error) {
@@ -360,22 +374,9 @@ func status(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stdout, "Using config: %s\n", args[0])
 	}
-	host := cfg.ClientPortAddress
-	port := cfg.ClientPort
-	if self, ok := cfg.Self(); ok && self.ClientPort != 0 {
-		port = self.ClientPort
-		if self.ClientAddress != "" {
-			host = self.ClientAddress
-		}
-	}
-	secure := false
-	if port == 0 && cfg.SecureClientPort != 0 {
-		// As zkServer.sh: no client port, so the secure one.
+	host, port, secure := clientAddr(cfg)
+	if secure {
 		fmt.Fprintln(stdout, "Client port not found. Looking for secureClientPort in the static config.")
-		secure, port, host = true, cfg.SecureClientPort, cfg.SecureClientPortAddress
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
 	}
 	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: %v.\n", port, host, secure)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
