@@ -410,11 +410,7 @@ func (s *Server) ensembleAuth(c *conn, sl *slot, xid int32, name []byte) bool {
 		s.stats.ensembleAuthSuccess.Add(1)
 	default:
 		s.stats.ensembleAuthFail.Add(1)
-		// At most one line a second, as Apache.
-		now := time.Now().UnixMilli()
-		if last := s.stats.ensembleFailLogged.Load(); now-last > 1000 && s.stats.ensembleFailLogged.CompareAndSwap(last, now) {
-			c.log.Warn("unexpected ensemble name: closing connection", "ensemble_name", string(name), "client_ip", c.remote.Addr().Unmap().String())
-		}
+		s.ensembleLog.warn("unexpected ensemble name: closing connection", "ensemble_name", string(name), "client_ip", c.remote.Addr().Unmap().String())
 		sl.filled, sl.frame, sl.closeConn = true, nil, true
 		c.enqueue(sl)
 		return false

@@ -51,6 +51,7 @@ type Server struct {
 	audit *auditLog
 
 	quotaRefused namespaceCounts // writes refused by a quota, per namespace
+	ensembleLog  *rateLog        // addauth ensemble with another ensemble's name
 
 	minTimeout, maxTimeout time.Duration
 
@@ -157,7 +158,6 @@ type serverStats struct {
 	authFailed atomic.Int64
 	// The "ensemble" scheme's answers (mntr's ensemble_auth_*).
 	ensembleAuthSuccess, ensembleAuthFail, ensembleAuthSkip atomic.Int64
-	ensembleFailLogged                                      atomic.Int64 // unix ms of the last warning
 }
 
 // New opens the data directories, recovers the newest valid snapshot plus
@@ -211,13 +211,15 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	quotaLog := &rateLog{log: s.log, every: time.Second}
+	s.ensembleLog = &rateLog{log: s.log, every: time.Second} // at most a line a second, as Apache
 	s.prep = txn.NewPrep(s.tree, txn.Options{
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
 		ReconfigEnabled: cfg.ReconfigEnabled,
 		Providers:       s.providers(),
 		EnforceQuota:    cfg.EnforceQuota,
-		QuotaLog:        (&rateLog{log: s.log, every: time.Second}).warn,
+		QuotaLog:        func(msg string) { quotaLog.warn(msg) },
 		QuotaRefused:    s.quotaRefused.add,
 	})
 	if cfg.Distributed() {
@@ -675,7 +677,7 @@ type rateLog struct {
 	skipped int
 }
 
-func (r *rateLog) warn(msg string) {
+func (r *rateLog) warn(msg string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
@@ -683,7 +685,7 @@ func (r *rateLog) warn(msg string) {
 		r.skipped++
 		return
 	}
-	r.log.Warn(msg, "similar warnings left out", r.skipped)
+	r.log.Warn(msg, append(args, "similar warnings left out", r.skipped)...)
 	r.last, r.skipped = now, 0
 }
 
