@@ -29,6 +29,7 @@
 package apachefile
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -124,23 +125,13 @@ func Find(snapDir, logDir string) (Files, error) {
 		return func(a, b string) int {
 			za, _ := zxidOf(filepath.Base(a), prefix)
 			zb, _ := zxidOf(filepath.Base(b), prefix)
-			return compare(za, zb)
+			return cmp.Compare(za, zb)
 		}
 	}
 	slices.SortFunc(f.Snapshots, byZxid("snapshot."))
 	slices.Reverse(f.Snapshots)
 	slices.SortFunc(f.Logs, byZxid("log."))
 	return f, nil
-}
-
-func compare(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // zxidOf parses the hex zxid of a file named prefix + hex (a snapshot may
@@ -175,46 +166,44 @@ func LogsAfter(logs []string, zxid int64) []string {
 // IsSnapshot reports whether the file at path starts as an Apache
 // snapshot does.
 func IsSnapshot(path string) bool {
-	b, err := readStart(path, 4)
-	return err == nil && string(b) == "ZKSN"
+	r, closeFn, err := open(path)
+	if err != nil {
+		return false
+	}
+	defer closeFn()
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(r, magic)
+	return err == nil && string(magic) == "ZKSN"
 }
 
-func readStart(path string, n int) ([]byte, error) {
+// open opens a data file, decompressing a snapshot named *.gz
+// (snapshot.compression.method=gz); closeFn closes it.
+func open(path string) (r io.Reader, closeFn func(), err error) {
+	if strings.HasSuffix(path, ".snappy") {
+		return nil, nil, fmt.Errorf("%s: snappy-compressed snapshots are not supported (snapshot.compression.method=snappy); restart Apache with the default and let it write a snapshot", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, err
-		}
-		r = gz
+	if !strings.HasSuffix(path, ".gz") {
+		return f, func() { f.Close() }, nil
 	}
-	b := make([]byte, n)
-	_, err = io.ReadFull(r, b)
-	return b, err
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err)
+	}
+	return gz, func() { f.Close() }, nil
 }
 
 func readFile(path string) ([]byte, error) {
-	switch {
-	case strings.HasSuffix(path, ".gz"):
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err)
-		}
-		return io.ReadAll(gz)
-	case strings.HasSuffix(path, ".snappy"):
-		return nil, fmt.Errorf("%s: snappy-compressed snapshots are not supported (snapshot.compression.method=snappy); restart Apache with the default and let it write a snapshot", path)
+	r, closeFn, err := open(path)
+	if err != nil {
+		return nil, err
 	}
-	return os.ReadFile(path)
+	defer closeFn()
+	return io.ReadAll(r)
 }
 
 // ReadSnapshot reads and checks a snapshot file.

@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,6 +16,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/zkgo/zkgo/server/apachefile"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -450,35 +451,15 @@ func (s *Store) unlockDir() {
 // serves them only once converted (zkserver convert), and starting empty
 // beside them would look like data loss.
 func refuseApacheFiles(snapDir, logDir string) error {
-	if ents, err := os.ReadDir(logDir); err == nil {
-		for _, e := range ents {
-			rest, ok := strings.CutPrefix(e.Name(), "log.")
-			if !ok || rest == "" || strings.Trim(rest, "0123456789abcdef") != "" {
-				continue
-			}
-			return fmt.Errorf("open storage: %s is an Apache ZooKeeper txn log: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir/dataLogDir)",
-				filepath.Join(logDir, e.Name()))
-		}
-	}
-	ents, err := os.ReadDir(snapDir)
+	f, err := apachefile.Find(snapDir, logDir)
 	if err != nil {
-		return nil
+		return nil // Open reports an unreadable directory itself
 	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), snapPrefix) || !e.Type().IsRegular() {
-			continue
-		}
-		p := filepath.Join(snapDir, e.Name())
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		magic := make([]byte, 4)
-		_, err = io.ReadFull(f, magic)
-		_ = f.Close()
-		if err == nil && string(magic) == "ZKSN" {
-			return fmt.Errorf("open storage: %s is an Apache ZooKeeper snapshot: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir)", p)
-		}
+	if len(f.Logs) > 0 {
+		return fmt.Errorf("open storage: %s is an Apache ZooKeeper txn log: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir/dataLogDir)", f.Logs[0])
+	}
+	if len(f.Snapshots) > 0 {
+		return fmt.Errorf("open storage: %s is an Apache ZooKeeper snapshot: stop Apache and run `zkserver convert` with this zoo.cfg to take its data over (or use an empty dataDir)", f.Snapshots[0])
 	}
 	return nil
 }
