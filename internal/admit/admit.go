@@ -6,15 +6,15 @@ package admit
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 )
 
-// Listener hands out what Admit makes of the connections ln accepts.
-type Listener[C any] struct {
+// Listener hands out what admit makes of the connections ln accepts.
+type Listener[C io.Closer] struct {
 	ln    net.Listener
 	admit func(net.Conn) (C, bool)
-	drop  func(C)
 	ready chan C
 	done  chan struct{}
 	once  sync.Once
@@ -23,10 +23,10 @@ type Listener[C any] struct {
 
 // New starts accepting on ln. admit runs on its own goroutine for each
 // connection and returns what Accept hands out, or false when the
-// connection did not pass (admit has closed it). drop closes a passed
-// connection that the listener's Close leaves unclaimed.
-func New[C any](ln net.Listener, admit func(net.Conn) (C, bool), drop func(C)) *Listener[C] {
-	l := &Listener[C]{ln: ln, admit: admit, drop: drop, ready: make(chan C), done: make(chan struct{})}
+// connection did not pass (admit has closed it). A passed connection that
+// the listener's Close leaves unclaimed is closed.
+func New[C io.Closer](ln net.Listener, admit func(net.Conn) (C, bool)) *Listener[C] {
+	l := &Listener[C]{ln: ln, admit: admit, ready: make(chan C), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -54,7 +54,7 @@ func (l *Listener[C]) serve(nc net.Conn) {
 	select {
 	case l.ready <- c:
 	case <-l.done:
-		l.drop(c)
+		_ = c.Close()
 	}
 }
 

@@ -23,7 +23,7 @@ func TestListener(t *testing.T) {
 			return nil, false
 		}
 		return nc, true
-	}, func(c net.Conn) { c.Close() })
+	})
 	dial := func(first string) net.Conn {
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {

@@ -280,7 +280,7 @@ func (l *Listener) Failures() int64 { return l.failed.Load() }
 // NewListener starts accepting on ln.
 func NewListener(ln net.Listener, tc *tls.Config, unified bool, log *slog.Logger) *Listener {
 	l := &Listener{tc: tc, log: log, unified: unified}
-	l.Listener = admit.New(ln, l.handshake, func(c net.Conn) { c.Close() })
+	l.Listener = admit.New(ln, l.handshake)
 	return l
 }
 

@@ -283,7 +283,7 @@ type authListener struct {
 
 func newAuthListener(ln net.Listener, auth *QuorumAuth, hosts func() []string, log *slog.Logger) *authListener {
 	l := &authListener{auth: auth, hosts: hosts, log: log}
-	l.Listener = admit.New(ln, l.admit, func(c Conn) { _ = c.Close() })
+	l.Listener = admit.New(ln, l.admit)
 	return l
 }
 
