@@ -74,3 +74,13 @@ func RandomWrite(c *zk.Conn, rng *rand.Rand, paths []string, writer int) error {
 	}
 	return err
 }
+
+// TamperTree sets the data of the znode at path on s alone, with no txn,
+// as a bug or a flipped bit in memory would: s's tree is then no longer
+// the ensemble's, and nothing in the protocol says so.
+func TamperTree(s *Server, path string, data []byte) {
+	s.tree.Lock()
+	defer s.tree.Unlock()
+	n := s.tree.Get(path)
+	s.tree.SetData(path, data, n.Version, n.Mzxid, n.Mtime)
+}

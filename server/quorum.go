@@ -700,3 +700,25 @@ func (s *Server) loadDynamicConfig() error {
 }
 
 func (m stateMachine) LastApplied() int64 { return m.s.lastZxid.Load() }
+
+// Digests and CheckDigest make the server a zab.Digester: a leader's pings
+// carry its tree's latest digests, which each learner checks.
+func (m stateMachine) Digests() []zab.Digest {
+	m.s.tree.RLock()
+	ds := m.s.digests.latest(m.s.tree)
+	m.s.tree.RUnlock()
+	out := make([]zab.Digest, len(ds))
+	for i, d := range ds {
+		out[i] = zab.Digest(d)
+	}
+	return out
+}
+
+func (m stateMachine) CheckDigest(d zab.Digest) {
+	m.s.tree.RLock()
+	err := m.s.digests.checkPeer(ZxidDigest(d), m.s.tree)
+	m.s.tree.RUnlock()
+	if err != nil {
+		m.s.digestLog.error("tree digest mismatch", "err", err)
+	}
+}

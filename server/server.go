@@ -52,6 +52,7 @@ type Server struct {
 
 	quotaRefused namespaceCounts // writes refused by a quota, per namespace
 	ensembleLog  *rateLog        // addauth ensemble with another ensemble's name
+	digestLog    *rateLog        // a leader's tree digest that differs from ours
 
 	minTimeout, maxTimeout time.Duration
 
@@ -213,6 +214,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	quotaLog := &rateLog{log: s.log, every: time.Second}
 	s.ensembleLog = &rateLog{log: s.log, every: time.Second} // at most a line a second, as Apache
+	s.digestLog = &rateLog{log: s.log, every: time.Second}
 	s.prep = txn.NewPrep(s.tree, txn.Options{
 		ExtendedTypes:   cfg.ExtendedTypesEnabled,
 		SkipACL:         cfg.SkipACL,
@@ -677,7 +679,11 @@ type rateLog struct {
 	skipped int
 }
 
-func (r *rateLog) warn(msg string, args ...any) {
+func (r *rateLog) warn(msg string, args ...any) { r.write(slog.LevelWarn, msg, args) }
+
+func (r *rateLog) error(msg string, args ...any) { r.write(slog.LevelError, msg, args) }
+
+func (r *rateLog) write(level slog.Level, msg string, args []any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
@@ -685,7 +691,7 @@ func (r *rateLog) warn(msg string, args ...any) {
 		r.skipped++
 		return
 	}
-	r.log.Warn(msg, append(args, "similar warnings left out", r.skipped)...)
+	r.log.Log(context.Background(), level, msg, append(args, "similar lines left out", r.skipped)...)
 	r.last, r.skipped = now, 0
 }
 

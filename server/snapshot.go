@@ -20,7 +20,8 @@ import (
 //	ustring null (end marker)
 //	long zxid, int digestVersion, long digest: the tree's digest when the
 //	  walk ended, and the last zxid applied then (absent in snapshots of
-//	  zkgo before it; readers before it stop at the end marker)
+//	  zkgo before it; readers before it stop at the end marker; version 0
+//	  when the tree kept no digest)
 const snapshotVersion = 2
 
 // encodeSnapshot writes the tree and sessions as they are; the caller
@@ -32,8 +33,12 @@ func (s *Server) encodeSnapshot(w io.Writer) error {
 }
 
 // currentDigest is the last zxid applied and the tree's digest; the caller
-// holds the tree lock.
+// holds the tree lock. A tree that keeps no digest (digest.enabled=false)
+// gives version 0, which no reader compares.
 func (s *Server) currentDigest() ZxidDigest {
+	if !s.tree.KeepsDigest() {
+		return ZxidDigest{Zxid: s.lastZxid.Load()}
+	}
 	return ZxidDigest{Zxid: s.lastZxid.Load(), Version: tree.DigestVersion, Digest: s.tree.Digest()}
 }
 

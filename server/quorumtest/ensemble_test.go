@@ -205,7 +205,14 @@ func TestLeaderSrvrShowsItsEpoch(t *testing.T) {
 	if _, err := c.Create("/a", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
+	_, st, err := c.Exists("/a")
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Close()
+	// Close returns once the member the client used answered; the leader
+	// may apply the closeSession after that.
+	waitZxid(t, e, st.Czxid+1, "the leader to apply the closeSession")
 	before := leaderZxid(t, e)
 	l := e.Leader()
 	e.Servers[l].Stop()

@@ -110,8 +110,9 @@
 // data start with the zxid of the previous txn, so a learner notices a
 // lost packet and reconnects instead of logging a history with a hole.
 // ACK and COMMIT are cumulative. The leader's PING carries its commit
-// zxid and whether the learner may serve; the learner's PING carries its
-// cumulative ACK and the sessions it saw. SYNC carries a request id (and,
+// zxid, whether the learner may serve and, from a Digester state machine,
+// its latest digests, which the learner checks against its own; the
+// learner's PING carries its cumulative ACK and the sessions it saw. SYNC carries a request id (and,
 // in the answer, the commit zxid). REQUEST carries a per-connection
 // sequence number, so a duplicated frame is not proposed twice. SNAP is
 // followed by SNAPCHUNK packets (offset-checked) and SNAPEND, which

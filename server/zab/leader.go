@@ -581,13 +581,10 @@ func (l *leader) tickLoop() {
 		case <-t.C:
 		}
 		half++
+		digests := pingDigests(l.p.sm)
 		l.mu.Lock()
 		for _, h := range l.learners {
-			flag := byte(0)
-			if h.uptodate {
-				flag = 1
-			}
-			h.out.push(Packet{Type: PacketPing, Zxid: l.committed, Data: []byte{flag}})
+			h.out.push(Packet{Type: PacketPing, Zxid: l.committed, Data: pingData(h.uptodate, digests)})
 		}
 		if half%2 != 0 {
 			l.mu.Unlock()

@@ -354,6 +354,7 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 			if len(pkt.Data) > 0 && pkt.Data[0] == 1 {
 				lr.upToDate()
 			}
+			checkPingDigests(p.sm, pkt.Data)
 			lr.mu.Lock()
 			var ack int64
 			if lr.nlAcked && !lr.observer {

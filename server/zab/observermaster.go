@@ -351,6 +351,7 @@ func (lr *learner) observerTicks() {
 		}
 		now := time.Now().UnixNano()
 		var silent []*observerHandler
+		digests := pingDigests(lr.p.sm)
 		lr.mu.Lock()
 		for h := range lr.obsHandlers {
 			limit := cfg.InitLimit
@@ -362,11 +363,7 @@ func (lr *learner) observerTicks() {
 				continue
 			}
 			if h.forwarding {
-				flag := byte(0)
-				if h.synced {
-					flag = 1
-				}
-				h.out.push(Packet{Type: PacketPing, Data: []byte{flag}})
+				h.out.push(Packet{Type: PacketPing, Data: pingData(h.synced, digests)})
 			}
 		}
 		lr.mu.Unlock()

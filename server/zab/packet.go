@@ -17,7 +17,7 @@ const (
 	PacketProposal     PacketType = 2  // leader→follower: zxid, txn
 	PacketAck          PacketType = 3  // follower→leader: everything up to zxid is logged
 	PacketCommit       PacketType = 4  // leader→follower: everything up to zxid is committed
-	PacketPing         PacketType = 5  // both: heartbeat; learner's carries touched sessions
+	PacketPing         PacketType = 5  // both: heartbeat; learner's carries touched sessions, leader's its digests
 	PacketRevalidate   PacketType = 6  // both: session move check (reserved)
 	PacketSync         PacketType = 7  // learner→leader: sync request id; leader→learner: id + committed zxid
 	PacketInform       PacketType = 8  // leader→observer: committed txn
@@ -134,6 +134,54 @@ func decodeSessions(b []byte) ([]int64, error) {
 		ids[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
 	}
 	return ids, nil
+}
+
+// A leader's (or observer master's) PING data is a flag byte (1: the
+// learner may serve) and, when its state machine is a Digester, its
+// digests, digestSize bytes each: zxid, version, digest. Members from
+// before digests read the flag only.
+const digestSize = 20
+
+// pingDigests encodes sm's digests for the PINGs of one round (nil when sm
+// keeps none); pingData puts a flag before them.
+func pingDigests(sm StateMachine) []byte {
+	d, ok := sm.(Digester)
+	if !ok {
+		return nil
+	}
+	ds := d.Digests()
+	b := make([]byte, 0, digestSize*len(ds))
+	for _, x := range ds {
+		b = binary.BigEndian.AppendUint64(b, uint64(x.Zxid))
+		b = binary.BigEndian.AppendUint32(b, uint32(x.Version))
+		b = binary.BigEndian.AppendUint64(b, uint64(x.Digest))
+	}
+	return b
+}
+
+func pingData(serve bool, digests []byte) []byte {
+	b := make([]byte, 1, 1+len(digests))
+	if serve {
+		b[0] = 1
+	}
+	return append(b, digests...)
+}
+
+// checkPingDigests hands the digests of a PING from the leader (or an
+// observer master) to sm, when it is a Digester; bytes short of a whole
+// digest are ignored.
+func checkPingDigests(sm StateMachine, data []byte) {
+	d, ok := sm.(Digester)
+	if !ok || len(data) < 1 {
+		return
+	}
+	for b := data[1:]; len(b) >= digestSize; b = b[digestSize:] {
+		d.CheckDigest(Digest{
+			Zxid:    int64(binary.BigEndian.Uint64(b)),
+			Version: int32(binary.BigEndian.Uint32(b[8:])),
+			Digest:  int64(binary.BigEndian.Uint64(b[12:])),
+		})
+	}
 }
 
 // Zxid helpers: high 32 bits epoch, low 32 bits counter (ZxidUtils.java).

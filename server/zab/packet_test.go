@@ -88,3 +88,43 @@ func FuzzDecodePacket(f *testing.F) {
 		}
 	})
 }
+
+// digestSM is a StateMachine that is a Digester, for the PING codec.
+type digestSM struct {
+	StateMachine
+	send []Digest
+	got  []Digest
+}
+
+func (d *digestSM) Digests() []Digest    { return d.send }
+func (d *digestSM) CheckDigest(x Digest) { d.got = append(d.got, x) }
+
+// A leader's PING carries the serve flag and its digests; the learner
+// gets them back as they were sent. A PING of a member from before
+// digests (the flag alone) and bytes short of a digest give none.
+func TestPingDigests(t *testing.T) {
+	leader := &digestSM{send: []Digest{
+		{Zxid: 0x100000080, Version: 2, Digest: 12345678901},
+		{Zxid: 0x100000083, Version: 2, Digest: -7},
+	}}
+	data := pingData(true, pingDigests(leader))
+	if data[0] != 1 || len(data) != 1+2*digestSize {
+		t.Fatalf("PING data % x", data)
+	}
+	learner := &digestSM{}
+	checkPingDigests(learner, data)
+	if len(learner.got) != 2 || learner.got[0] != leader.send[0] || learner.got[1] != leader.send[1] {
+		t.Fatalf("learner got %+v, want %+v", learner.got, leader.send)
+	}
+
+	learner.got = nil
+	checkPingDigests(learner, []byte{0})
+	checkPingDigests(learner, nil)
+	checkPingDigests(learner, data[:1+digestSize-1])
+	if len(learner.got) != 0 {
+		t.Fatalf("digests %+v from a PING without a whole one", learner.got)
+	}
+	if d := pingData(false, pingDigests(&recordingSM{})); len(d) != 1 || d[0] != 0 {
+		t.Fatalf("PING data % x of a state machine with no digest, want the flag alone", d)
+	}
+}

@@ -36,6 +36,29 @@ type StateMachine interface {
 	LastApplied() int64
 }
 
+// Digest is a digest of a state machine's state once the txn zxid was
+// applied (ZooKeeper's tree digest), of a given algorithm version.
+type Digest struct {
+	Zxid    int64
+	Version int32
+	Digest  int64
+}
+
+// A Digester is a StateMachine that keeps a digest of its state. The
+// leader's pings (and an observer master's) carry its latest digests, and
+// each learner compares them with its own at the same zxids: a member
+// whose state went astray from the leader's, which nothing else in the
+// protocol would notice, is then reported (Apache's followers compare
+// the digest each txn carries).
+type Digester interface {
+	// Digests are the state's digests to send: none when it keeps none
+	// or is not exact yet (a fuzzy snapshot not yet replayed to its end).
+	Digests() []Digest
+	// CheckDigest compares a leader's digest with this state's at the
+	// same zxid, now or once that zxid is applied.
+	CheckDigest(d Digest)
+}
+
 // Config configures a Peer.
 type Config struct {
 	MyID int64
