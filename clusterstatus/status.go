@@ -60,6 +60,10 @@ type Server struct {
 	SyncedFollowers *int   `json:"synced_followers,omitempty" yaml:"synced_followers,omitempty"`
 	// Digest is the server's tree digest at the report's DigestZxid.
 	Digest *int64 `json:"digest,omitempty" yaml:"digest,omitempty"`
+	// DigestMismatches is mntr's zk_digest_mismatches_count: the times
+	// since it started that the server found its tree digest differing
+	// from a snapshot's or its leader's.
+	DigestMismatches int64 `json:"digest_mismatches,omitempty" yaml:"digest_mismatches,omitempty"`
 
 	digests map[int64]int64 // hash: zxid → tree digest (when whitelisted)
 }
@@ -210,6 +214,7 @@ func (s *Server) fromMntr(m map[string]string, all bool) {
 		v := int(n)
 		s.SyncedFollowers = &v
 	}
+	s.DigestMismatches, _ = num("zk_digest_mismatches_count")
 	if !all {
 		return
 	}
@@ -246,6 +251,22 @@ func parseHash(out string) map[int64]int64 {
 		m[zxid] = digest
 	}
 	return m
+}
+
+// countedMismatches names the servers that counted tree digest
+// mismatches (their data went astray from a snapshot's or the leader's at
+// some point since they started).
+func (r *Report) countedMismatches() (problem string) {
+	var parts []string
+	for _, s := range r.Servers {
+		if s.State == StateUp && s.DigestMismatches > 0 {
+			parts = append(parts, fmt.Sprintf("%s (%d)", s.Addr, s.DigestMismatches))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "tree digest mismatches counted on " + strings.Join(parts, ", ")
 }
 
 // compareDigests finds the newest zxid whose digest every server that
@@ -351,6 +372,9 @@ func (r *Report) judge() {
 		problems = append(problems, fmt.Sprintf("%d in read-only mode", readOnly))
 	}
 	if p := r.compareDigests(); p != "" {
+		problems = append(problems, p)
+	}
+	if p := r.countedMismatches(); p != "" {
 		problems = append(problems, p)
 	}
 	switch {

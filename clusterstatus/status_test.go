@@ -156,6 +156,18 @@ func TestCheckDigests(t *testing.T) {
 		t.Fatalf("health %s, summary %q; want degraded with %q", r.Health, r.Summary, want)
 	}
 
+	// A server that counted mismatches (mntr) makes the list degraded,
+	// named with its count, even where the logs agree.
+	counted := leader
+	counted.srvr = srvrText("follower", "0x100000190", 7)
+	counted.mntr = mntrText("follower", "zk_digest_mismatches_count\t2")
+	addrs = start(t, []fakeSpec{leader, behind, counted})
+	r = Check(context.Background(), addrs, 5*time.Second)
+	want = "tree digest mismatches counted on " + addrs[2] + " (2)"
+	if r.Health != HealthDegraded || r.Servers[2].DigestMismatches != 2 || !strings.Contains(r.Summary, want) {
+		t.Fatalf("health %s, summary %q; want degraded with %q", r.Health, r.Summary, want)
+	}
+
 	// One server with a log, or none in common: nothing to compare.
 	addrs = start(t, []fakeSpec{leader, noHash, noHash})
 	if r := Check(context.Background(), addrs, 5*time.Second); r.DigestZxid != "" || r.Health != HealthOK {

@@ -55,6 +55,7 @@ func TestLearnersCheckTheLeadersDigest(t *testing.T) {
 		}
 	}
 	for _, i := range []int{follower, observer} {
+		e.Servers[i].TreeAstray = true
 		server.TamperTree(e.Servers[i].Server(), "/d", []byte("astray"))
 	}
 	// Idle: each ping carries the leader's digest at its last zxid, which

@@ -245,7 +245,7 @@ func (v view) Metrics() []fourletter.Metric {
 	out := append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
 	st := &v.s.stats
 	return append(out, fourletter.Metric{Name: "digest_mismatches_count", Value: v.s.digests.mismatches.Load(), Counter: true,
-		Help: "Tree digests that differed from a snapshot's once its txns were replayed"},
+		Help: "Tree digests that differed from a snapshot's once its txns were replayed, or from the leader's at the same zxid"},
 		fourletter.Metric{Name: "ensemble_auth_success", Value: st.ensembleAuthSuccess.Load(), Counter: true,
 			Help: "addauth ensemble with one of ensembleAuthName's names"},
 		fourletter.Metric{Name: "ensemble_auth_fail", Value: st.ensembleAuthFail.Load(), Counter: true,

@@ -27,6 +27,11 @@ type Server struct {
 	Cfg *config.Config
 	// Logger, when set before a (re)start, is the server's logger.
 	Logger *slog.Logger
+	// TreeAstray, set by a test that changes the server's tree behind
+	// the protocol's back, lets it count tree digest mismatches; any
+	// other server that counted one when it stops fails its test (its
+	// tree differed from a snapshot's or the leader's).
+	TreeAstray bool
 
 	srv  *server.Server
 	addr string
@@ -115,6 +120,9 @@ func (s *Server) Stop() {
 	if s.srv == nil {
 		return
 	}
+	if n := digestMismatches(s.srv); n > 0 && !s.TreeAstray {
+		s.t.Errorf("servertest: %s counted %d tree digest mismatches (digest_mismatches_count): its tree is not the one its txns make", s.addr, n)
+	}
 	s.srv.Close()
 	<-s.done
 	s.srv = nil
@@ -125,4 +133,14 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
 	s.start()
+}
+
+// digestMismatches is srv's digest_mismatches_count.
+func digestMismatches(srv *server.Server) int64 {
+	for _, m := range srv.View().Metrics() {
+		if n, ok := m.Value.(int64); ok && m.Name == "digest_mismatches_count" {
+			return n
+		}
+	}
+	return 0
 }
