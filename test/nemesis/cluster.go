@@ -300,6 +300,25 @@ func (c *Cluster) Srvr(id int) (fourletter.Srvr, bool) {
 	return st, true
 }
 
+// DigestMismatches is member id's mntr zk_digest_mismatches_count.
+func (c *Cluster) DigestMismatches(id int) (int64, bool) {
+	if !c.Running(id) {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := fourletter.Query(ctx, c.Member(id).Client, "mntr")
+	if err != nil {
+		return 0, false
+	}
+	m, err := fourletter.ParseMntr(out)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(m["zk_digest_mismatches_count"], 10, 64)
+	return n, err == nil
+}
+
 // Leader returns the member that says it leads, or 0.
 func (c *Cluster) Leader() int {
 	for _, id := range c.IDs() {

@@ -212,6 +212,13 @@ func runNemesis(t *testing.T, bin string) {
 
 	trees := converge(t, c, 60*time.Second)
 	stamp("members converged: %d znodes each", len(trees[0]))
+	// No member found its tree digest differing from a snapshot's or the
+	// leader's (counted since its last start).
+	for _, id := range c.IDs() {
+		if n, ok := c.DigestMismatches(id); !ok || n != 0 {
+			t.Errorf("member %d: digest_mismatches_count %d (answered: %v)", id, n, ok)
+		}
+	}
 
 	// Every member's quota usage is what the registers' subtree holds.
 	var count, size int
