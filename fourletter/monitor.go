@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/zkgo/zkgo/internal/metric"
 )
 
 // MonitorValues returns mntr's values in order, unprefixed (mntr prints
@@ -81,10 +83,39 @@ func MonitorValues(v View) []Metric {
 	return out
 }
 
+// Flatten expands each summary among ms (a Metric whose Value is a
+// metric.Values) into Apache's mntr entries: avg_, min_, max_, cnt_ and
+// sum_<name> and, with percentiles, p50_, p95_, p99_ and p999_<name>.
+func Flatten(ms []Metric) []Metric {
+	out := make([]Metric, 0, len(ms))
+	for _, m := range ms {
+		sv, ok := m.Value.(metric.Values)
+		if !ok {
+			out = append(out, m)
+			continue
+		}
+		add := func(prefix string, v any) {
+			out = append(out, Metric{Name: prefix + m.Name, Value: v, Help: m.Help, Key: m.Key})
+		}
+		add("avg_", sv.Avg())
+		add("min_", sv.Min)
+		add("max_", sv.Max)
+		add("cnt_", sv.Count)
+		add("sum_", sv.Sum)
+		if sv.Percentiles {
+			add("p50_", sv.P50)
+			add("p95_", sv.P95)
+			add("p99_", sv.P99)
+			add("p999_", sv.P999)
+		}
+	}
+	return out
+}
+
 // Monitor returns mntr's lines as key (without "zk_") and value, each
 // value formatted as MonitorCommand.print does.
 func Monitor(v View) []KV {
-	ms := MonitorValues(v)
+	ms := Flatten(MonitorValues(v))
 	out := make([]KV, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, KV{Key: m.MntrName(), Value: FormatValue(m.Value)})

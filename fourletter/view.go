@@ -192,7 +192,9 @@ type Watch struct {
 type KV struct{ Key, Value string }
 
 // Metric is one extra mntr value. Value is an int64 (printed as an
-// integer) or a float64 (printed as a Java double, e.g. "0.0").
+// integer), a float64 (printed as a Java double, e.g. "0.0") or a
+// metric.Values, one of Apache's summaries (printed as its avg_, min_, …
+// values: Flatten).
 type Metric struct {
 	Name  string // without the zk_ prefix, snake_case
 	Value any

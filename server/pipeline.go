@@ -361,12 +361,16 @@ func (s *Server) maybeSnapshot(n int) {
 // its size in bytes.
 func (s *Server) writeSnapshot(zxid int64, encode func(io.Writer) error) (int64, error) {
 	var size int64
+	start := time.Now()
 	err := s.store.WriteSnapshot(zxid, func(w io.Writer) error {
 		cw := countingWriter{w: w}
 		err := encode(&cw)
 		size = cw.n
 		return err
 	})
+	if err == nil {
+		s.metrics.SnapshotTime.Add(time.Since(start).Milliseconds())
+	}
 	return size, err
 }
 

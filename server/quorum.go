@@ -99,6 +99,7 @@ func (s *Server) newPeer() error {
 		Store:          s.store,
 		SM:             stateMachine{s},
 		Logger:         s.log,
+		Metrics:        s.metrics,
 
 		ObserverMasterPort:      cfg.ObserverMasterPort,
 		FinalizeWait:            cfg.MinNotificationInterval,

@@ -19,6 +19,7 @@ import (
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/sasl"
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
@@ -53,6 +54,7 @@ type Server struct {
 	quotaRefused namespaceCounts // writes refused by a quota, per namespace
 	ensembleLog  *rateLog        // addauth ensemble with another ensemble's name
 	digestLog    *rateLog        // a leader's tree digest that differs from ours
+	metrics      *metric.Server  // Apache's ServerMetrics that zkgo keeps (mntr, /metrics)
 
 	minTimeout, maxTimeout time.Duration
 
@@ -192,7 +194,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		s.maxTimeout = 20 * cfg.TickTime
 	}
 	s.sessions = newSessionTable(cfg.TickTime, cfg.MyID)
-	store, err := storage.Open(cfg.DataDir, cfg.DataLogDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger, FsyncWarning: cfg.FsyncWarningThreshold})
+	s.metrics = metric.NewServer()
+	store, err := storage.Open(cfg.DataDir, cfg.DataLogDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger,
+		FsyncWarning: cfg.FsyncWarningThreshold, Metrics: s.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +263,10 @@ func (s *Server) recover() error {
 	}
 	// Sessions restored from disk get a fresh timeout, as Apache does on load.
 	s.prep = txn.NewPrep(s.tree, txn.Options{ExtendedTypes: true})
+	replayStart := time.Now()
+	if ok {
+		s.metrics.StartupSnapLoadTime.Add(replayStart.Sub(start).Milliseconds())
+	}
 	n := 0
 	err = s.store.Replay(zxid, func(e storage.Entry) error {
 		t, err := txn.Unmarshal(e.Data)
@@ -274,6 +282,13 @@ func (s *Server) recover() error {
 		return fmt.Errorf("replay txn log: %w", err)
 	}
 	s.sinceSnap = n
+	if ok || n > 0 {
+		// Apache times the replay of a log after a snapshot, not the
+		// empty start of a new server.
+		s.metrics.StartupTxnsLoadTime.Add(time.Since(replayStart).Milliseconds())
+		s.metrics.StartupTxnsLoaded.Add(int64(n))
+	}
+	s.metrics.DBInitTime.Add(time.Since(start).Milliseconds())
 	// Recovery left garbage (the decoded snapshot's index, the log's
 	// records, the maps it outgrew): collect it and give the memory back,
 	// in the background. Done before serving, this full collection of a
@@ -658,6 +673,11 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 	}
 	lat := time.Since(sl.start).Milliseconds()
 	s.stats.record(lat)
+	if isWrite(sl.op) {
+		s.metrics.UpdateLatency.Add(lat)
+	} else {
+		s.metrics.ReadLatency.Add(lat)
+	}
 	c.stats.record(lat)
 	c.stats.lastLat.Store(lat)
 	c.stats.lastResp.Store(time.Now().UnixMilli())

@@ -227,7 +227,10 @@ func (v view) Quorum() *fourletter.Quorum {
 	return nil
 }
 
-func (v view) ResetStats() { v.s.stats.reset() }
+func (v view) ResetStats() {
+	v.s.stats.reset()
+	v.s.metrics.Reset()
+}
 
 func (v view) ResetConnectionStats() {
 	s := v.s
@@ -244,7 +247,7 @@ func (v view) ResetConnectionStats() {
 func (v view) Metrics() []fourletter.Metric {
 	out := append(v.s.logFaultMetrics(), v.s.quotaMetrics()...)
 	st := &v.s.stats
-	return append(out, fourletter.Metric{Name: "digest_mismatches_count", Value: v.s.digests.mismatches.Load(), Counter: true,
+	out = append(out, fourletter.Metric{Name: "digest_mismatches_count", Value: v.s.digests.mismatches.Load(), Counter: true,
 		Help: "Tree digests that differed from a snapshot's once its txns were replayed, or from the leader's at the same zxid"},
 		fourletter.Metric{Name: "ensemble_auth_success", Value: st.ensembleAuthSuccess.Load(), Counter: true,
 			Help: "addauth ensemble with one of ensembleAuthName's names"},
@@ -252,6 +255,14 @@ func (v view) Metrics() []fourletter.Metric {
 			Help: "addauth ensemble with another name (the connection was closed)"},
 		fourletter.Metric{Name: "ensemble_auth_skip", Value: st.ensembleAuthSkip.Load(), Counter: true,
 			Help: "addauth ensemble without a name, or without ensembleAuthName"})
+	for _, m := range v.s.metrics.All() {
+		if m.Summary != nil {
+			out = append(out, fourletter.Metric{Name: m.Name, Value: m.Summary.Values(), Help: m.Help})
+		} else {
+			out = append(out, fourletter.Metric{Name: m.Name, Value: m.Counter.Load(), Help: m.Help, Counter: true})
+		}
+	}
+	return out
 }
 
 func (v view) Digests() []fourletter.ZxidDigest { return v.s.digests.List() }

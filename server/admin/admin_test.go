@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/config"
 )
 
@@ -72,6 +73,8 @@ func newFake(t testing.TB) *fakeView {
 		ephemerals: map[int64][]string{sid: {"/a/e1", "/e2"}},
 		watches:    []fourletter.Watch{{SessionID: sid, Path: "/a"}, {SessionID: sid, Path: "/e2"}, {SessionID: 2, Path: "/a"}},
 		metrics: []fourletter.Metric{{Name: "fsync_count", Value: int64(3), Counter: true},
+			{Name: "fsynctime", Value: metric.Values{Count: 4, Sum: 10, Min: 1, Max: 4, P50: 2, P90: 4, P95: 4, P99: 4, P999: 4}},
+			{Name: "readlatency", Value: metric.Values{Count: 5, Sum: 5, Max: 3, Percentiles: true, P50: 1, P90: 2, P95: 3, P99: 3, P999: 3}},
 			{Name: "quota_count_limit_per_namespace", Key: "app", Value: int64(7)},
 			{Name: "quota_count_limit_per_namespace", Key: "web", Value: int64(-1)}},
 	}
@@ -352,6 +355,10 @@ func TestMetrics(t *testing.T) {
 			"# TYPE avg_latency gauge\navg_latency 2.125\n",
 			"packets_received 25\n",
 			"# TYPE fsync_count counter\nfsync_count 3\n",
+			// Apache's Prometheus summaries: the median for all, the 0.9
+			// and 0.99 quantiles where mntr prints percentiles.
+			"# TYPE fsynctime summary\nfsynctime{quantile=\"0.5\"} 2\nfsynctime_sum 10\nfsynctime_count 4\n",
+			"readlatency{quantile=\"0.5\"} 1\nreadlatency{quantile=\"0.9\"} 2\nreadlatency{quantile=\"0.99\"} 3\nreadlatency_sum 5\nreadlatency_count 5\n",
 			// A set's members: one metric with Apache's label "key".
 			"quota_count_limit_per_namespace{key=\"app\"} 7\nquota_count_limit_per_namespace{key=\"web\"} -1\n",
 			"go_goroutines ",
@@ -363,6 +370,20 @@ func TestMetrics(t *testing.T) {
 		if strings.Contains(body, "server_state") {
 			t.Errorf("string value exported as a metric")
 		}
+		if strings.Contains(body, `fsynctime{quantile="0.99"}`) {
+			t.Errorf("fsynctime exported with a 0.99 quantile; Apache's BASIC summaries have the median only")
+		}
+	}
+	// The monitor command has mntr's keys: a summary's avg_, min_, …
+	// values, and p50_ … p999_ where Apache's has percentiles.
+	_, body, _ := get(t, "http://"+a.Addr()+"/commands/monitor")
+	for _, want := range []string{`"avg_fsynctime" : 2.5,`, `"cnt_fsynctime" : 4,`, `"sum_fsynctime" : 10,`, `"max_fsynctime" : 4,`, `"p99_readlatency" : 3,`, `"p999_readlatency" : 3,`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("monitor lacks %s: %s", want, body)
+		}
+	}
+	if strings.Contains(body, "p50_fsynctime") {
+		t.Error("monitor prints percentiles of fsynctime, a BASIC summary")
 	}
 }
 

@@ -77,7 +77,7 @@ var commands = []*command{
 		r.set("leader_ip", q.LeaderAddress)
 	}},
 	{names: []string{"monitor", "mntr"}, run: func(v fourletter.View, _ map[string]string, r *object) {
-		for _, m := range fourletter.MonitorValues(v) {
+		for _, m := range fourletter.Flatten(fourletter.MonitorValues(v)) {
 			r.set(m.MntrName(), m.Value)
 		}
 	}},

@@ -1,10 +1,13 @@
 package admin
 
 import (
+	"cmp"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/metric"
 )
 
 // viewCollector exports the View's mntr values at scrape time: every
@@ -24,6 +27,23 @@ func (c viewCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range fourletter.MonitorValues(c.v) {
 		var f float64
 		switch x := m.Value.(type) {
+		case metric.Values:
+			// Apache's Prometheus summaries: count, sum and the median;
+			// the 0.9 and 0.99 quantiles too where Apache keeps
+			// percentiles (its ADVANCED summaries).
+			if seen[m.Name] {
+				continue
+			}
+			seen[m.Name] = true
+			q := map[float64]float64{0.5: float64(x.P50)}
+			if x.Percentiles {
+				q[0.9], q[0.99] = float64(x.P90), float64(x.P99)
+			}
+			pm, err := prometheus.NewConstSummary(prometheus.NewDesc(m.Name, cmp.Or(m.Help, m.Name), nil, nil), uint64(x.Count), float64(x.Sum), q)
+			if err == nil {
+				ch <- pm
+			}
+			continue
 		case int64:
 			f = float64(x)
 		case int:

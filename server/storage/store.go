@@ -18,6 +18,8 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/zkgo/zkgo/server/apachefile"
+
+	"github.com/zkgo/zkgo/internal/metric"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -52,6 +54,9 @@ type Options struct {
 	// FsyncWarning: a synced log write that takes longer is logged and
 	// counted (zoo.cfg fsync.warningthresholdms; 0 = never).
 	FsyncWarning time.Duration
+	// Metrics, when set, gets the time of each synced log write
+	// (fsynctime) and the txns of each (sync_processor_batch_size).
+	Metrics *metric.Server
 
 	// walChunk and walSegmentMax override the WAL's preallocation step and
 	// segment size (tests).
@@ -79,9 +84,10 @@ type Store struct {
 	// writes that took longer.
 	fsyncWarn time.Duration
 	slowSyncs atomic.Int64
-	snapDir   string // <dataDir>/version-2
-	logDir    string // <dataLogDir>/version-2
-	logPath   string // <logDir>/log.bolt
+	metrics   *metric.Server // nil: none kept
+	snapDir   string         // <dataDir>/version-2
+	logDir    string         // <dataLogDir>/version-2
+	logPath   string         // <logDir>/log.bolt
 	noSync    bool
 	dirLock   *os.File // flock on snapDir when it differs from logDir
 	closeMu   sync.Once
@@ -170,6 +176,7 @@ func Open(dataDir, dataLogDir string, opts Options) (*Store, error) {
 		logDir:    logDir,
 		noSync:    !opts.ForceSync,
 		fsyncWarn: opts.FsyncWarning,
+		metrics:   opts.Metrics,
 		walChunk:  defaultWALChunk,
 		walSegMax: defaultWALChunk,
 		nextSeq:   1,

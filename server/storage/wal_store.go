@@ -357,7 +357,14 @@ func (s *Store) walWrite(es []walEntry) error {
 	}
 	start := time.Now()
 	err = s.wal.write(rec, s.walChunk, !s.noSync)
-	if d := time.Since(start); !s.noSync && s.fsyncWarn > 0 && d > s.fsyncWarn {
+	d := time.Since(start)
+	if s.metrics != nil && err == nil {
+		s.metrics.BatchSize.Add(int64(len(es)))
+		if !s.noSync {
+			s.metrics.FsyncTime.Add(d.Milliseconds())
+		}
+	}
+	if !s.noSync && s.fsyncWarn > 0 && d > s.fsyncWarn {
 		// As Apache's SyncRequestProcessor (fsync.warningthresholdms).
 		s.slowSyncs.Add(1)
 		s.logger.Warn(fmt.Sprintf("fsync-ing the write ahead log took %dms which will adversely effect operation latency. File size is %d bytes. See the ZooKeeper troubleshooting guide",

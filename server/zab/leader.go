@@ -368,6 +368,7 @@ func (l *leader) proposeLocked(data []byte) (int64, error) {
 		return 0, ErrNotLeader
 	}
 	l.counter++
+	l.p.metrics.ProposalCount.Add(1)
 	z := makeZxid(l.epoch, l.counter)
 	prev := l.proposed
 	l.proposed = z
@@ -480,6 +481,7 @@ func (l *leader) maybeCommitLocked() {
 			break
 		}
 		if e.Zxid > old {
+			l.p.metrics.CommitCount.Add(1)
 			informs = append(informs, Packet{Type: PacketInform, Zxid: e.Zxid, Data: proposalData(prev, e.Data)})
 		}
 		prev = e.Zxid

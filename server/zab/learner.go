@@ -23,6 +23,7 @@ type learner struct {
 	p        *Peer
 	leaderID int64
 	observer bool
+	started  time.Time // connecting to the leader began
 	conn     Conn
 	out      *sendQueue
 	app      *appender
@@ -69,6 +70,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		p.applyCommitted(ctx)
 		p.setRole(Looking, 0, "election", false)
 	}()
+	started := time.Now()
 	initWait := p.cfg.TickTime * time.Duration(p.cfg.InitLimit)
 	var conn Conn
 	var info Packet
@@ -88,7 +90,7 @@ func (p *Peer) runLearner(ctx context.Context, leaderID int64) error {
 		}
 	}
 	lr := &learner{
-		p: p, leaderID: leaderID, observer: p.v().observer, conn: conn, masterID: masterID,
+		p: p, leaderID: leaderID, observer: p.v().observer, conn: conn, masterID: masterID, started: started,
 		out: newSendQueue(), done: make(chan struct{}), syncs: make(map[int64]chan int64),
 		obsHandlers: make(map[*observerHandler]bool), observers: make(map[*observerHandler]bool),
 	}
@@ -325,10 +327,12 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 		}
 		switch pkt.Type {
 		case PacketProposal:
+			p.metrics.LearnerProposalReceived.Add(1)
 			if err := lr.logTxn(pkt); err != nil {
 				return err
 			}
 		case PacketInform:
+			p.metrics.LearnerCommitReceived.Add(1)
 			if err := lr.logTxn(pkt); err != nil {
 				return err
 			}
@@ -336,6 +340,7 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 				return err
 			}
 		case PacketCommit:
+			lr.countCommits(pkt.Zxid)
 			if err := lr.commitTo(pkt.Zxid, quiet(lr.conn)); err != nil {
 				return err
 			}
@@ -530,6 +535,23 @@ func (lr *learner) logTxn(pkt Packet) error {
 
 // commitTo records the leader's COMMIT. here (nothing else to read) lets
 // the reader apply the txns itself when the applier is idle.
+// countCommits adds the txns a COMMIT up to z commits to
+// learner_commit_received_count: Apache's leader sends a COMMIT per txn,
+// zkgo's one for all that a quorum's ACKs commit at once.
+func (lr *learner) countCommits(z int64) {
+	lr.mu.Lock()
+	old := lr.commit
+	lr.mu.Unlock()
+	if z <= old {
+		return
+	}
+	n := zxidCounter(z)
+	if zxidEpoch(z) == zxidEpoch(old) {
+		n -= zxidCounter(old)
+	}
+	lr.p.metrics.LearnerCommitReceived.Add(n)
+}
+
 func (lr *learner) commitTo(z int64, here bool) error {
 	lr.mu.Lock()
 	if z > lr.lastQueued {
@@ -617,6 +639,9 @@ func (lr *learner) upToDate() {
 		st := Following
 		if lr.observer {
 			st = Observing
+			lr.p.metrics.ObserverSyncTime.Add(time.Since(lr.started).Milliseconds())
+		} else {
+			lr.p.metrics.FollowerSyncTime.Add(time.Since(lr.started).Milliseconds())
 		}
 		if lr.masterID != 0 {
 			lr.p.log.Info("synced with an observer master", "master", lr.masterID, "leader", lr.leaderID, "epoch", lr.epoch)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/storage"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	Store  *storage.Store
 	SM     StateMachine
 	Logger *slog.Logger
+	// Metrics gets the election's and the broadcast's counts and times
+	// (election_time, proposal_count, …); nil keeps them to the Peer.
+	Metrics *metric.Server
 	// Transport connects the members; nil means TCP on the quorum and
 	// election ports of Servers, over TLS as TLS says.
 	Transport Transport
@@ -155,6 +159,7 @@ type Status struct {
 // Peer is one member of the ensemble.
 type Peer struct {
 	cfg       Config
+	metrics   *metric.Server
 	id        int64
 	log       *slog.Logger
 	store     *storage.Store
@@ -230,8 +235,12 @@ func New(cfg Config) (*Peer, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metric.NewServer()
+	}
 	p := &Peer{
 		cfg:     cfg,
+		metrics: cfg.Metrics,
 		id:      cfg.MyID,
 		log:     logger.With("myid", cfg.MyID),
 		store:   cfg.Store,
@@ -619,6 +628,8 @@ func (p *Peer) Run(ctx context.Context) error {
 		} else {
 			backoff = 0
 		}
+		p.metrics.LookingCount.Add(1)
+		looking := time.Now()
 		var v Vote
 		if len(p.v().others) == 0 {
 			_, cur := p.epochs()
@@ -630,6 +641,7 @@ func (p *Peer) Run(ctx context.Context) error {
 				break
 			}
 		}
+		p.metrics.ElectionTime.Add(time.Since(looking).Milliseconds())
 		p.mu.Lock()
 		p.vote = Vote{Leader: v.Leader, Zxid: v.Zxid, ElectionEpoch: p.logicalClock, PeerEpoch: v.PeerEpoch}
 		p.mu.Unlock()

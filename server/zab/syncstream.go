@@ -204,6 +204,11 @@ func (p *Peer) streamSync(conn Conn, sid int64, plan syncPlan) error {
 	if err != nil {
 		return err
 	}
+	if mode == syncSnap {
+		p.metrics.SnapCount.Add(1)
+	} else {
+		p.metrics.DiffCount.Add(1)
+	}
 	p.log.Info("syncing learner", "peer", sid, "mode", mode.String(),
 		"peer_zxid", fmt.Sprintf("0x%x", plan.peerLast), "from", fmt.Sprintf("0x%x", from),
 		"to", fmt.Sprintf("0x%x", plan.planP))

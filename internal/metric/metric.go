@@ -1,0 +1,145 @@
+// Package metric keeps the server's counters and summaries that Apache
+// ZooKeeper keeps in its ServerMetrics (fsynctime, readlatency,
+// election_time, …), for mntr, the AdminServer's monitor and Prometheus.
+//
+// They are recorded on hot paths (a summary per request), so recording is
+// a few atomic operations: no lock, no allocation.
+package metric
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+)
+
+// reservoirSize is the sample a summary with percentiles keeps, as
+// Apache's ResettableUniformReservoir (4096 values, uniformly sampled
+// from every value added since the last reset).
+const reservoirSize = 4096
+
+// Summary is Apache's AvgMinMaxCounter (count, sum, min, max of the
+// values added) and, made with percentiles, AvgMinMaxPercentileCounter,
+// whose percentiles mntr prints. Both keep a sample, for Prometheus's
+// median (and 0.9 and 0.99 quantiles with percentiles).
+type Summary struct {
+	count, total atomic.Int64
+	min, max     atomic.Int64 // math.MaxInt64 and math.MinInt64 without values
+	sample       []atomic.Int64
+	percentiles  bool
+}
+
+// NewSummary returns a summary whose percentiles mntr does not print
+// (Apache's BASIC detail level).
+func NewSummary() *Summary {
+	s := &Summary{sample: make([]atomic.Int64, reservoirSize)}
+	s.Reset()
+	return s
+}
+
+// NewPercentileSummary returns a summary whose percentiles mntr prints
+// (Apache's ADVANCED detail level).
+func NewPercentileSummary() *Summary {
+	s := NewSummary()
+	s.percentiles = true
+	return s
+}
+
+// Add adds a value.
+func (s *Summary) Add(v int64) {
+	n := s.count.Add(1)
+	s.total.Add(v)
+	for m := s.min.Load(); v < m && !s.min.CompareAndSwap(m, v); m = s.min.Load() {
+	}
+	for m := s.max.Load(); v > m && !s.max.CompareAndSwap(m, v); m = s.max.Load() {
+	}
+	if n <= reservoirSize {
+		s.sample[n-1].Store(v)
+	} else if i := rand.Int64N(n); i < reservoirSize {
+		s.sample[i].Store(v)
+	}
+}
+
+// Reset forgets every value (srst).
+func (s *Summary) Reset() {
+	s.count.Store(0)
+	s.total.Store(0)
+	s.min.Store(math.MaxInt64)
+	s.max.Store(math.MinInt64)
+}
+
+// Values are a summary's numbers at one moment.
+type Values struct {
+	Count, Sum, Min, Max int64
+	// Percentiles tells whether mntr prints the percentiles below.
+	Percentiles bool
+	// P50 … P999 are the median and percentiles of the sample, rounded
+	// as Apache's mntr prints them; P90 is Prometheus's (0.9 quantile).
+	P50, P90, P95, P99, P999 int64
+}
+
+// Avg is the mean rounded to four decimals, half up (Apache's getAvg);
+// 0 without values.
+func (v Values) Avg() float64 {
+	if v.Count == 0 {
+		return 0
+	}
+	return math.Round(float64(v.Sum)/float64(v.Count)*1e4) / 1e4
+}
+
+// Values returns the summary's numbers (min and max 0 without values, as
+// Apache's).
+func (s *Summary) Values() Values {
+	v := Values{Count: s.count.Load(), Sum: s.total.Load(), Percentiles: s.percentiles}
+	if m := s.min.Load(); m != math.MaxInt64 {
+		v.Min = m
+	}
+	if m := s.max.Load(); m != math.MinInt64 {
+		v.Max = m
+	}
+	if v.Count > 0 {
+		sorted := make([]int64, min(v.Count, reservoirSize))
+		for i := range sorted {
+			sorted[i] = s.sample[i].Load()
+		}
+		slices.Sort(sorted)
+		v.P50 = quantile(sorted, 0.5)
+		v.P90 = quantile(sorted, 0.9)
+		v.P95 = quantile(sorted, 0.95)
+		v.P99 = quantile(sorted, 0.99)
+		v.P999 = quantile(sorted, 0.999)
+	}
+	return v
+}
+
+// quantile is Dropwizard's UniformSnapshot.getValue (linear interpolation
+// between the two values around q·(n+1)), rounded as Apache's mntr
+// rounds it (Math.round).
+func quantile(sorted []int64, q float64) int64 {
+	n := len(sorted)
+	pos := q * float64(n+1)
+	var f float64
+	switch {
+	case pos < 1:
+		f = float64(sorted[0])
+	case pos >= float64(n):
+		f = float64(sorted[n-1])
+	default:
+		lower := float64(sorted[int(pos)-1])
+		upper := float64(sorted[int(pos)])
+		f = lower + (pos-math.Floor(pos))*(upper-lower)
+	}
+	return int64(math.Floor(f + 0.5))
+}
+
+// Counter is a count that only grows, until a reset (srst).
+type Counter struct{ n atomic.Int64 }
+
+// Add adds d.
+func (c *Counter) Add(d int64) { c.n.Add(d) }
+
+// Load returns the count.
+func (c *Counter) Load() int64 { return c.n.Load() }
+
+// Reset sets the count to 0.
+func (c *Counter) Reset() { c.n.Store(0) }

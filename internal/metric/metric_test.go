@@ -1,0 +1,75 @@
+package metric
+
+import (
+	"sync"
+	"testing"
+)
+
+// A summary counts, sums and keeps the min and max of its values; its
+// average is rounded to four decimals as Apache's getAvg; percentiles
+// are Dropwizard's (interpolated at q·(n+1), then rounded); a reset
+// forgets everything, and an empty summary reports zeros.
+func TestSummary(t *testing.T) {
+	s := NewPercentileSummary()
+	if v := s.Values(); v != (Values{Percentiles: true}) || v.Avg() != 0 {
+		t.Fatalf("empty: %+v avg %v", v, v.Avg())
+	}
+	for i := int64(100); i >= 1; i-- {
+		s.Add(i)
+	}
+	v := s.Values()
+	want := Values{Count: 100, Sum: 5050, Min: 1, Max: 100, Percentiles: true, P50: 51, P90: 91, P95: 96, P99: 100, P999: 100}
+	if v != want {
+		t.Fatalf("1..100: %+v\nwant %+v", v, want)
+	}
+	if v.Avg() != 50.5 {
+		t.Fatalf("avg %v, want 50.5", v.Avg())
+	}
+	s.Reset()
+	s.Add(2)
+	s.Add(3)
+	s.Add(3)
+	v = s.Values()
+	if v.Count != 3 || v.Min != 2 || v.Max != 3 || v.Avg() != 2.6667 || v.P50 != 3 {
+		t.Fatalf("after reset, 2 3 3: %+v avg %v", v, v.Avg())
+	}
+	if b := NewSummary(); b.Values().Percentiles {
+		t.Fatal("a basic summary prints percentiles")
+	}
+}
+
+// Past the reservoir's size, percentiles come from a uniform sample:
+// 100,000 values of 0..999 have a median near 500; min, max, count and
+// sum stay exact under concurrent adds.
+func TestSummaryManyValuesConcurrently(t *testing.T) {
+	s := NewPercentileSummary()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 25000 {
+				s.Add(int64((i*4 + w) % 1000))
+			}
+		})
+	}
+	wg.Wait()
+	v := s.Values()
+	if v.Count != 100000 || v.Min != 0 || v.Max != 999 || v.Sum != 100*499500 {
+		t.Fatalf("%+v", v)
+	}
+	if v.P50 < 400 || v.P50 > 600 || v.P99 < 950 {
+		t.Fatalf("percentiles of a uniform 0..999: p50 %d p99 %d", v.P50, v.P99)
+	}
+}
+
+// Reset empties every summary and counter of a set.
+func TestServerReset(t *testing.T) {
+	m := NewServer()
+	m.FsyncTime.Add(3)
+	m.ProposalCount.Add(2)
+	m.Reset()
+	for _, n := range m.All() {
+		if n.Summary != nil && n.Summary.Values().Count != 0 || n.Counter != nil && n.Counter.Load() != 0 {
+			t.Errorf("%s not reset", n.Name)
+		}
+	}
+}

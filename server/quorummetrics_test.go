@@ -1,0 +1,87 @@
+package server_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/testwait"
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+// An ensemble's members show Apache's ServerMetrics of replication in
+// mntr: every member took part in an election (looking_count,
+// election_time); the leader counts its proposals and commits, and the
+// learners it synced (diff_count, snap_count); followers count the
+// proposals and the commits they received and the time their sync took;
+// the observer counts the committed txns it was informed of and its sync.
+func TestQuorumServerMetrics(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 1)
+	l := e.Leader()
+	if l < 0 {
+		t.Fatal("no leader")
+	}
+	c, _, err := zk.Connect([]string{e.Servers[l].Addr()}, 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const writes = 25
+	for i := range writes {
+		if _, err := c.Create(fmt.Sprintf("/q%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leader := e.Servers[l].Server()
+	testwait.For(t, "every member to apply the writes", func() bool {
+		for _, s := range e.Servers {
+			if server.LastApplied(s.Server()) != server.LastApplied(leader) {
+				return false
+			}
+		}
+		return true
+	})
+	mntr := func(i int) map[string]int64 {
+		m, err := servertest.Mntr(e.Servers[i].Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for k, v := range m {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out[k] = n
+			}
+		}
+		return out
+	}
+	observer := len(e.Servers) - 1
+	for i := range e.Servers {
+		m := mntr(i)
+		if m["zk_looking_count"] < 1 || m["zk_cnt_election_time"] < 1 {
+			t.Errorf("member %d: looking_count %d, cnt_election_time %d; it took part in an election", i+1, m["zk_looking_count"], m["zk_cnt_election_time"])
+		}
+		switch {
+		case i == l:
+			if m["zk_proposal_count"] < writes || m["zk_commit_count"] != m["zk_proposal_count"] {
+				t.Errorf("leader: proposal_count %d, commit_count %d after %d writes, all committed", m["zk_proposal_count"], m["zk_commit_count"], writes)
+			}
+			if n := m["zk_diff_count"] + m["zk_snap_count"]; n < 3 {
+				t.Errorf("leader: diff_count + snap_count %d; it synced 3 learners", n)
+			}
+		case i == observer:
+			if m["zk_learner_commit_received_count"] < writes || m["zk_learner_proposal_received_count"] != 0 || m["zk_cnt_observer_sync_time"] != 1 {
+				t.Errorf("observer: learner_commit_received_count %d, learner_proposal_received_count %d, cnt_observer_sync_time %d",
+					m["zk_learner_commit_received_count"], m["zk_learner_proposal_received_count"], m["zk_cnt_observer_sync_time"])
+			}
+		default:
+			if m["zk_learner_proposal_received_count"] < writes || m["zk_learner_commit_received_count"] < writes || m["zk_cnt_follower_sync_time"] != 1 {
+				t.Errorf("follower %d: learner_proposal_received_count %d, learner_commit_received_count %d, cnt_follower_sync_time %d",
+					i+1, m["zk_learner_proposal_received_count"], m["zk_learner_commit_received_count"], m["zk_cnt_follower_sync_time"])
+			}
+		}
+	}
+}
