@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/internal/quota"
 	"github.com/zkgo/zkgo/internal/tlsnet"
 	"github.com/zkgo/zkgo/server/acl"
 	"github.com/zkgo/zkgo/server/config"
 	"github.com/zkgo/zkgo/server/sasl"
-	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/tree"
 	"github.com/zkgo/zkgo/server/txn"
