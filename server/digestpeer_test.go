@@ -3,7 +3,6 @@ package server_test
 import (
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -19,28 +18,12 @@ import (
 // tampered with; the other follower is not.
 func TestLearnersCheckTheLeadersDigest(t *testing.T) {
 	e := servertest.StartEnsemble(t, 3, 1)
-	l := e.Leader()
-	if l < 0 {
-		t.Fatal("no leader")
-	}
-	c, _, err := zk.Connect([]string{e.Servers[l].Addr()}, 4*time.Second, zk.WithLogInfo(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	l, c := leaderClient(t, e)
 	if _, err := c.Create("/d", []byte("v"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	leader := e.Servers[l].Server()
-	testwait.For(t, "every member to apply the create", func() bool {
-		for _, s := range e.Servers {
-			if server.LastApplied(s.Server()) != server.LastApplied(leader) {
-				return false
-			}
-		}
-		return true
-	})
-	// The members agree and keep agreeing through a few pings.
+	waitApplied(t, e, l)
+	// One more write, then a follower and the observer go astray.
 	if _, err := c.Set("/d", []byte("w"), -1); err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkgo/zkgo/internal/testwait"
-	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -21,30 +18,14 @@ import (
 // the observer counts the committed txns it was informed of and its sync.
 func TestQuorumServerMetrics(t *testing.T) {
 	e := servertest.StartEnsemble(t, 3, 1)
-	l := e.Leader()
-	if l < 0 {
-		t.Fatal("no leader")
-	}
-	c, _, err := zk.Connect([]string{e.Servers[l].Addr()}, 4*time.Second, zk.WithLogInfo(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	l, c := leaderClient(t, e)
 	const writes = 25
 	for i := range writes {
 		if _, err := c.Create(fmt.Sprintf("/q%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	leader := e.Servers[l].Server()
-	testwait.For(t, "every member to apply the writes", func() bool {
-		for _, s := range e.Servers {
-			if server.LastApplied(s.Server()) != server.LastApplied(leader) {
-				return false
-			}
-		}
-		return true
-	})
+	waitApplied(t, e, l)
 	mntr := func(i int) map[string]int64 {
 		m, err := servertest.Mntr(e.Servers[i].Addr())
 		if err != nil {
