@@ -27,6 +27,7 @@ func TestLearnersCheckTheLeadersDigest(t *testing.T) {
 	if _, err := c.Set("/d", []byte("w"), -1); err != nil {
 		t.Fatal(err)
 	}
+	waitApplied(t, e, l) // a set applied after the tampering would undo it
 	follower, other, observer := -1, -1, len(e.Servers)-1
 	for i := range observer {
 		switch {
