@@ -221,6 +221,7 @@ func (c *conn) outLimit() int {
 // a client's socket, so this is what bounds the memory a slow reader holds.
 func (c *conn) queue(frame []byte) {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	c.s.stats.responses.add(int64(len(frame) - 4))
 	over := 0
 	c.outMu.Lock()
 	if !c.closing && !c.overflow {
@@ -593,6 +594,7 @@ func (c *conn) flushLocked() {
 			if !sl.queued {
 				c.queue(sl.frame)
 			}
+			c.s.metrics.ResponseBytes.Add(int64(len(sl.frame) - 4))
 			c.s.recordLatency(c, sl)
 		}
 		if sl.closeConn {
@@ -766,11 +768,14 @@ func (c *conn) logReadErr(err error) {
 // handshake processes the ConnectRequest; it reports whether to go on.
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
+	s.stats.received.Add(1) // a packet, as Apache counts the connect request
+	s.metrics.BytesReceived.Add(int64(4 + len(frame)))
 	var req wire.ConnectRequest
 	if err := wire.Unmarshal(frame, &req); err != nil {
 		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)
 		return false
 	}
+	s.metrics.ConnectionRequest.Add(1)
 	if !(req.ReadOnly && s.readOnly.Load()) && !s.awaitServing(c) {
 		// No quorum: clients try another server meanwhile, unless this
 		// server is in read-only mode and the client allows it.

@@ -14,6 +14,7 @@ func isWord(w string) bool { return fourletter.IsWord(w) }
 // the connection, as Apache does. The rendering lives in package fourletter.
 func (s *Server) fourLetterWord(c *conn, word string, r io.Reader) {
 	s.stats.received.Add(1)
+	s.metrics.BytesReceived.Add(4)
 	out, known := fourletter.Run(word, s.View(), nil)
 	if !known {
 		return

@@ -1,15 +1,20 @@
 package server
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/internal/testwait"
 	"github.com/zkgo/zkgo/server/config"
+	"github.com/zkgo/zkgo/server/wire"
 )
 
 // mntrOf is s's mntr, key (without zk_) → value, as the word prints it.
@@ -88,5 +93,74 @@ func TestServerMetrics(t *testing.T) {
 	if mntrInt(t, m, "cnt_startup_snap_load_time") != 1 || mntrInt(t, m, "cnt_startup_txns_loaded") != 1 || mntrInt(t, m, "cnt_dbinittime") != 1 {
 		t.Errorf("after a restart: snapshot loads %s, txn replays %s, loads %s; want 1 each",
 			m["cnt_startup_snap_load_time"], m["cnt_startup_txns_loaded"], m["cnt_dbinittime"])
+	}
+}
+
+// Connections and bytes: each connect request counts (and is a received
+// packet, as in Apache), a connection over maxClientCnxns is rejected, a
+// session whose client went away without closing it expires
+// (stale_sessions_expired), and the sizes of what clients were sent are
+// kept (last, smallest and largest; -1 before the first and after srst).
+func TestServerConnectionMetrics(t *testing.T) {
+	s, addr, _ := startPipelineServer(t, t.TempDir(), func(c *config.Config) { c.MaxClientCnxns = 1 })
+	m := mntrOf(s)
+	if m["last_client_response_size"] != "-1" || m["min_client_response_size"] != "-1" || m["max_client_response_size"] != "-1" {
+		t.Fatalf("response sizes before any response: %s %s %s", m["last_client_response_size"], m["min_client_response_size"], m["max_client_response_size"])
+	}
+
+	// A session that goes away without closeSession: its socket closes
+	// after the server's answer.
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect := wire.Marshal(&wire.ConnectRequest{TimeOut: 400, Passwd: make([]byte, 16)})
+	if _, err := nc.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(connect))), connect...)); err != nil {
+		t.Fatal(err)
+	}
+	var hdr [4]byte
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	testwait.For(t, "the abandoned session to expire", func() bool { return mntrInt(t, mntrOf(s), "stale_sessions_expired") == 1 })
+
+	c := connectZK(t, addr)
+	if _, err := c.Create("/big", make([]byte, 5000), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Get("/big"); err != nil {
+		t.Fatal(err)
+	}
+	// A second connection from this address is one too many.
+	extra, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	testwait.For(t, "the connection over maxClientCnxns to be rejected", func() bool {
+		return mntrInt(t, mntrOf(s), "connection_rejected") == 1
+	})
+	m = mntrOf(s)
+	if n := mntrInt(t, m, "connection_request_count"); n != 2 {
+		t.Errorf("connection_request_count %d after two connect requests", n)
+	}
+	if n := mntrInt(t, m, "packets_received"); n < 2+2 {
+		t.Errorf("packets_received %d: two connect requests, a create and a get at least", n)
+	}
+	if n := mntrInt(t, m, "bytes_received_count"); n < 5000 {
+		t.Errorf("bytes_received_count %d after a create of 5000 bytes", n)
+	}
+	if n := mntrInt(t, m, "response_bytes"); n < 5000 {
+		t.Errorf("response_bytes %d after a get of 5000 bytes", n)
+	}
+	last, lo, hi := mntrInt(t, m, "last_client_response_size"), mntrInt(t, m, "min_client_response_size"), mntrInt(t, m, "max_client_response_size")
+	if hi < 5000 || lo <= 0 || lo > last || last > hi {
+		t.Errorf("client response sizes: last %d, min %d, max %d; the get's reply was over 5000 bytes", last, lo, hi)
+	}
+	s.View().ResetStats()
+	if m = mntrOf(s); m["max_client_response_size"] != "-1" || m["connection_request_count"] != "0" {
+		t.Errorf("after srst: max_client_response_size %s, connection_request_count %s", m["max_client_response_size"], m["connection_request_count"])
 	}
 }

@@ -138,6 +138,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	}
 	c.stats.received.Add(1)
 	s.stats.received.Add(1)
+	s.metrics.BytesReceived.Add(int64(4 + len(frame)))
 	sid := c.sessionID.Load()
 	alive, local := s.sessions.touch(sid)
 	if !alive && op != wire.OpCloseSession && !c.readOnly {

@@ -161,6 +161,26 @@ type serverStats struct {
 	authFailed atomic.Int64
 	// The "ensemble" scheme's answers (mntr's ensemble_auth_*).
 	ensembleAuthSuccess, ensembleAuthFail, ensembleAuthSkip atomic.Int64
+
+	responses bufferStats // frames sent to clients (mntr's *_client_response_size)
+}
+
+// bufferStats are the last, smallest and largest of a series of sizes, -1
+// before the first (Apache's BufferStats).
+type bufferStats struct{ last, min, max atomic.Int64 }
+
+func (b *bufferStats) reset() {
+	b.last.Store(-1)
+	b.min.Store(-1)
+	b.max.Store(-1)
+}
+
+func (b *bufferStats) add(n int64) {
+	b.last.Store(n)
+	for m := b.min.Load(); (m < 0 || n < m) && !b.min.CompareAndSwap(m, n); m = b.min.Load() {
+	}
+	for m := b.max.Load(); n > m && !b.max.CompareAndSwap(m, n); m = b.max.Load() {
+	}
 }
 
 // New opens the data directories, recovers the newest valid snapshot plus
@@ -185,6 +205,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.tree = s.newTree()
 	s.stats.minLat.Store(-1)
+	s.stats.responses.reset()
 	s.inflight.max = outstandingLimit(cfg)
 	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout
 	if s.minTimeout <= 0 {
@@ -421,6 +442,7 @@ func (s *Server) admit(nc net.Conn) *conn {
 	default:
 	}
 	refuse := func(msg string, args ...any) *conn {
+		s.metrics.ConnectionRejected.Add(1)
 		s.log.Warn(msg, args...)
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0) // a reset, as Apache's fastCloseSock: no TIME_WAIT per refused attempt
@@ -587,6 +609,7 @@ func (s *Server) sessionLoop() {
 				continue
 			}
 			for _, id := range s.sessions.expired(now) {
+				s.metrics.StaleSessionsExpired.Add(1)
 				s.log.Info("session expired", "session_id", fmt.Sprintf("0x%x", id))
 				s.submit(&writeReq{req: txn.Request{SessionID: id, Type: wire.OpCloseSession}})
 			}

@@ -115,9 +115,9 @@ func (v view) Stats() fourletter.Stats {
 		LogDirSize:          s.store.LogDirSize(),
 		OpenFileDescriptors: openFDs(),
 		MaxFileDescriptors:  maxFDs(),
-		ClientResponseLast:  -1,
-		ClientResponseMin:   -1,
-		ClientResponseMax:   -1,
+		ClientResponseLast:  s.stats.responses.last.Load(),
+		ClientResponseMin:   s.stats.responses.min.Load(),
+		ClientResponseMax:   s.stats.responses.max.Load(),
 		AuthFailedCount:     authFailed,
 	}
 	return st
@@ -229,6 +229,7 @@ func (v view) Quorum() *fourletter.Quorum {
 
 func (v view) ResetStats() {
 	v.s.stats.reset()
+	v.s.stats.responses.reset()
 	v.s.metrics.Reset()
 }
 

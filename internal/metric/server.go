@@ -25,6 +25,12 @@ type Server struct {
 	CommitCount             Counter // txns the leader committed (commit_count)
 	LearnerProposalReceived Counter // proposals a follower received (learner_proposal_received_count)
 	LearnerCommitReceived   Counter // commits a learner received (learner_commit_received_count)
+
+	ConnectionRequest    Counter // connect requests received (connection_request_count)
+	ConnectionRejected   Counter // connections refused: maxClientCnxns, maxCnxns (connection_rejected)
+	BytesReceived        Counter // bytes of the packets received from clients, length included (bytes_received_count)
+	ResponseBytes        Counter // bytes of the replies to requests, length excluded (response_bytes)
+	StaleSessionsExpired Counter // sessions expired for want of a heartbeat (stale_sessions_expired)
 }
 
 // NewServer returns an empty set.
@@ -67,6 +73,11 @@ func (m *Server) All() []Named {
 		{Name: "commit_count", Help: "Txns committed as leader", Counter: &m.CommitCount},
 		{Name: "learner_proposal_received_count", Help: "Proposals received as follower", Counter: &m.LearnerProposalReceived},
 		{Name: "learner_commit_received_count", Help: "Commits received as learner", Counter: &m.LearnerCommitReceived},
+		{Name: "connection_request_count", Help: "Connect requests received", Counter: &m.ConnectionRequest},
+		{Name: "connection_rejected", Help: "Connections refused (maxClientCnxns, maxCnxns)", Counter: &m.ConnectionRejected},
+		{Name: "bytes_received_count", Help: "Bytes received from clients", Counter: &m.BytesReceived},
+		{Name: "response_bytes", Help: "Bytes of replies to requests", Counter: &m.ResponseBytes},
+		{Name: "stale_sessions_expired", Help: "Sessions expired for want of a heartbeat", Counter: &m.StaleSessionsExpired},
 	}
 }
 
