@@ -31,8 +31,10 @@
 #   diff     test/differential: random operation sequences against Apache 3.8
 #            and zkserver, every reply compared (DIFF_SEEDS, DIFF_STEPS);
 #            standalone, then ensembles of 3 voters (a client on each) and
-#            of 3 voters and an observer (a client on the observer); and
-#            the keys of mntr, conf and srvr on each role of such ensembles.
+#            of 3 voters and an observer (a client on the observer); the
+#            keys of mntr, conf and srvr on each role of such ensembles;
+#            local sessions; and ServerMetrics values (watchers fired per
+#            event, connect requests, update latencies) after one scenario.
 #
 # Prints "<suite>: N passed, N failed" per suite and exits 1 on any failure.
 # Installs what it needs (zookeeper, zookeeper-bin, python3-kazoo) through
@@ -323,6 +325,10 @@ if want diff && [ "$target" = zkserver ]; then
   rc=0
   ZKGO_DIFF_APACHE=1 go test -count=1 -timeout 5m -v -run '^TestLocalSessionsMatchApache$' ./test/differential/ >"$tmp/local-sessions.log" 2>&1 || rc=$?
   report "local sessions" "$tmp/local-sessions.log" "$rc"
+  echo "compat-extra: ServerMetrics values after one scenario, Apache 3.8 vs zkserver"
+  rc=0
+  ZKGO_DIFF_APACHE=1 go test -count=1 -timeout 5m -v -run '^TestServerMetricsMatchApache$' ./test/differential/ >"$tmp/server-metrics.log" 2>&1 || rc=$?
+  report "server metrics" "$tmp/server-metrics.log" "$rc"
 fi
 
 

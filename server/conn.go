@@ -51,6 +51,9 @@ type conn struct {
 	log    *slog.Logger
 
 	dec wire.Decoder // the reader's, for each request frame (handleRequest)
+	// inCommand: the connection runs a four-letter word (cons shows its
+	// interest ops as 0).
+	inCommand atomic.Bool
 	// sasl is the connection's SASL login, once it began; the reader's.
 	sasl *sasl.Exchange
 
@@ -768,7 +771,9 @@ func (c *conn) logReadErr(err error) {
 // handshake processes the ConnectRequest; it reports whether to go on.
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
-	s.stats.received.Add(1) // a packet, as Apache counts the connect request
+	start := time.Now()
+	c.stats.received.Add(1) // a packet, as Apache counts the connect request
+	s.stats.received.Add(1)
 	s.metrics.BytesReceived.Add(int64(4 + len(frame)))
 	var req wire.ConnectRequest
 	if err := wire.Unmarshal(frame, &req); err != nil {
@@ -819,21 +824,32 @@ func (c *conn) handshake(frame []byte) bool {
 		resp.SessionID = id
 	} else if req.SessionID == 0 {
 		id := s.sessions.newID()
-		done := make(chan bool, 1)
+		done := make(chan int64, 1)
 		ok := s.submit(&writeReq{
 			req: txnRequest(id, 0, wire.OpCreateSession, nil, nil, int32(timeout/time.Millisecond)),
 			done: func(zxid int64, res txnResult) {
-				done <- res.Err == wire.CodeOK // not refused (log not writable)
+				if res.Err != wire.CodeOK {
+					zxid = -1 // refused (log not writable)
+				}
+				done <- zxid
 			},
 		})
 		if !ok {
 			return false
 		}
 		select {
-		case created := <-done:
-			if !created {
+		case zxid := <-done:
+			if zxid < 0 {
 				return false
 			}
+			// The createSession is the connection's first request, as in
+			// Apache's FinalRequestProcessor: cons shows it (lop=SESS,
+			// lcxid 0, its zxid), and its latency counts in srvr's and
+			// in updatelatency.
+			c.stats.lastOp.Store(wire.OpCreateSession)
+			c.stats.lastCxid.Store(0)
+			c.stats.lastZxid.Store(zxid)
+			s.recordLatency(c, &slot{op: wire.OpCreateSession, start: start})
 		case <-c.closed:
 			return false
 		case <-s.quit:

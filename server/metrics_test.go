@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +164,109 @@ func TestServerConnectionMetrics(t *testing.T) {
 	s.View().ResetStats()
 	if m = mntrOf(s); m["max_client_response_size"] != "-1" || m["connection_request_count"] != "0" {
 		t.Errorf("after srst: max_client_response_size %s, connection_request_count %s", m["max_client_response_size"], m["connection_request_count"])
+	}
+}
+
+// node_*_watch_count: each event adds the watchers it fired, once for
+// the data watches and once for the child watches when it fired any of
+// that side, as Apache's two WatchManagers do.
+func TestWatchMetrics(t *testing.T) {
+	s, addr, _ := startPipelineServer(t, t.TempDir())
+	a, b := connectZK(t, addr), connectZK(t, addr)
+	summary := func(name string) string {
+		m := mntrOf(s)
+		return m["cnt_"+name] + "/" + m["sum_"+name]
+	}
+	waitFor := func(what string, ch <-chan zk.Event) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s notification", what)
+		}
+	}
+	_, _, created, err := a.ExistsW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, children, err := a.ChildrenW("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Create("/w", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("created", created)
+	waitFor("children", children)
+	if c, ch := summary("node_created_watch_count"), summary("node_children_watch_count"); c != "1/1" || ch != "1/1" {
+		t.Errorf("after a create watched by one exists and one children watch: created %s, children %s (cnt/sum), want 1/1 each", c, ch)
+	}
+	_, _, ca, err := a.GetW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, cb, err := b.GetW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Set("/w", []byte("x"), -1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a's changed", ca)
+	waitFor("b's changed", cb)
+	if got := summary("node_changed_watch_count"); got != "1/2" {
+		t.Errorf("a set watched by two sessions: node_changed_watch_count %s, want 1/2", got)
+	}
+	_, _, d1, err := a.GetW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, d2, err := a.ChildrenW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete("/w", -1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("deleted (data watch)", d1)
+	waitFor("deleted (child watch)", d2) // one notification; go-zookeeper hands it to both
+	if got := summary("node_deleted_watch_count"); got != "2/2" {
+		t.Errorf("a delete with a data and a child watch: node_deleted_watch_count %s, want 2/2 (one per side)", got)
+	}
+}
+
+// A new session's connect request is its connection's first request, as
+// in Apache: cons shows it received, with lop=SESS, lcxid 0 and the
+// createSession's zxid, and its latency counts in srvr's. A four-letter
+// word counts as a packet received and its answer as one sent.
+func TestConnectCountsAsARequest(t *testing.T) {
+	s, addr, _ := startPipelineServer(t, t.TempDir())
+	c := connectZK(t, addr)
+	var conn fourletter.Conn
+	for _, fc := range s.View().Connections() {
+		if fc.SessionID == c.SessionID() {
+			conn = fc
+		}
+	}
+	if conn.SessionID == 0 {
+		t.Fatal("no connection of the session in cons")
+	}
+	if conn.LastOp != "SESS" || conn.LastCxid != 0 || conn.LastZxid != LastApplied(s) || conn.Received < 1 || conn.Sent < 1 {
+		t.Errorf("cons after the connect: lop=%s lcxid=0x%x lzxid=0x%x recved=%d sent=%d; want SESS, 0x0, 0x%x, 1, 1",
+			conn.LastOp, conn.LastCxid, conn.LastZxid, conn.Received, conn.Sent, LastApplied(s))
+	}
+	st := s.View().Stats()
+	if st.LatencyCount != 1 || st.PacketsReceived != 1 {
+		t.Errorf("srvr after the connect: %d latency samples, %d packets received; want 1 and 1", st.LatencyCount, st.PacketsReceived)
+	}
+	out, err := fourletter.Query(context.Background(), addr, "srvr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Received: 2\n") {
+		t.Errorf("srvr counts itself as a packet received:\n%s", out)
+	}
+	if st := s.View().Stats(); st.PacketsSent != conn.Sent+1 {
+		t.Errorf("packets sent %d after srvr's answer, want the connection's %d and srvr's 1", st.PacketsSent, conn.Sent)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/fourletter"
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/storage"
 	"github.com/zkgo/zkgo/server/txn"
 	"github.com/zkgo/zkgo/server/watch"
@@ -281,7 +282,10 @@ func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
 	}
 	if live {
 		for _, ev := range events {
-			s.watches.TriggerFunc(ev.Type, ev.Path, s.notifyFilter(ev.ACL))
+			data, child := s.watches.TriggerFunc(ev.Type, ev.Path, s.notifyFilter(ev.ACL))
+			if data+child > 0 {
+				s.countWatchers(ev.Type, data, child)
+			}
 		}
 	}
 	// The buffer is kept for the next txn, emptied so that it holds on
@@ -355,6 +359,30 @@ func (s *Server) maybeSnapshot(n int) {
 			s.log.Info("snapshot written", "zxid", fmt.Sprintf("0x%x", zxid), "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}()
+}
+
+// countWatchers adds the watchers an event fired on each side, when it
+// fired any there, to its type's summary (Apache's WatchManagers, one for
+// data watches and one for child watches, each add what they fired).
+func (s *Server) countWatchers(typ int32, data, child int) {
+	var sum *metric.Summary
+	switch typ {
+	case wire.EventNodeCreated:
+		sum = s.metrics.NodeCreatedWatchers
+	case wire.EventNodeDeleted:
+		sum = s.metrics.NodeDeletedWatchers
+	case wire.EventNodeDataChanged:
+		sum = s.metrics.NodeChangedWatchers
+	case wire.EventNodeChildrenChanged:
+		sum = s.metrics.NodeChildrenWatchers
+	default:
+		return
+	}
+	for _, n := range [2]int{data, child} {
+		if n > 0 {
+			sum.Add(int64(n))
+		}
+	}
 }
 
 // writeSnapshot writes a snapshot labelled zxid with encode and returns

@@ -696,7 +696,7 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 	}
 	lat := time.Since(sl.start).Milliseconds()
 	s.stats.record(lat)
-	if isWrite(sl.op) {
+	if isWrite(sl.op) || sl.op == wire.OpCreateSession {
 		s.metrics.UpdateLatency.Add(lat)
 	} else {
 		s.metrics.ReadLatency.Add(lat)

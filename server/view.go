@@ -152,9 +152,13 @@ func (v view) Connections() []fourletter.Conn {
 	out := make([]fourletter.Conn, 0, len(conns))
 	for _, c := range conns {
 		st := &c.stats
+		ops := 1 // reading
+		if c.inCommand.Load() {
+			ops = 0 // running a four-letter word
+		}
 		fc := fourletter.Conn{
 			Remote:         c.nc.RemoteAddr().String(),
-			InterestOps:    1,
+			InterestOps:    ops,
 			Received:       st.received.Load(),
 			Sent:           st.sent.Load(),
 			SessionID:      c.sessionID.Load(),

@@ -18,6 +18,9 @@ type Server struct {
 	// A learner's sync with its leader, from connecting to serving
 	// (follower_sync_time, observer_sync_time).
 	FollowerSyncTime, ObserverSyncTime *Summary
+	// Watchers an event fired, per kind of event, on the data side and on
+	// the child side each (node_created_watch_count, …; none when none).
+	NodeCreatedWatchers, NodeDeletedWatchers, NodeChangedWatchers, NodeChildrenWatchers *Summary
 
 	LookingCount            Counter // elections entered (looking_count)
 	DiffCount, SnapCount    Counter // learners synced with DIFF or TRUNC, and with SNAP (diff_count, snap_count)
@@ -40,6 +43,7 @@ func NewServer() *Server {
 		StartupSnapLoadTime: NewSummary(), StartupTxnsLoadTime: NewSummary(), StartupTxnsLoaded: NewSummary(),
 		ReadLatency: NewPercentileSummary(), UpdateLatency: NewPercentileSummary(),
 		ElectionTime: NewSummary(), FollowerSyncTime: NewSummary(), ObserverSyncTime: NewSummary(),
+		NodeCreatedWatchers: NewSummary(), NodeDeletedWatchers: NewSummary(), NodeChangedWatchers: NewSummary(), NodeChildrenWatchers: NewSummary(),
 	}
 }
 
@@ -66,6 +70,10 @@ func (m *Server) All() []Named {
 		{Name: "election_time", Help: "Time in ms from looking to a decided role", Summary: m.ElectionTime},
 		{Name: "follower_sync_time", Help: "Time in ms a follower took to sync with its leader", Summary: m.FollowerSyncTime},
 		{Name: "observer_sync_time", Help: "Time in ms an observer took to sync with its leader", Summary: m.ObserverSyncTime},
+		{Name: "node_created_watch_count", Help: "Watchers a NodeCreated event fired", Summary: m.NodeCreatedWatchers},
+		{Name: "node_deleted_watch_count", Help: "Watchers a NodeDeleted event fired", Summary: m.NodeDeletedWatchers},
+		{Name: "node_changed_watch_count", Help: "Watchers a NodeDataChanged event fired", Summary: m.NodeChangedWatchers},
+		{Name: "node_children_watch_count", Help: "Watchers a NodeChildrenChanged event fired", Summary: m.NodeChildrenWatchers},
 		{Name: "looking_count", Help: "Elections entered", Counter: &m.LookingCount},
 		{Name: "diff_count", Help: "Learners synced with DIFF or TRUNC", Counter: &m.DiffCount},
 		{Name: "snap_count", Help: "Learners synced with SNAP", Counter: &m.SnapCount},

@@ -91,17 +91,22 @@ func (m *Manager) Trigger(typ int32, path string) { m.TriggerFunc(typ, path, nil
 // TriggerFunc is Trigger where only the watchers allow accepts are notified
 // (nil: all); the one-shot watches of the others are consumed all the same,
 // as Apache's ServerCnxn drops a notification of a znode the client may
-// not read.
-func (m *Manager) TriggerFunc(typ int32, path string, allow func(Watcher) bool) {
+// not read. It returns how many watchers it found on the data side (data,
+// exist, persistent and recursive watches) and on the child side, each
+// watcher counted once per side, notified or not: Apache's two
+// WatchManagers' node_*_watch_count.
+func (m *Manager) TriggerFunc(typ int32, path string, allow func(Watcher) bool) (dataN, childN int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ev := wire.WatcherEvent{Type: typ, State: wire.StateSyncConnected, Path: path}
-	var done map[Watcher]struct{}
+	var done, side map[Watcher]struct{} // notified in this call; found on this side
 	fire := func(s set) {
 		for w := range s {
 			if done == nil {
 				done = make(map[Watcher]struct{}, len(s))
+				side = make(map[Watcher]struct{}, len(s))
 			}
+			side[w] = struct{}{}
 			if _, ok := done[w]; ok {
 				continue
 			}
@@ -117,23 +122,24 @@ func (m *Manager) TriggerFunc(typ int32, path string, allow func(Watcher) bool) 
 			fire(s)
 		}
 	}
-	dataSide := typ != wire.EventNodeChildrenChanged
-	childSide := typ == wire.EventNodeChildrenChanged || typ == wire.EventNodeDeleted
-	if dataSide {
+	if typ != wire.EventNodeChildrenChanged {
 		oneShot(tData)
 		fire(m.tables[tPersData][path])
+		// Recursive watches: data events of the path and every descendant.
+		if len(m.tables[tRecData]) > 0 {
+			for p := path; p != ""; p = wire.Parent(p) {
+				fire(m.tables[tRecData][p])
+			}
+		}
+		dataN = len(side)
+		clear(side)
 	}
-	if childSide {
+	if typ == wire.EventNodeChildrenChanged || typ == wire.EventNodeDeleted {
 		oneShot(tChild)
 		fire(m.tables[tPersChild][path])
+		childN = len(side)
 	}
-	// Recursive watches: data events of the path and every descendant.
-	if !dataSide || len(m.tables[tRecData]) == 0 {
-		return
-	}
-	for p := path; p != ""; p = wire.Parent(p) {
-		fire(m.tables[tRecData][p])
-	}
+	return dataN, childN
 }
 
 // Remove deletes w's watches of the given wire watcher type (WatcherChildren,

@@ -1,0 +1,135 @@
+package differential
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/server/servertest"
+)
+
+// metricKeys are the ServerMetrics values one scenario makes the same on
+// any server that counts as Apache's does: how many watchers each kind of
+// event fired (node_*_watch_count), the connect requests, and the
+// requests that made a txn (cnt_updatelatency: the sessions' creation and
+// closing count).
+var metricKeys = []string{
+	"zk_cnt_node_created_watch_count", "zk_sum_node_created_watch_count",
+	"zk_cnt_node_deleted_watch_count", "zk_sum_node_deleted_watch_count",
+	"zk_cnt_node_changed_watch_count", "zk_sum_node_changed_watch_count",
+	"zk_cnt_node_children_watch_count", "zk_sum_node_children_watch_count",
+	"zk_connection_request_count", "zk_cnt_updatelatency",
+}
+
+// TestServerMetricsMatchApache runs one scenario of sessions, watches and
+// writes against Apache standalone and zkserver standalone and compares
+// the ServerMetrics values it determines.
+func TestServerMetricsMatchApache(t *testing.T) {
+	if testing.Short() || !apacheWanted() {
+		t.Skip("needs Apache ZooKeeper: set ZKGO_DIFF_APACHE=1 (make compat runs it)")
+	}
+	apache, _ := startApache(t, 1, 0)
+	zks := servertest.Start(t, servertest.WithConfig(zkConfig))
+	want := metricScenario(t, apache.all[0])
+	got := metricScenario(t, zks.Addr())
+	if !slices.Equal(got, want) {
+		t.Errorf("zkserver:\n  %s\nApache 3.8:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	t.Logf("Apache 3.8 and zkserver:\n  %s", strings.Join(want, "\n  "))
+	same := countEqual(got, want)
+	fmt.Printf("server metrics: %d passed, %d failed (ServerMetrics values after one scenario)\n", same, len(want)-same)
+}
+
+func countEqual(a, b []string) int {
+	n := 0
+	for i := range min(len(a), len(b)) {
+		if a[i] == b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// metricScenario: two sessions; exists, children, data and child watches
+// fired by a create, a set and a delete (one of them watched from both
+// sides, one by both sessions); a write that fails; both sessions
+// closed. It returns "key value" for each of metricKeys.
+func metricScenario(t *testing.T, addr string) []string {
+	t.Helper()
+	dial := func() *zk.Conn {
+		c, _, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogInfo(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := dial(), dial()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(what string, ch <-chan zk.Event) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no %s notification", addr, what)
+		}
+	}
+	_, _, created, err := a.ExistsW("/m")
+	must(err)
+	_, _, kids, err := b.ChildrenW("/")
+	must(err)
+	_, err = b.Create("/m", nil, 0, zk.WorldACL(zk.PermAll))
+	must(err)
+	wait("created", created)
+	wait("children", kids)
+	_, _, ca, err := a.GetW("/m")
+	must(err)
+	_, _, cb, err := b.GetW("/m")
+	must(err)
+	_, err = a.Set("/m", []byte("x"), -1)
+	must(err)
+	wait("a's changed", ca)
+	wait("b's changed", cb)
+	_, _, d1, err := a.GetW("/m")
+	must(err)
+	_, _, d2, err := a.ChildrenW("/m")
+	must(err)
+	_, _, d3, err := b.ExistsW("/m")
+	must(err)
+	must(b.Delete("/m", -1))
+	wait("deleted (data)", d1)
+	wait("deleted (child)", d2)
+	wait("deleted (b's exists)", d3)
+	if _, err := a.Set("/missing", nil, -1); err != zk.ErrNoNode {
+		t.Fatalf("%s: set of a missing znode: %v", addr, err)
+	}
+	a.Close()
+	b.Close()
+	// The sessions' closing is counted once both are gone.
+	var m map[string]string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err = servertest.Mntr(addr)
+		must(err)
+		if m["zk_global_sessions"] == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: sessions still open: %s", addr, m["zk_global_sessions"])
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+	var out []string
+	for _, k := range metricKeys {
+		out = append(out, k+" "+m[k])
+	}
+	return out
+}
