@@ -641,7 +641,11 @@ func (p *Peer) Run(ctx context.Context) error {
 				break
 			}
 		}
-		p.metrics.ElectionTime.Add(time.Since(looking).Milliseconds())
+		if !p.v().observer {
+			// As Apache's Leader.lead and Follower.followLeader; its
+			// Observer records no election time.
+			p.metrics.ElectionTime.Add(time.Since(looking).Milliseconds())
+		}
 		p.mu.Lock()
 		p.vote = Vote{Leader: v.Leader, Zxid: v.Zxid, ElectionEpoch: p.logicalClock, PeerEpoch: v.PeerEpoch}
 		p.mu.Unlock()
