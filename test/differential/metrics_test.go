@@ -1,6 +1,7 @@
 package differential
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,20 +11,22 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
 // metricKeys are the ServerMetrics values one scenario makes the same on
 // any server that counts as Apache's does: how many watchers each kind of
-// event fired (node_*_watch_count), the connect requests, and the
-// requests that made a txn (cnt_updatelatency: the sessions' creation and
-// closing count).
+// event fired (node_*_watch_count), the connect requests, the requests
+// that made a txn (cnt_updatelatency: the sessions' creation and closing
+// count) and the others, and the packets and bytes received and sent.
 var metricKeys = []string{
 	"zk_cnt_node_created_watch_count", "zk_sum_node_created_watch_count",
 	"zk_cnt_node_deleted_watch_count", "zk_sum_node_deleted_watch_count",
 	"zk_cnt_node_changed_watch_count", "zk_sum_node_changed_watch_count",
 	"zk_cnt_node_children_watch_count", "zk_sum_node_children_watch_count",
-	"zk_connection_request_count", "zk_cnt_updatelatency",
+	"zk_connection_request_count", "zk_cnt_updatelatency", "zk_cnt_readlatency",
+	"zk_packets_received", "zk_packets_sent", "zk_bytes_received_count", "zk_response_bytes",
 }
 
 // ensembleMetricKeys are the ServerMetrics values of replication that a
@@ -144,13 +147,30 @@ func metricScenario(t *testing.T, addr string) []string {
 		}
 		return c
 	}
-	a, b := dial(), dial()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	// mntr itself is traffic: each query is a packet (4 bytes) received
+	// and its answer a packet sent per 8192 chars (Apache's
+	// SendBufferWriter flushes). The scenario's own traffic is the change
+	// between a first and a last query, less theirs and that of the
+	// queries between.
+	var answers []string
+	mntr := func() map[string]string {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		out, err := fourletter.Query(ctx, addr, "mntr")
+		must(err)
+		m, err := fourletter.ParseMntr(out)
+		must(err)
+		answers = append(answers, out)
+		return m
+	}
+	base := mntr()
+	a, b := dial(), dial()
 	wait := func(what string, ch <-chan zk.Event) {
 		t.Helper()
 		select {
@@ -194,8 +214,7 @@ func metricScenario(t *testing.T, addr string) []string {
 	var m map[string]string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		m, err = servertest.Mntr(addr)
-		must(err)
+		m = mntr()
 		if m["zk_global_sessions"] == "0" {
 			break
 		}
@@ -204,9 +223,31 @@ func metricScenario(t *testing.T, addr string) []string {
 		}
 		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
 	}
+	queries := int64(len(answers) - 1) // after the first, the last included
+	var sentByQueries int64            // answers sent before the last
+	for _, out := range answers[:len(answers)-1] {
+		sentByQueries += max(1, int64(len(out)+8191)/8192)
+	}
+	delta := func(k string) int64 {
+		now, err1 := strconv.ParseInt(m[k], 10, 64)
+		was, err2 := strconv.ParseInt(base[k], 10, 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: mntr %s: %q then %q", addr, k, base[k], m[k])
+		}
+		return now - was
+	}
 	var out []string
 	for _, k := range metricKeys {
-		out = append(out, k+" "+m[k])
+		v := m[k]
+		switch k {
+		case "zk_packets_received":
+			v = strconv.FormatInt(delta(k)-queries, 10)
+		case "zk_bytes_received_count":
+			v = strconv.FormatInt(delta(k)-4*queries, 10)
+		case "zk_packets_sent":
+			v = strconv.FormatInt(delta(k)-sentByQueries, 10)
+		}
+		out = append(out, k+" "+v)
 	}
 	return out
 }
