@@ -263,6 +263,13 @@ func (s *Server) applyBatch(batch []*proposal) {
 // applyTxn applies one committed txn: tree, sessions, watches. With live
 // set it also acts on connections (closing an expired session's socket).
 func (s *Server) applyTxn(t *txn.Txn, live bool) txn.Result {
+	if live {
+		// As Apache's FinalRequestProcessor: the txn's time is the
+		// leader's wall clock, so a clock behind it gives nothing.
+		if d := time.Now().UnixMilli() - t.Time; d >= 0 {
+			s.metrics.PropagationLatency.Add(d)
+		}
+	}
 	s.tree.Lock()
 	res, events := txn.ApplyTo(s.tree, t, s.events[:0])
 	var closed *session

@@ -14,7 +14,10 @@ type Server struct {
 	// A request's latency, from its arrival to its answer: reads, and
 	// requests that made a txn (readlatency, updatelatency).
 	ReadLatency, UpdateLatency *Summary
-	ElectionTime               *Summary // from looking to leading, following or observing (election_time)
+	// From a txn's time (the leader's clock when it was made) to its
+	// application here (propagation_latency).
+	PropagationLatency *Summary
+	ElectionTime       *Summary // from looking to leading, following or observing (election_time)
 	// A learner's sync with its leader, from connecting to serving
 	// (follower_sync_time, observer_sync_time).
 	FollowerSyncTime, ObserverSyncTime *Summary
@@ -41,7 +44,7 @@ func NewServer() *Server {
 	return &Server{
 		FsyncTime: NewSummary(), BatchSize: NewSummary(), SnapshotTime: NewSummary(), DBInitTime: NewSummary(),
 		StartupSnapLoadTime: NewSummary(), StartupTxnsLoadTime: NewSummary(), StartupTxnsLoaded: NewSummary(),
-		ReadLatency: NewPercentileSummary(), UpdateLatency: NewPercentileSummary(),
+		ReadLatency: NewPercentileSummary(), UpdateLatency: NewPercentileSummary(), PropagationLatency: NewPercentileSummary(),
 		ElectionTime: NewSummary(), FollowerSyncTime: NewSummary(), ObserverSyncTime: NewSummary(),
 		NodeCreatedWatchers: NewSummary(), NodeDeletedWatchers: NewSummary(), NodeChangedWatchers: NewSummary(), NodeChildrenWatchers: NewSummary(),
 	}
@@ -67,6 +70,7 @@ func (m *Server) All() []Named {
 		{Name: "startup_txns_loaded", Help: "Txns replayed after the snapshot at start", Summary: m.StartupTxnsLoaded},
 		{Name: "readlatency", Help: "Latency in ms of requests that made no txn", Summary: m.ReadLatency},
 		{Name: "updatelatency", Help: "Latency in ms of requests that made a txn", Summary: m.UpdateLatency},
+		{Name: "propagation_latency", Help: "Time in ms from a txn's making on the leader to its application", Summary: m.PropagationLatency},
 		{Name: "election_time", Help: "Time in ms from looking to a decided role", Summary: m.ElectionTime},
 		{Name: "follower_sync_time", Help: "Time in ms a follower took to sync with its leader", Summary: m.FollowerSyncTime},
 		{Name: "observer_sync_time", Help: "Time in ms an observer took to sync with its leader", Summary: m.ObserverSyncTime},

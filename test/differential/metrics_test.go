@@ -25,7 +25,7 @@ var metricKeys = []string{
 	"zk_cnt_node_deleted_watch_count", "zk_sum_node_deleted_watch_count",
 	"zk_cnt_node_changed_watch_count", "zk_sum_node_changed_watch_count",
 	"zk_cnt_node_children_watch_count", "zk_sum_node_children_watch_count",
-	"zk_connection_request_count", "zk_cnt_updatelatency", "zk_cnt_readlatency",
+	"zk_connection_request_count", "zk_cnt_updatelatency", "zk_cnt_readlatency", "zk_cnt_propagation_latency",
 	"zk_packets_received", "zk_packets_sent", "zk_bytes_received_count", "zk_response_bytes",
 }
 
@@ -36,7 +36,7 @@ var metricKeys = []string{
 var ensembleMetricKeys = []string{
 	"zk_proposal_count", "zk_commit_count",
 	"zk_learner_proposal_received_count", "zk_learner_commit_received_count",
-	"zk_diff_count+zk_snap_count", "zk_looking_count", "zk_cnt_election_time",
+	"zk_diff_count+zk_snap_count", "zk_looking_count", "zk_cnt_election_time", "zk_cnt_propagation_latency",
 	"zk_cnt_follower_sync_time", "zk_cnt_observer_sync_time",
 }
 
