@@ -100,6 +100,7 @@ func (s *Server) newPeer() error {
 		SM:             stateMachine{s},
 		Logger:         s.log,
 		Metrics:        s.metrics,
+		TxnTime:        txn.TimeOf,
 
 		ObserverMasterPort:      cfg.ObserverMasterPort,
 		FinalizeWait:            cfg.MinNotificationInterval,

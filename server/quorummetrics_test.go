@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -49,8 +50,9 @@ func TestQuorumServerMetrics(t *testing.T) {
 		}
 		switch {
 		case i == l:
-			if m["zk_proposal_count"] < writes || m["zk_commit_count"] != m["zk_proposal_count"] {
-				t.Errorf("leader: proposal_count %d, commit_count %d after %d writes, all committed", m["zk_proposal_count"], m["zk_commit_count"], writes)
+			if m["zk_proposal_count"] < writes || m["zk_commit_count"] != m["zk_proposal_count"] || m["zk_cnt_quorum_ack_latency"] != m["zk_commit_count"] {
+				t.Errorf("leader: proposal_count %d, commit_count %d, cnt_quorum_ack_latency %d after %d writes, all committed",
+					m["zk_proposal_count"], m["zk_commit_count"], m["zk_cnt_quorum_ack_latency"], writes)
 			}
 			if n := m["zk_diff_count"] + m["zk_snap_count"]; n < 3 {
 				t.Errorf("leader: diff_count + snap_count %d; it synced 3 learners", n)
@@ -61,10 +63,33 @@ func TestQuorumServerMetrics(t *testing.T) {
 					m["zk_learner_commit_received_count"], m["zk_learner_proposal_received_count"], m["zk_cnt_observer_sync_time"])
 			}
 		default:
-			if m["zk_learner_proposal_received_count"] < writes || m["zk_learner_commit_received_count"] < writes || m["zk_cnt_follower_sync_time"] != 1 {
-				t.Errorf("follower %d: learner_proposal_received_count %d, learner_commit_received_count %d, cnt_follower_sync_time %d",
-					i+1, m["zk_learner_proposal_received_count"], m["zk_learner_commit_received_count"], m["zk_cnt_follower_sync_time"])
+			if m["zk_learner_proposal_received_count"] < writes || m["zk_learner_commit_received_count"] < writes || m["zk_cnt_follower_sync_time"] != 1 ||
+				m["zk_cnt_proposal_latency"] != m["zk_learner_proposal_received_count"] {
+				t.Errorf("follower %d: learner_proposal_received_count %d, learner_commit_received_count %d, cnt_follower_sync_time %d, cnt_proposal_latency %d",
+					i+1, m["zk_learner_proposal_received_count"], m["zk_learner_commit_received_count"], m["zk_cnt_follower_sync_time"], m["zk_cnt_proposal_latency"])
 			}
 		}
+	}
+
+	// A follower that comes back gets what it missed in its sync, which
+	// counts as no proposal or commit received (Apache's learners count
+	// those of the broadcast only), and then the next write.
+	f := (l + 1) % 3
+	e.Servers[f].Stop()
+	for i := range writes {
+		if _, err := c.Create(fmt.Sprintf("/r%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Servers[f].Restart()
+	e.WaitServing(30 * time.Second)
+	if _, err := c.Create("/last", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, e, l)
+	m := mntr(f)
+	if m["zk_learner_proposal_received_count"] != 1 || m["zk_learner_commit_received_count"] != 1 {
+		t.Errorf("restarted follower: learner_proposal_received_count %d, learner_commit_received_count %d after its sync and one write; want 1 and 1",
+			m["zk_learner_proposal_received_count"], m["zk_learner_commit_received_count"])
 	}
 }

@@ -15,9 +15,11 @@ type Server struct {
 	// requests that made a txn (readlatency, updatelatency).
 	ReadLatency, UpdateLatency *Summary
 	// From a txn's time (the leader's clock when it was made) to its
-	// application here (propagation_latency).
-	PropagationLatency *Summary
-	ElectionTime       *Summary // from looking to leading, following or observing (election_time)
+	// application here (propagation_latency), to a follower's receipt of
+	// its proposal (proposal_latency), and to its commit by a quorum's
+	// acknowledgements on the leader (quorum_ack_latency).
+	PropagationLatency, ProposalLatency, QuorumAckLatency *Summary
+	ElectionTime                                          *Summary // from looking to leading, following or observing (election_time)
 	// A learner's sync with its leader, from connecting to serving
 	// (follower_sync_time, observer_sync_time).
 	FollowerSyncTime, ObserverSyncTime *Summary
@@ -45,6 +47,7 @@ func NewServer() *Server {
 		FsyncTime: NewSummary(), BatchSize: NewSummary(), SnapshotTime: NewSummary(), DBInitTime: NewSummary(),
 		StartupSnapLoadTime: NewSummary(), StartupTxnsLoadTime: NewSummary(), StartupTxnsLoaded: NewSummary(),
 		ReadLatency: NewPercentileSummary(), UpdateLatency: NewPercentileSummary(), PropagationLatency: NewPercentileSummary(),
+		ProposalLatency: NewPercentileSummary(), QuorumAckLatency: NewPercentileSummary(),
 		ElectionTime: NewSummary(), FollowerSyncTime: NewSummary(), ObserverSyncTime: NewSummary(),
 		NodeCreatedWatchers: NewSummary(), NodeDeletedWatchers: NewSummary(), NodeChangedWatchers: NewSummary(), NodeChildrenWatchers: NewSummary(),
 	}
@@ -71,6 +74,8 @@ func (m *Server) All() []Named {
 		{Name: "readlatency", Help: "Latency in ms of requests that made no txn", Summary: m.ReadLatency},
 		{Name: "updatelatency", Help: "Latency in ms of requests that made a txn", Summary: m.UpdateLatency},
 		{Name: "propagation_latency", Help: "Time in ms from a txn's making on the leader to its application", Summary: m.PropagationLatency},
+		{Name: "proposal_latency", Help: "Time in ms from a txn's making on the leader to a follower's receipt of its proposal", Summary: m.ProposalLatency},
+		{Name: "quorum_ack_latency", Help: "Time in ms from a txn's making to its commit by a quorum's acknowledgements", Summary: m.QuorumAckLatency},
 		{Name: "election_time", Help: "Time in ms from looking to a decided role", Summary: m.ElectionTime},
 		{Name: "follower_sync_time", Help: "Time in ms a follower took to sync with its leader", Summary: m.FollowerSyncTime},
 		{Name: "observer_sync_time", Help: "Time in ms an observer took to sync with its leader", Summary: m.ObserverSyncTime},

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/zkgo/zkgo/server/wire"
@@ -183,6 +184,16 @@ func (t *Txn) bodySize() int {
 		n += t.Ops[i].bodySize()
 	}
 	return n
+}
+
+// TimeOf is the time (ms since the epoch, the leader's clock) of the
+// encoded txn b, read without decoding the rest; false when b is too
+// short to hold one.
+func TimeOf(b []byte) (int64, bool) {
+	if len(b) < 28 { // session id, cxid, zxid, time
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[20:28])), true
 }
 
 // Unmarshal decodes a txn from b.

@@ -35,3 +35,15 @@ func withType(h Header, typ int32) Header {
 	h.Type = typ
 	return h
 }
+
+// TimeOf reads a txn's time without decoding it, and refuses bytes too
+// short to hold one.
+func TestTimeOf(t *testing.T) {
+	x := &Txn{Header: Header{SessionID: 7, Cxid: 3, Zxid: 0x100000002, Time: 1795865531681, Type: TypeDelete}, Path: "/a"}
+	if got, ok := TimeOf(x.Marshal()); !ok || got != x.Time {
+		t.Fatalf("TimeOf = %d, %v; want %d", got, ok, x.Time)
+	}
+	if _, ok := TimeOf(x.Marshal()[:27]); ok {
+		t.Fatal("TimeOf of 27 bytes")
+	}
+}

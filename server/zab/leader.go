@@ -482,6 +482,9 @@ func (l *leader) maybeCommitLocked() {
 		}
 		if e.Zxid > old {
 			l.p.metrics.CommitCount.Add(1)
+			if r == nil || e.Zxid != r.zxid { // Apache times no reconfig's
+				l.p.txnAge(l.p.metrics.QuorumAckLatency, e.Data)
+			}
 			informs = append(informs, Packet{Type: PacketInform, Zxid: e.Zxid, Data: proposalData(prev, e.Data)})
 		}
 		prev = e.Zxid

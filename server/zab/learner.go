@@ -327,12 +327,19 @@ func (lr *learner) run(ctx context.Context, info Packet) error {
 		}
 		switch pkt.Type {
 		case PacketProposal:
-			p.metrics.LearnerProposalReceived.Add(1)
+			if lr.broadcasting() {
+				p.metrics.LearnerProposalReceived.Add(1)
+				if len(pkt.Data) > 8 {
+					p.txnAge(p.metrics.ProposalLatency, pkt.Data[8:])
+				}
+			}
 			if err := lr.logTxn(pkt); err != nil {
 				return err
 			}
 		case PacketInform:
-			p.metrics.LearnerCommitReceived.Add(1)
+			if lr.broadcasting() {
+				p.metrics.LearnerCommitReceived.Add(1)
+			}
 			if err := lr.logTxn(pkt); err != nil {
 				return err
 			}
@@ -535,14 +542,22 @@ func (lr *learner) logTxn(pkt Packet) error {
 
 // commitTo records the leader's COMMIT. here (nothing else to read) lets
 // the reader apply the txns itself when the applier is idle.
+// broadcasting reports whether the learner is past its sync (UPTODATE):
+// Apache's learners count proposals and commits only then.
+func (lr *learner) broadcasting() bool {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.uptodate
+}
+
 // countCommits adds the txns a COMMIT up to z commits to
 // learner_commit_received_count: Apache's leader sends a COMMIT per txn,
 // zkgo's one for all that a quorum's ACKs commit at once.
 func (lr *learner) countCommits(z int64) {
 	lr.mu.Lock()
-	old := lr.commit
+	old, broadcasting := lr.commit, lr.uptodate
 	lr.mu.Unlock()
-	if z <= old {
+	if z <= old || !broadcasting {
 		return
 	}
 	n := zxidCounter(z)

@@ -37,6 +37,20 @@ type StateMachine interface {
 	LastApplied() int64
 }
 
+// txnAge adds to sum the time since the txn of data was made, as the
+// leader's wall clock had it (nothing for a clock behind it, as Apache's
+// Request.logLatency).
+func (p *Peer) txnAge(sum *metric.Summary, data []byte) {
+	if p.cfg.TxnTime == nil {
+		return
+	}
+	if t, ok := p.cfg.TxnTime(data); ok {
+		if d := time.Now().UnixMilli() - t; d >= 0 {
+			sum.Add(d)
+		}
+	}
+}
+
 // Digest is a digest of a state machine's state once the txn zxid was
 // applied (ZooKeeper's tree digest), of a given algorithm version.
 type Digest struct {
@@ -83,6 +97,9 @@ type Config struct {
 	// Metrics gets the election's and the broadcast's counts and times
 	// (election_time, proposal_count, …); nil keeps them to the Peer.
 	Metrics *metric.Server
+	// TxnTime reads the time an entry's txn was made (ms since the epoch),
+	// for proposal_latency and quorum_ack_latency; nil: none kept.
+	TxnTime func(data []byte) (int64, bool)
 	// Transport connects the members; nil means TCP on the quorum and
 	// election ports of Servers, over TLS as TLS says.
 	Transport Transport

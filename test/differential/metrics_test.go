@@ -37,6 +37,7 @@ var ensembleMetricKeys = []string{
 	"zk_proposal_count", "zk_commit_count",
 	"zk_learner_proposal_received_count", "zk_learner_commit_received_count",
 	"zk_diff_count+zk_snap_count", "zk_looking_count", "zk_cnt_election_time", "zk_cnt_propagation_latency",
+	"zk_cnt_proposal_latency", "zk_cnt_quorum_ack_latency",
 	"zk_cnt_follower_sync_time", "zk_cnt_observer_sync_time",
 }
 
