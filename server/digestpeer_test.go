@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"strconv"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
@@ -44,17 +43,7 @@ func TestLearnersCheckTheLeadersDigest(t *testing.T) {
 	}
 	// Idle: each ping carries the leader's digest at its last zxid, which
 	// every member has applied. Then a write, checked after it.
-	mismatches := func(i int) int64 {
-		m, err := servertest.Mntr(e.Servers[i].Addr())
-		if err != nil {
-			return -1
-		}
-		n, err := strconv.ParseInt(m["zk_digest_mismatches_count"], 10, 64)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
+	mismatches := func(i int) int64 { return mntrNumbers(t, e.Servers[i].Addr())["zk_digest_mismatches_count"] }
 	testwait.For(t, "the tampered follower and observer to count a digest mismatch", func() bool {
 		return mismatches(follower) > 0 && mismatches(observer) > 0
 	})

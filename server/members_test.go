@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,4 +40,21 @@ func waitApplied(t *testing.T, e *servertest.Ensemble, l int) {
 		}
 		return true
 	})
+}
+
+// mntrNumbers is the numeric values of addr's mntr, key (with zk_) to
+// value.
+func mntrNumbers(t *testing.T, addr string) map[string]int64 {
+	t.Helper()
+	m, err := servertest.Mntr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for k, v := range m {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -27,19 +26,7 @@ func TestQuorumServerMetrics(t *testing.T) {
 		}
 	}
 	waitApplied(t, e, l)
-	mntr := func(i int) map[string]int64 {
-		m, err := servertest.Mntr(e.Servers[i].Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]int64{}
-		for k, v := range m {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				out[k] = n
-			}
-		}
-		return out
-	}
+	mntr := func(i int) map[string]int64 { return mntrNumbers(t, e.Servers[i].Addr()) }
 	observer := len(e.Servers) - 1
 	for i := range e.Servers {
 		m := mntr(i)
