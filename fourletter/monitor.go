@@ -3,7 +3,6 @@ package fourletter
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"os"
 	"os/user"
 	"runtime"
@@ -180,29 +179,6 @@ func JavaDouble(f float64) string {
 	}
 	e, _ := strconv.Atoi(exp)
 	return mant + "E" + strconv.Itoa(e)
-}
-
-// avg4 is AvgMinMaxCounter.getAvg: total/count as a double, rounded to 4
-// decimals HALF_UP on its exact binary value (new BigDecimal(double)).
-func avg4(total, count int64) float64 {
-	if count <= 0 {
-		return 0
-	}
-	avg := float64(total) / float64(count)
-	r := new(big.Rat).SetFloat64(avg)
-	if r == nil {
-		return avg
-	}
-	r.Mul(r, big.NewRat(10000, 1))
-	neg := r.Sign() < 0
-	r.Abs(r)
-	r.Add(r, big.NewRat(1, 2))
-	q := new(big.Int).Quo(r.Num(), r.Denom()) // floor(|x|*1e4 + 1/2)
-	res, _ := new(big.Rat).SetFrac(q, big.NewInt(10000)).Float64()
-	if neg {
-		res = -res
-	}
-	return res
 }
 
 // DefaultEnvironment builds envi's list for this process with Apache's

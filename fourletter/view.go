@@ -3,6 +3,7 @@ package fourletter
 import (
 	"time"
 
+	"github.com/zkgo/zkgo/internal/metric"
 	"github.com/zkgo/zkgo/server/config"
 )
 
@@ -133,7 +134,7 @@ type Stats struct {
 
 // LatencyAvg is Apache's AvgMinMaxCounter.getAvg: total/count rounded to
 // four decimals (half up), 0 without samples.
-func (s Stats) LatencyAvg() float64 { return avg4(s.LatencyTotal, s.LatencyCount) }
+func (s Stats) LatencyAvg() float64 { return metric.Avg4(s.LatencyTotal, s.LatencyCount) }
 
 // Conn is one client connection.
 type Conn struct {

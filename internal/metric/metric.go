@@ -8,6 +8,7 @@ package metric
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
@@ -80,11 +81,30 @@ type Values struct {
 
 // Avg is the mean rounded to four decimals, half up (Apache's getAvg);
 // 0 without values.
-func (v Values) Avg() float64 {
-	if v.Count == 0 {
+func (v Values) Avg() float64 { return Avg4(v.Sum, v.Count) }
+
+// Avg4 is total/count rounded as Apache's AvgMinMaxCounter.getAvg rounds
+// it: the double's exact value to four decimals, half up (BigDecimal
+// setScale(4, HALF_UP)); 0 for no count.
+func Avg4(total, count int64) float64 {
+	if count <= 0 {
 		return 0
 	}
-	return math.Round(float64(v.Sum)/float64(v.Count)*1e4) / 1e4
+	avg := float64(total) / float64(count)
+	r := new(big.Rat).SetFloat64(avg)
+	if r == nil {
+		return avg
+	}
+	r.Mul(r, big.NewRat(10000, 1))
+	neg := r.Sign() < 0
+	r.Abs(r)
+	r.Add(r, big.NewRat(1, 2))
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // floor(|x|*1e4 + 1/2)
+	res, _ := new(big.Rat).SetFrac(q, big.NewInt(10000)).Float64()
+	if neg {
+		res = -res
+	}
+	return res
 }
 
 // Values returns the summary's numbers (min and max 0 without values, as

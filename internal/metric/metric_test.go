@@ -73,3 +73,19 @@ func TestServerReset(t *testing.T) {
 		}
 	}
 }
+
+// Avg4 rounds as Apache's getAvg: the double's exact value to four
+// decimals, half up.
+func TestAvg4(t *testing.T) {
+	// BigDecimal(total/count).setScale(4, HALF_UP)
+	for _, tc := range []struct {
+		total, count int64
+		want         float64
+	}{
+		{17, 8, 2.125}, {1, 3, 0.3333}, {2, 3, 0.6667}, {0, 0, 0}, {5, 1, 5}, {1, 16, 0.0625}, {1, 32, 0.0313},
+	} {
+		if got := Avg4(tc.total, tc.count); got != tc.want {
+			t.Errorf("Avg4(%d, %d) = %v, want %v", tc.total, tc.count, got, tc.want)
+		}
+	}
+}
