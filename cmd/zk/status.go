@@ -23,8 +23,9 @@ const statusUsage = "zk status [-server host:port,...] [-timeout-4lw 2s] [-tls .
 const statusHelp = `Asks every server of the list for srvr and mntr and prints one row per
 server (mode, zxid, latency, connections, outstanding requests, znodes,
 version). It also compares the servers' tree digests (hash) at the newest
-zxid they all logged: servers whose data diverged make the list degraded.
-Exit status 0 when every server is up and a quorum agrees on one leader
+zxid they all logged: servers whose data diverged make the list degraded,
+as does a server whose mntr counts digest mismatches (its data differed
+from a snapshot's or its leader's since it started). Exit status 0 when every server is up and a quorum agrees on one leader
 (or the list is one standalone server), 1 when degraded, 2 when no server
 answers.`
 
