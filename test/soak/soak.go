@@ -632,6 +632,15 @@ func (r *run) verify(ctx context.Context, clients []*client) {
 	st := clusterstatus.Check(ctx, addrs, 5*time.Second)
 	r.check(st.DigestZxid != "" && !strings.Contains(st.Summary, "digests differ"),
 		fmt.Sprintf("members' tree digests agree (at zxid %s)", st.DigestZxid), "%s", st.Summary)
+	// And none found its tree differing from a snapshot's or its
+	// leader's since it last started (the leader's pings carry its digest).
+	var counted []string
+	for _, s := range st.Servers {
+		if !s.Mntr || s.DigestMismatches > 0 {
+			counted = append(counted, fmt.Sprintf("%s: %d (mntr answered: %v)", s.Addr, s.DigestMismatches, s.Mntr))
+		}
+	}
+	r.check(len(counted) == 0, "no member counted a tree digest mismatch", "%s", strings.Join(counted, ", "))
 }
 
 // saveHeaps saves every member's heap profile when pprof is on.
