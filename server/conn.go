@@ -822,6 +822,9 @@ func (c *conn) handshake(frame []byte) bool {
 		id := s.sessions.newID()
 		s.sessions.addLocal(id, timeout)
 		resp.SessionID = id
+		// Apache's read-only server preps a createSession txn for it;
+		// a local session's makes none, and counts as a read there.
+		c.answeredConnect(start, s.lastZxid.Load(), c.readOnly)
 	} else if req.SessionID == 0 {
 		id := s.sessions.newID()
 		done := make(chan int64, 1)
@@ -842,14 +845,7 @@ func (c *conn) handshake(frame []byte) bool {
 			if zxid < 0 {
 				return false
 			}
-			// The createSession is the connection's first request, as in
-			// Apache's FinalRequestProcessor: cons shows it (lop=SESS,
-			// lcxid 0, its zxid), and its latency counts in srvr's and
-			// in updatelatency.
-			c.stats.lastOp.Store(wire.OpCreateSession)
-			c.stats.lastCxid.Store(0)
-			c.stats.lastZxid.Store(zxid)
-			s.recordLatency(c, &slot{op: wire.OpCreateSession, start: start})
+			c.answeredConnect(start, zxid, true)
 		case <-c.closed:
 			return false
 		case <-s.quit:
@@ -910,6 +906,17 @@ func (c *conn) handshake(frame []byte) bool {
 	s.attach(c, resp.SessionID, timeout)
 	c.send(resp)
 	return true
+}
+
+// answeredConnect notes a new session's connect request as the
+// connection's first request, as Apache's FinalRequestProcessor does:
+// cons shows it (lop=SESS, lcxid 0, zxid), and its latency counts in
+// srvr's and in updatelatency when it made a txn (readlatency when not).
+func (c *conn) answeredConnect(start time.Time, zxid int64, txn bool) {
+	c.stats.lastOp.Store(wire.OpCreateSession)
+	c.stats.lastCxid.Store(0)
+	c.stats.lastZxid.Store(zxid)
+	c.s.recordAnswer(c, start, txn)
 }
 
 // send queues a bare record (the ConnectResponse).

@@ -694,9 +694,16 @@ func (s *Server) recordLatency(c *conn, sl *slot) {
 	if sl.start.IsZero() {
 		return
 	}
-	lat := time.Since(sl.start).Milliseconds()
+	s.recordAnswer(c, sl.start, isWrite(sl.op))
+}
+
+// recordAnswer notes a request answered on c: its latency since start in
+// srvr's and cons's numbers, and in updatelatency when it made a txn
+// (readlatency when not), as Apache's FinalRequestProcessor.
+func (s *Server) recordAnswer(c *conn, start time.Time, txn bool) {
+	lat := time.Since(start).Milliseconds()
 	s.stats.record(lat)
-	if isWrite(sl.op) || sl.op == wire.OpCreateSession {
+	if txn {
 		s.metrics.UpdateLatency.Add(lat)
 	} else {
 		s.metrics.ReadLatency.Add(lat)

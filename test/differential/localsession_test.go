@@ -3,6 +3,7 @@ package differential
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,9 +71,24 @@ func localSessionScenario(t *testing.T, roles map[string]string) []string {
 		return h.Err, h.Zxid
 	}
 
+	latencies := func() (read, update int64) {
+		m, err := servertest.Mntr(follower)
+		must(err)
+		read, err1 := strconv.ParseInt(m["zk_cnt_readlatency"], 10, 64)
+		update, err2 := strconv.ParseInt(m["zk_cnt_updatelatency"], 10, 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: mntr latencies %q %q", follower, m["zk_cnt_readlatency"], m["zk_cnt_updatelatency"])
+		}
+		return read, update
+	}
+	r0, u0 := latencies()
 	a, err := dial(follower)
 	must(err)
 	defer a.drop()
+	// The connect is the connection's first request: a read when the
+	// session is local (no txn), an update when it is not.
+	r1, u1 := latencies()
+	step("connect: %d read(s), %d update(s) in the latencies", r1-r0, u1-u0)
 	_, z0 := create(a, "/ls", 0)
 	// Another session opens and closes on another member meanwhile.
 	b, err := dial(leader)
