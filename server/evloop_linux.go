@@ -232,6 +232,14 @@ func (e *evconn) keep(rest []byte) {
 func (l *evloop) handleFrames(c *conn, data []byte, onLoop bool) (rest []byte, ok, handed bool) {
 	max := l.s.maxFrame()
 	for c.ev.paused.Load()&outputQueued == 0 {
+		select {
+		case <-c.closed:
+			// Closed meanwhile: its replies passed outLimit while its
+			// writer was busy (so the loop was not held), or it ended.
+			// The requests left in data would build replies for nobody.
+			return nil, false, false
+		default:
+		}
 		size, prefixed, err := frameLen(data, max)
 		if err != nil {
 			c.logReadErr(err)
