@@ -135,12 +135,11 @@ func TestServerConnectionMetrics(t *testing.T) {
 	if _, _, err := c.Get("/big"); err != nil {
 		t.Fatal(err)
 	}
-	// A second connection from this address is one too many.
-	extra, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	// A second connection from this address is one too many. The server
+	// resets it at once, which may end the dial itself.
+	if extra, err := net.Dial("tcp", addr); err == nil {
+		defer extra.Close()
 	}
-	defer extra.Close()
 	testwait.For(t, "the connection over maxClientCnxns to be rejected", func() bool {
 		return mntrInt(t, mntrOf(s), "connection_rejected") == 1
 	})
