@@ -278,8 +278,7 @@ func (c *conn) flushInline() {
 		b := net.Buffers(rest)
 		_, err = b.WriteTo(c.nc)
 	}
-	c.stats.sent.Add(int64(len(frames)))
-	c.s.stats.sent.Add(int64(len(frames)))
+	c.packetsSent(len(frames))
 	pending := c.doneWriting(frames, nil)
 	if err != nil {
 		c.close()
@@ -323,9 +322,7 @@ func (c *conn) writeOnce(l *evloop) {
 			l.holdForWriter(c)
 		}
 	}
-	sent := len(frames) - len(rest)
-	c.stats.sent.Add(int64(sent))
-	c.s.stats.sent.Add(int64(sent))
+	c.packetsSent(len(frames) - len(rest))
 	if c.doneWriting(frames, rest) {
 		c.wakeWriter()
 	}
@@ -487,8 +484,7 @@ func (c *conn) writeLoop() {
 			if _, err = w.Write(f); err != nil {
 				break
 			}
-			c.stats.sent.Add(1)
-			c.s.stats.sent.Add(1)
+			c.packetsSent(1)
 		}
 		clear(batch)
 		if err == nil {
@@ -772,9 +768,7 @@ func (c *conn) logReadErr(err error) {
 func (c *conn) handshake(frame []byte) bool {
 	s := c.s
 	start := time.Now()
-	c.stats.received.Add(1) // a packet, as Apache counts the connect request
-	s.stats.received.Add(1)
-	s.metrics.BytesReceived.Add(int64(4 + len(frame)))
+	c.packetReceived(4 + len(frame)) // as Apache counts the connect request
 	var req wire.ConnectRequest
 	if err := wire.Unmarshal(frame, &req); err != nil {
 		c.log.Warn("closing connection: malformed ConnectRequest", "err", err)
@@ -917,6 +911,21 @@ func (c *conn) answeredConnect(start time.Time, zxid int64, txn bool) {
 	c.stats.lastCxid.Store(0)
 	c.stats.lastZxid.Store(zxid)
 	c.s.recordAnswer(c, start, txn)
+}
+
+// packetReceived counts a packet of size bytes (its length prefix
+// included) received on c, in c's and the server's numbers, as Apache's
+// ServerCnxn.packetReceived.
+func (c *conn) packetReceived(size int) {
+	c.stats.received.Add(1)
+	c.s.stats.received.Add(1)
+	c.s.metrics.BytesReceived.Add(int64(size))
+}
+
+// packetsSent counts n packets sent on c, in c's and the server's numbers.
+func (c *conn) packetsSent(n int) {
+	c.stats.sent.Add(int64(n))
+	c.s.stats.sent.Add(int64(n))
 }
 
 // send queues a bare record (the ConnectResponse).

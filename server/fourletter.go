@@ -13,9 +13,7 @@ func isWord(w string) bool { return fourletter.IsWord(w) }
 // fourLetterWord answers a four-letter word on the client port and closes
 // the connection, as Apache does. The rendering lives in package fourletter.
 func (s *Server) fourLetterWord(c *conn, word string, r io.Reader) {
-	c.stats.received.Add(1)
-	s.stats.received.Add(1)
-	s.metrics.BytesReceived.Add(4)
+	c.packetReceived(4)
 	c.inCommand.Store(true) // cons shows it with interest ops 0, as Apache's
 	out, known := fourletter.Run(word, s.View(), nil)
 	if !known {
@@ -34,8 +32,6 @@ func (s *Server) fourLetterWord(c *conn, word string, r io.Reader) {
 		// Apache's SendBufferWriter counts a packet sent each time it
 		// flushes, which its BufferedWriter of 8192 chars makes it do
 		// per 8192 chars and at the end.
-		n := max(1, int64((len(out)+8191)/8192))
-		c.stats.sent.Add(n)
-		s.stats.sent.Add(n)
+		c.packetsSent(max(1, (len(out)+8191)/8192))
 	}
 }

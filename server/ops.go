@@ -136,9 +136,7 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.log.Debug("request", "xid", xid, "op", wire.OpName(op))
 	}
-	c.stats.received.Add(1)
-	s.stats.received.Add(1)
-	s.metrics.BytesReceived.Add(int64(4 + len(frame)))
+	c.packetReceived(4 + len(frame))
 	sid := c.sessionID.Load()
 	alive, local := s.sessions.touch(sid)
 	if !alive && op != wire.OpCloseSession && !c.readOnly {
