@@ -224,7 +224,7 @@ func (c *conn) outLimit() int {
 // a client's socket, so this is what bounds the memory a slow reader holds.
 func (c *conn) queue(frame []byte) {
 	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-	c.s.stats.responses.add(int64(len(frame) - 4))
+	c.s.stats.responses.Add(int64(len(frame) - 4))
 	over := 0
 	c.outMu.Lock()
 	if !c.closing && !c.overflow {

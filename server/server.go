@@ -162,25 +162,7 @@ type serverStats struct {
 	// The "ensemble" scheme's answers (mntr's ensemble_auth_*).
 	ensembleAuthSuccess, ensembleAuthFail, ensembleAuthSkip atomic.Int64
 
-	responses bufferStats // frames sent to clients (mntr's *_client_response_size)
-}
-
-// bufferStats are the last, smallest and largest of a series of sizes, -1
-// before the first (Apache's BufferStats).
-type bufferStats struct{ last, min, max atomic.Int64 }
-
-func (b *bufferStats) reset() {
-	b.last.Store(-1)
-	b.min.Store(-1)
-	b.max.Store(-1)
-}
-
-func (b *bufferStats) add(n int64) {
-	b.last.Store(n)
-	for m := b.min.Load(); (m < 0 || n < m) && !b.min.CompareAndSwap(m, n); m = b.min.Load() {
-	}
-	for m := b.max.Load(); n > m && !b.max.CompareAndSwap(m, n); m = b.max.Load() {
-	}
+	responses metric.Sizes // frames sent to clients (mntr's *_client_response_size)
 }
 
 // New opens the data directories, recovers the newest valid snapshot plus
@@ -205,7 +187,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.tree = s.newTree()
 	s.stats.minLat.Store(-1)
-	s.stats.responses.reset()
+	s.stats.responses.Reset()
 	s.inflight.max = outstandingLimit(cfg)
 	s.minTimeout, s.maxTimeout = cfg.MinSessionTimeout, cfg.MaxSessionTimeout
 	if s.minTimeout <= 0 {

@@ -115,9 +115,9 @@ func (v view) Stats() fourletter.Stats {
 		LogDirSize:          s.store.LogDirSize(),
 		OpenFileDescriptors: openFDs(),
 		MaxFileDescriptors:  maxFDs(),
-		ClientResponseLast:  s.stats.responses.last.Load(),
-		ClientResponseMin:   s.stats.responses.min.Load(),
-		ClientResponseMax:   s.stats.responses.max.Load(),
+		ClientResponseLast:  s.stats.responses.Last(),
+		ClientResponseMin:   s.stats.responses.Min(),
+		ClientResponseMax:   s.stats.responses.Max(),
 		AuthFailedCount:     authFailed,
 	}
 	return st
@@ -233,7 +233,7 @@ func (v view) Quorum() *fourletter.Quorum {
 
 func (v view) ResetStats() {
 	v.s.stats.reset()
-	v.s.stats.responses.reset()
+	v.s.stats.responses.Reset()
 	v.s.metrics.Reset()
 }
 

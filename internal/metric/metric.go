@@ -50,10 +50,8 @@ func NewPercentileSummary() *Summary {
 func (s *Summary) Add(v int64) {
 	n := s.count.Add(1)
 	s.total.Add(v)
-	for m := s.min.Load(); v < m && !s.min.CompareAndSwap(m, v); m = s.min.Load() {
-	}
-	for m := s.max.Load(); v > m && !s.max.CompareAndSwap(m, v); m = s.max.Load() {
-	}
+	lower(&s.min, v)
+	raise(&s.max, v)
 	if n <= reservoirSize {
 		s.sample[n-1].Store(v)
 	} else if i := rand.Int64N(n); i < reservoirSize {
@@ -151,6 +149,46 @@ func quantile(sorted []int64, q float64) int64 {
 	}
 	return int64(math.Floor(f + 0.5))
 }
+
+// lower sets a to v when v is below it; raise, when above. Both hold
+// against concurrent callers.
+func lower(a *atomic.Int64, v int64) {
+	for m := a.Load(); v < m && !a.CompareAndSwap(m, v); m = a.Load() {
+	}
+}
+
+func raise(a *atomic.Int64, v int64) {
+	for m := a.Load(); v > m && !a.CompareAndSwap(m, v); m = a.Load() {
+	}
+}
+
+// Sizes is Apache's BufferStats: the last, smallest and largest of a
+// series of sizes (mntr's *_client_response_size). Reset before use.
+type Sizes struct{ last, min, max atomic.Int64 }
+
+// Reset forgets every size: all three read -1 until the next Add.
+func (z *Sizes) Reset() {
+	z.last.Store(-1)
+	z.min.Store(math.MaxInt64)
+	z.max.Store(-1)
+}
+
+// Add notes a size (>= 0).
+func (z *Sizes) Add(n int64) {
+	z.last.Store(n)
+	lower(&z.min, n)
+	raise(&z.max, n)
+}
+
+// Last, Min and Max are the sizes' numbers, -1 before the first.
+func (z *Sizes) Last() int64 { return z.last.Load() }
+func (z *Sizes) Min() int64 {
+	if m := z.min.Load(); m != math.MaxInt64 {
+		return m
+	}
+	return -1
+}
+func (z *Sizes) Max() int64 { return z.max.Load() }
 
 // Counter is a count that only grows, until a reset (srst).
 type Counter struct{ n atomic.Int64 }

@@ -89,3 +89,23 @@ func TestAvg4(t *testing.T) {
 		}
 	}
 }
+
+// Sizes reads -1 until the first size, then the last, smallest and
+// largest, and -1 again after a reset.
+func TestSizes(t *testing.T) {
+	var z Sizes
+	z.Reset()
+	if z.Last() != -1 || z.Min() != -1 || z.Max() != -1 {
+		t.Fatalf("empty: %d %d %d", z.Last(), z.Min(), z.Max())
+	}
+	for _, n := range []int64{16, 93, 0, 40} {
+		z.Add(n)
+	}
+	if z.Last() != 40 || z.Min() != 0 || z.Max() != 93 {
+		t.Fatalf("after 16 93 0 40: last %d min %d max %d", z.Last(), z.Min(), z.Max())
+	}
+	z.Reset()
+	if z.Last() != -1 || z.Min() != -1 || z.Max() != -1 {
+		t.Fatalf("after reset: %d %d %d", z.Last(), z.Min(), z.Max())
+	}
+}
