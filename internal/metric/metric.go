@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // reservoirSize is the sample a summary with percentiles keeps, as
@@ -56,6 +57,15 @@ func (s *Summary) Add(v int64) {
 		s.sample[n-1].Store(v)
 	} else if i := rand.Int64N(n); i < reservoirSize {
 		s.sample[i].Store(v)
+	}
+}
+
+// AddSince adds the milliseconds from the wall-clock time ms (since the
+// epoch, maybe another machine's clock: a txn's time) to now; nothing
+// when that clock is ahead of this one, as Apache's Request.logLatency.
+func (s *Summary) AddSince(ms int64) {
+	if d := time.Now().UnixMilli() - ms; d >= 0 {
+		s.Add(d)
 	}
 }
 

@@ -38,16 +38,13 @@ type StateMachine interface {
 }
 
 // txnAge adds to sum the time since the txn of data was made, as the
-// leader's wall clock had it (nothing for a clock behind it, as Apache's
-// Request.logLatency).
+// leader's wall clock had it.
 func (p *Peer) txnAge(sum *metric.Summary, data []byte) {
 	if p.cfg.TxnTime == nil {
 		return
 	}
 	if t, ok := p.cfg.TxnTime(data); ok {
-		if d := time.Now().UnixMilli() - t; d >= 0 {
-			sum.Add(d)
-		}
+		sum.AddSince(t)
 	}
 }
 
