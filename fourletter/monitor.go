@@ -82,6 +82,21 @@ func MonitorValues(v View) []Metric {
 	return out
 }
 
+// ServerMetrics are m's summaries and counters as mntr values, with
+// Apache's names.
+func ServerMetrics(m *metric.Server) []Metric {
+	all := m.All()
+	out := make([]Metric, 0, len(all))
+	for _, n := range all {
+		if n.Summary != nil {
+			out = append(out, Metric{Name: n.Name, Value: n.Summary.Values(), Help: n.Help})
+		} else {
+			out = append(out, Metric{Name: n.Name, Value: n.Counter.Load(), Help: n.Help, Counter: true})
+		}
+	}
+	return out
+}
+
 // Flatten expands each summary among ms (a Metric whose Value is a
 // metric.Values) into Apache's mntr entries: avg_, min_, max_, cnt_ and
 // sum_<name> and, with percentiles, p50_, p95_, p99_ and p999_<name>.

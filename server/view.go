@@ -260,14 +260,7 @@ func (v view) Metrics() []fourletter.Metric {
 			Help: "addauth ensemble with another name (the connection was closed)"},
 		fourletter.Metric{Name: "ensemble_auth_skip", Value: st.ensembleAuthSkip.Load(), Counter: true,
 			Help: "addauth ensemble without a name, or without ensembleAuthName"})
-	for _, m := range v.s.metrics.All() {
-		if m.Summary != nil {
-			out = append(out, fourletter.Metric{Name: m.Name, Value: m.Summary.Values(), Help: m.Help})
-		} else {
-			out = append(out, fourletter.Metric{Name: m.Name, Value: m.Counter.Load(), Help: m.Help, Counter: true})
-		}
-	}
-	return out
+	return append(out, fourletter.ServerMetrics(v.s.metrics)...)
 }
 
 func (v view) Digests() []fourletter.ZxidDigest { return v.s.digests.List() }

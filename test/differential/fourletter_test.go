@@ -80,16 +80,8 @@ var apacheGauges = strings.Fields(`zk_version zk_server_state zk_peer_state zk_o
 // serverMetricKeys are the mntr keys of the ServerMetrics zkgo keeps, a
 // summary's avg_, min_, … keys each.
 func serverMetricKeys() []string {
-	var ms []fourletter.Metric
-	for _, m := range metric.NewServer().All() {
-		if m.Summary != nil {
-			ms = append(ms, fourletter.Metric{Name: m.Name, Value: m.Summary.Values()})
-		} else {
-			ms = append(ms, fourletter.Metric{Name: m.Name, Value: m.Counter.Load()})
-		}
-	}
 	var keys []string
-	for _, m := range fourletter.Flatten(ms) {
+	for _, m := range fourletter.Flatten(fourletter.ServerMetrics(metric.NewServer())) {
 		keys = append(keys, "zk_"+m.MntrName())
 	}
 	return keys
