@@ -153,6 +153,9 @@ func (s *Server) newPeer() error {
 			PendingSyncs:    st.PendingSyncs,
 			ProposalLast:    -1, ProposalMin: -1, ProposalMax: -1,
 		}
+		if st.State == zab.Leading {
+			q.ProposalLast, q.ProposalMin, q.ProposalMax = s.proposalSizes.Last(), s.proposalSizes.Min(), s.proposalSizes.Max()
+		}
 		if st.Leader == 0 {
 			q.LeaderID = -1
 		}
@@ -190,6 +193,7 @@ func (s *Server) onPeerState(st zab.Status) {
 		s.mu.Lock()
 		if !s.leadReady {
 			s.leadReady = true
+			s.proposalSizes.Reset() // Apache's new Leader has new stats
 			close(s.leadCh)
 		}
 		s.mu.Unlock()
@@ -441,6 +445,7 @@ func (s *Server) propose(req *txn.Request) error {
 	if err != nil {
 		return err
 	}
+	s.proposalSizes.Add(s.proposalSize(t))
 	s.prep.Commit(changes, zxid)
 	return nil
 }
@@ -723,4 +728,15 @@ func (m stateMachine) CheckDigest(d zab.Digest) {
 	if err != nil {
 		m.s.digestLog.error("tree digest mismatch", "err", err)
 	}
+}
+
+// proposalSize is t's size in Apache's proposals: the txn as Apache
+// serializes it and, when digests are kept, its TxnDigest (int version,
+// long digest). zkgo's members compare digests in PINGs instead.
+func (s *Server) proposalSize(t *txn.Txn) int64 {
+	n := t.ApacheSize()
+	if s.cfg == nil || s.cfg.DigestEnabled { // as newTree
+		n += 4 + 8
+	}
+	return int64(n)
 }

@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/fourletter"
 	"github.com/zkgo/zkgo/server/servertest"
 )
 
@@ -78,5 +80,70 @@ func TestQuorumServerMetrics(t *testing.T) {
 	if m["zk_learner_proposal_received_count"] != 1 || m["zk_learner_commit_received_count"] != 1 {
 		t.Errorf("restarted follower: learner_proposal_received_count %d, learner_commit_received_count %d after its sync and one write; want 1 and 1",
 			m["zk_learner_proposal_received_count"], m["zk_learner_commit_received_count"])
+	}
+}
+
+// The leader reports its proposals' sizes as Apache's does (srvr's
+// "Proposal sizes last/min/max", mntr's zk_*_proposal_size): the bytes of
+// the txn (a 32-byte header and its record) and of the TxnDigest (12)
+// that Apache's proposals carry; srst forgets them. Learners propose
+// nothing and have no such keys.
+func TestLeaderProposalSizes(t *testing.T) {
+	e := servertest.StartEnsemble(t, 3, 0)
+	l, c := leaderClient(t, e)
+	if _, err := c.Create("/p", []byte("hello"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	addr := e.Servers[l].Addr()
+	sizes := func() [3]int64 {
+		t.Helper()
+		st, err := servertest.Srvr(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return [3]int64{st.ProposalLast, st.ProposalMin, st.ProposalMax}
+	}
+	// CreateTxn of /p: path 4+2, data 4+5, ACL vector 4 + (perms 4,
+	// "world" 4+5, "anyone" 4+6), ephemeral 1, parentCVersion 4.
+	const create = 32 + 6 + 9 + 27 + 1 + 4 + 12
+	// The session's createSession (timeout 4) came before it.
+	if got := sizes(); got != [3]int64{create, 32 + 4 + 12, create} {
+		t.Errorf("after createSession and create: proposal sizes last/min/max %v, want [%d %d %d]", got, create, 48, create)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := fourletter.Query(ctx, addr, "srst"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(); got != [3]int64{-1, -1, -1} {
+		t.Errorf("after srst: proposal sizes %v, want -1 each", got)
+	}
+	// SetDataTxn of /p: path 4+2, data 4+2, version 4.
+	const set = 32 + 6 + 6 + 4 + 12
+	if _, err := c.Set("/p", []byte("hi"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/p/q", []byte("hello"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sizes(), [3]int64{create + 2, set, create + 2}; got != want {
+		t.Errorf("after set and create: proposal sizes %v, want %v", got, want)
+	}
+	m := mntrNumbers(t, addr)
+	if m["zk_last_proposal_size"] != create+2 || m["zk_min_proposal_size"] != set || m["zk_max_proposal_size"] != create+2 {
+		t.Errorf("leader's mntr: zk_last/min/max_proposal_size %d/%d/%d, want %d/%d/%d", m["zk_last_proposal_size"],
+			m["zk_min_proposal_size"], m["zk_max_proposal_size"], create+2, set, create+2)
+	}
+	for i, s := range e.Servers {
+		if i == l {
+			continue
+		}
+		raw, err := servertest.Mntr(s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := raw["zk_last_proposal_size"]; ok {
+			t.Errorf("follower %d's mntr has zk_last_proposal_size %s; Apache's learners have none", i+1, v)
+		}
 	}
 }

@@ -100,11 +100,15 @@ type Server struct {
 	evloopNext atomic.Uint64
 
 	// Ensemble mode (nil peer: standalone).
-	peer      *zab.Peer
-	waitMu    sync.Mutex
-	waiting   map[waitKey]func(int64, txn.Result)
-	serving   bool          // guarded by mu
-	servingCh chan struct{} // guarded by mu; closed while serving
+	peer *zab.Peer
+	// proposalSizes are the sizes of this leader's proposals as Apache
+	// counts them (Leader.proposalStats: zk_*_proposal_size), from the
+	// start of its leadership or the last srst.
+	proposalSizes metric.Sizes
+	waitMu        sync.Mutex
+	waiting       map[waitKey]func(int64, txn.Result)
+	serving       bool          // guarded by mu
+	servingCh     chan struct{} // guarded by mu; closed while serving
 	// leadReady and leadCh (guarded by mu): this member leads and may
 	// prep writes; leadCh is closed while leadReady (see awaitLeadReady).
 	leadReady bool

@@ -235,6 +235,7 @@ func (v view) ResetStats() {
 	v.s.stats.reset()
 	v.s.stats.responses.Reset()
 	v.s.metrics.Reset()
+	v.s.proposalSizes.Reset()
 }
 
 func (v view) ResetConnectionStats() {

@@ -3,6 +3,7 @@ package apachefile
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -212,5 +213,42 @@ func TestLogsAfter(t *testing.T) {
 		if got := LogsAfter(logs, tc.zxid); len(got) != tc.want || got[len(got)-1] != logs[3] {
 			t.Errorf("after 0x%x: %v, want the last %d", tc.zxid, got, tc.want)
 		}
+	}
+}
+
+// txn.ApacheSize is the size of each txn as Apache 3.8 wrote it to its
+// log: each entry holds the txn and its TxnDigest (12 bytes).
+func TestApacheSizeOfLoggedTxns(t *testing.T) {
+	logs, err := filepath.Glob(filepath.Join(testdata, "*", "version-2", "log.*"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no Apache logs in %s: %v", testdata, err)
+	}
+	types := map[int32]int{}
+	for _, path := range logs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The records as parseLog reads them: crc, length, entry, 'B'.
+		for off := 16; len(b)-off >= 12; {
+			n := int(int32(binary.BigEndian.Uint32(b[off+8:])))
+			if n <= 0 || off+12+n >= len(b) {
+				break
+			}
+			entry := b[off+12 : off+12+n]
+			tx, err := DecodeTxn(entry)
+			if err != nil {
+				t.Fatalf("%s at %d: %v", path, off, err)
+			}
+			if got := tx.ApacheSize() + 12; got != len(entry) {
+				t.Errorf("%s at %d: txn type %d: ApacheSize+12 = %d, Apache wrote %d bytes", path, off, tx.Type, got, len(entry))
+			}
+			types[tx.Type]++
+			off += 12 + n + 1
+		}
+	}
+	t.Logf("txn types checked (type: count): %v", types)
+	if len(types) < 4 {
+		t.Errorf("only %d txn types in the logs", len(types))
 	}
 }

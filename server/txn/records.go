@@ -171,6 +171,61 @@ func (t *Txn) Marshal() []byte {
 	return e.Bytes()
 }
 
+// ApacheSize is the size of t as Apache ZooKeeper serializes it (its
+// TxnHeader and record, as in its proposals and txn logs), which differs
+// from Marshal's where zkgo's records differ: a create keeps its owner,
+// not an ephemeral flag; a container keeps one too; a multi's ops are not
+// wrapped as buffers; a reconfig holds only the new config, not a
+// SetDataTxn of /zookeeper/config; a closeSession always has its paths.
+func (t *Txn) ApacheSize() int {
+	return 28 + 4 + t.apacheRecordSize() // session id, cxid, zxid, time, type
+}
+
+func (t *Txn) apacheRecordSize() int {
+	str := func(s string) int { return 4 + len(s) }
+	buf := func(b []byte) int { return 4 + len(b) }
+	acls := func() int {
+		n := 4
+		for _, a := range t.ACL {
+			n += 4 + str(a.ID.Scheme) + str(a.ID.ID)
+		}
+		return n
+	}
+	switch t.Type {
+	case TypeCreate: // CreateTxn: path, data, acl, boolean ephemeral, int parentCVersion
+		return str(t.Path) + buf(t.Data) + acls() + 1 + 4
+	case TypeCreateContainer: // CreateContainerTxn: path, data, acl, int parentCVersion
+		return str(t.Path) + buf(t.Data) + acls() + 4
+	case TypeCreateTTL: // CreateTTLTxn: path, data, acl, int parentCVersion, long ttl
+		return str(t.Path) + buf(t.Data) + acls() + 4 + 8
+	case TypeDelete, TypeDeleteContainer:
+		return str(t.Path)
+	case TypeSetData:
+		return str(t.Path) + buf(t.Data) + 4
+	case TypeReconfig: // SetDataTxn of /zookeeper/config
+		return str("/zookeeper/config") + buf(t.Data) + 4
+	case TypeSetACL:
+		return str(t.Path) + acls() + 4
+	case TypeCheck:
+		return str(t.Path) + 4
+	case TypeCreateSession, TypeError:
+		return 4
+	case TypeCloseSession: // CloseSessionTxn: vector<ustring> paths2Delete
+		n := 4
+		for _, p := range t.Paths {
+			n += str(p)
+		}
+		return n
+	case TypeMulti: // MultiTxn: vector<Txn {int type, buffer data}>
+		n := 4
+		for i := range t.Ops {
+			n += 4 + 4 + t.Ops[i].apacheRecordSize()
+		}
+		return n
+	}
+	return 0
+}
+
 // bodySize bounds the bytes encodeBody writes.
 func (t *Txn) bodySize() int {
 	n := 32 + len(t.Path) + len(t.Data)
