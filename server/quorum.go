@@ -193,7 +193,6 @@ func (s *Server) onPeerState(st zab.Status) {
 		s.mu.Lock()
 		if !s.leadReady {
 			s.leadReady = true
-			s.proposalSizes.Reset() // Apache's new Leader has new stats
 			close(s.leadCh)
 		}
 		s.mu.Unlock()
@@ -202,6 +201,7 @@ func (s *Server) onPeerState(st zab.Status) {
 		if s.leadReady {
 			s.leadReady = false
 			s.leadCh = make(chan struct{})
+			s.proposalSizes.Reset() // the next leadership starts afresh, as Apache's new Leader
 		}
 		s.mu.Unlock()
 	}

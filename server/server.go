@@ -202,6 +202,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.sessions = newSessionTable(cfg.TickTime, cfg.MyID)
 	s.metrics = metric.NewServer()
+	s.proposalSizes.Reset()
 	store, err := storage.Open(cfg.DataDir, cfg.DataLogDir, storage.Options{ForceSync: cfg.ForceSync, Logger: logger,
 		FsyncWarning: cfg.FsyncWarningThreshold, Metrics: s.metrics})
 	if err != nil {
