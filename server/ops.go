@@ -148,10 +148,6 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		s.peer.TouchSessions([]int64{sid})
 	}
 	sl := &slot{op: op, start: time.Now()}
-	if op != wire.OpPing {
-		c.stats.lastCxid.Store(xid)
-	}
-	c.stats.lastOp.Store(op)
 	if len(s.cfg.EnforceAuthSchemes) > 0 && op != wire.OpAuth && op != wire.OpSASL && !c.holdsScheme(s.cfg.EnforceAuthSchemes) {
 		// AuthenticationHelper.enforceAuthentication, which Apache runs
 		// on every request but auth and sasl, pings included.
@@ -160,6 +156,19 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.enqueue(sl)
 		return false
 	}
+	if c.readOnly && (isWrite(op) || op == wire.OpSync) && op != wire.OpCloseSession {
+		// ReadOnlyRequestProcessor refuses writes and sync before their
+		// bodies are read, and answers them itself: no latency and no
+		// last op (cons) counted, as FinalRequestProcessor would.
+		sl.start = time.Time{}
+		sl.filled, sl.frame = true, s.reply(xid, wire.CodeNotReadOnly, nil)
+		c.enqueue(sl)
+		return true
+	}
+	if op != wire.OpPing {
+		c.stats.lastCxid.Store(xid)
+	}
+	c.stats.lastOp.Store(op)
 
 	switch op {
 	case wire.OpPing:
@@ -252,12 +261,6 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 				return false
 			}
 		}
-	}
-	if c.readOnly && (isWrite(op) || op == wire.OpSync) {
-		// ReadOnlyRequestProcessor: writes and sync are refused.
-		sl.filled, sl.frame = true, s.reply(xid, wire.CodeNotReadOnly, nil)
-		c.enqueue(sl)
-		return true
 	}
 	if op == wire.OpSync && s.peer != nil {
 		c.enqueue(sl)

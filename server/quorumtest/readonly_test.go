@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -124,12 +125,47 @@ func TestReadOnlyModeWithoutQuorum(t *testing.T) {
 	if h := rc.call(1, wire.OpGetData, &wire.PathWatchRequest{Path: "/ro"}); h.Err != wire.CodeOK {
 		t.Fatalf("getData on a read-only server: %v", h.Err)
 	}
+	before, err := servertest.Mntr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := rc.call(2, wire.OpCreate, &wire.CreateRequest{Path: "/new", ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.ID{Scheme: "world", ID: "anyone"}}}})
 	if h.Err != wire.CodeNotReadOnly {
 		t.Fatalf("create on a read-only server: %v, want NOTREADONLY", h.Err)
 	}
 	if h := rc.call(3, wire.OpSync, &wire.PathRequest{Path: "/"}); h.Err != wire.CodeNotReadOnly {
 		t.Fatalf("sync on a read-only server: %v, want NOTREADONLY", h.Err)
+	}
+	// Apache's ReadOnlyRequestProcessor answers them itself: they count
+	// in no latency, and cons still shows the getData as the session's
+	// last operation.
+	after, err := servertest.Mntr(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"zk_cnt_updatelatency", "zk_cnt_readlatency"} {
+		if before[k] != after[k] {
+			t.Errorf("%s went from %s to %s with a refused create and sync", k, before[k], after[k])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := fourletter.Query(ctx, addr, "cons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := fmt.Sprintf("sid=0x%x", resp.SessionID)
+	found := false
+	for _, line := range strings.Split(cons, "\n") {
+		if strings.Contains(line, sid) {
+			found = true
+			if !strings.Contains(line, "lop=GETD") || !strings.Contains(line, "lcxid=0x1,") {
+				t.Errorf("cons after a getData (xid 1) and a refused create and sync: %s; want lop=GETD, lcxid=0x1", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("cons has no line for %s:\n%s", sid, cons)
 	}
 	// A client that does not allow read-only is refused.
 	nc, err := net.Dial("tcp", addr)
