@@ -80,6 +80,18 @@ func isWrite(op int32) bool {
 	return false
 }
 
+// refusedReadOnly reports whether a read-only server answers op with
+// NOTREADONLY (Apache's ReadOnlyRequestProcessor: the writes, sync, and a
+// top-level check or deleteContainer; a session's closeSession is local
+// there and passes).
+func refusedReadOnly(op int32) bool {
+	switch op {
+	case wire.OpSync, wire.OpCheck, wire.OpDeleteContainer:
+		return true
+	}
+	return isWrite(op) && op != wire.OpCloseSession
+}
+
 // newRequestBody returns the empty record an opcode's request decodes into.
 func newRequestBody(op int32) wire.Record {
 	switch op {
@@ -156,10 +168,10 @@ func (s *Server) handleRequest(c *conn, frame []byte) bool {
 		c.enqueue(sl)
 		return false
 	}
-	if c.readOnly && (isWrite(op) || op == wire.OpSync) && op != wire.OpCloseSession {
-		// ReadOnlyRequestProcessor refuses writes and sync before their
-		// bodies are read, and answers them itself: no latency and no
-		// last op (cons) counted, as FinalRequestProcessor would.
+	if c.readOnly && refusedReadOnly(op) {
+		// ReadOnlyRequestProcessor refuses writes, sync and check before
+		// their bodies are read, and answers them itself: no latency and
+		// no last op (cons) counted, as FinalRequestProcessor would.
 		sl.start = time.Time{}
 		sl.filled, sl.frame = true, s.reply(xid, wire.CodeNotReadOnly, nil)
 		c.enqueue(sl)

@@ -136,6 +136,11 @@ func TestReadOnlyModeWithoutQuorum(t *testing.T) {
 	if h := rc.call(3, wire.OpSync, &wire.PathRequest{Path: "/"}); h.Err != wire.CodeNotReadOnly {
 		t.Fatalf("sync on a read-only server: %v, want NOTREADONLY", h.Err)
 	}
+	// A top-level check too (on a read-write server it closes the
+	// connection as unimplemented).
+	if h := rc.call(4, wire.OpCheck, &wire.PathVersionRequest{Path: "/ro", Version: 0}); h.Err != wire.CodeNotReadOnly {
+		t.Fatalf("check on a read-only server: %v, want NOTREADONLY", h.Err)
+	}
 	// Apache's ReadOnlyRequestProcessor answers them itself: they count
 	// in no latency, and cons still shows the getData as the session's
 	// last operation.
@@ -145,7 +150,7 @@ func TestReadOnlyModeWithoutQuorum(t *testing.T) {
 	}
 	for _, k := range []string{"zk_cnt_updatelatency", "zk_cnt_readlatency"} {
 		if before[k] != after[k] {
-			t.Errorf("%s went from %s to %s with a refused create and sync", k, before[k], after[k])
+			t.Errorf("%s went from %s to %s with a refused create, sync and check", k, before[k], after[k])
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -160,7 +165,7 @@ func TestReadOnlyModeWithoutQuorum(t *testing.T) {
 		if strings.Contains(line, sid) {
 			found = true
 			if !strings.Contains(line, "lop=GETD") || !strings.Contains(line, "lcxid=0x1,") {
-				t.Errorf("cons after a getData (xid 1) and a refused create and sync: %s; want lop=GETD, lcxid=0x1", line)
+				t.Errorf("cons after a getData (xid 1) and a refused create, sync and check: %s; want lop=GETD, lcxid=0x1", line)
 			}
 		}
 	}
