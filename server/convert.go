@@ -263,8 +263,10 @@ func checkNoZkgoFiles(dirs ...string) error {
 		for _, e := range ents {
 			n := e.Name()
 			p := filepath.Join(dir, n)
+			// A snapshot is zkgo's by its magic: one Apache left cut short
+			// (killed while writing it) is Apache's, passed over below.
 			zkgo := n == "log.bolt" || strings.HasPrefix(n, "wal.") ||
-				(strings.HasPrefix(n, "snapshot.") && !apachefile.IsSnapshot(p))
+				(strings.HasPrefix(n, "snapshot.") && storage.IsSnapshotFile(p))
 			if zkgo {
 				return fmt.Errorf("%s is zkgo's: %s holds zkgo's data beside Apache's; move one of them away", p, dir)
 			}

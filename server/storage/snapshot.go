@@ -425,3 +425,17 @@ func (s *Store) Purge(retain int) error {
 }
 
 func newCRC() hash.Hash32 { return crc32.New(castagnoli) }
+
+// IsSnapshotFile reports whether the file at path starts as zkgo's
+// snapshots do (its magic), whatever follows: a file cut short or empty
+// is not one.
+func IsSnapshotFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(snapMagic))
+	_, err = io.ReadFull(f, b)
+	return err == nil && string(b) == snapMagic
+}
