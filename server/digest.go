@@ -204,8 +204,12 @@ func (d *digests) checkLoaded(label int64, t *tree.Tree) error {
 // tests).
 func (s *Server) newTree() *tree.Tree {
 	t := tree.New()
-	if s.cfg != nil && !s.cfg.DigestEnabled {
+	if !s.keepsDigest() {
 		t.DisableDigest()
 	}
 	return t
 }
+
+// keepsDigest reports whether this server's trees keep their digest
+// (digest.enabled; on by default, and without a configuration).
+func (s *Server) keepsDigest() bool { return s.cfg == nil || s.cfg.DigestEnabled }

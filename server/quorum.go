@@ -735,7 +735,7 @@ func (m stateMachine) CheckDigest(d zab.Digest) {
 // long digest). zkgo's members compare digests in PINGs instead.
 func (s *Server) proposalSize(t *txn.Txn) int64 {
 	n := t.ApacheSize()
-	if s.cfg == nil || s.cfg.DigestEnabled { // as newTree
+	if s.keepsDigest() {
 		n += 4 + 8
 	}
 	return int64(n)
